@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/* The configuration: one schema table drives parse, validate, dump and docs. */
+#ifndef WEFT_CONFIG_H
+#define WEFT_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include "common/weft.h"
+
+#define WEFT_CONFIG_NAME_MAX 32   /* network and peer names, [A-Za-z0-9._-]+ */
+#define WEFT_CONFIG_PATH_MAX 256
+#define WEFT_CONFIG_HOST_MAX 256
+#define WEFT_CONFIG_MAX_PEERS 1024
+#define WEFT_DEFAULT_PORT 6783
+
+/* host:port as written; numeric addresses are parsed at validation time,
+ * host names are resolved by the daemon at start-up. */
+struct weft_config_endpoint {
+	char host[WEFT_CONFIG_HOST_MAX]; /* without brackets */
+	uint16_t port;
+	bool numeric;                    /* host is an IPv4/IPv6 literal */
+	struct sockaddr_storage addr;    /* valid when numeric */
+	socklen_t addr_len;
+};
+
+struct weft_config_peer {
+	char name[WEFT_CONFIG_NAME_MAX + 1];
+	unsigned line;                   /* line of the [peer "NAME"] header */
+	bool has_endpoint;               /* a peer without one only answers */
+	struct weft_config_endpoint endpoint;
+	bool has_public_key;
+	uint8_t public_key[WEFT_KEY_LEN];
+};
+
+struct weft_config {
+	char path[WEFT_CONFIG_PATH_MAX];
+
+	/* [network] */
+	char name[WEFT_CONFIG_NAME_MAX + 1];
+	char secret_file[WEFT_CONFIG_PATH_MAX];
+	char private_key_file[WEFT_CONFIG_PATH_MAX];
+	struct weft_config_endpoint listen;    /* numeric only; port 1..65535 */
+	char bridge[IFNAMSIZ];
+	unsigned mtu;                          /* 0 = auto, else 576..9000 */
+	char underlay[IFNAMSIZ];               /* "" = auto: route to first peer */
+	bool require_pinned_keys;
+	bool create_bridge;
+	unsigned handshake_rate;               /* handshakes/s per source address */
+	unsigned handshake_burst;
+
+	/* [timers] (seconds) */
+	unsigned keepalive_interval;
+	unsigned peer_timeout;
+	unsigned mac_ageing;
+	unsigned rekey_after;
+	unsigned reject_after;
+
+	/* [socket] */
+	unsigned udp_sndbuf;                   /* bytes */
+	unsigned udp_rcvbuf;
+	unsigned rx_ring_frames;               /* PACKET_RX_RING slots */
+	unsigned tx_ring_frames;
+
+	/* [control] */
+	char control_socket[WEFT_CONFIG_PATH_MAX];
+
+	/* [log] */
+	int log_level;                         /* syslog priority LOG_ERR..LOG_DEBUG */
+
+	struct weft_config_peer *peers;        /* owned; n_peers entries */
+	size_t n_peers;
+};
+
+/* Collects every error of a parse+validate run. Each entry is a whole
+ * message: "FILE:LINE: [SECTION] KEY: `VALUE': reason". */
+struct weft_config_errors {
+	char (*msg)[WEFT_ERRLEN];
+	size_t count;
+	size_t cap;
+};
+
+void weft_config_errors_init(struct weft_config_errors *errs);
+void weft_config_errors_free(struct weft_config_errors *errs);
+
+/* Parses and validates; returns a new config or NULL with every error in
+ * @errs (out of memory is reported there too). @path is used for messages. */
+struct weft_config *weft_config_load_file(const char *path, struct weft_config_errors *errs) WEFT_WUR;
+/* The same from an open stream (tests, fuzzing); @path only names it. */
+struct weft_config *weft_config_load_stream(FILE *stream, const char *path,
+					    struct weft_config_errors *errs) WEFT_WUR;
+void weft_config_free(struct weft_config *cfg);
+
+/* Writes the normalised configuration: every key, defaults filled in, one
+ * canonical spelling per value, sections in schema order, peers in file order. */
+void weft_config_dump(const struct weft_config *cfg, FILE *out);
+/* Writes the documented example: every key with its help line and default. */
+void weft_config_write_docs(FILE *out);
+
+const struct weft_config_peer *weft_config_find_peer(const struct weft_config *cfg, const char *name);
+
+#endif

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* Logging to stderr, journald-aware, with a level threshold checked before formatting. */
+#ifndef WEFT_LOG_H
+#define WEFT_LOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <syslog.h>
+
+#include "common/weft.h"
+
+/* Messages with a priority above this (numerically) are not formatted. */
+extern int weft_log_level;
+
+void weft_log_init(int level);
+bool weft_log_enabled(int prio);
+void weft_log_write(int prio, int errnum, const char *fmt, ...) WEFT_PRINTF(3, 4);
+/* Start-up, configuration and resource errors: log and exit(1). */
+void weft_fatal(const char *fmt, ...) WEFT_PRINTF(1, 2) __attribute__((noreturn));
+
+#define weft_log(prio, ...)                                                                        \
+	do {                                                                                       \
+		if (weft_log_enabled(prio))                                                        \
+			weft_log_write(prio, 0, __VA_ARGS__);                                      \
+	} while (0)
+#define weft_log_errno(prio, errnum, ...)                                                          \
+	do {                                                                                       \
+		if (weft_log_enabled(prio))                                                        \
+			weft_log_write(prio, errnum, __VA_ARGS__);                                 \
+	} while (0)
+
+#define log_err(...)   weft_log(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)  weft_log(LOG_WARNING, __VA_ARGS__)
+#define log_info(...)  weft_log(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) weft_log(LOG_DEBUG, __VA_ARGS__)
+/* The _errno variants append ": strerror(errnum)"; errnum may be negative. */
+#define log_err_errno(e, ...)  weft_log_errno(LOG_ERR, e, __VA_ARGS__)
+#define log_warn_errno(e, ...) weft_log_errno(LOG_WARNING, e, __VA_ARGS__)
+
+/* Rate limit for messages triggered by remote input: at most `burst`
+ * messages per `interval_ms`; the number suppressed is reported with the
+ * next message that gets through. */
+struct weft_log_ratelimit {
+	uint64_t interval_ms;
+	unsigned burst;
+	uint64_t window_start_ms;
+	unsigned printed;
+	unsigned suppressed;
+};
+#define WEFT_LOG_RATELIMIT_INIT(interval, n) {.interval_ms = (interval), .burst = (n)}
+
+bool weft_log_ratelimit_allow(struct weft_log_ratelimit *rl, uint64_t now_ms, unsigned *suppressed);
+
+#define weft_log_ratelimited(rl, now_ms, prio, fmt, ...)                                           \
+	do {                                                                                       \
+		unsigned _sup;                                                                     \
+		if (weft_log_enabled(prio) && weft_log_ratelimit_allow(rl, now_ms, &_sup)) {      \
+			if (_sup)                                                                  \
+				weft_log_write(prio, 0, "(%u similar messages suppressed)", _sup); \
+			weft_log_write(prio, 0, fmt, ##__VA_ARGS__);                               \
+		}                                                                                  \
+	} while (0)
+
+#endif
