@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* The control socket: a UNIX stream socket that answers one JSON request per
+ * connection ({"command": "status"}) with one JSON document. */
+#ifndef WEFT_CONTROL_H
+#define WEFT_CONTROL_H
+
+#include <ev.h>
+#include <jansson.h>
+
+#include "common/weft.h"
+
+struct weft_control;
+
+/* Builds the answer to @command; returns a new reference, or NULL for an
+ * unknown command. */
+typedef json_t *(*weft_control_handler)(void *ctx, const char *command);
+
+/* Binds @path (mode 0660, a stale socket file is replaced) and starts
+ * accepting on @loop. */
+int weft_control_open(struct weft_control **out, struct ev_loop *loop, const char *path,
+		      weft_control_handler handler, void *ctx, char err[static WEFT_ERRLEN]) WEFT_WUR;
+/* Stops the watcher, closes and unlinks the socket; accepts NULL. */
+void weft_control_free(struct weft_control *ctl);
+
+#endif
