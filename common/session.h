@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/* Transport sessions: the keys a handshake produced, send counters, the replay
+ * window, key lifetimes, the per-peer session set and the receiver-index table.
+ * Pure logic: the caller passes the time (milliseconds, any monotonic origin). */
+#ifndef WEFT_SESSION_H
+#define WEFT_SESSION_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/weft.h"
+#include "common/wire.h"
+
+/* Key lifetimes (defaults of struct weft_session_limits). */
+#define WEFT_SESSION_REKEY_AFTER_MS  120000 /* the initiator starts a new handshake */
+#define WEFT_SESSION_REJECT_AFTER_MS 180000 /* no more sending or receiving */
+/* Counters 0 .. 2^60-1 may be used under one key; seal refuses after that and
+ * open drops larger counters. Either side wants a new session once its send
+ * counter passes REKEY_AFTER_MESSAGES, which leaves 2^32 messages to finish it. */
+#define WEFT_SESSION_REJECT_AFTER_MESSAGES (UINT64_C(1) << 60)
+#define WEFT_SESSION_REKEY_AFTER_MESSAGES  (WEFT_SESSION_REJECT_AFTER_MESSAGES - (UINT64_C(1) << 32))
+
+/* ---- replay window (RFC 6479: a ring of 64-bit blocks) ----------------- */
+
+#define WEFT_SESSION_REPLAY_BLOCKS 256 /* a power of two */
+/* A counter is accepted if it was not seen and is one of the WINDOW counters
+ * ending at the highest one seen: highest - counter < WINDOW (16320). One block
+ * of the ring is the slack that lets it slide by whole blocks. */
+#define WEFT_SESSION_REPLAY_WINDOW ((WEFT_SESSION_REPLAY_BLOCKS - 1) * 64)
+
+struct weft_session_replay {
+	uint64_t next; /* highest accepted counter + 1; 0 before the first */
+	uint64_t block[WEFT_SESSION_REPLAY_BLOCKS];
+};
+
+void weft_session_replay_init(struct weft_session_replay *r);
+/* Would @counter be accepted? 0, -ESTALE (older than the window) or -EALREADY
+ * (seen). Changes nothing: call it before decrypting. */
+int weft_session_replay_check(const struct weft_session_replay *r, uint64_t counter) WEFT_WUR;
+/* Marks @counter seen (after its datagram authenticated; check() must have
+ * passed). Counters must stay below 2^63. Returns whether @counter is the
+ * highest so far (the datagram is the newest, not a late one). */
+bool weft_session_replay_update(struct weft_session_replay *r, uint64_t counter);
+
+/* ---- drop reasons ---------------------------------------------------------- */
+
+enum weft_session_drop {
+	WEFT_SESSION_DROP_MALFORMED,	 /* -EINVAL: not a well-formed DATA datagram */
+	WEFT_SESSION_DROP_UNKNOWN_INDEX, /* -ENOENT: no session has this receiver index */
+	WEFT_SESSION_DROP_EXPIRED,	 /* -EKEYEXPIRED: session older than reject_after */
+	WEFT_SESSION_DROP_COUNTER_LIMIT, /* -ERANGE: counter >= REJECT_AFTER_MESSAGES */
+	WEFT_SESSION_DROP_TOO_OLD,	 /* -ESTALE: counter below the replay window */
+	WEFT_SESSION_DROP_REPLAYED,	 /* -EALREADY: counter seen before */
+	WEFT_SESSION_DROP_AUTH_FAILED,	 /* -EBADMSG: tag did not verify */
+	WEFT_SESSION_DROP_COUNT
+};
+
+/* "malformed", "unknown_index", "expired", "counter_limit", "too_old",
+ * "replayed", "auth_failed"; "?" when out of range. */
+const char *weft_session_drop_name(enum weft_session_drop drop);
+/* The drop reason of a negative errno from weft_session_open() (and -ENOENT for
+ * a failed index lookup); WEFT_SESSION_DROP_MALFORMED for anything unknown. */
+enum weft_session_drop weft_session_drop_reason(int err);
+
+/* ---- one session ----------------------------------------------------------- */
+
+struct weft_session_limits {
+	uint64_t rekey_after_ms;
+	uint64_t reject_after_ms;
+};
+#define WEFT_SESSION_LIMITS_DEFAULT                                                          \
+	((struct weft_session_limits){.rekey_after_ms = WEFT_SESSION_REKEY_AFTER_MS,          \
+				      .reject_after_ms = WEFT_SESSION_REJECT_AFTER_MS})
+
+struct weft_session {
+	uint8_t *keys;		/* sodium_malloc: send key, then receive key */
+	uint64_t send_counter;	/* the next counter to seal with */
+	uint32_t local_index;	/* ours: peers put it in receiver_index */
+	uint32_t remote_index;	/* theirs: we put it in receiver_index */
+	bool initiator;		/* we sent the HELLO of this session's handshake */
+	uint64_t created_ms;
+	struct weft_session_limits limits;
+	uint64_t rx_packets;	/* authenticated datagrams */
+	uint64_t drops[WEFT_SESSION_DROP_COUNT];
+	void *owner;		/* borrowed, for the caller: its peer */
+	struct weft_session_replay replay;
+};
+
+/* A session from a completed handshake's transport keys (copied; the caller
+ * wipes its own). @limits NULL means WEFT_SESSION_LIMITS_DEFAULT. Returns NULL
+ * when out of memory. The index table is not touched. */
+struct weft_session *weft_session_new(const uint8_t send_key[static WEFT_KEY_LEN],
+				      const uint8_t recv_key[static WEFT_KEY_LEN],
+				      uint32_t local_index, uint32_t remote_index, bool initiator,
+				      const struct weft_session_limits *limits,
+				      uint64_t now_ms) WEFT_WUR;
+/* Wipes the keys and frees; accepts NULL. */
+void weft_session_free(struct weft_session *s);
+
+/* Seals a DATA datagram in place. The plaintext records are at
+ * pkt + WEFT_WIRE_DATA_HEADER_LEN (@plain_len bytes) and @pkt has room for
+ * @plain_len + WEFT_WIRE_DATA_OVERHEAD bytes. Writes the header, encrypts,
+ * appends the tag and sets *@out_len to the datagram's length. Returns 0,
+ * -EMSGSIZE (plaintext over WEFT_WIRE_PLAIN_MAX_LEN), -EKEYEXPIRED or -ERANGE
+ * (counters exhausted): the session cannot send any more then. */
+int weft_session_seal(struct weft_session *s, uint8_t *pkt, size_t plain_len, uint64_t now_ms,
+		      size_t *out_len) WEFT_WUR;
+/* Opens a DATA datagram in place: the plaintext (*@plain_len bytes) is left at
+ * pkt + WEFT_WIRE_DATA_HEADER_LEN. The replay window is checked before
+ * decrypting and updated only once the tag verified. Returns 1 when the
+ * datagram is the newest so far on this session, 0 for an accepted late one,
+ * or a negative errno (see enum weft_session_drop), counted in s->drops. */
+int weft_session_open(struct weft_session *s, uint8_t *pkt, size_t len, uint64_t now_ms,
+		      size_t *plain_len) WEFT_WUR;
+
+/* Time for a new handshake: the initiator after rekey_after_ms; the responder,
+ * as a fallback, after rekey_after_ms + 3/4 of (reject_after_ms -
+ * rekey_after_ms) (165 s by default); either side once its send counter passed
+ * WEFT_SESSION_REKEY_AFTER_MESSAGES. */
+bool weft_session_needs_rekey(const struct weft_session *s, uint64_t now_ms);
+/* Older than reject_after_ms: neither seals nor opens any more. */
+bool weft_session_expired(const struct weft_session *s, uint64_t now_ms);
+/* Not expired and counters left. */
+bool weft_session_can_send(const struct weft_session *s, uint64_t now_ms);
+
+/* ---- receiver-index table -------------------------------------------------- */
+
+/* Maps our random 32-bit receiver indices to the caller's objects in O(1):
+ * open addressing with linear probing and backward-shift deletion, at most half
+ * full. An entry carries a caller-chosen kind, so a handshake in progress and
+ * the session that takes over its index can share one table. */
+#define WEFT_SESSION_INDEX_HANDSHAKE 1
+#define WEFT_SESSION_INDEX_SESSION   2
+
+struct weft_session_index;
+
+/* A table for up to @max_entries entries. @random returns uniformly random
+ * 32-bit values; NULL means libsodium's randombytes_random() (tests inject
+ * their own). Returns NULL when out of memory or @max_entries is 0 or huge. */
+struct weft_session_index *weft_session_index_new(size_t max_entries,
+						  uint32_t (*random)(void *ctx),
+						  void *random_ctx) WEFT_WUR;
+void weft_session_index_free(struct weft_session_index *t);
+/* Picks a fresh index (never 0, never one in use; retries) and maps it to
+ * @ptr. Returns 0 with *@index set, -ENOSPC when full, -EAGAIN if no fresh
+ * index turned up in 64 draws (a broken random source). */
+int weft_session_index_insert(struct weft_session_index *t, unsigned kind, void *ptr,
+			      uint32_t *index) WEFT_WUR;
+/* The object for @index (kind in *@kind if not NULL), or NULL. */
+void *weft_session_index_lookup(const struct weft_session_index *t, uint32_t index,
+				unsigned *kind);
+/* Points an existing @index at another object (handshake -> session). 0 or -ENOENT. */
+int weft_session_index_replace(struct weft_session_index *t, uint32_t index, unsigned kind,
+			       void *ptr) WEFT_WUR;
+/* 0 or -ENOENT. */
+int weft_session_index_remove(struct weft_session_index *t, uint32_t index);
+size_t weft_session_index_count(const struct weft_session_index *t);
+
+/* ---- per-peer session set ---------------------------------------------------- */
+
+enum weft_session_slot {
+	WEFT_SESSION_SLOT_NONE,
+	WEFT_SESSION_SLOT_CURRENT,  /* newest confirmed: sends */
+	WEFT_SESSION_SLOT_PREVIOUS, /* replaced: still opens in-flight datagrams until it expires */
+	WEFT_SESSION_SLOT_NEXT,	    /* completed as initiator, not yet confirmed by the peer */
+};
+
+/* The sessions of one peer. A responder's session is confirmed when it is
+ * installed (the CONFIRM proved the initiator holds the keys); an initiator's
+ * only when the first datagram opens with it, since its CONFIRM may be lost.
+ * The set owns its sessions; when it frees one, it also removes the session's
+ * local index from @index (if the entry still points at that session). */
+struct weft_session_set {
+	struct weft_session *current;
+	struct weft_session *previous;
+	struct weft_session *next;
+	struct weft_session_index *index; /* borrowed; may be NULL */
+};
+
+void weft_session_set_init(struct weft_session_set *set, struct weft_session_index *index);
+/* Frees every session. */
+void weft_session_set_clear(struct weft_session_set *set);
+/* Takes ownership of @s. Confirmed: @s becomes current, the current becomes
+ * previous and the previous is freed. Not confirmed: @s becomes next (an older
+ * next is freed). The newest installed session always wins, which is all that
+ * simultaneous handshakes from both sides need. */
+void weft_session_set_install(struct weft_session_set *set, struct weft_session *s,
+			      bool confirmed);
+/* Call after weft_session_open(@s) succeeded: a next session that carried
+ * traffic is confirmed and installed. Returns the slot @s is in now. */
+enum weft_session_slot weft_session_set_received(struct weft_session_set *set,
+						 struct weft_session *s);
+/* Which slot holds @s. */
+enum weft_session_slot weft_session_set_slot(const struct weft_session_set *set,
+					     const struct weft_session *s);
+/* The session with local index @local_index and its slot, or NULL. */
+struct weft_session *weft_session_set_lookup(const struct weft_session_set *set,
+					     uint32_t local_index, enum weft_session_slot *slot);
+/* The session to seal with: current if it can send, else next (an initiator
+ * with nothing older), else NULL. */
+struct weft_session *weft_session_set_send(const struct weft_session_set *set, uint64_t now_ms);
+/* No session to send with, or the one to send with needs a rekey and no newer
+ * one is waiting for confirmation. (A next that is never confirmed, because
+ * its CONFIRM was lost, is the caller's handshake retry timer's business.) */
+bool weft_session_set_needs_rekey(const struct weft_session_set *set, uint64_t now_ms);
+/* Frees the expired sessions; returns how many. */
+unsigned weft_session_set_expire(struct weft_session_set *set, uint64_t now_ms);
+
+#endif
