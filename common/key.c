@@ -140,7 +140,7 @@ int weft_key_load(const char *path, uint8_t key[static WEFT_KEY_LEN], char err[s
 		char reason[WEFT_ERRLEN];
 
 		snprintf(reason, sizeof(reason), "%s", err);
-		snprintf(err, WEFT_ERRLEN, "%s: %s", path, reason);
+		snprintf(err, WEFT_ERRLEN, "%s: %.120s", path, reason);
 	}
 out:
 	sodium_memzero(text, sizeof(text));
