@@ -158,6 +158,47 @@ static void test_known_answer(void **state)
 	free_pair(&p);
 }
 
+/* The test vector of docs/protocol.md section 12 (checked with Python's
+ * cryptography package, an independent ChaCha20-Poly1305). */
+static void test_protocol_doc_vector(void **state)
+{
+	static const uint8_t expect[98] = {
+		0x04, 0x00, 0x00, 0x00, 0x22, 0x22, 0x22, 0x22, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x05, 0x21, 0x08, 0x96, 0x0b, 0x45, 0x19, 0xb8, 0xc1, 0x74, 0x55, 0xc6, 0xb7,
+		0x27, 0xb5, 0x30, 0xa3, 0x9e, 0x3f, 0x8b, 0x43, 0xfa, 0x57, 0x11, 0x19, 0x66, 0x26,
+		0xb3, 0xa4, 0x02, 0xe3, 0x61, 0xd3, 0x1f, 0x6e, 0x4a, 0xe7, 0x65, 0x68, 0x12, 0x9a,
+		0x9a, 0x7e, 0xb4, 0x94, 0xa3, 0xd9, 0xf1, 0x9d, 0x0d, 0x4e, 0xb9, 0xb4, 0xce, 0xa0,
+		0x03, 0xf1, 0x1e, 0xfc, 0xc5, 0xfd, 0xae, 0x16, 0xf3, 0x77, 0x04, 0xc8, 0x43, 0xa3,
+		0xb0, 0xc5, 0xa2, 0xd2, 0x0e, 0xf5, 0x41, 0x58, 0x7e, 0xa2, 0x1f, 0xf1, 0x60, 0xb7,
+	};
+	static const uint8_t frame_head[14] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02,
+					       0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06};
+	uint8_t send_key[WEFT_KEY_LEN], pkt[256], *body;
+	struct weft_wire_writer w;
+	struct weft_session *s, *r;
+	size_t len, plain_len;
+
+	for (int i = 0; i < WEFT_KEY_LEN; i++)
+		send_key[i] = (uint8_t)i;
+	s = weft_session_new(send_key, key_r2i, 0x11111111, 0x22222222, true, NULL, T0);
+	r = weft_session_new(key_r2i, send_key, 0x22222222, 0x11111111, false, NULL, T0);
+	assert_true(s && r);
+	s->send_counter = 5;
+	weft_wire_writer_init(&w, pkt + 16, sizeof(pkt) - 32);
+	assert_int_equal(weft_wire_writer_append(&w, WEFT_WIRE_REC_KEEPALIVE, NULL, 0), 0);
+	assert_int_equal(weft_wire_writer_reserve(&w, WEFT_WIRE_REC_FRAME, 60, &body), 0);
+	memcpy(body, frame_head, 14);
+	for (int i = 14; i < 60; i++)
+		body[i] = (uint8_t)i;
+	assert_int_equal(weft_session_seal(s, pkt, w.len, T0, &len), 0);
+	assert_int_equal(len, sizeof(expect));
+	assert_memory_equal(pkt, expect, sizeof(expect));
+	assert_int_equal(weft_session_open(r, pkt, len, T0, &plain_len), 1);
+	assert_int_equal(plain_len, 66);
+	weft_session_free(s);
+	weft_session_free(r);
+}
+
 static void test_flip_every_byte(void **state)
 {
 	struct pair p;
@@ -887,6 +928,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_both_ways),
 		cmocka_unit_test(test_known_answer),
+		cmocka_unit_test(test_protocol_doc_vector),
 		cmocka_unit_test(test_flip_every_byte),
 		cmocka_unit_test(test_replay_and_too_old),
 		cmocka_unit_test(test_counter_exhaustion),
