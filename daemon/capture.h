@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* The capture side of the data path: a PACKET_RX_RING (TPACKET_V2) on one interface. */
+#ifndef WEFT_CAPTURE_H
+#define WEFT_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/weft.h"
+
+struct weft_capture;
+
+/* One frame in the ring, handed out by weft_capture_next(). */
+struct weft_capture_frame {
+	/* Borrowed: points into the ring, valid until weft_capture_release(). */
+	const uint8_t *data;
+	uint32_t len;	   /* bytes at data (the kernel's tp_snaplen) */
+	uint32_t wire_len; /* the frame's length on the wire, tag stripped (tp_len) */
+	/* len < wire_len: the frame did not fit the slot. Drop and count it. */
+	bool truncated;
+	/* The kernel stripped an 802.1Q/802.1ad tag into the ring header: the
+	 * frame at data has no tag; put vlan_tpid/vlan_tci back after the MAC
+	 * addresses to rebuild the frame as it was sent. */
+	bool vlan_valid;
+	uint16_t vlan_tci;
+	uint16_t vlan_tpid; /* 0x8100 when the kernel did not report the TPID */
+	uint8_t pkttype;    /* PACKET_HOST, PACKET_BROADCAST, PACKET_OTHERHOST, ... */
+};
+
+/* Kernel counters (PACKET_STATISTICS), accumulated since open: the kernel
+ * resets them on every read. */
+struct weft_capture_stats {
+	uint64_t packets; /* frames the socket saw, including dropped ones */
+	uint64_t drops;	  /* frames lost because the ring was full */
+};
+
+/* Open a capture ring on interface @ifindex: a packet socket in promiscuous
+ * mode that ignores frames sent from this host (PACKET_IGNORE_OUTGOING).
+ * @frames: slots in the ring (rounded up to fill whole blocks).
+ * @max_frame_len: the longest frame to capture whole, Ethernet header
+ * included, VLAN tag excluded (MTU + 14); 4 more bytes fit so that a frame
+ * whose tag stayed inline is not truncated either.
+ * On success *out owns the socket and ring; free with weft_capture_close(). */
+int weft_capture_open(struct weft_capture **out, int ifindex, unsigned frames, size_t max_frame_len,
+		      char err[static WEFT_ERRLEN]) WEFT_WUR;
+
+/* Closes the socket, unmaps the ring, frees; accepts NULL. */
+void weft_capture_close(struct weft_capture *cap);
+
+/* The socket to watch for EV_READ (level-triggered: readable while a frame
+ * is ready). */
+int weft_capture_fd(const struct weft_capture *cap);
+
+/* The next ready frame, without consuming it: false when the ring is empty.
+ * Each true return must be followed by exactly one weft_capture_release()
+ * before the next call. Never blocks, never allocates. */
+bool weft_capture_next(struct weft_capture *cap, struct weft_capture_frame *frame);
+
+/* Hand the frame returned by weft_capture_next() back to the kernel. */
+void weft_capture_release(struct weft_capture *cap);
+
+/* Read the kernel's counters (PACKET_STATISTICS) and add them to the totals. */
+int weft_capture_stats(struct weft_capture *cap, struct weft_capture_stats *stats) WEFT_WUR;
+
+/* The ring geometry chosen by weft_capture_open() (for logs and tests). */
+void weft_capture_geometry(const struct weft_capture *cap, unsigned *frames, unsigned *frame_size,
+			   unsigned *snap_len);
+
+#endif

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/* PACKET_TX_RING, TPACKET_V2. PACKET_LOSS is on: without it a slot the
+ * kernel refuses (TP_STATUS_WRONG_FORMAT) stops the ring for good while every
+ * later send() returns 0 (DESIGN.md, Kernel notes). Lengths are still checked
+ * here so that the caller learns about them.
+ *
+ * PACKET_QDISC_BYPASS stays off: measured with tests/netns/ringtool bench
+ * (1400-byte frames, veth, this kernel) it made no difference beyond noise
+ * (see weft_inject_set_qdisc_bypass), and going through the qdisc layer keeps
+ * the device's queue discipline and taps behaving as for any other sender. */
+#include "config.h"
+
+#include "daemon/inject.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct weft_inject {
+	int fd;
+	uint8_t *ring;
+	size_t ring_len;
+	unsigned block_size;
+	unsigned frame_size;
+	unsigned frames_per_block;
+	unsigned frame_nr;
+	unsigned head; /* the next slot to fill */
+	size_t max_len;
+	bool pending;
+	struct weft_inject_stats st;
+};
+
+#define MAX_BLOCK_SIZE (1U << 17)
+
+/* Without PACKET_TX_HAS_OFF the kernel reads the frame right after the header. */
+#define TX_DATA_OFFSET (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll))
+
+static unsigned pick_block_size(unsigned frame_size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned block = page > 0 ? (unsigned)page : 4096;
+
+	while (block < frame_size)
+		block <<= 1;
+	while (block < MAX_BLOCK_SIZE && (block % frame_size) * 8 > block)
+		block <<= 1;
+	return block;
+}
+
+static struct tpacket2_hdr *slot(const struct weft_inject *inj, unsigned i)
+{
+	return (struct tpacket2_hdr *)(inj->ring +
+				       (size_t)(i / inj->frames_per_block) * inj->block_size +
+				       (size_t)(i % inj->frames_per_block) * inj->frame_size);
+}
+
+int weft_inject_open(struct weft_inject **out, int ifindex, unsigned frames, size_t max_frame_len,
+		     char err[static WEFT_ERRLEN])
+{
+	struct weft_inject *inj;
+	struct tpacket_req req;
+	struct sockaddr_ll sll;
+	unsigned blocks;
+	int one = 1, version = TPACKET_V2, r;
+
+	*out = NULL;
+	if (ifindex <= 0 || frames == 0 || max_frame_len < ETH_HLEN || max_frame_len > 65536) {
+		snprintf(err, WEFT_ERRLEN,
+			 "inject: bad ring parameters (ifindex %d, %u frames, %zu bytes)", ifindex,
+			 frames, max_frame_len);
+		return -EINVAL;
+	}
+	inj = calloc(1, sizeof(*inj));
+	if (!inj) {
+		snprintf(err, WEFT_ERRLEN, "inject: out of memory");
+		return -ENOMEM;
+	}
+	inj->ring = MAP_FAILED;
+	inj->max_len = max_frame_len;
+
+	/* Protocol 0 and bound with protocol 0: this socket never receives. */
+	inj->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (inj->fd < 0) {
+		r = -errno;
+		snprintf(err, WEFT_ERRLEN, "inject: socket(AF_PACKET): %s", strerror(-r));
+		goto fail;
+	}
+	if (setsockopt(inj->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version)) < 0) {
+		r = -errno;
+		snprintf(err, WEFT_ERRLEN, "inject: PACKET_VERSION TPACKET_V2: %s", strerror(-r));
+		goto fail;
+	}
+	if (setsockopt(inj->fd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one)) < 0) {
+		r = -errno;
+		snprintf(err, WEFT_ERRLEN, "inject: PACKET_LOSS: %s", strerror(-r));
+		goto fail;
+	}
+
+	inj->frame_size = TPACKET_ALIGN(TX_DATA_OFFSET + max_frame_len + 4);
+	inj->block_size = pick_block_size(inj->frame_size);
+	inj->frames_per_block = inj->block_size / inj->frame_size;
+	blocks = (frames + inj->frames_per_block - 1) / inj->frames_per_block;
+	inj->frame_nr = blocks * inj->frames_per_block;
+
+	memset(&req, 0, sizeof(req));
+	req.tp_block_size = inj->block_size;
+	req.tp_block_nr = blocks;
+	req.tp_frame_size = inj->frame_size;
+	req.tp_frame_nr = inj->frame_nr;
+	if (setsockopt(inj->fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) < 0) {
+		r = -errno;
+		snprintf(err, WEFT_ERRLEN,
+			 "inject: PACKET_TX_RING (%u blocks of %u, %u frames of %u): %s", blocks,
+			 inj->block_size, inj->frame_nr, inj->frame_size, strerror(-r));
+		goto fail;
+	}
+	inj->ring_len = (size_t)blocks * inj->block_size;
+	inj->ring = mmap(NULL, inj->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+			 inj->fd, 0);
+	if (inj->ring == MAP_FAILED) {
+		r = -errno;
+		snprintf(err, WEFT_ERRLEN, "inject: mmap of %zu bytes: %s", inj->ring_len,
+			 strerror(-r));
+		goto fail;
+	}
+
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = 0;
+	sll.sll_ifindex = ifindex;
+	if (bind(inj->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		r = -errno;
+		snprintf(err, WEFT_ERRLEN, "inject: bind to ifindex %d: %s", ifindex, strerror(-r));
+		goto fail;
+	}
+
+	*out = inj;
+	return 0;
+fail:
+	weft_inject_close(inj);
+	return r;
+}
+
+void weft_inject_close(struct weft_inject *inj)
+{
+	if (!inj)
+		return;
+	if (inj->ring != MAP_FAILED && inj->ring)
+		munmap(inj->ring, inj->ring_len);
+	if (inj->fd >= 0)
+		close(inj->fd);
+	free(inj);
+}
+
+int weft_inject_fd(const struct weft_inject *inj)
+{
+	return inj->fd;
+}
+
+int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len)
+{
+	struct tpacket2_hdr *hdr;
+	size_t max = inj->max_len;
+	uint32_t status;
+
+	/* The kernel lets a frame carrying an 802.1Q tag be 4 bytes longer. */
+	if (len >= ETH_HLEN && frame[12] == 0x81 && frame[13] == 0x00)
+		max += 4;
+	if (len < ETH_HLEN || len > max) {
+		inj->st.bad_length++;
+		return -EMSGSIZE;
+	}
+
+	hdr = slot(inj, inj->head);
+	/* Acquire: the kernel is done with the slot's bytes before we overwrite them. */
+	status = __atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE);
+	if (status == TP_STATUS_WRONG_FORMAT) {
+		/* Only without PACKET_LOSS; the slot is ours again either way. */
+		inj->st.wrong_format++;
+	} else if (status != TP_STATUS_AVAILABLE) {
+		inj->st.ring_full++;
+		return -ENOBUFS;
+	}
+
+	memcpy((uint8_t *)hdr + TX_DATA_OFFSET, frame, len);
+	hdr->tp_len = (uint32_t)len;
+	hdr->tp_snaplen = (uint32_t)len;
+	/* Release: the frame is in place before the kernel may see the request. */
+	__atomic_store_n(&hdr->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+	if (++inj->head == inj->frame_nr)
+		inj->head = 0;
+	inj->pending = true;
+	inj->st.queued++;
+	return 0;
+}
+
+int weft_inject_flush(struct weft_inject *inj)
+{
+	if (!inj->pending)
+		return 0;
+	inj->st.kicks++;
+	/* MSG_DONTWAIT: hand the frames over, do not wait for their completion. */
+	if (send(inj->fd, NULL, 0, MSG_DONTWAIT) < 0) {
+		int e = errno;
+
+		if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == EINTR) {
+			/* The refused slot went back to SEND_REQUEST; keep pending. */
+			inj->st.kick_busy++;
+			return 0;
+		}
+		inj->st.kick_errors++;
+		/* The kernel stopped at the failing slot; the next kick resumes there. */
+		return -e;
+	}
+	inj->pending = false;
+	return 0;
+}
+
+bool weft_inject_pending(const struct weft_inject *inj)
+{
+	return inj->pending;
+}
+
+void weft_inject_stats(const struct weft_inject *inj, struct weft_inject_stats *stats)
+{
+	*stats = inj->st;
+}
+
+int weft_inject_set_qdisc_bypass(struct weft_inject *inj, bool on)
+{
+	int v = on;
+
+	if (setsockopt(inj->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &v, sizeof(v)) < 0)
+		return -errno;
+	return 0;
+}

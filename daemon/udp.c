@@ -1,0 +1,649 @@
+/* SPDX-License-Identifier: MIT */
+/* The underlay UDP socket. GSO on send (UDP_SEGMENT) cut the whole machine's
+ * CPU per GB by a quarter (DESIGN.md, Kernel notes); GRO on receive needs
+ * 64 KiB receive slots, allocated once here. */
+#include "config.h"
+
+#include "daemon/udp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+
+#define DEFAULT_RECV_BATCH 64
+/* A GRO-merged message is smaller than 64 KiB (skb_gro_receive's limit) and
+ * so is a GSO send looped back whole. */
+#define GRO_SLOT_LEN 65536
+#define MAX_SLOT_LEN 65535
+
+/* Control message room: UDP_GRO's int, with space to spare. */
+union ctl {
+	char buf[CMSG_SPACE(sizeof(int)) * 2];
+	struct cmsghdr align;
+};
+
+struct weft_udp {
+	int fd;
+	int family;
+	bool gro;
+	bool gso;
+
+	/* receive */
+	unsigned rx_slots;
+	size_t rx_slot_len;
+	uint8_t *rx_buf;
+	struct mmsghdr *rx_msgs;
+	struct iovec *rx_iov;
+	struct sockaddr_storage *rx_src;
+	socklen_t *rx_src_len;
+	union ctl *rx_ctl;
+	size_t *rx_seg;	 /* segment size of each message: the GRO size, or its length */
+	unsigned rx_n;	 /* messages in the current batch */
+	unsigned rx_cur; /* message being handed out */
+	size_t rx_off;	 /* offset of the next segment in it */
+
+	/* send: the destination of the flush in progress, and a scratch vector
+	 * to resend one refused GSO message datagram by datagram */
+	struct sockaddr_storage dst;
+	socklen_t dst_len;
+	struct mmsghdr plain_msgs[WEFT_UDP_GSO_MAX_SEGMENTS];
+	struct iovec plain_iov[WEFT_UDP_GSO_MAX_SEGMENTS];
+
+	struct weft_udp_stats st;
+};
+
+struct weft_udp_batch {
+	uint8_t *buf;
+	size_t dgram_max; /* room per datagram */
+	unsigned max;	  /* datagrams */
+	unsigned n;
+	size_t tail;
+	uint32_t *len; /* per datagram */
+	size_t *off;
+	/* one message per GSO run (or per datagram), built at flush */
+	struct mmsghdr *msgs;
+	struct iovec *iov;
+	union ctl *ctl;
+	unsigned *run_first;
+	unsigned *run_count;
+};
+
+static int set_int(int fd, int level, int name, int val)
+{
+	return setsockopt(fd, level, name, &val, sizeof(val)) < 0 ? -errno : 0;
+}
+
+/* CAP_NET_ADMIN lets us go past net.core.[rw]mem_max; without it take what we get. */
+static int set_buf(int fd, int force_opt, int opt, int bytes)
+{
+	if (bytes <= 0)
+		return 0;
+	if (set_int(fd, SOL_SOCKET, force_opt, bytes) == 0)
+		return 0;
+	return set_int(fd, SOL_SOCKET, opt, bytes);
+}
+
+/* IPv4-mapped IPv6 → AF_INET, in place, so a peer compares equal whichever way it came. */
+static void normalise(struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in s4;
+
+	if (ss->ss_family != AF_INET6 || *len < sizeof(*s6) ||
+	    !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return;
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	s4.sin_port = s6->sin6_port;
+	memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &s4, sizeof(s4));
+	*len = sizeof(s4);
+}
+
+static void free_rx(struct weft_udp *u)
+{
+	free(u->rx_buf);
+	free(u->rx_msgs);
+	free(u->rx_iov);
+	free(u->rx_src);
+	free(u->rx_src_len);
+	free(u->rx_ctl);
+	free(u->rx_seg);
+}
+
+int weft_udp_open(struct weft_udp **out, const struct weft_udp_config *cfg,
+		  char err[static WEFT_ERRLEN])
+{
+	const struct sockaddr_in6 *l6 = (const struct sockaddr_in6 *)&cfg->listen;
+	struct weft_udp *u;
+	bool any6;
+	int r;
+
+	*out = NULL;
+	if (!(cfg->listen.ss_family == AF_INET && cfg->listen_len >= sizeof(struct sockaddr_in)) &&
+	    !(cfg->listen.ss_family == AF_INET6 &&
+	      cfg->listen_len >= sizeof(struct sockaddr_in6))) {
+		snprintf(err, WEFT_ERRLEN, "udp: listen address is neither IPv4 nor IPv6");
+		return -EAFNOSUPPORT;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u) {
+		snprintf(err, WEFT_ERRLEN, "udp: out of memory");
+		return -ENOMEM;
+	}
+	u->family = cfg->listen.ss_family;
+	u->fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (u->fd < 0) {
+		r = -errno;
+		snprintf(err, WEFT_ERRLEN, "udp: socket: %s", strerror(-r));
+		goto fail;
+	}
+
+	if ((r = set_buf(u->fd, SO_SNDBUFFORCE, SO_SNDBUF, cfg->sndbuf)) < 0) {
+		snprintf(err, WEFT_ERRLEN, "udp: SO_SNDBUF %d: %s", cfg->sndbuf, strerror(-r));
+		goto fail;
+	}
+	if ((r = set_buf(u->fd, SO_RCVBUFFORCE, SO_RCVBUF, cfg->rcvbuf)) < 0) {
+		snprintf(err, WEFT_ERRLEN, "udp: SO_RCVBUF %d: %s", cfg->rcvbuf, strerror(-r));
+		goto fail;
+	}
+
+	/* Don't Fragment everywhere: a datagram over the path MTU fails with
+	 * EMSGSIZE instead of leaving in fragments. On a dual-stack socket the
+	 * IPv4 option governs the IPv4-mapped traffic. */
+	any6 = u->family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&l6->sin6_addr);
+	if (u->family == AF_INET6) {
+		if ((r = set_int(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, any6 ? 0 : 1)) < 0 ||
+		    (r = set_int(u->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO)) < 0 ||
+		    (r = set_int(u->fd, IPPROTO_IPV6, IPV6_DONTFRAG, 1)) < 0) {
+			snprintf(err, WEFT_ERRLEN, "udp: IPv6 socket options: %s", strerror(-r));
+			goto fail;
+		}
+	}
+	if (u->family == AF_INET || any6) {
+		if ((r = set_int(u->fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)) < 0) {
+			snprintf(err, WEFT_ERRLEN, "udp: IP_MTU_DISCOVER: %s", strerror(-r));
+			goto fail;
+		}
+	}
+
+	/* Probe: setting the default segment size to 0 succeeds where GSO exists. */
+	u->gso = !cfg->no_gso && set_int(u->fd, SOL_UDP, UDP_SEGMENT, 0) == 0;
+	u->gro = !cfg->no_gro && set_int(u->fd, SOL_UDP, UDP_GRO, 1) == 0;
+
+	if (bind(u->fd, (const struct sockaddr *)&cfg->listen, cfg->listen_len) < 0) {
+		char a[INET6_ADDRSTRLEN] = "?";
+		const void *ap =
+		    u->family == AF_INET
+			? (const void *)&((const struct sockaddr_in *)&cfg->listen)->sin_addr
+			: (const void *)&l6->sin6_addr;
+
+		r = -errno;
+		inet_ntop(u->family, ap, a, sizeof(a));
+		snprintf(err, WEFT_ERRLEN, "udp: bind to %s port %u: %s", a,
+			 ntohs(u->family == AF_INET
+				   ? ((const struct sockaddr_in *)&cfg->listen)->sin_port
+				   : l6->sin6_port),
+			 strerror(-r));
+		goto fail;
+	}
+
+	u->rx_slots = cfg->recv_batch ? cfg->recv_batch : DEFAULT_RECV_BATCH;
+	if (u->gro)
+		u->rx_slot_len = GRO_SLOT_LEN;
+	else if (cfg->max_datagram && cfg->max_datagram < MAX_SLOT_LEN)
+		u->rx_slot_len = cfg->max_datagram;
+	else
+		u->rx_slot_len = MAX_SLOT_LEN;
+	u->rx_buf = malloc(u->rx_slots * u->rx_slot_len);
+	u->rx_msgs = calloc(u->rx_slots, sizeof(*u->rx_msgs));
+	u->rx_iov = calloc(u->rx_slots, sizeof(*u->rx_iov));
+	u->rx_src = calloc(u->rx_slots, sizeof(*u->rx_src));
+	u->rx_src_len = calloc(u->rx_slots, sizeof(*u->rx_src_len));
+	u->rx_ctl = calloc(u->rx_slots, sizeof(*u->rx_ctl));
+	u->rx_seg = calloc(u->rx_slots, sizeof(*u->rx_seg));
+	if (!u->rx_buf || !u->rx_msgs || !u->rx_iov || !u->rx_src || !u->rx_src_len || !u->rx_ctl ||
+	    !u->rx_seg) {
+		r = -ENOMEM;
+		snprintf(err, WEFT_ERRLEN, "udp: out of memory for %u receive slots of %zu bytes",
+			 u->rx_slots, u->rx_slot_len);
+		goto fail;
+	}
+	for (unsigned i = 0; i < u->rx_slots; i++) {
+		u->rx_iov[i].iov_base = u->rx_buf + i * u->rx_slot_len;
+		u->rx_iov[i].iov_len = u->rx_slot_len;
+		u->rx_msgs[i].msg_hdr.msg_iov = &u->rx_iov[i];
+		u->rx_msgs[i].msg_hdr.msg_iovlen = 1;
+		u->rx_msgs[i].msg_hdr.msg_name = &u->rx_src[i];
+		u->rx_msgs[i].msg_hdr.msg_control = u->rx_ctl[i].buf;
+	}
+
+	*out = u;
+	return 0;
+fail:
+	weft_udp_close(u);
+	return r;
+}
+
+void weft_udp_close(struct weft_udp *u)
+{
+	if (!u)
+		return;
+	if (u->fd >= 0)
+		close(u->fd);
+	free_rx(u);
+	free(u);
+}
+
+int weft_udp_fd(const struct weft_udp *u)
+{
+	return u->fd;
+}
+
+int weft_udp_local(const struct weft_udp *u, struct sockaddr_storage *addr, socklen_t *len)
+{
+	*len = sizeof(*addr);
+	return getsockname(u->fd, (struct sockaddr *)addr, len) < 0 ? -errno : 0;
+}
+
+bool weft_udp_gro(const struct weft_udp *u)
+{
+	return u->gro;
+}
+
+bool weft_udp_gso(const struct weft_udp *u)
+{
+	return u->gso;
+}
+
+/* ---- receive ---------------------------------------------------------------- */
+
+static size_t gro_size(const struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int v;
+
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			return v > 0 ? (size_t)v : 0;
+		}
+	}
+	return 0;
+}
+
+int weft_udp_recv_batch(struct weft_udp *u)
+{
+	unsigned total = 0;
+	int r;
+
+	u->rx_n = u->rx_cur = 0;
+	u->rx_off = 0;
+	for (unsigned i = 0; i < u->rx_slots; i++) {
+		struct msghdr *mh = &u->rx_msgs[i].msg_hdr;
+
+		mh->msg_namelen = sizeof(u->rx_src[i]);
+		mh->msg_controllen = sizeof(u->rx_ctl[i].buf);
+		mh->msg_flags = 0;
+	}
+	r = recvmmsg(u->fd, u->rx_msgs, u->rx_slots, MSG_DONTWAIT, NULL);
+	if (r < 0) {
+		int e = errno;
+
+		/* EINTR too: the level-triggered watcher calls again. */
+		if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR)
+			return 0;
+		u->st.rx_errors++;
+		return -e;
+	}
+	u->st.rx_calls++;
+	for (int i = 0; i < r; i++) {
+		struct mmsghdr *m = &u->rx_msgs[i];
+		size_t seg;
+
+		if (m->msg_hdr.msg_flags & MSG_TRUNC) {
+			u->st.rx_truncated++;
+			m->msg_len = 0;
+		}
+		u->rx_src_len[i] = m->msg_hdr.msg_namelen;
+		normalise(&u->rx_src[i], &u->rx_src_len[i]);
+		seg = u->gro ? gro_size(&m->msg_hdr) : 0;
+		if (seg == 0 || seg >= m->msg_len)
+			seg = m->msg_len;
+		u->rx_seg[i] = seg;
+		if (m->msg_len) {
+			unsigned segs = (m->msg_len + seg - 1) / seg;
+
+			total += segs;
+			u->st.rx_bytes += m->msg_len;
+			if (segs > 1)
+				u->st.rx_gro_messages++;
+		}
+	}
+	u->rx_n = (unsigned)r;
+	u->st.rx_datagrams += total;
+	return (int)total;
+}
+
+bool weft_udp_recv_next(struct weft_udp *u, struct weft_udp_dgram *d)
+{
+	while (u->rx_cur < u->rx_n) {
+		const struct mmsghdr *m = &u->rx_msgs[u->rx_cur];
+
+		if (u->rx_off < m->msg_len) {
+			size_t n = m->msg_len - u->rx_off;
+
+			if (n > u->rx_seg[u->rx_cur])
+				n = u->rx_seg[u->rx_cur];
+			d->data = (uint8_t *)u->rx_iov[u->rx_cur].iov_base + u->rx_off;
+			d->len = n;
+			d->src = (const struct sockaddr *)&u->rx_src[u->rx_cur];
+			d->src_len = u->rx_src_len[u->rx_cur];
+			u->rx_off += n;
+			return true;
+		}
+		u->rx_cur++;
+		u->rx_off = 0;
+	}
+	return false;
+}
+
+/* ---- send batches ------------------------------------------------------------- */
+
+int weft_udp_batch_new(struct weft_udp_batch **out, unsigned max_datagrams, size_t max_datagram_len)
+{
+	struct weft_udp_batch *b;
+
+	*out = NULL;
+	if (max_datagrams == 0 || max_datagram_len == 0 || max_datagram_len > WEFT_UDP_MAX_PAYLOAD)
+		return -EINVAL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->dgram_max = max_datagram_len;
+	b->max = max_datagrams;
+	b->buf = malloc((size_t)max_datagrams * max_datagram_len);
+	b->len = calloc(max_datagrams, sizeof(*b->len));
+	b->off = calloc(max_datagrams, sizeof(*b->off));
+	b->msgs = calloc(max_datagrams, sizeof(*b->msgs));
+	b->iov = calloc(max_datagrams, sizeof(*b->iov));
+	b->ctl = calloc(max_datagrams, sizeof(*b->ctl));
+	b->run_first = calloc(max_datagrams, sizeof(*b->run_first));
+	b->run_count = calloc(max_datagrams, sizeof(*b->run_count));
+	if (!b->buf || !b->len || !b->off || !b->msgs || !b->iov || !b->ctl || !b->run_first ||
+	    !b->run_count) {
+		weft_udp_batch_free(b);
+		return -ENOMEM;
+	}
+	*out = b;
+	return 0;
+}
+
+void weft_udp_batch_free(struct weft_udp_batch *b)
+{
+	if (!b)
+		return;
+	free(b->buf);
+	free(b->len);
+	free(b->off);
+	free(b->msgs);
+	free(b->iov);
+	free(b->ctl);
+	free(b->run_first);
+	free(b->run_count);
+	free(b);
+}
+
+uint8_t *weft_udp_batch_reserve(struct weft_udp_batch *b, size_t *room)
+{
+	if (b->n >= b->max)
+		return NULL;
+	*room = b->dgram_max;
+	return b->buf + b->tail;
+}
+
+void weft_udp_batch_commit(struct weft_udp_batch *b, size_t len)
+{
+	/* Committing without room, or more than reserved, is a caller bug. */
+	if (b->n >= b->max || len == 0 || len > b->dgram_max)
+		abort();
+	b->off[b->n] = b->tail;
+	b->len[b->n] = (uint32_t)len;
+	b->tail += len;
+	b->n++;
+}
+
+unsigned weft_udp_batch_count(const struct weft_udp_batch *b)
+{
+	return b->n;
+}
+
+static bool is_busy(int e)
+{
+	return e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS;
+}
+
+static void count_failure(struct weft_udp *u, int e, unsigned datagrams)
+{
+	if (is_busy(e))
+		u->st.tx_eagain += datagrams;
+	else if (e == EMSGSIZE)
+		u->st.tx_emsgsize += datagrams;
+	else
+		u->st.tx_other_errors += datagrams;
+}
+
+static void prepare_msg(struct weft_udp *u, struct mmsghdr *m, struct iovec *iov)
+{
+	memset(m, 0, sizeof(*m));
+	m->msg_hdr.msg_name = &u->dst;
+	m->msg_hdr.msg_namelen = u->dst_len;
+	m->msg_hdr.msg_iov = iov;
+	m->msg_hdr.msg_iovlen = 1;
+}
+
+/* Datagrams first..first+count-1 of @b one by one (no GSO); 0 or the last errno. */
+static int send_plain(struct weft_udp *u, struct weft_udp_batch *b, unsigned first, unsigned count)
+{
+	unsigned k = 0, intr = 0;
+	int last = 0;
+
+	for (unsigned i = 0; i < count; i++) {
+		u->plain_iov[i].iov_base = b->buf + b->off[first + i];
+		u->plain_iov[i].iov_len = b->len[first + i];
+		prepare_msg(u, &u->plain_msgs[i], &u->plain_iov[i]);
+	}
+	while (k < count) {
+		int r = sendmmsg(u->fd, u->plain_msgs + k, count - k, MSG_DONTWAIT);
+		int e = errno;
+
+		u->st.tx_calls++;
+		if (r > 0) {
+			for (unsigned i = k; i < k + (unsigned)r; i++) {
+				u->st.tx_datagrams++;
+				u->st.tx_bytes += u->plain_iov[i].iov_len;
+			}
+			k += (unsigned)r;
+			continue;
+		}
+		if (r == 0)
+			e = EAGAIN;
+		if (e == EINTR && ++intr < 4)
+			continue;
+		last = -e;
+		if (is_busy(e)) {
+			count_failure(u, e, count - k);
+			break;
+		}
+		count_failure(u, e, 1);
+		k++;
+	}
+	return last;
+}
+
+/* Group the batch into messages: runs of equal-sized datagrams, the last
+ * of a run possibly shorter, within the kernel's GSO limits. */
+static unsigned build_msgs(struct weft_udp *u, struct weft_udp_batch *b)
+{
+	unsigned nmsg = 0, i = 0;
+
+	while (i < b->n) {
+		uint32_t s = b->len[i];
+		size_t total = s;
+		unsigned j = i + 1;
+		struct mmsghdr *m = &b->msgs[nmsg];
+
+		if (u->gso) {
+			while (j < b->n && j - i < WEFT_UDP_GSO_MAX_SEGMENTS && b->len[j] == s &&
+			       total + s <= WEFT_UDP_MAX_PAYLOAD) {
+				total += s;
+				j++;
+			}
+			if (j < b->n && j - i < WEFT_UDP_GSO_MAX_SEGMENTS && b->len[j] < s &&
+			    total + b->len[j] <= WEFT_UDP_MAX_PAYLOAD) {
+				total += b->len[j];
+				j++;
+			}
+		}
+		b->iov[nmsg].iov_base = b->buf + b->off[i];
+		b->iov[nmsg].iov_len = total;
+		prepare_msg(u, m, &b->iov[nmsg]);
+		if (j - i > 1) {
+			struct cmsghdr *c;
+			uint16_t gso = (uint16_t)s;
+
+			memset(&b->ctl[nmsg], 0, sizeof(b->ctl[nmsg]));
+			m->msg_hdr.msg_control = b->ctl[nmsg].buf;
+			m->msg_hdr.msg_controllen = CMSG_SPACE(sizeof(gso));
+			c = CMSG_FIRSTHDR(&m->msg_hdr);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(gso));
+			memcpy(CMSG_DATA(c), &gso, sizeof(gso));
+		}
+		b->run_first[nmsg] = i;
+		b->run_count[nmsg] = j - i;
+		nmsg++;
+		i = j;
+	}
+	return nmsg;
+}
+
+/* The destination in the socket's family (IPv4 → IPv4-mapped on a dual-stack socket). */
+static int set_dst(struct weft_udp *u, const struct sockaddr *dst, socklen_t len)
+{
+	memset(&u->dst, 0, sizeof(u->dst));
+	if (dst->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)dst;
+
+		if (u->family == AF_INET) {
+			memcpy(&u->dst, s4, sizeof(*s4));
+			u->dst_len = sizeof(*s4);
+		} else {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&u->dst;
+
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = s4->sin_port;
+			s6->sin6_addr.s6_addr[10] = 0xff;
+			s6->sin6_addr.s6_addr[11] = 0xff;
+			memcpy(&s6->sin6_addr.s6_addr[12], &s4->sin_addr, 4);
+			u->dst_len = sizeof(*s6);
+		}
+		return 0;
+	}
+	if (dst->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		memcpy(&u->dst, dst, sizeof(struct sockaddr_in6));
+		u->dst_len = sizeof(struct sockaddr_in6);
+		if (u->family == AF_INET6)
+			return 0;
+		normalise(&u->dst, &u->dst_len);
+		return u->dst.ss_family == AF_INET ? 0 : -EAFNOSUPPORT;
+	}
+	return -EAFNOSUPPORT;
+}
+
+int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const struct sockaddr *dst,
+		   socklen_t dst_len)
+{
+	unsigned nmsg, k = 0, intr = 0;
+	int last = 0;
+
+	if (b->n == 0)
+		return 0;
+	last = set_dst(u, dst, dst_len);
+	if (last < 0) {
+		u->st.tx_other_errors += b->n;
+		goto out;
+	}
+	nmsg = build_msgs(u, b);
+	while (k < nmsg) {
+		int r = sendmmsg(u->fd, b->msgs + k, nmsg - k, MSG_DONTWAIT);
+		int e = errno;
+
+		u->st.tx_calls++;
+		if (r > 0) {
+			for (unsigned i = k; i < k + (unsigned)r; i++) {
+				u->st.tx_datagrams += b->run_count[i];
+				u->st.tx_bytes += b->iov[i].iov_len;
+				if (b->run_count[i] > 1)
+					u->st.tx_gso_sends++;
+			}
+			k += (unsigned)r;
+			continue;
+		}
+		if (r == 0)
+			e = EAGAIN;
+		if (e == EINTR && ++intr < 4)
+			continue;
+		if (is_busy(e)) {
+			/* The socket buffer is full: so it is for the rest too. */
+			for (unsigned i = k; i < nmsg; i++)
+				count_failure(u, e, b->run_count[i]);
+			last = -e;
+			break;
+		}
+		if (b->run_count[k] > 1 && (e == EINVAL || e == EIO || e == EMSGSIZE)) {
+			/* A segment over the path MTU fails the whole GSO send
+			 * (EMSGSIZE on this kernel, EINVAL on older ones), though
+			 * a shorter last datagram may fit: resending one by one
+			 * gets each datagram its own verdict. EIO, or EINVAL
+			 * where every datagram then went, means no GSO here. */
+			int r2 = send_plain(u, b, b->run_first[k], b->run_count[k]);
+
+			u->st.tx_gso_fallbacks++;
+			if (e == EIO || (e == EINVAL && r2 == 0)) {
+				log_warn(
+				    "udp: the kernel refused a GSO send (%s); sending datagram "
+				    "by datagram from now on",
+				    strerror(e));
+				u->gso = false;
+			}
+			if (r2 < 0)
+				last = r2;
+			k++;
+			continue;
+		}
+		count_failure(u, e, b->run_count[k]);
+		last = -e;
+		k++;
+	}
+out:
+	b->n = 0;
+	b->tail = 0;
+	return last;
+}
+
+void weft_udp_stats(const struct weft_udp *u, struct weft_udp_stats *stats)
+{
+	*stats = u->st;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/* The underlay UDP socket: recvmmsg batches (UDP_GRO segments handed out one
+ * by one) and per-destination send batches (UDP_SEGMENT GSO, or sendmmsg). */
+#ifndef WEFT_UDP_H
+#define WEFT_UDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/weft.h"
+
+struct weft_udp;
+struct weft_udp_batch;
+
+/* Most datagrams one GSO send may carry (the kernel's UDP_MAX_SEGMENTS). */
+#define WEFT_UDP_GSO_MAX_SEGMENTS 64
+/* Most UDP payload bytes in one datagram (or one GSO send) over IPv4. */
+#define WEFT_UDP_MAX_PAYLOAD 65507
+
+struct weft_udp_config {
+	/* Where to listen. The IPv6 any address (::) gives a dual-stack
+	 * socket; any other address a socket of its family bound to it. Port 0
+	 * picks a free one (see weft_udp_local). */
+	struct sockaddr_storage listen;
+	socklen_t listen_len;
+	int sndbuf;	     /* bytes; 0: the kernel's default */
+	int rcvbuf;	     /* bytes; 0: the kernel's default */
+	unsigned recv_batch; /* messages per recvmmsg(); 0: 64 */
+	/* Longest datagram expected without GRO (the underlay MTU's payload);
+	 * 0: 65535. With GRO every receive slot holds 64 KiB + anyway. */
+	size_t max_datagram;
+	bool no_gso; /* never use UDP_SEGMENT (tests, measurements) */
+	bool no_gro; /* never enable UDP_GRO (tests, measurements) */
+};
+
+struct weft_udp_stats {
+	uint64_t rx_datagrams; /* datagrams (GRO segments) handed to the caller */
+	uint64_t rx_bytes;
+	uint64_t rx_calls;	  /* recvmmsg() calls that returned data */
+	uint64_t rx_gro_messages; /* received messages that carried more than one segment */
+	uint64_t rx_truncated;	  /* messages cut short (MSG_TRUNC), dropped */
+	uint64_t rx_errors;	  /* recvmmsg() failures other than EAGAIN */
+	uint64_t tx_datagrams;	  /* datagrams the kernel accepted */
+	uint64_t tx_bytes;
+	uint64_t tx_calls;	   /* sendmmsg() calls */
+	uint64_t tx_gso_sends;	   /* messages sent with UDP_SEGMENT (two or more datagrams) */
+	uint64_t tx_eagain;	   /* datagrams dropped: socket buffer full (EAGAIN/ENOBUFS) */
+	uint64_t tx_emsgsize;	   /* datagrams dropped: larger than the path MTU (DF is set) */
+	uint64_t tx_other_errors;  /* datagrams dropped for any other reason */
+	uint64_t tx_gso_fallbacks; /* GSO sends refused and sent again one by one */
+};
+
+/* A received datagram, from weft_udp_recv_next(). */
+struct weft_udp_dgram {
+	/* Borrowed: valid until the next weft_udp_recv_batch(); writable, so
+	 * the caller may decrypt in place. */
+	uint8_t *data;
+	size_t len;
+	/* Borrowed, same lifetime. IPv4-mapped IPv6 sources come as AF_INET,
+	 * so a peer's address compares equal whichever socket family got it. */
+	const struct sockaddr *src;
+	socklen_t src_len;
+};
+
+/* Open the socket: non-blocking, Don't Fragment (the underlay never
+ * fragments weft's datagrams: a datagram larger than the path MTU fails
+ * with EMSGSIZE), socket buffers as configured (forced past the sysctl
+ * limits when CAP_NET_ADMIN allows), UDP_GRO and UDP_SEGMENT when the
+ * kernel has them. Receive buffers are allocated here, once. */
+int weft_udp_open(struct weft_udp **out, const struct weft_udp_config *cfg,
+		  char err[static WEFT_ERRLEN]) WEFT_WUR;
+
+/* Closes the socket and frees; accepts NULL. */
+void weft_udp_close(struct weft_udp *u);
+
+/* The socket to watch for EV_READ. */
+int weft_udp_fd(const struct weft_udp *u);
+
+/* The bound address (to learn the port picked for port 0). */
+int weft_udp_local(const struct weft_udp *u, struct sockaddr_storage *addr,
+		   socklen_t *len) WEFT_WUR;
+
+/* Whether the socket receives GRO-merged datagrams / sends with GSO. */
+bool weft_udp_gro(const struct weft_udp *u);
+bool weft_udp_gso(const struct weft_udp *u);
+
+/* Receive one batch (one recvmmsg()). Returns how many datagrams it holds,
+ * GRO segments counted one by one (hand them out with weft_udp_recv_next),
+ * 0 when nothing is waiting, or a negative errno (counted; the caller stops
+ * this wakeup). Invalidates the datagrams of the previous batch. */
+int weft_udp_recv_batch(struct weft_udp *u) WEFT_WUR;
+
+/* The next datagram of the current batch; false when all were handed out. */
+bool weft_udp_recv_next(struct weft_udp *u, struct weft_udp_dgram *d);
+
+/* A send batch: datagrams for one destination, written in place into one
+ * contiguous buffer. Allocate one per peer at start-up. */
+int weft_udp_batch_new(struct weft_udp_batch **out, unsigned max_datagrams,
+		       size_t max_datagram_len) WEFT_WUR;
+void weft_udp_batch_free(struct weft_udp_batch *b);
+
+/* Room for the next datagram: returns where to write it and sets *room to
+ * max_datagram_len; NULL when the batch is full (flush it first). Nothing
+ * is added until weft_udp_batch_commit(); a reservation may be held while
+ * records are appended and is simply dropped if not committed. */
+uint8_t *weft_udp_batch_reserve(struct weft_udp_batch *b, size_t *room);
+
+/* Add the datagram written at the last reservation, @len bytes (1..room). */
+void weft_udp_batch_commit(struct weft_udp_batch *b, size_t len);
+
+/* Datagrams in the batch. */
+unsigned weft_udp_batch_count(const struct weft_udp_batch *b);
+
+/* Send every datagram of @b to @dst, then empty @b. Runs of equal-sized
+ * datagrams (the last may be shorter) go as one UDP_SEGMENT send of at most
+ * 64; the messages of a batch go out in one sendmmsg() call as far as the
+ * kernel takes them. Never blocks: datagrams the kernel refuses are dropped
+ * and counted by reason (EAGAIN/ENOBUFS, EMSGSIZE, other). Returns 0 when
+ * every datagram left, else the negative errno of the last failure. */
+int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const struct sockaddr *dst,
+		   socklen_t dst_len) WEFT_WUR;
+
+void weft_udp_stats(const struct weft_udp *u, struct weft_udp_stats *stats);
+
+#endif
