@@ -63,13 +63,13 @@ bool weft_session_replay_update(struct weft_session_replay *r, uint64_t counter)
 /* ---- drop reasons ------------------------------------------------------------ */
 
 static const char *const drop_names[WEFT_SESSION_DROP_COUNT] = {
-	[WEFT_SESSION_DROP_MALFORMED] = "malformed",
-	[WEFT_SESSION_DROP_UNKNOWN_INDEX] = "unknown_index",
-	[WEFT_SESSION_DROP_EXPIRED] = "expired",
-	[WEFT_SESSION_DROP_COUNTER_LIMIT] = "counter_limit",
-	[WEFT_SESSION_DROP_TOO_OLD] = "too_old",
-	[WEFT_SESSION_DROP_REPLAYED] = "replayed",
-	[WEFT_SESSION_DROP_AUTH_FAILED] = "auth_failed",
+    [WEFT_SESSION_DROP_MALFORMED] = "malformed",
+    [WEFT_SESSION_DROP_UNKNOWN_INDEX] = "unknown_index",
+    [WEFT_SESSION_DROP_EXPIRED] = "expired",
+    [WEFT_SESSION_DROP_COUNTER_LIMIT] = "counter_limit",
+    [WEFT_SESSION_DROP_TOO_OLD] = "too_old",
+    [WEFT_SESSION_DROP_REPLAYED] = "replayed",
+    [WEFT_SESSION_DROP_AUTH_FAILED] = "auth_failed",
 };
 
 const char *weft_session_drop_name(enum weft_session_drop drop)
@@ -201,9 +201,9 @@ int weft_session_seal(struct weft_session *s, uint8_t *pkt, size_t plain_len, ui
 	counter = s->send_counter++;
 	weft_wire_put_data_header(pkt, s->remote_index, counter);
 	make_nonce(nonce, counter);
-	crypto_aead_chacha20poly1305_ietf_encrypt_detached(plain, plain + plain_len, NULL, plain,
-							   plain_len, pkt, WEFT_WIRE_DATA_HEADER_LEN,
-							   NULL, nonce, s->keys);
+	crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+	    plain, plain + plain_len, NULL, plain, plain_len, pkt, WEFT_WIRE_DATA_HEADER_LEN, NULL,
+	    nonce, s->keys);
 	*out_len = plain_len + WEFT_WIRE_DATA_OVERHEAD;
 	return 0;
 }
@@ -224,8 +224,8 @@ int weft_session_open(struct weft_session *s, uint8_t *pkt, size_t len, uint64_t
 	size_t clen;
 	int r;
 
-	if (len < WEFT_WIRE_DATA_MIN_LEN || len > WEFT_WIRE_DATA_MAX_LEN || pkt[0] != WEFT_WIRE_DATA ||
-	    (pkt[1] | pkt[2] | pkt[3]))
+	if (len < WEFT_WIRE_DATA_MIN_LEN || len > WEFT_WIRE_DATA_MAX_LEN ||
+	    pkt[0] != WEFT_WIRE_DATA || (pkt[1] | pkt[2] | pkt[3]))
 		return drop(s, -EINVAL);
 	memcpy(&index_be, pkt + 4, sizeof(index_be));
 	if (index_be != local_be)
@@ -243,8 +243,8 @@ int weft_session_open(struct weft_session *s, uint8_t *pkt, size_t len, uint64_t
 	make_nonce(nonce, counter);
 	clen = len - WEFT_WIRE_DATA_OVERHEAD;
 	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-		    cipher, NULL, cipher, clen, cipher + clen, pkt, WEFT_WIRE_DATA_HEADER_LEN, nonce,
-		    s->keys + WEFT_KEY_LEN) != 0)
+		cipher, NULL, cipher, clen, cipher + clen, pkt, WEFT_WIRE_DATA_HEADER_LEN, nonce,
+		s->keys + WEFT_KEY_LEN) != 0)
 		return drop(s, -EBADMSG);
 	s->rx_packets++;
 	*plain_len = clen;
@@ -282,8 +282,8 @@ static size_t home(const struct weft_session_index *t, uint32_t index)
 	return (uint32_t)(index * UINT32_C(0x9e3779b1)) >> (32 - t->bits);
 }
 
-struct weft_session_index *weft_session_index_new(size_t max_entries,
-						  uint32_t (*random)(void *ctx), void *random_ctx)
+struct weft_session_index *weft_session_index_new(size_t max_entries, uint32_t (*random)(void *ctx),
+						  void *random_ctx)
 {
 	struct weft_session_index *t;
 	unsigned bits = 2;
@@ -350,8 +350,7 @@ int weft_session_index_insert(struct weft_session_index *t, unsigned kind, void 
 	return -EAGAIN;
 }
 
-void *weft_session_index_lookup(const struct weft_session_index *t, uint32_t index,
-				unsigned *kind)
+void *weft_session_index_lookup(const struct weft_session_index *t, uint32_t index, unsigned *kind)
 {
 	struct index_slot *slot = find(t, index);
 
@@ -442,8 +441,7 @@ static void promote(struct weft_session_set *set, struct weft_session *s)
 	set->current = s;
 }
 
-void weft_session_set_install(struct weft_session_set *set, struct weft_session *s,
-			      bool confirmed)
+void weft_session_set_install(struct weft_session_set *set, struct weft_session *s, bool confirmed)
 {
 	assert(s && s != set->current && s != set->previous && s != set->next);
 	if (confirmed) {

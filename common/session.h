@@ -20,7 +20,9 @@
  * open drops larger counters. Either side wants a new session once its send
  * counter passes REKEY_AFTER_MESSAGES, which leaves 2^32 messages to finish it. */
 #define WEFT_SESSION_REJECT_AFTER_MESSAGES (UINT64_C(1) << 60)
-#define WEFT_SESSION_REKEY_AFTER_MESSAGES  (WEFT_SESSION_REJECT_AFTER_MESSAGES - (UINT64_C(1) << 32))
+#define WEFT_SESSION_REKEY_MARGIN	   (UINT64_C(1) << 32)
+#define WEFT_SESSION_REKEY_AFTER_MESSAGES                                                          \
+	(WEFT_SESSION_REJECT_AFTER_MESSAGES - WEFT_SESSION_REKEY_MARGIN)
 
 /* ---- replay window (RFC 6479: a ring of 64-bit blocks) ----------------- */
 
@@ -70,21 +72,21 @@ struct weft_session_limits {
 	uint64_t rekey_after_ms;
 	uint64_t reject_after_ms;
 };
-#define WEFT_SESSION_LIMITS_DEFAULT                                                          \
-	((struct weft_session_limits){.rekey_after_ms = WEFT_SESSION_REKEY_AFTER_MS,          \
+#define WEFT_SESSION_LIMITS_DEFAULT                                                                \
+	((struct weft_session_limits){.rekey_after_ms = WEFT_SESSION_REKEY_AFTER_MS,               \
 				      .reject_after_ms = WEFT_SESSION_REJECT_AFTER_MS})
 
 struct weft_session {
-	uint8_t *keys;		/* sodium_malloc: send key, then receive key */
-	uint64_t send_counter;	/* the next counter to seal with */
-	uint32_t local_index;	/* ours: peers put it in receiver_index */
-	uint32_t remote_index;	/* theirs: we put it in receiver_index */
-	bool initiator;		/* we sent the HELLO of this session's handshake */
+	uint8_t *keys;	       /* sodium_malloc: send key, then receive key */
+	uint64_t send_counter; /* the next counter to seal with */
+	uint32_t local_index;  /* ours: peers put it in receiver_index */
+	uint32_t remote_index; /* theirs: we put it in receiver_index */
+	bool initiator;	       /* we sent the HELLO of this session's handshake */
 	uint64_t created_ms;
 	struct weft_session_limits limits;
-	uint64_t rx_packets;	/* authenticated datagrams */
+	uint64_t rx_packets; /* authenticated datagrams */
 	uint64_t drops[WEFT_SESSION_DROP_COUNT];
-	void *owner;		/* borrowed, for the caller: its peer */
+	void *owner; /* borrowed, for the caller: its peer */
 	struct weft_session_replay replay;
 };
 
@@ -139,8 +141,7 @@ struct weft_session_index;
 /* A table for up to @max_entries entries. @random returns uniformly random
  * 32-bit values; NULL means libsodium's randombytes_random() (tests inject
  * their own). Returns NULL when out of memory or @max_entries is 0 or huge. */
-struct weft_session_index *weft_session_index_new(size_t max_entries,
-						  uint32_t (*random)(void *ctx),
+struct weft_session_index *weft_session_index_new(size_t max_entries, uint32_t (*random)(void *ctx),
 						  void *random_ctx) WEFT_WUR;
 void weft_session_index_free(struct weft_session_index *t);
 /* Picks a fresh index (never 0, never one in use; retries) and maps it to
@@ -149,8 +150,7 @@ void weft_session_index_free(struct weft_session_index *t);
 int weft_session_index_insert(struct weft_session_index *t, unsigned kind, void *ptr,
 			      uint32_t *index) WEFT_WUR;
 /* The object for @index (kind in *@kind if not NULL), or NULL. */
-void *weft_session_index_lookup(const struct weft_session_index *t, uint32_t index,
-				unsigned *kind);
+void *weft_session_index_lookup(const struct weft_session_index *t, uint32_t index, unsigned *kind);
 /* Points an existing @index at another object (handshake -> session). 0 or -ENOENT. */
 int weft_session_index_replace(struct weft_session_index *t, uint32_t index, unsigned kind,
 			       void *ptr) WEFT_WUR;
@@ -163,7 +163,7 @@ size_t weft_session_index_count(const struct weft_session_index *t);
 enum weft_session_slot {
 	WEFT_SESSION_SLOT_NONE,
 	WEFT_SESSION_SLOT_CURRENT,  /* newest confirmed: sends */
-	WEFT_SESSION_SLOT_PREVIOUS, /* replaced: still opens in-flight datagrams until it expires */
+	WEFT_SESSION_SLOT_PREVIOUS, /* replaced: opens in-flight datagrams until it expires */
 	WEFT_SESSION_SLOT_NEXT,	    /* completed as initiator, not yet confirmed by the peer */
 };
 
@@ -186,8 +186,7 @@ void weft_session_set_clear(struct weft_session_set *set);
  * previous and the previous is freed. Not confirmed: @s becomes next (an older
  * next is freed). The newest installed session always wins, which is all that
  * simultaneous handshakes from both sides need. */
-void weft_session_set_install(struct weft_session_set *set, struct weft_session *s,
-			      bool confirmed);
+void weft_session_set_install(struct weft_session_set *set, struct weft_session *s, bool confirmed);
 /* Call after weft_session_open(@s) succeeded: a next session that carried
  * traffic is confirmed and installed. Returns the slot @s is in now. */
 enum weft_session_slot weft_session_set_received(struct weft_session_set *set,

@@ -160,8 +160,8 @@ int weft_wire_build_welcome(uint8_t *buf, size_t cap, uint32_t sender_index,
 	return r;
 }
 
-int weft_wire_build_confirm(uint8_t *buf, size_t cap, uint32_t receiver_index,
-			    const uint8_t *noise, size_t noise_len, size_t *out_len)
+int weft_wire_build_confirm(uint8_t *buf, size_t cap, uint32_t receiver_index, const uint8_t *noise,
+			    size_t noise_len, size_t *out_len)
 {
 	int r = build(buf, cap, WEFT_WIRE_CONFIRM, WEFT_WIRE_CONFIRM_HEADER_LEN,
 		      WEFT_WIRE_CONFIRM_NOISE_MIN, noise, noise_len, out_len);

@@ -18,30 +18,31 @@ enum weft_wire_type {
 };
 
 /* type(1) | reserved(3, zero) */
-#define WEFT_WIRE_HEADER_LEN	  4
-#define WEFT_WIRE_INDEX_LEN	  4
-#define WEFT_WIRE_COUNTER_LEN	  8
-#define WEFT_WIRE_TAG_LEN	  16
+#define WEFT_WIRE_HEADER_LEN  4
+#define WEFT_WIRE_INDEX_LEN   4
+#define WEFT_WIRE_COUNTER_LEN 8
+#define WEFT_WIRE_TAG_LEN     16
 /* Bytes in front of the Noise message of each handshake datagram. */
 #define WEFT_WIRE_HELLO_HEADER_LEN   (WEFT_WIRE_HEADER_LEN + WEFT_WIRE_INDEX_LEN)
 #define WEFT_WIRE_WELCOME_HEADER_LEN (WEFT_WIRE_HEADER_LEN + 2 * WEFT_WIRE_INDEX_LEN)
 #define WEFT_WIRE_CONFIRM_HEADER_LEN (WEFT_WIRE_HEADER_LEN + WEFT_WIRE_INDEX_LEN)
 /* header | receiver_index | counter: 16 bytes, also the AEAD additional data. */
-#define WEFT_WIRE_DATA_HEADER_LEN (WEFT_WIRE_HEADER_LEN + WEFT_WIRE_INDEX_LEN + WEFT_WIRE_COUNTER_LEN)
+#define WEFT_WIRE_DATA_HEADER_LEN                                                                  \
+	(WEFT_WIRE_HEADER_LEN + WEFT_WIRE_INDEX_LEN + WEFT_WIRE_COUNTER_LEN)
 /* DATA header and tag around the plaintext: 32 bytes. */
 #define WEFT_WIRE_DATA_OVERHEAD (WEFT_WIRE_DATA_HEADER_LEN + WEFT_WIRE_TAG_LEN)
 /* kind(1) | length(2) */
 #define WEFT_WIRE_RECORD_HEADER_LEN 3
 /* Per datagram carrying one frame: DATA header, tag and one record header = 35
  * (IP and UDP come on top: 20 or 40, and 8). */
-#define WEFT_WIRE_OVERHEAD (WEFT_WIRE_DATA_OVERHEAD + WEFT_WIRE_RECORD_HEADER_LEN)
+#define WEFT_WIRE_OVERHEAD     (WEFT_WIRE_DATA_OVERHEAD + WEFT_WIRE_RECORD_HEADER_LEN)
 #define WEFT_WIRE_IPV4_UDP_LEN 28
 #define WEFT_WIRE_IPV6_UDP_LEN 48
 
 /* A DATA datagram is at most the largest UDP payload; empty plaintext is valid. */
-#define WEFT_WIRE_DATA_MAX_LEN	 65535
-#define WEFT_WIRE_DATA_MIN_LEN	 WEFT_WIRE_DATA_OVERHEAD
-#define WEFT_WIRE_PLAIN_MAX_LEN	 (WEFT_WIRE_DATA_MAX_LEN - WEFT_WIRE_DATA_OVERHEAD)
+#define WEFT_WIRE_DATA_MAX_LEN	65535
+#define WEFT_WIRE_DATA_MIN_LEN	WEFT_WIRE_DATA_OVERHEAD
+#define WEFT_WIRE_PLAIN_MAX_LEN (WEFT_WIRE_DATA_MAX_LEN - WEFT_WIRE_DATA_OVERHEAD)
 
 /* Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b message sizes with an empty payload:
  * msg 1 = e(32) + payload tag(16) (psk0 keys the payload already),
@@ -55,11 +56,11 @@ enum weft_wire_type {
 #define WEFT_WIRE_HANDSHAKE_MAX_LEN (WEFT_WIRE_WELCOME_HEADER_LEN + WEFT_WIRE_NOISE_MAX)
 
 /* Parse errors, one per reason (weft_wire_strerror() names them). */
-#define WEFT_WIRE_ERUNT	     ENODATA	     /* shorter than the 4-byte header */
-#define WEFT_WIRE_ETYPE	     EPROTONOSUPPORT /* unknown type */
-#define WEFT_WIRE_ERESERVED  EPROTO	     /* reserved bytes not zero */
-#define WEFT_WIRE_ESHORT     EBADMSG	     /* too short for its type */
-#define WEFT_WIRE_ELONG	     EMSGSIZE	     /* too long for its type */
+#define WEFT_WIRE_ERUNT	    ENODATA	    /* shorter than the 4-byte header */
+#define WEFT_WIRE_ETYPE	    EPROTONOSUPPORT /* unknown type */
+#define WEFT_WIRE_ERESERVED EPROTO	    /* reserved bytes not zero */
+#define WEFT_WIRE_ESHORT    EBADMSG	    /* too short for its type */
+#define WEFT_WIRE_ELONG	    EMSGSIZE	    /* too long for its type */
 
 /* A parsed datagram: views into the caller's buffer (borrowed, valid as long
  * as that buffer). Fields a type does not carry are zero / NULL. */
@@ -90,8 +91,8 @@ int weft_wire_build_hello(uint8_t *buf, size_t cap, uint32_t sender_index, const
 int weft_wire_build_welcome(uint8_t *buf, size_t cap, uint32_t sender_index,
 			    uint32_t receiver_index, const uint8_t *noise, size_t noise_len,
 			    size_t *out_len) WEFT_WUR;
-int weft_wire_build_confirm(uint8_t *buf, size_t cap, uint32_t receiver_index,
-			    const uint8_t *noise, size_t noise_len, size_t *out_len) WEFT_WUR;
+int weft_wire_build_confirm(uint8_t *buf, size_t cap, uint32_t receiver_index, const uint8_t *noise,
+			    size_t noise_len, size_t *out_len) WEFT_WUR;
 /* Writes the 16-byte DATA header (the session layer's seal does this). */
 void weft_wire_put_data_header(uint8_t hdr[static WEFT_WIRE_DATA_HEADER_LEN],
 			       uint32_t receiver_index, uint64_t counter);

@@ -66,12 +66,12 @@ static double run_raw(const uint8_t *key, size_t plain_len, long iters)
 	for (long i = 0; i < iters; i++) {
 		counter++;
 		memcpy(nonce + 4, &counter, sizeof(counter));
-		crypto_aead_chacha20poly1305_ietf_encrypt_detached(plain, tag, NULL, plain, plain_len,
-								   pkt, WEFT_WIRE_DATA_HEADER_LEN,
-								   NULL, nonce, key);
+		crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+		    plain, tag, NULL, plain, plain_len, pkt, WEFT_WIRE_DATA_HEADER_LEN, NULL, nonce,
+		    key);
 		if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-			    plain, NULL, plain, plain_len, tag, pkt, WEFT_WIRE_DATA_HEADER_LEN, nonce,
-			    key) != 0) {
+			plain, NULL, plain, plain_len, tag, pkt, WEFT_WIRE_DATA_HEADER_LEN, nonce,
+			key) != 0) {
 			fprintf(stderr, "bench_session: raw decrypt failed\n");
 			exit(1);
 		}

@@ -42,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		check(r == 1 || r == -EINVAL);
 		check(rec.kind == WEFT_WIRE_REC_FRAME || rec.kind == WEFT_WIRE_REC_KEEPALIVE);
-		check(rec.body >= data + WEFT_WIRE_RECORD_HEADER_LEN && rec.body + rec.len <= data + size);
+		check(rec.body >= data + WEFT_WIRE_RECORD_HEADER_LEN &&
+		      rec.body + rec.len <= data + size);
 		if (r == 1 && rec.kind == WEFT_WIRE_REC_FRAME)
 			check(rec.len >= WEFT_WIRE_FRAME_MIN_LEN);
 		if (r == 1 && rec.kind == WEFT_WIRE_REC_KEEPALIVE)

@@ -16,7 +16,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define NOW 1000
+#define NOW	 1000
 #define RX_INDEX 0x01020304
 #define TX_INDEX 0x0a0b0c0d
 

@@ -18,12 +18,12 @@
 #define T0 1000000 /* an arbitrary creation time, in ms */
 
 static const uint8_t key_i2r[WEFT_KEY_LEN] = {
-	0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe,
-	0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00,
+    0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe,
+    0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00,
 };
 static const uint8_t key_r2i[WEFT_KEY_LEN] = {
-	0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87, 0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f,
-	0x00, 0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
+    0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87, 0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f,
+    0x00, 0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
 };
 
 /* Deterministic xorshift64*, for reproducible random sequences. */
@@ -133,7 +133,7 @@ static void test_known_answer(void **state)
 {
 	struct pair p;
 	uint8_t pkt[256], plain[64], expect[64 + 16], nonce[12] = {0};
-	static const uint8_t header[16] = {4,    0,    0,    0,    0x22, 0x22, 0x22, 0x22,
+	static const uint8_t header[16] = {0x04, 0x00, 0x00, 0x00, 0x22, 0x22, 0x22, 0x22,
 					   0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11};
 	unsigned long long clen;
 	size_t len;
@@ -149,9 +149,8 @@ static void test_known_answer(void **state)
 
 	static const uint8_t le_counter[8] = {0x11, 0x10, 0x0f, 0x0e, 0x0d, 0x0c, 0x0b, 0x0a};
 	memcpy(nonce + 4, le_counter, 8);
-	assert_int_equal(crypto_aead_chacha20poly1305_ietf_encrypt(expect, &clen, plain,
-								   sizeof(plain), header, 16, NULL,
-								   nonce, key_i2r),
+	assert_int_equal(crypto_aead_chacha20poly1305_ietf_encrypt(
+			     expect, &clen, plain, sizeof(plain), header, 16, NULL, nonce, key_i2r),
 			 0);
 	assert_int_equal(clen, sizeof(expect));
 	assert_memory_equal(pkt + 16, expect, sizeof(expect));
@@ -163,13 +162,13 @@ static void test_known_answer(void **state)
 static void test_protocol_doc_vector(void **state)
 {
 	static const uint8_t expect[98] = {
-		0x04, 0x00, 0x00, 0x00, 0x22, 0x22, 0x22, 0x22, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-		0x00, 0x05, 0x21, 0x08, 0x96, 0x0b, 0x45, 0x19, 0xb8, 0xc1, 0x74, 0x55, 0xc6, 0xb7,
-		0x27, 0xb5, 0x30, 0xa3, 0x9e, 0x3f, 0x8b, 0x43, 0xfa, 0x57, 0x11, 0x19, 0x66, 0x26,
-		0xb3, 0xa4, 0x02, 0xe3, 0x61, 0xd3, 0x1f, 0x6e, 0x4a, 0xe7, 0x65, 0x68, 0x12, 0x9a,
-		0x9a, 0x7e, 0xb4, 0x94, 0xa3, 0xd9, 0xf1, 0x9d, 0x0d, 0x4e, 0xb9, 0xb4, 0xce, 0xa0,
-		0x03, 0xf1, 0x1e, 0xfc, 0xc5, 0xfd, 0xae, 0x16, 0xf3, 0x77, 0x04, 0xc8, 0x43, 0xa3,
-		0xb0, 0xc5, 0xa2, 0xd2, 0x0e, 0xf5, 0x41, 0x58, 0x7e, 0xa2, 0x1f, 0xf1, 0x60, 0xb7,
+	    0x04, 0x00, 0x00, 0x00, 0x22, 0x22, 0x22, 0x22, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x05, 0x21, 0x08, 0x96, 0x0b, 0x45, 0x19, 0xb8, 0xc1, 0x74, 0x55, 0xc6, 0xb7,
+	    0x27, 0xb5, 0x30, 0xa3, 0x9e, 0x3f, 0x8b, 0x43, 0xfa, 0x57, 0x11, 0x19, 0x66, 0x26,
+	    0xb3, 0xa4, 0x02, 0xe3, 0x61, 0xd3, 0x1f, 0x6e, 0x4a, 0xe7, 0x65, 0x68, 0x12, 0x9a,
+	    0x9a, 0x7e, 0xb4, 0x94, 0xa3, 0xd9, 0xf1, 0x9d, 0x0d, 0x4e, 0xb9, 0xb4, 0xce, 0xa0,
+	    0x03, 0xf1, 0x1e, 0xfc, 0xc5, 0xfd, 0xae, 0x16, 0xf3, 0x77, 0x04, 0xc8, 0x43, 0xa3,
+	    0xb0, 0xc5, 0xa2, 0xd2, 0x0e, 0xf5, 0x41, 0x58, 0x7e, 0xa2, 0x1f, 0xf1, 0x60, 0xb7,
 	};
 	static const uint8_t frame_head[14] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02,
 					       0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06};
@@ -403,7 +402,8 @@ static void test_replay_basic(void **state)
 	/* The oldest accepted counter is highest - WINDOW + 1. */
 	weft_session_replay_init(&r);
 	assert_int_equal(accept(&r, 50000), 0);
-	assert_int_equal(weft_session_replay_check(&r, 50000 - WEFT_SESSION_REPLAY_WINDOW), -ESTALE);
+	assert_int_equal(weft_session_replay_check(&r, 50000 - WEFT_SESSION_REPLAY_WINDOW),
+			 -ESTALE);
 	assert_int_equal(accept(&r, 50000 - WEFT_SESSION_REPLAY_WINDOW + 1), 0);
 	assert_int_equal(weft_session_replay_check(&r, 0), -ESTALE);
 	/* Before anything was seen, any counter is fine, however large. */
@@ -679,9 +679,9 @@ static struct weft_session *indexed_session(struct weft_session_index *t, bool i
 /* A sender matching @s (its mirror image), not in any table. */
 static struct weft_session *mirror(const struct weft_session *s)
 {
-	struct weft_session *m = weft_session_new(s->initiator ? key_r2i : key_i2r,
-						  s->initiator ? key_i2r : key_r2i, s->remote_index,
-						  s->local_index, !s->initiator, NULL, s->created_ms);
+	struct weft_session *m =
+	    weft_session_new(s->initiator ? key_r2i : key_i2r, s->initiator ? key_i2r : key_r2i,
+			     s->remote_index, s->local_index, !s->initiator, NULL, s->created_ms);
 	assert_non_null(m);
 	return m;
 }
@@ -726,7 +726,8 @@ static void test_set_rotation(void **state)
 	assert_int_equal(slot, WEFT_SESSION_SLOT_CURRENT);
 	assert_null(weft_session_set_lookup(&set, 12345, &slot));
 	assert_int_equal(slot, WEFT_SESSION_SLOT_NONE);
-	assert_int_equal(weft_session_open(found, inflight, inflight_len, T0 + 61000, &plain_len), 1);
+	assert_int_equal(weft_session_open(found, inflight, inflight_len, T0 + 61000, &plain_len),
+			 1);
 	check_frame(inflight, plain_len, 40, 0x11);
 	assert_int_equal(weft_session_set_received(&set, found), WEFT_SESSION_SLOT_PREVIOUS);
 	len = seal_frame(peer2, pkt, sizeof(pkt), 40, 0x22, T0 + 61000);
@@ -894,14 +895,15 @@ static void test_set_simultaneous(void **state)
 
 static void test_drop_names(void **state)
 {
-	static const char *const names[] = {"malformed", "unknown_index", "expired",
-					    "counter_limit", "too_old", "replayed", "auth_failed"};
+	static const char *const names[] = {"malformed",     "unknown_index", "expired",
+					    "counter_limit", "too_old",	      "replayed",
+					    "auth_failed"};
 
 	assert_int_equal(WEFT_ARRAY_SIZE(names), WEFT_SESSION_DROP_COUNT);
 	for (int d = 0; d < WEFT_SESSION_DROP_COUNT; d++)
 		assert_string_equal(weft_session_drop_name(d), names[d]);
 	assert_string_equal(weft_session_drop_name(WEFT_SESSION_DROP_COUNT), "?");
-	assert_string_equal(weft_session_drop_name((enum weft_session_drop)-1), "?");
+	assert_string_equal(weft_session_drop_name((enum weft_session_drop) - 1), "?");
 	assert_int_equal(weft_session_drop_reason(-EBADMSG), WEFT_SESSION_DROP_AUTH_FAILED);
 	assert_int_equal(weft_session_drop_reason(-EALREADY), WEFT_SESSION_DROP_REPLAYED);
 	assert_int_equal(weft_session_drop_reason(-ESTALE), WEFT_SESSION_DROP_TOO_OLD);
@@ -926,27 +928,27 @@ static void test_free_null(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip_both_ways),
-		cmocka_unit_test(test_known_answer),
-		cmocka_unit_test(test_protocol_doc_vector),
-		cmocka_unit_test(test_flip_every_byte),
-		cmocka_unit_test(test_replay_and_too_old),
-		cmocka_unit_test(test_counter_exhaustion),
-		cmocka_unit_test(test_lifetimes_default),
-		cmocka_unit_test(test_lifetimes_configured),
-		cmocka_unit_test(test_replay_basic),
-		cmocka_unit_test(test_replay_newest),
-		cmocka_unit_test(test_replay_far_jump),
-		cmocka_unit_test(test_replay_ring_wrap),
-		cmocka_unit_test(test_replay_reference_model),
-		cmocka_unit_test(test_index_basic),
-		cmocka_unit_test(test_index_full_and_broken_random),
-		cmocka_unit_test(test_index_churn),
-		cmocka_unit_test(test_set_rotation),
-		cmocka_unit_test(test_set_initiator_confirmation),
-		cmocka_unit_test(test_set_simultaneous),
-		cmocka_unit_test(test_drop_names),
-		cmocka_unit_test(test_free_null),
+	    cmocka_unit_test(test_roundtrip_both_ways),
+	    cmocka_unit_test(test_known_answer),
+	    cmocka_unit_test(test_protocol_doc_vector),
+	    cmocka_unit_test(test_flip_every_byte),
+	    cmocka_unit_test(test_replay_and_too_old),
+	    cmocka_unit_test(test_counter_exhaustion),
+	    cmocka_unit_test(test_lifetimes_default),
+	    cmocka_unit_test(test_lifetimes_configured),
+	    cmocka_unit_test(test_replay_basic),
+	    cmocka_unit_test(test_replay_newest),
+	    cmocka_unit_test(test_replay_far_jump),
+	    cmocka_unit_test(test_replay_ring_wrap),
+	    cmocka_unit_test(test_replay_reference_model),
+	    cmocka_unit_test(test_index_basic),
+	    cmocka_unit_test(test_index_full_and_broken_random),
+	    cmocka_unit_test(test_index_churn),
+	    cmocka_unit_test(test_set_rotation),
+	    cmocka_unit_test(test_set_initiator_confirmation),
+	    cmocka_unit_test(test_set_simultaneous),
+	    cmocka_unit_test(test_drop_names),
+	    cmocka_unit_test(test_free_null),
 	};
 
 	if (sodium_init() < 0)

@@ -101,9 +101,9 @@ static void test_confirm_roundtrip(void **state)
 	struct weft_wire_msg msg;
 	size_t len;
 
-	assert_int_equal(weft_wire_build_confirm(buf, sizeof(buf), 0x7fffffff, noise,
-						 WEFT_WIRE_NOISE_MAX, &len),
-			 0);
+	assert_int_equal(
+	    weft_wire_build_confirm(buf, sizeof(buf), 0x7fffffff, noise, WEFT_WIRE_NOISE_MAX, &len),
+	    0);
 	assert_int_equal(len, 8 + WEFT_WIRE_NOISE_MAX);
 	static const uint8_t head[] = {3, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff};
 	assert_memory_equal(buf, head, sizeof(head));
@@ -123,9 +123,9 @@ static void test_build_in_place(void **state)
 
 	/* The Noise layer wrote its message where it belongs: nothing moves. */
 	memcpy(buf + WEFT_WIRE_HELLO_HEADER_LEN, noise, 64);
-	assert_int_equal(weft_wire_build_hello(buf, sizeof(buf), 42,
-					       buf + WEFT_WIRE_HELLO_HEADER_LEN, 64, &len),
-			 0);
+	assert_int_equal(
+	    weft_wire_build_hello(buf, sizeof(buf), 42, buf + WEFT_WIRE_HELLO_HEADER_LEN, 64, &len),
+	    0);
 	assert_int_equal(parse_exact(&msg, buf, len), 0);
 	assert_int_equal(msg.sender_index, 42);
 	assert_memory_equal(msg.body, noise, 64);
@@ -145,12 +145,13 @@ static void test_build_rejects(void **state)
 	assert_int_equal(weft_wire_build_hello(buf, sizeof(buf), 1, noise, 47, &len), -EINVAL);
 	assert_int_equal(weft_wire_build_welcome(buf, sizeof(buf), 1, 2, noise, 95, &len), -EINVAL);
 	assert_int_equal(weft_wire_build_confirm(buf, sizeof(buf), 1, noise, 63, &len), -EINVAL);
-	assert_int_equal(weft_wire_build_hello(buf, sizeof(buf), 1, noise, WEFT_WIRE_NOISE_MAX + 1,
-					       &len),
-			 -EINVAL);
+	assert_int_equal(
+	    weft_wire_build_hello(buf, sizeof(buf), 1, noise, WEFT_WIRE_NOISE_MAX + 1, &len),
+	    -EINVAL);
 	/* Capacity: exactly enough works, one byte less does not. */
 	assert_int_equal(weft_wire_build_hello(buf, 8 + 48 - 1, 1, noise, 48, &len), -ENOBUFS);
-	assert_int_equal(weft_wire_build_welcome(buf, 12 + 96 - 1, 1, 2, noise, 96, &len), -ENOBUFS);
+	assert_int_equal(weft_wire_build_welcome(buf, 12 + 96 - 1, 1, 2, noise, 96, &len),
+			 -ENOBUFS);
 	assert_int_equal(weft_wire_build_confirm(buf, 4, 1, noise, 64, &len), -ENOBUFS);
 	assert_int_equal(len, 12345);
 	assert_int_equal(weft_wire_build_hello(buf, 8 + 48, 1, noise, 48, &len), 0);
@@ -164,8 +165,7 @@ static void test_data_roundtrip(void **state)
 
 	memset(buf, 0xee, sizeof(buf));
 	weft_wire_put_data_header(buf, 0xcafebabe, UINT64_C(0x0102030405060708));
-	static const uint8_t head[] = {4, 0, 0, 0, 0xca, 0xfe, 0xba, 0xbe,
-				       1, 2, 3, 4, 5, 6, 7, 8};
+	static const uint8_t head[] = {4, 0, 0, 0, 0xca, 0xfe, 0xba, 0xbe, 1, 2, 3, 4, 5, 6, 7, 8};
 	assert_memory_equal(buf, head, sizeof(head));
 	assert_int_equal(parse_exact(&msg, buf, 100), 0);
 	assert_int_equal(msg.type, WEFT_WIRE_DATA);
@@ -240,10 +240,10 @@ static void test_parse_bounds(void **state)
 		uint8_t type;
 		size_t min, max;
 	} cases[] = {
-		{WEFT_WIRE_HELLO, 8 + 48, 8 + WEFT_WIRE_NOISE_MAX},
-		{WEFT_WIRE_WELCOME, 12 + 96, 12 + WEFT_WIRE_NOISE_MAX},
-		{WEFT_WIRE_CONFIRM, 8 + 64, 8 + WEFT_WIRE_NOISE_MAX},
-		{WEFT_WIRE_DATA, 32, 65535},
+	    {WEFT_WIRE_HELLO, 8 + 48, 8 + WEFT_WIRE_NOISE_MAX},
+	    {WEFT_WIRE_WELCOME, 12 + 96, 12 + WEFT_WIRE_NOISE_MAX},
+	    {WEFT_WIRE_CONFIRM, 8 + 64, 8 + WEFT_WIRE_NOISE_MAX},
+	    {WEFT_WIRE_DATA, 32, 65535},
 	};
 	static uint8_t buf[70000];
 	struct weft_wire_msg msg;
@@ -279,8 +279,8 @@ static void test_records_iterate(void **state)
 
 	put_rec(&p, WEFT_WIRE_REC_FRAME, 14, 0xa1);
 	put_rec(&p, WEFT_WIRE_REC_KEEPALIVE, 0, 0);
-	put_rec(&p, 16, 5, 0xcc);   /* a control record we do not know yet */
-	put_rec(&p, 0, 0, 0);	    /* reserved kind, empty */
+	put_rec(&p, 16, 5, 0xcc);    /* a control record we do not know yet */
+	put_rec(&p, 0, 0, 0);	     /* reserved kind, empty */
 	put_rec(&p, 255, 300, 0xdd); /* experimental */
 	put_rec(&p, WEFT_WIRE_REC_FRAME, 1500, 0xa2);
 	put_rec(&p, 3, 1, 0xee); /* unknown, the last one */
@@ -424,7 +424,8 @@ static void test_writer_max_record(void **state)
 
 	weft_wire_writer_init(&w, buf, sizeof(buf));
 	assert_int_equal(weft_wire_writer_room(&w), WEFT_WIRE_RECORD_MAX_LEN);
-	assert_int_equal(weft_wire_writer_reserve(&w, WEFT_WIRE_REC_FRAME, 65536, &body), -EMSGSIZE);
+	assert_int_equal(weft_wire_writer_reserve(&w, WEFT_WIRE_REC_FRAME, 65536, &body),
+			 -EMSGSIZE);
 	assert_int_equal(weft_wire_writer_reserve(&w, WEFT_WIRE_REC_FRAME, 65535, &body), 0);
 	assert_int_equal(buf[1], 0xff);
 	assert_int_equal(buf[2], 0xff);
@@ -442,21 +443,21 @@ static void test_writer_max_record(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_constants),
-		cmocka_unit_test(test_hello_roundtrip),
-		cmocka_unit_test(test_welcome_roundtrip),
-		cmocka_unit_test(test_confirm_roundtrip),
-		cmocka_unit_test(test_build_in_place),
-		cmocka_unit_test(test_build_rejects),
-		cmocka_unit_test(test_data_roundtrip),
-		cmocka_unit_test(test_parse_runt_and_type),
-		cmocka_unit_test(test_parse_reserved),
-		cmocka_unit_test(test_parse_bounds),
-		cmocka_unit_test(test_records_iterate),
-		cmocka_unit_test(test_records_overrun),
-		cmocka_unit_test(test_records_bad_known_lengths),
-		cmocka_unit_test(test_writer),
-		cmocka_unit_test(test_writer_max_record),
+	    cmocka_unit_test(test_constants),
+	    cmocka_unit_test(test_hello_roundtrip),
+	    cmocka_unit_test(test_welcome_roundtrip),
+	    cmocka_unit_test(test_confirm_roundtrip),
+	    cmocka_unit_test(test_build_in_place),
+	    cmocka_unit_test(test_build_rejects),
+	    cmocka_unit_test(test_data_roundtrip),
+	    cmocka_unit_test(test_parse_runt_and_type),
+	    cmocka_unit_test(test_parse_reserved),
+	    cmocka_unit_test(test_parse_bounds),
+	    cmocka_unit_test(test_records_iterate),
+	    cmocka_unit_test(test_records_overrun),
+	    cmocka_unit_test(test_records_bad_known_lengths),
+	    cmocka_unit_test(test_writer),
+	    cmocka_unit_test(test_writer_max_record),
 	};
 
 	return cmocka_run_group_tests(tests, setup_noise, NULL);
