@@ -16,6 +16,10 @@
 #define WEFT_CONFIG_HOST_MAX 256
 #define WEFT_CONFIG_MAX_PEERS 1024
 #define WEFT_DEFAULT_PORT 6783
+/* weft_config_errors keeps this many messages, then one "too many errors". */
+#define WEFT_CONFIG_MAX_ERRORS 100
+/* "[" host "]:" port and NUL: the longest weft_config_format_endpoint() text. */
+#define WEFT_CONFIG_ENDPOINT_STRLEN (WEFT_CONFIG_HOST_MAX + 8)
 
 /* host:port as written; numeric addresses are parsed at validation time,
  * host names are resolved by the daemon at start-up. */
@@ -101,5 +105,15 @@ void weft_config_dump(const struct weft_config *cfg, FILE *out);
 void weft_config_write_docs(FILE *out);
 
 const struct weft_config_peer *weft_config_find_peer(const struct weft_config *cfg, const char *name);
+
+/* Parses "IPv4[:port]", "[IPv6][:port]" or "host[:port]" (the port defaults to
+ * WEFT_DEFAULT_PORT, 1..65535). Numeric hosts are stored in canonical form with
+ * @addr filled in; host names (refused when @numeric_only) are stored lowercase,
+ * unresolved. Returns 0, or -EINVAL with a reason. */
+int weft_config_parse_endpoint(struct weft_config_endpoint *ep, const char *text,
+			       bool numeric_only, char err[static WEFT_ERRLEN]) WEFT_WUR;
+/* The canonical text: "host:port", or "[v6]:port" for IPv6 addresses. */
+void weft_config_format_endpoint(char out[static WEFT_CONFIG_ENDPOINT_STRLEN],
+				 const struct weft_config_endpoint *ep);
 
 #endif

@@ -1,0 +1,1405 @@
+/* SPDX-License-Identifier: MIT */
+/* The configuration. inih splits lines into key and value; a reader of our own
+ * counts lines, refuses overlong ones and tracks [section] headers; the raw
+ * strings are then validated against the one schema table below, which also
+ * drives the dump and the documented example. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include <ini.h>
+
+#include "common/config.h"
+#include "common/key.h"
+
+enum section { S_NETWORK, S_TIMERS, S_SOCKET, S_CONTROL, S_LOG, S_PEER, S_COUNT };
+
+static const char *const section_names[S_COUNT] = {
+	[S_NETWORK] = "network", [S_TIMERS] = "timers", [S_SOCKET] = "socket",
+	[S_CONTROL] = "control", [S_LOG] = "log",       [S_PEER] = "peer",
+};
+
+static const char *const section_help[S_COUNT] = {
+	[S_NETWORK] = "The network this host joins, its identity and its bridge.",
+	[S_TIMERS] = "Timers, in seconds.",
+	[S_SOCKET] = "Socket buffers and packet rings.",
+	[S_CONTROL] = "The control socket used by weftctl.",
+	[S_LOG] = "Logging (to stderr; journald when run by systemd).",
+	[S_PEER] = "One [peer \"NAME\"] section per other member, NAME as for the network name.",
+};
+
+enum type { T_NAME, T_PATH, T_IFNAME, T_UINT, T_SIZE, T_BOOL, T_ENUM, T_MTU, T_ENDPOINT, T_KEY };
+
+#define F_REQUIRED (1U << 0)
+#define F_NUMERIC  (1U << 1) /* endpoint: no host names */
+#define F_POW2     (1U << 2)
+#define F_EMPTY    (1U << 3) /* the empty value is allowed */
+
+struct enum_value {
+	const char *name;
+	int value;
+};
+
+static const struct enum_value log_levels[] = {
+	{"error", LOG_ERR}, {"warning", LOG_WARNING}, {"info", LOG_INFO}, {"debug", LOG_DEBUG},
+	{NULL, 0},
+};
+
+struct key_def {
+	enum section sect;
+	const char *key;
+	enum type type;
+	unsigned flags;
+	unsigned min, max;    /* range; for strings, the longest length */
+	const char *def;      /* NULL: no default; "<name>" stands for the network name */
+	const char *example;  /* set in the example; NULL: shown commented out at the default */
+	const char *unit;     /* for the example's value line */
+	const struct enum_value *values;
+	size_t off, size;     /* field in struct weft_config, or weft_config_peer for S_PEER */
+	size_t has_off;       /* S_PEER: the field's has_ flag */
+	const char *help;
+};
+
+#define CFG(f) .off = offsetof(struct weft_config, f), .size = sizeof(((struct weft_config *)0)->f)
+#define PEER(f, has)                                                                               \
+	.off = offsetof(struct weft_config_peer, f),                                               \
+	.size = sizeof(((struct weft_config_peer *)0)->f),                                         \
+	.has_off = offsetof(struct weft_config_peer, has)
+
+static const struct key_def schema[] = {
+	{.sect = S_NETWORK, .key = "name", .type = T_NAME, .flags = F_REQUIRED,
+	 .max = WEFT_CONFIG_NAME_MAX, .example = "prod", CFG(name),
+	 .help = "Network name, the same on every member (it is part of the handshake)."},
+	{.sect = S_NETWORK, .key = "secret_file", .type = T_PATH, .flags = F_REQUIRED,
+	 .max = WEFT_CONFIG_PATH_MAX - 1, .example = "/etc/weft/prod.secret", CFG(secret_file),
+	 .help = "Network secret shared by every member: 32 bytes in base64 (`weftd genpsk'), "
+		 "mode 0600."},
+	{.sect = S_NETWORK, .key = "private_key_file", .type = T_PATH,
+	 .max = WEFT_CONFIG_PATH_MAX - 1, .def = "/var/lib/weft/<name>.key",
+	 CFG(private_key_file),
+	 .help = "This host's X25519 private key in base64; created on first start if missing."},
+	{.sect = S_NETWORK, .key = "listen", .type = T_ENDPOINT, .flags = F_NUMERIC,
+	 .def = "0.0.0.0:6783", CFG(listen),
+	 .help = "UDP address and port to listen on ([::]:6783 for IPv6)."},
+	{.sect = S_NETWORK, .key = "bridge", .type = T_IFNAME, .max = IFNAMSIZ - 4, .def = "weft0",
+	 CFG(bridge),
+	 .help = "Bridge to join; weftd plugs the veth pair <bridge>-br/<bridge>-dp into it."},
+	{.sect = S_NETWORK, .key = "mtu", .type = T_MTU, .min = 576, .max = 9000, .def = "auto",
+	 CFG(mtu),
+	 .help = "Overlay MTU; auto = the underlay's MTU minus 63 (IPv4) or 83 (IPv6) bytes."},
+	{.sect = S_NETWORK, .key = "underlay", .type = T_IFNAME, .flags = F_EMPTY,
+	 .max = IFNAMSIZ - 1, .def = "", CFG(underlay),
+	 .help = "Interface whose MTU sizes the overlay; empty = the one routing to the first "
+		 "peer."},
+	{.sect = S_NETWORK, .key = "require_pinned_keys", .type = T_BOOL, .def = "no",
+	 CFG(require_pinned_keys),
+	 .help = "yes: every [peer] must pin a public_key and unpinned hosts are refused."},
+	{.sect = S_NETWORK, .key = "create_bridge", .type = T_BOOL, .def = "yes",
+	 CFG(create_bridge),
+	 .help = "Create the bridge if it does not exist (no: it must exist already)."},
+	{.sect = S_NETWORK, .key = "handshake_rate", .type = T_UINT, .min = 1, .max = 10000,
+	 .def = "20", .unit = "handshakes per second", CFG(handshake_rate),
+	 .help = "Handshakes answered per second and source address."},
+	{.sect = S_NETWORK, .key = "handshake_burst", .type = T_UINT, .min = 1, .max = 10000,
+	 .def = "10", .unit = "handshakes", CFG(handshake_burst),
+	 .help = "Handshakes a source address may send at once before handshake_rate applies."},
+
+	{.sect = S_TIMERS, .key = "keepalive_interval", .type = T_UINT, .min = 1, .max = 3600,
+	 .def = "10", .unit = "seconds", CFG(keepalive_interval),
+	 .help = "Silence towards a peer after which a keepalive is sent."},
+	{.sect = S_TIMERS, .key = "peer_timeout", .type = T_UINT, .min = 2, .max = 86400,
+	 .def = "40", .unit = "seconds", CFG(peer_timeout),
+	 .help = "Silence from a peer after which it is down; more than keepalive_interval."},
+	{.sect = S_TIMERS, .key = "mac_ageing", .type = T_UINT, .min = 10, .max = 86400,
+	 .def = "300", .unit = "seconds", CFG(mac_ageing),
+	 .help = "Idle time after which a remote MAC address is forgotten."},
+	{.sect = S_TIMERS, .key = "rekey_after", .type = T_UINT, .min = 10, .max = 86400,
+	 .def = "120", .unit = "seconds", CFG(rekey_after),
+	 .help = "Session age at which the initiator starts a new handshake."},
+	{.sect = S_TIMERS, .key = "reject_after", .type = T_UINT, .min = 11, .max = 86400,
+	 .def = "180", .unit = "seconds", CFG(reject_after),
+	 .help = "Session age at which a session is refused; more than rekey_after."},
+
+	{.sect = S_SOCKET, .key = "udp_sndbuf", .type = T_SIZE, .min = 64 << 10, .max = 256 << 20,
+	 .def = "4M", CFG(udp_sndbuf), .help = "UDP socket send buffer (SO_SNDBUF)."},
+	{.sect = S_SOCKET, .key = "udp_rcvbuf", .type = T_SIZE, .min = 64 << 10, .max = 256 << 20,
+	 .def = "4M", CFG(udp_rcvbuf), .help = "UDP socket receive buffer (SO_RCVBUF)."},
+	{.sect = S_SOCKET, .key = "rx_ring_frames", .type = T_UINT, .flags = F_POW2, .min = 64,
+	 .max = 65536, .def = "4096", .unit = "frames", CFG(rx_ring_frames),
+	 .help = "Slots in the AF_PACKET receive ring (frames from the bridge)."},
+	{.sect = S_SOCKET, .key = "tx_ring_frames", .type = T_UINT, .flags = F_POW2, .min = 64,
+	 .max = 65536, .def = "4096", .unit = "frames", CFG(tx_ring_frames),
+	 .help = "Slots in the AF_PACKET transmit ring (frames to the bridge)."},
+
+	{.sect = S_CONTROL, .key = "socket", .type = T_PATH,
+	 /* sun_path holds 108 bytes with the NUL */
+	 .max = 107, .def = "/run/weft/<name>.sock", CFG(control_socket),
+	 .help = "UNIX socket on which weftctl talks to weftd."},
+
+	{.sect = S_LOG, .key = "level", .type = T_ENUM, .def = "info", .values = log_levels,
+	 CFG(log_level), .help = "Messages below this level are not logged (-d forces debug)."},
+
+	{.sect = S_PEER, .key = "endpoint", .type = T_ENDPOINT, .example = "192.0.2.10:6783",
+	 PEER(endpoint, has_endpoint),
+	 .help = "Where to reach the peer (host names are resolved at start-up); without it "
+		 "the peer only answers."},
+	{.sect = S_PEER, .key = "public_key", .type = T_KEY,
+	 .example = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=", PEER(public_key, has_public_key),
+	 .help = "The peer's public key (`weftd pubkey'): pins its identity. Needed when "
+		 "require_pinned_keys = yes."},
+};
+
+#define N_KEYS WEFT_ARRAY_SIZE(schema)
+
+/* The longest value quoted in an error message. */
+#define SHOW_MAX 64
+/* Errors collected before sorting; past this they are only counted. */
+#define ITEMS_MAX 1000
+
+struct raw_value {
+	char *text; /* NULL: not set */
+	unsigned line;
+};
+
+struct raw_peer {
+	char name[WEFT_CONFIG_NAME_MAX + 1];
+	unsigned line;
+	struct raw_value v[N_KEYS];
+};
+
+struct item {
+	unsigned line;
+	size_t seq;
+	char msg[WEFT_ERRLEN];
+};
+
+enum { CUR_NONE = -1, CUR_SKIP = -2 };
+
+struct ctx {
+	const char *path;
+	FILE *in;
+	unsigned line;
+	bool pending; /* the last line is a key = value line: inih must hand it to us */
+	bool read_error;
+	bool bad_header; /* a malformed section header was seen */
+
+	int cur;                 /* enum section, CUR_NONE before any header, CUR_SKIP after a bad one */
+	struct raw_peer *peer;   /* when cur == S_PEER */
+	unsigned sect_line[S_COUNT];
+	struct raw_value raw[N_KEYS];
+	struct raw_peer *peers;
+	size_t n_peers, cap_peers;
+
+	struct item *items;
+	size_t n_items, cap_items, dropped, seq;
+	bool oom;
+};
+
+static void add_error(struct ctx *c, unsigned line, const char *fmt, ...) WEFT_PRINTF(3, 4);
+
+static void add_error(struct ctx *c, unsigned line, const char *fmt, ...)
+{
+	struct item *it;
+	va_list ap;
+	int n;
+
+	if (c->n_items == ITEMS_MAX) {
+		c->dropped++;
+		return;
+	}
+	if (c->n_items == c->cap_items) {
+		size_t cap = c->cap_items ? c->cap_items * 2 : 16;
+		struct item *p = realloc(c->items, cap * sizeof(*p));
+
+		if (!p) {
+			c->oom = true;
+			c->dropped++;
+			return;
+		}
+		c->items = p;
+		c->cap_items = cap;
+	}
+	it = &c->items[c->n_items++];
+	it->line = line;
+	it->seq = c->seq++;
+	if (line)
+		n = snprintf(it->msg, sizeof(it->msg), "%s:%u: ", c->path, line);
+	else
+		n = snprintf(it->msg, sizeof(it->msg), "%s: ", c->path);
+	if (n < 0 || (size_t)n >= sizeof(it->msg))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(it->msg + n, sizeof(it->msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* Quotable form of untrusted text: printable ASCII only, at most SHOW_MAX characters. */
+static const char *show(char out[static SHOW_MAX + 4], const char *text)
+{
+	size_t i;
+
+	for (i = 0; text[i] && i < SHOW_MAX; i++)
+		out[i] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
+	if (text[i])
+		memcpy(out + i, "...", 3), i += 3;
+	out[i] = '\0';
+	return out;
+}
+
+/* A key name as quoted in messages. A long or odd "name" is more likely a pasted
+ * secret (base64 ends in `=', so inih splits it as a key) than a mistyped key. */
+static const char *show_key(char out[static SHOW_MAX + 4], const char *key)
+{
+	size_t len = strlen(key);
+
+	if (len > WEFT_CONFIG_NAME_MAX ||
+	    strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") < len)
+		return "(a key, not shown)";
+	return show(out, key);
+}
+
+static void section_label(char out[static 48], enum section s, const char *peer)
+{
+	if (s == S_PEER)
+		snprintf(out, 48, "[peer \"%s\"]", peer);
+	else
+		snprintf(out, 48, "[%s]", section_names[s]);
+}
+
+static void key_error(struct ctx *c, unsigned line, const struct key_def *d, const char *peer,
+		      const char *value, const char *reason)
+{
+	char label[48], shown[SHOW_MAX + 4];
+
+	section_label(label, d->sect, peer);
+	add_error(c, line, "%s %s: `%s': %s", label, d->key, show(shown, value), reason);
+}
+
+static int find_key(enum section s, const char *key)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (schema[i].sect == s && !strcmp(schema[i].key, key))
+			return (int)i;
+	return -1;
+}
+
+/* ---- values ------------------------------------------------------------------------------ */
+
+static bool valid_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len >= 1 && len <= WEFT_CONFIG_NAME_MAX &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
+}
+
+static const char name_rule[] = "a name is 1 to 32 characters of A-Z a-z 0-9 . _ -";
+
+static bool is_digits(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+static bool has_space_or_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* Decimal digits only: no sign, no base prefix, no suffix. */
+static int parse_uint(const char *s, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!is_digits(s))
+		return -EINVAL;
+	for (; *s; s++) {
+		if (v > (ULONG_MAX - 9) / 10)
+			return -ERANGE;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static void format_size(char out[static 24], unsigned long v)
+{
+	if (v && v % (1UL << 20) == 0)
+		snprintf(out, 24, "%luM", v >> 20);
+	else if (v && v % (1UL << 10) == 0)
+		snprintf(out, 24, "%luK", v >> 10);
+	else
+		snprintf(out, 24, "%lu", v);
+}
+
+static int parse_size(const char *s, unsigned long *out)
+{
+	char digits[24];
+	size_t len = strlen(s);
+	unsigned shift = 0;
+	int ret;
+
+	if (len && (s[len - 1] == 'K' || s[len - 1] == 'k'))
+		shift = 10;
+	else if (len && (s[len - 1] == 'M' || s[len - 1] == 'm'))
+		shift = 20;
+	if (shift)
+		len--;
+	if (len == 0 || len >= sizeof(digits))
+		return -EINVAL;
+	memcpy(digits, s, len);
+	digits[len] = '\0';
+	ret = parse_uint(digits, out);
+	if (ret < 0)
+		return ret;
+	if (*out > (ULONG_MAX >> shift))
+		return -ERANGE;
+	*out <<= shift;
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < WEFT_ARRAY_SIZE(yes); i++) {
+		if (!strcasecmp(s, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcasecmp(s, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* RFC 1123 host name: dot-separated labels of letters, digits and inner
+ * hyphens; the last label is not all digits, so a mistyped IPv4 address such
+ * as 192.0.2.300 is not taken for a name. */
+static bool valid_hostname(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+	const char *last = s;
+
+	if (len && s[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		char ch = i < len ? s[i] : '.';
+
+		if (ch == '.') {
+			if (label == 0 || label > 63 || s[i - 1] == '-')
+				return false;
+			last = s + i - label;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || (ch == '-' && label > 0)))
+			return false;
+		label++;
+	}
+	return strspn(last, "0123456789") < (size_t)(s + len - last);
+}
+
+int weft_config_parse_endpoint(struct weft_config_endpoint *ep, const char *text, bool numeric_only,
+			       char err[static WEFT_ERRLEN])
+{
+	const char *port_text = NULL;
+	size_t host_len;
+
+	memset(ep, 0, sizeof(*ep));
+	if (!*text) {
+		snprintf(err, WEFT_ERRLEN, "empty address");
+		return -EINVAL;
+	}
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ep->addr;
+
+		if (!close) {
+			snprintf(err, WEFT_ERRLEN, "missing `]' after the IPv6 address");
+			return -EINVAL;
+		}
+		host_len = (size_t)(close - text - 1);
+		if (host_len >= sizeof(ep->host))
+			goto bad_v6;
+		memcpy(ep->host, text + 1, host_len);
+		ep->host[host_len] = '\0';
+		if (inet_pton(AF_INET6, ep->host, &sin6->sin6_addr) != 1)
+			goto bad_v6;
+		sin6->sin6_family = AF_INET6;
+		ep->addr_len = sizeof(*sin6);
+		if (close[1] == ':')
+			port_text = close + 2;
+		else if (close[1]) {
+			snprintf(err, WEFT_ERRLEN, "expected `:PORT' after `]'");
+			return -EINVAL;
+		}
+	} else {
+		const char *colon = strchr(text, ':');
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ep->addr;
+
+		if (colon && strchr(colon + 1, ':')) {
+			snprintf(err, WEFT_ERRLEN,
+				 "an IPv6 address needs brackets: [ADDRESS] or [ADDRESS]:PORT");
+			return -EINVAL;
+		}
+		host_len = colon ? (size_t)(colon - text) : strlen(text);
+		if (host_len >= sizeof(ep->host))
+			goto bad_host;
+		memcpy(ep->host, text, host_len);
+		ep->host[host_len] = '\0';
+		if (inet_pton(AF_INET, ep->host, &sin->sin_addr) == 1) {
+			sin->sin_family = AF_INET;
+			ep->addr_len = sizeof(*sin);
+		} else if (numeric_only) {
+			snprintf(err, WEFT_ERRLEN,
+				 "not a numeric IPv4 or [IPv6] address (host names are not "
+				 "allowed here)");
+			return -EINVAL;
+		} else if (!valid_hostname(ep->host)) {
+			goto bad_host;
+		}
+		if (colon)
+			port_text = colon + 1;
+	}
+	ep->numeric = ep->addr_len != 0;
+	ep->port = WEFT_DEFAULT_PORT;
+	if (port_text) {
+		unsigned long port;
+
+		if (!*port_text) {
+			snprintf(err, WEFT_ERRLEN, "missing port after `:'");
+			return -EINVAL;
+		}
+		if (parse_uint(port_text, &port) == -EINVAL) {
+			snprintf(err, WEFT_ERRLEN, "port is not a number");
+			return -EINVAL;
+		}
+		if (parse_uint(port_text, &port) < 0 || port < 1 || port > 65535) {
+			snprintf(err, WEFT_ERRLEN, "port out of range 1..65535");
+			return -EINVAL;
+		}
+		ep->port = (uint16_t)port;
+	}
+	if (ep->numeric) {
+		/* canonical spelling: 2001:DB8:0::1 is written 2001:db8::1 */
+		if (ep->addr.ss_family == AF_INET6) {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ep->addr;
+
+			sin6->sin6_port = htons(ep->port);
+			inet_ntop(AF_INET6, &sin6->sin6_addr, ep->host, sizeof(ep->host));
+		} else {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ep->addr;
+
+			sin->sin_port = htons(ep->port);
+			inet_ntop(AF_INET, &sin->sin_addr, ep->host, sizeof(ep->host));
+		}
+	} else {
+		for (char *p = ep->host; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+	}
+	return 0;
+
+bad_v6:
+	snprintf(err, WEFT_ERRLEN, "not an IPv6 address");
+	return -EINVAL;
+bad_host:
+	snprintf(err, WEFT_ERRLEN, "not an IPv4/IPv6 address or host name");
+	return -EINVAL;
+}
+
+void weft_config_format_endpoint(char out[static WEFT_CONFIG_ENDPOINT_STRLEN],
+				 const struct weft_config_endpoint *ep)
+{
+	if (ep->numeric && ep->addr.ss_family == AF_INET6)
+		snprintf(out, WEFT_CONFIG_ENDPOINT_STRLEN, "[%s]:%u", ep->host, ep->port);
+	else
+		snprintf(out, WEFT_CONFIG_ENDPOINT_STRLEN, "%s:%u", ep->host, ep->port);
+}
+
+
+/* Holds any value's canonical text. */
+#define VALUE_MAX WEFT_CONFIG_ENDPOINT_STRLEN
+
+static void store_uint(void *field, const struct key_def *d, unsigned long v)
+{
+	unsigned u = (unsigned)v;
+
+	assert(d->size == sizeof(u));
+	memcpy(field, &u, sizeof(u));
+}
+
+static unsigned load_uint(const void *base, const struct key_def *d)
+{
+	unsigned u;
+
+	assert(d->size == sizeof(u));
+	memcpy(&u, (const char *)base + d->off, sizeof(u));
+	return u;
+}
+
+static void enum_list(char out[static 128], const struct enum_value *values, const char *last_sep)
+{
+	size_t n = 0, i;
+
+	out[0] = '\0';
+	for (i = 0; values[i].name; i++) {
+		const char *sep = i == 0 ? "" : values[i + 1].name ? ", " : last_sep;
+
+		n += (size_t)snprintf(out + n, 128 - n, "%s%s", sep, values[i].name);
+		if (n >= 128)
+			break;
+	}
+}
+
+/* Parses @text as the value of @d into its field of @base (struct weft_config,
+ * or struct weft_config_peer). Returns 0, or -EINVAL with a reason. */
+static int parse_value(const struct key_def *d, const char *text, void *base,
+		       char err[static WEFT_ERRLEN])
+{
+	char *field = (char *)base + d->off;
+	size_t len = strlen(text);
+	char lo[24], hi[24], list[128];
+	unsigned long v;
+	bool b;
+	int ret;
+
+	/* inih strips the ends, so inner blanks are a mistake, typically a `#' comment */
+	if (has_space_or_ctl(text)) {
+		const char *hash = strchr(text, '#');
+
+		if (hash && hash > text && (hash[-1] == ' ' || hash[-1] == '\t'))
+			snprintf(err, WEFT_ERRLEN,
+				 "`#' starts a comment only at the start of a line; after a value "
+				 "write ` ; comment'");
+		else
+			snprintf(err, WEFT_ERRLEN, "contains blanks or control characters");
+		return -EINVAL;
+	}
+	switch (d->type) {
+	case T_NAME:
+		if (!valid_name(text)) {
+			snprintf(err, WEFT_ERRLEN, "%s", name_rule);
+			return -EINVAL;
+		}
+		break;
+	case T_PATH:
+		if (text[0] != '/') {
+			snprintf(err, WEFT_ERRLEN, "not an absolute path");
+			return -EINVAL;
+		}
+		if (len > d->max) {
+			snprintf(err, WEFT_ERRLEN, "longer than %u bytes", d->max);
+			return -EINVAL;
+		}
+		break;
+	case T_IFNAME:
+		if (len == 0 && !(d->flags & F_EMPTY)) {
+			snprintf(err, WEFT_ERRLEN, "empty interface name");
+			return -EINVAL;
+		}
+		if (len > d->max) {
+			if (d->max < IFNAMSIZ - 1)
+				snprintf(err, WEFT_ERRLEN,
+					 "longer than %u characters (the veth pair's names add "
+					 "-br and -dp)",
+					 d->max);
+			else
+				snprintf(err, WEFT_ERRLEN, "longer than %u characters", d->max);
+			return -EINVAL;
+		}
+		if (!strcmp(text, ".") || !strcmp(text, "..") || strpbrk(text, "/:")) {
+			snprintf(err, WEFT_ERRLEN, "not a valid interface name");
+			return -EINVAL;
+		}
+		break;
+	case T_UINT:
+		ret = parse_uint(text, &v);
+		if (ret == -EINVAL) {
+			snprintf(err, WEFT_ERRLEN, "not a decimal number");
+			return -EINVAL;
+		}
+		if (ret < 0 || v < d->min || v > d->max) {
+			snprintf(err, WEFT_ERRLEN, "out of range %u..%u", d->min, d->max);
+			return -EINVAL;
+		}
+		if ((d->flags & F_POW2) && (v & (v - 1))) {
+			snprintf(err, WEFT_ERRLEN, "not a power of two");
+			return -EINVAL;
+		}
+		store_uint(field, d, v);
+		return 0;
+	case T_SIZE:
+		ret = parse_size(text, &v);
+		if (ret == -EINVAL) {
+			snprintf(err, WEFT_ERRLEN, "not a size: bytes, or a number with a K or M suffix");
+			return -EINVAL;
+		}
+		if (ret < 0 || v < d->min || v > d->max) {
+			format_size(lo, d->min);
+			format_size(hi, d->max);
+			snprintf(err, WEFT_ERRLEN, "out of range %s..%s", lo, hi);
+			return -EINVAL;
+		}
+		store_uint(field, d, v);
+		return 0;
+	case T_BOOL:
+		if (parse_bool(text, &b) < 0) {
+			snprintf(err, WEFT_ERRLEN, "not a boolean: yes or no");
+			return -EINVAL;
+		}
+		assert(d->size == sizeof(b));
+		memcpy(field, &b, sizeof(b));
+		return 0;
+	case T_ENUM:
+		for (size_t i = 0; d->values[i].name; i++) {
+			if (!strcasecmp(text, d->values[i].name)) {
+				assert(d->size == sizeof(int));
+				memcpy(field, &d->values[i].value, sizeof(int));
+				return 0;
+			}
+		}
+		enum_list(list, d->values, " or ");
+		snprintf(err, WEFT_ERRLEN, "expected %s", list);
+		return -EINVAL;
+	case T_MTU:
+		if (!strcasecmp(text, "auto")) {
+			store_uint(field, d, 0);
+			return 0;
+		}
+		ret = parse_uint(text, &v);
+		if (ret == -EINVAL) {
+			snprintf(err, WEFT_ERRLEN, "neither auto nor a number");
+			return -EINVAL;
+		}
+		if (ret < 0 || v < d->min || v > d->max) {
+			snprintf(err, WEFT_ERRLEN, "out of range %u..%u", d->min, d->max);
+			return -EINVAL;
+		}
+		store_uint(field, d, v);
+		return 0;
+	case T_ENDPOINT:
+		assert(d->size == sizeof(struct weft_config_endpoint));
+		return weft_config_parse_endpoint((struct weft_config_endpoint *)(void *)field, text,
+						  d->flags & F_NUMERIC, err);
+	case T_KEY:
+		assert(d->size == WEFT_KEY_LEN);
+		return weft_key_decode((uint8_t *)field, text, err);
+	}
+	/* the string types */
+	assert(d->max < d->size);
+	memcpy(field, text, len + 1);
+	return 0;
+}
+
+/* The canonical text of a value; false when a peer's optional key is absent. */
+static bool format_value(const struct key_def *d, const void *base, char out[static VALUE_MAX])
+{
+	const char *field = (const char *)base + d->off;
+	bool b;
+	int e;
+
+	if (d->sect == S_PEER) {
+		memcpy(&b, (const char *)base + d->has_off, sizeof(b));
+		if (!b)
+			return false;
+	}
+	switch (d->type) {
+	case T_NAME:
+	case T_PATH:
+	case T_IFNAME:
+		snprintf(out, VALUE_MAX, "%s", field);
+		break;
+	case T_UINT:
+	case T_SIZE:
+		snprintf(out, VALUE_MAX, "%u", load_uint(base, d));
+		break;
+	case T_MTU:
+		if (load_uint(base, d) == 0)
+			snprintf(out, VALUE_MAX, "auto");
+		else
+			snprintf(out, VALUE_MAX, "%u", load_uint(base, d));
+		break;
+	case T_BOOL:
+		memcpy(&b, field, sizeof(b));
+		snprintf(out, VALUE_MAX, "%s", b ? "yes" : "no");
+		break;
+	case T_ENUM:
+		memcpy(&e, field, sizeof(e));
+		snprintf(out, VALUE_MAX, "%d", e);
+		for (size_t i = 0; d->values[i].name; i++)
+			if (d->values[i].value == e)
+				snprintf(out, VALUE_MAX, "%s", d->values[i].name);
+		break;
+	case T_ENDPOINT:
+		weft_config_format_endpoint(out, (const struct weft_config_endpoint *)(const void *)field);
+		break;
+	case T_KEY:
+		weft_key_encode(out, (const uint8_t *)field);
+		break;
+	}
+	return true;
+}
+
+/* ---- reading: lines, section headers, keys ------------------------------------------------ */
+
+static void check_pending(struct ctx *c)
+{
+	/* inih drops a line it cannot split into key and value without telling us which */
+	if (c->pending)
+		add_error(c, c->line,
+			  "syntax error: expected `key = value', a [section] header or a comment");
+	c->pending = false;
+}
+
+static void header_error(struct ctx *c, const char *line, const char *reason)
+{
+	const char *close = strchr(line, ']');
+	char label[SHOW_MAX + 2], shown[SHOW_MAX + 4];
+	size_t len = close ? (size_t)(close - line) + 1 : strlen(line);
+
+	/* the header up to its `]'; show() marks a cut with "..." */
+	if (len > SHOW_MAX + 1)
+		len = SHOW_MAX + 1;
+	memcpy(label, line, len);
+	label[len] = '\0';
+	add_error(c, c->line, "%s: %s", show(shown, label), reason);
+	c->bad_header = true;
+}
+
+static void open_peer(struct ctx *c, const char *line, const char *name, size_t len)
+{
+	char reason[WEFT_ERRLEN];
+	struct raw_peer *p;
+
+	if (len == 0) {
+		header_error(c, line, "empty peer name");
+		return;
+	}
+	if (len > WEFT_CONFIG_NAME_MAX ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") < len) {
+		header_error(c, line, name_rule);
+		return;
+	}
+	for (size_t i = 0; i < c->n_peers; i++) {
+		if (strlen(c->peers[i].name) == len && !memcmp(c->peers[i].name, name, len)) {
+			snprintf(reason, sizeof(reason), "duplicate peer name (first on line %u)",
+				 c->peers[i].line);
+			header_error(c, line, reason);
+			return;
+		}
+	}
+	if (c->n_peers == WEFT_CONFIG_MAX_PEERS) {
+		snprintf(reason, sizeof(reason), "too many peers (at most %d)",
+			 WEFT_CONFIG_MAX_PEERS);
+		header_error(c, line, reason);
+		return;
+	}
+	if (c->n_peers == c->cap_peers) {
+		size_t cap = c->cap_peers ? c->cap_peers * 2 : 8;
+
+		p = realloc(c->peers, cap * sizeof(*p));
+		if (!p) {
+			c->oom = true;
+			return;
+		}
+		c->peers = p;
+		c->cap_peers = cap;
+	}
+	p = &c->peers[c->n_peers++];
+	memset(p, 0, sizeof(*p));
+	memcpy(p->name, name, len);
+	p->name[len] = '\0';
+	p->line = c->line;
+	c->cur = S_PEER;
+	c->peer = p;
+}
+
+/* [SECTION] or [peer "NAME"], with an optional comment after it. */
+static void parse_header(struct ctx *c, const char *line)
+{
+	const char *p = line + 1, *q, *rest, *quoted = NULL;
+	size_t n, quoted_len = 0;
+	int sect = -1;
+
+	c->cur = CUR_SKIP; /* until the header proves good: its keys are not checked */
+	c->peer = NULL;
+	n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+	q = p + n;
+	if (*q == ' ' || *q == '\t') {
+		q += strspn(q, " \t");
+		if (*q != '"') {
+			header_error(c, line, "malformed section header: expected [peer \"NAME\"]");
+			return;
+		}
+		quoted = ++q;
+		q = strchr(q, '"');
+		if (!q) {
+			header_error(c, line, "malformed section header: missing closing `\"'");
+			return;
+		}
+		quoted_len = (size_t)(q - quoted);
+		q++;
+	}
+	if (*q != ']') {
+		header_error(c, line,
+			     *q ? "malformed section header: expected [SECTION] or [peer \"NAME\"]"
+				: "malformed section header: missing `]'");
+		return;
+	}
+	rest = q + 1 + strspn(q + 1, " \t");
+	if (*rest && *rest != ';' && *rest != '#') {
+		header_error(c, line, "trailing characters after the section header");
+		return;
+	}
+	for (int i = 0; i < S_COUNT; i++)
+		if (strlen(section_names[i]) == n && !strncmp(p, section_names[i], n))
+			sect = i;
+	if (sect < 0) {
+		header_error(c, line, "unknown section");
+		return;
+	}
+	if (sect == S_PEER) {
+		if (!quoted) {
+			header_error(c, line, "a peer section needs a name: [peer \"NAME\"]");
+			return;
+		}
+		open_peer(c, line, quoted, quoted_len);
+		return;
+	}
+	if (quoted) {
+		header_error(c, line, "only [peer \"NAME\"] sections have a name");
+		return;
+	}
+	if (c->sect_line[sect]) {
+		char reason[64];
+
+		snprintf(reason, sizeof(reason), "repeated section (first on line %u)",
+			 c->sect_line[sect]);
+		header_error(c, line, reason);
+		c->bad_header = false; /* not malformed: its keys are still checked */
+	} else {
+		c->sect_line[sect] = c->line;
+	}
+	c->cur = sect;
+}
+
+static char *reader(char *str, int num, void *stream)
+{
+	struct ctx *c = stream;
+	bool any = false, too_long = false, nul = false;
+	size_t n = 0, max, skip;
+	int ch;
+
+	check_pending(c);
+	if (num < 3)
+		return NULL;
+	/* inih's buffer must hold the newline too; a longer line would be split silently */
+	max = (size_t)num - 2;
+	while ((ch = getc(c->in)) != EOF) {
+		any = true;
+		if (ch == '\n')
+			break;
+		if (ch == '\0')
+			nul = true;
+		else if (n < max)
+			str[n++] = (char)ch;
+		else
+			too_long = true;
+	}
+	if (!any) {
+		if (ferror(c->in))
+			c->read_error = true;
+		return NULL;
+	}
+	c->line++;
+	str[n] = '\0';
+	if (too_long || nul) {
+		if (too_long)
+			add_error(c, c->line, "line longer than %zu characters", max);
+		else
+			add_error(c, c->line, "NUL character in line");
+		str[0] = '\0';
+		return str;
+	}
+	if (c->line == 1 && !strncmp(str, "\xef\xbb\xbf", 3))
+		memmove(str, str + 3, (n -= 3) + 1);
+	while (n > 0 && strchr(" \t\r\v\f", str[n - 1]))
+		str[--n] = '\0';
+	/* Indentation means nothing here: stripping it keeps inih from taking an
+	 * indented key = value line as the continuation of the previous value. */
+	skip = strspn(str, " \t\v\f");
+	memmove(str, str + skip, n - skip + 1);
+	if (str[0] == '[') {
+		parse_header(c, str);
+		str[0] = '\0';
+	} else if (str[0] && str[0] != ';' && str[0] != '#') {
+		c->pending = true;
+	}
+	return str;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct ctx *c = user;
+	char shown[SHOW_MAX + 4], label[48];
+	struct raw_value *slot;
+	int i;
+
+	c->pending = false;
+	if (c->cur == CUR_SKIP)
+		return 1;
+	if (!*name) {
+		add_error(c, c->line, "syntax error: missing key name before `='");
+		return 1;
+	}
+	if (c->cur == CUR_NONE) {
+		/* the value is not quoted: it might be anything, a pasted secret too */
+		add_error(c, c->line, "%s: key outside any section", show_key(shown, name));
+		return 1;
+	}
+	section_label(label, c->cur, c->peer ? c->peer->name : NULL);
+	i = find_key(c->cur, name);
+	if (i < 0) {
+		add_error(c, c->line, "%s %s: unknown key", label, show_key(shown, name));
+		return 1;
+	}
+	slot = c->cur == S_PEER ? &c->peer->v[i] : &c->raw[i];
+	if (slot->text) {
+		add_error(c, c->line, "%s %s: `%s': repeated key (first set on line %u)", label, name,
+			  show(shown, value), slot->line);
+		return 1;
+	}
+	slot->text = strdup(value);
+	if (!slot->text)
+		c->oom = true;
+	slot->line = c->line;
+	return 1;
+}
+
+/* ---- validation -------------------------------------------------------------------------- */
+
+static void render_default(char out[static WEFT_CONFIG_PATH_MAX], const char *def, const char *name)
+{
+	const char *at = strstr(def, "<name>");
+
+	if (at)
+		snprintf(out, WEFT_CONFIG_PATH_MAX, "%.*s%s%s", (int)(at - def), def, name, at + 6);
+	else
+		snprintf(out, WEFT_CONFIG_PATH_MAX, "%s", def);
+}
+
+static bool set_default(struct ctx *c, const struct key_def *d, struct weft_config *cfg)
+{
+	char text[WEFT_CONFIG_PATH_MAX], err[WEFT_ERRLEN];
+
+	render_default(text, d->def, cfg->name);
+	if (parse_value(d, text, cfg, err) == 0)
+		return true;
+	/* a bug in the table; the unit test parses every default */
+	key_error(c, 0, d, NULL, text, err);
+	return false;
+}
+
+/* @hi must be more than @lo; blames whichever of the two the file sets. */
+static void check_order(struct ctx *c, const struct weft_config *cfg, const bool ok[],
+			const char *lo_key, const char *hi_key)
+{
+	int lo = find_key(S_TIMERS, lo_key), hi = find_key(S_TIMERS, hi_key);
+	unsigned lo_v, hi_v;
+	char err[WEFT_ERRLEN];
+
+	if (!ok[lo] || !ok[hi])
+		return;
+	lo_v = load_uint(cfg, &schema[lo]);
+	hi_v = load_uint(cfg, &schema[hi]);
+	if (hi_v > lo_v)
+		return;
+	if (c->raw[hi].text) {
+		snprintf(err, sizeof(err), "must be more than %s (%u)", lo_key, lo_v);
+		key_error(c, c->raw[hi].line, &schema[hi], NULL, c->raw[hi].text, err);
+	} else {
+		snprintf(err, sizeof(err), "must be less than %s (%u)", hi_key, hi_v);
+		key_error(c, c->raw[lo].line, &schema[lo], NULL, c->raw[lo].text, err);
+	}
+}
+
+static void check_peers(struct ctx *c, struct weft_config *cfg, const bool ok[])
+{
+	int pk = find_key(S_PEER, "public_key");
+	char err[WEFT_ERRLEN];
+
+	if (ok[find_key(S_NETWORK, "require_pinned_keys")] && cfg->require_pinned_keys) {
+		for (size_t j = 0; j < cfg->n_peers; j++)
+			if (!c->peers[j].v[pk].text)
+				add_error(c, c->peers[j].line,
+					  "[peer \"%s\"] public_key: required key missing "
+					  "(require_pinned_keys = yes)",
+					  cfg->peers[j].name);
+	}
+	for (size_t j = 1; j < cfg->n_peers; j++) {
+		if (!cfg->peers[j].has_public_key)
+			continue;
+		for (size_t k = 0; k < j; k++) {
+			if (!cfg->peers[k].has_public_key ||
+			    memcmp(cfg->peers[j].public_key, cfg->peers[k].public_key, WEFT_KEY_LEN))
+				continue;
+			snprintf(err, sizeof(err), "same public key as [peer \"%s\"] on line %u",
+				 cfg->peers[k].name, c->peers[k].v[pk].line);
+			key_error(c, c->peers[j].v[pk].line, &schema[pk], cfg->peers[j].name,
+				  c->peers[j].v[pk].text, err);
+			break;
+		}
+	}
+}
+
+static struct weft_config *build(struct ctx *c)
+{
+	struct weft_config *cfg = calloc(1, sizeof(*cfg));
+	bool ok[N_KEYS] = {false};
+	char err[WEFT_ERRLEN];
+	int bridge, underlay;
+
+	if (!cfg) {
+		c->oom = true;
+		return NULL;
+	}
+	snprintf(cfg->path, sizeof(cfg->path), "%s", c->path);
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key_def *d = &schema[i];
+		const struct raw_value *r = &c->raw[i];
+
+		if (d->sect == S_PEER)
+			continue;
+		if (r->text) {
+			if (parse_value(d, r->text, cfg, err) == 0)
+				ok[i] = true;
+			else
+				key_error(c, r->line, d, NULL, r->text, err);
+		} else if (d->flags & F_REQUIRED) {
+			/* a malformed header may have hidden the section: that error is enough */
+			if (c->sect_line[d->sect])
+				add_error(c, c->sect_line[d->sect], "[%s] %s: required key missing",
+					  section_names[d->sect], d->key);
+			else if (!c->bad_header)
+				add_error(c, 0, "[%s] %s: required key missing",
+					  section_names[d->sect], d->key);
+		} else if (!strstr(d->def, "<name>")) {
+			ok[i] = set_default(c, d, cfg);
+		}
+	}
+	/* defaults that depend on the network name, once it is known */
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (schema[i].def && strstr(schema[i].def, "<name>") && !c->raw[i].text &&
+		    ok[find_key(S_NETWORK, "name")])
+			ok[i] = set_default(c, &schema[i], cfg);
+
+	if (c->n_peers) {
+		cfg->peers = calloc(c->n_peers, sizeof(*cfg->peers));
+		if (!cfg->peers) {
+			c->oom = true;
+			goto fail;
+		}
+		cfg->n_peers = c->n_peers;
+	}
+	for (size_t j = 0; j < c->n_peers; j++) {
+		struct weft_config_peer *p = &cfg->peers[j];
+		const struct raw_peer *rp = &c->peers[j];
+
+		memcpy(p->name, rp->name, sizeof(p->name));
+		p->line = rp->line;
+		for (size_t i = 0; i < N_KEYS; i++) {
+			const struct key_def *d = &schema[i];
+			bool yes = true;
+
+			if (d->sect != S_PEER || !rp->v[i].text)
+				continue;
+			if (parse_value(d, rp->v[i].text, p, err) == 0)
+				memcpy((char *)p + d->has_off, &yes, sizeof(yes));
+			else
+				key_error(c, rp->v[i].line, d, p->name, rp->v[i].text, err);
+		}
+	}
+
+	check_order(c, cfg, ok, "keepalive_interval", "peer_timeout");
+	check_order(c, cfg, ok, "rekey_after", "reject_after");
+	bridge = find_key(S_NETWORK, "bridge");
+	underlay = find_key(S_NETWORK, "underlay");
+	if (ok[bridge] && ok[underlay] && !strcmp(cfg->bridge, cfg->underlay))
+		key_error(c, c->raw[underlay].line, &schema[underlay], NULL, cfg->underlay,
+			  "the underlay cannot be the bridge");
+	check_peers(c, cfg, ok);
+
+	if (c->n_items == 0 && c->dropped == 0 && !c->oom)
+		return cfg;
+fail:
+	weft_config_free(cfg);
+	return NULL;
+}
+
+/* ---- errors ------------------------------------------------------------------------------ */
+
+void weft_config_errors_init(struct weft_config_errors *errs)
+{
+	memset(errs, 0, sizeof(*errs));
+}
+
+void weft_config_errors_free(struct weft_config_errors *errs)
+{
+	free(errs->msg);
+	memset(errs, 0, sizeof(*errs));
+}
+
+static void push_error(struct weft_config_errors *errs, const char *msg)
+{
+	if (errs->count == errs->cap) {
+		size_t cap = errs->cap ? errs->cap * 2 : 8;
+		char(*p)[WEFT_ERRLEN] = realloc(errs->msg, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		errs->msg = p;
+		errs->cap = cap;
+	}
+	snprintf(errs->msg[errs->count++], WEFT_ERRLEN, "%s", msg);
+}
+
+static int cmp_items(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Hands the errors over in line order, at most WEFT_CONFIG_MAX_ERRORS of them. */
+static void emit_errors(struct ctx *c, struct weft_config_errors *errs)
+{
+	size_t total = c->n_items + c->dropped, shown;
+	char msg[WEFT_ERRLEN];
+
+	if (c->oom) {
+		snprintf(msg, sizeof(msg), "%s: out of memory", c->path);
+		push_error(errs, msg);
+	}
+	if (c->n_items)
+		qsort(c->items, c->n_items, sizeof(*c->items), cmp_items);
+	shown = c->n_items < WEFT_CONFIG_MAX_ERRORS ? c->n_items : WEFT_CONFIG_MAX_ERRORS;
+	for (size_t i = 0; i < shown; i++)
+		push_error(errs, c->items[i].msg);
+	if (total > shown && !(c->oom && c->n_items < WEFT_CONFIG_MAX_ERRORS)) {
+		snprintf(msg, sizeof(msg), "%s: too many errors, %zu more not shown", c->path,
+			 total - shown);
+		push_error(errs, msg);
+	}
+}
+
+static void free_raw(struct raw_value *v)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		free(v[i].text);
+}
+
+/* ---- the API ----------------------------------------------------------------------------- */
+
+struct weft_config *weft_config_load_stream(FILE *stream, const char *path,
+					    struct weft_config_errors *errs)
+{
+	struct ctx c = {.path = path, .in = stream, .cur = CUR_NONE};
+	struct weft_config *cfg;
+	int ret;
+
+	ret = ini_parse_stream(reader, &c, handler, &c);
+	if (c.read_error)
+		add_error(&c, c.line + 1, "read error");
+	if (ret < 0)
+		c.oom = true;
+	else if (ret > 0 && c.n_items == 0)
+		add_error(&c, (unsigned)ret, "syntax error");
+	cfg = build(&c);
+	emit_errors(&c, errs);
+
+	free_raw(c.raw);
+	for (size_t j = 0; j < c.n_peers; j++)
+		free_raw(c.peers[j].v);
+	free(c.peers);
+	free(c.items);
+	return cfg;
+}
+
+struct weft_config *weft_config_load_file(const char *path, struct weft_config_errors *errs)
+{
+	struct weft_config *cfg;
+	char msg[WEFT_ERRLEN];
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
+		push_error(errs, msg);
+		return NULL;
+	}
+	cfg = weft_config_load_stream(f, path, errs);
+	fclose(f);
+	return cfg;
+}
+
+void weft_config_free(struct weft_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->peers);
+	free(cfg);
+}
+
+const struct weft_config_peer *weft_config_find_peer(const struct weft_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_peers; i++)
+		if (!strcmp(cfg->peers[i].name, name))
+			return &cfg->peers[i];
+	return NULL;
+}
+
+static void put_key(FILE *out, const char *prefix, const char *key, const char *value)
+{
+	if (*value)
+		fprintf(out, "%s%s = %s\n", prefix, key, value);
+	else
+		fprintf(out, "%s%s =\n", prefix, key);
+}
+
+void weft_config_dump(const struct weft_config *cfg, FILE *out)
+{
+	char value[VALUE_MAX];
+
+	for (int s = 0; s < S_PEER; s++) {
+		fprintf(out, "%s[%s]\n", s ? "\n" : "", section_names[s]);
+		for (size_t i = 0; i < N_KEYS; i++)
+			if (schema[i].sect == (enum section)s && format_value(&schema[i], cfg, value))
+				put_key(out, "", schema[i].key, value);
+	}
+	for (size_t j = 0; j < cfg->n_peers; j++) {
+		fprintf(out, "\n[peer \"%s\"]\n", cfg->peers[j].name);
+		for (size_t i = 0; i < N_KEYS; i++)
+			if (schema[i].sect == S_PEER &&
+			    format_value(&schema[i], &cfg->peers[j], value))
+				put_key(out, "", schema[i].key, value);
+	}
+}
+
+static void describe(char out[static WEFT_ERRLEN], const struct key_def *d)
+{
+	char lo[24], hi[24], list[128];
+
+	switch (d->type) {
+	case T_NAME:
+		snprintf(out, WEFT_ERRLEN, "1 to %u characters of A-Z a-z 0-9 . _ -", d->max);
+		break;
+	case T_PATH:
+		snprintf(out, WEFT_ERRLEN, "Absolute path of at most %u bytes", d->max);
+		break;
+	case T_IFNAME:
+		snprintf(out, WEFT_ERRLEN, "Interface name of at most %u characters%s", d->max,
+			 (d->flags & F_EMPTY) ? ", or empty" : "");
+		break;
+	case T_UINT:
+		snprintf(out, WEFT_ERRLEN, "%u..%u %s%s", d->min, d->max, d->unit,
+			 (d->flags & F_POW2) ? ", a power of two" : "");
+		break;
+	case T_SIZE:
+		format_size(lo, d->min);
+		format_size(hi, d->max);
+		snprintf(out, WEFT_ERRLEN, "Bytes, %s..%s (K = 1024, M = 1048576)", lo, hi);
+		break;
+	case T_BOOL:
+		snprintf(out, WEFT_ERRLEN, "yes or no");
+		break;
+	case T_ENUM:
+		enum_list(list, d->values, " or ");
+		snprintf(out, WEFT_ERRLEN, "%s", list);
+		break;
+	case T_MTU:
+		snprintf(out, WEFT_ERRLEN, "auto or %u..%u", d->min, d->max);
+		break;
+	case T_ENDPOINT:
+		snprintf(out, WEFT_ERRLEN, "%s; PORT defaults to %d",
+			 (d->flags & F_NUMERIC) ? "IPv4[:PORT] or [IPv6][:PORT], numeric"
+						: "IPv4[:PORT], [IPv6][:PORT] or HOST[:PORT]",
+			 WEFT_DEFAULT_PORT);
+		break;
+	case T_KEY:
+		snprintf(out, WEFT_ERRLEN, "%d base64 characters (%d bytes)", WEFT_KEY_B64_LEN - 1,
+			 WEFT_KEY_LEN);
+		break;
+	}
+}
+
+static void put_comment(FILE *out, const char *text)
+{
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+
+		fprintf(out, "# %.*s\n", (int)n, text);
+		text += n + (text[n] == '\n');
+	}
+}
+
+void weft_config_write_docs(FILE *out)
+{
+	const char *name = schema[find_key(S_NETWORK, "name")].example;
+	char desc[WEFT_ERRLEN], value[WEFT_CONFIG_PATH_MAX];
+
+	put_comment(out, "weft configuration: every key with its meaning and default.\n"
+			 "This file is the output of `weftd --print-example'. `weftd -t -c FILE' "
+			 "checks a file;\n`weftd --dump-config -c FILE' prints it with every "
+			 "default filled in.\nComments start with # or ; at the start of a line, "
+			 "or with ` ;' after a value.\nKeys shown commented out are at their "
+			 "default.");
+	for (int s = 0; s < S_COUNT; s++) {
+		fprintf(out, "\n");
+		put_comment(out, section_help[s]);
+		if (s == S_PEER)
+			fprintf(out, "[peer \"db1\"]\n");
+		else
+			fprintf(out, "[%s]\n", section_names[s]);
+		for (size_t i = 0; i < N_KEYS; i++) {
+			const struct key_def *d = &schema[i];
+
+			if (d->sect != (enum section)s)
+				continue;
+			describe(desc, d);
+			fprintf(out, "\n# %s\n# %s.", d->help, desc);
+			if (d->flags & F_REQUIRED)
+				fprintf(out, " Required.\n");
+			else if (d->def)
+				fprintf(out, " Default: %s.\n", *d->def ? d->def : "empty");
+			else
+				fprintf(out, " Optional.\n");
+			if (d->example) {
+				put_key(out, "", d->key, d->example);
+			} else if (d->def) {
+				render_default(value, d->def, name);
+				put_key(out, "#", d->key, value);
+			}
+		}
+	}
+}

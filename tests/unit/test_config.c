@@ -1,0 +1,1069 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/config.h"
+#include "common/key.h"
+
+#ifndef WEFT_TOP_SRCDIR
+#define WEFT_TOP_SRCDIR "."
+#endif
+
+/* RFC 7748 §6.1: Alice's and Bob's public keys. */
+#define ALICE "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="
+#define BOB   "3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08="
+
+#define MINIMAL "[network]\nname = t\nsecret_file = /etc/weft/t.secret\n"
+
+static struct weft_config *load(const char *text, struct weft_config_errors *errs)
+{
+	FILE *in = fmemopen((void *)text, strlen(text), "r");
+	struct weft_config *cfg;
+
+	assert_non_null(in);
+	weft_config_errors_init(errs);
+	cfg = weft_config_load_stream(in, "t.conf", errs);
+	fclose(in);
+	return cfg;
+}
+
+/* The input of a table-driven case, shown when it fails. */
+static const char *current;
+
+static void print_errors(const struct weft_config_errors *errs)
+{
+	if (current)
+		print_message("input:\n%s", current);
+	for (size_t i = 0; i < errs->count; i++)
+		print_message("  error: %s\n", errs->msg[i]);
+}
+
+/* Loads text that must be accepted without any message. */
+static struct weft_config *load_ok(const char *text)
+{
+	struct weft_config_errors errs;
+	struct weft_config *cfg = load(text, &errs);
+
+	if (!cfg || errs.count)
+		print_errors(&errs);
+	assert_non_null(cfg);
+	assert_int_equal(errs.count, 0);
+	weft_config_errors_free(&errs);
+	return cfg;
+}
+
+/* Loads text that must be refused with exactly the given messages, in order. */
+static void load_fails(const char *text, size_t n, ...)
+{
+	struct weft_config_errors errs;
+	struct weft_config *cfg = load(text, &errs);
+	va_list ap;
+
+	if (cfg || errs.count != n)
+		print_errors(&errs);
+	assert_null(cfg);
+	assert_int_equal(errs.count, n);
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *want = va_arg(ap, const char *);
+
+		if (strcmp(errs.msg[i], want))
+			print_message("  got:  %s\n  want: %s\n", errs.msg[i], want);
+		assert_string_equal(errs.msg[i], want);
+	}
+	va_end(ap);
+	weft_config_errors_free(&errs);
+}
+
+static char *dump(const struct weft_config *cfg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	weft_config_dump(cfg, out);
+	assert_int_equal(fclose(out), 0);
+	return buf;
+}
+
+static char *docs(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	weft_config_write_docs(out);
+	assert_int_equal(fclose(out), 0);
+	return buf;
+}
+
+/* ---- one key at a time ------------------------------------------------------------------- */
+
+/* A file with the required keys and SECTION/KEY = VALUE; *line is the line of that key. */
+static void one_key(char *out, size_t len, const char *section, const char *key, const char *value,
+		    unsigned *line)
+{
+	bool network = !strcmp(section, "network");
+	size_t n = 0;
+
+	*line = 1;
+	n += (size_t)snprintf(out + n, len - n, "[network]\n");
+	if (!network || strcmp(key, "name"))
+		n += (size_t)snprintf(out + n, len - n, "name = t\n"), ++*line;
+	if (!network || strcmp(key, "secret_file"))
+		n += (size_t)snprintf(out + n, len - n, "secret_file = /etc/weft/t.secret\n"), ++*line;
+	if (!strcmp(section, "peer"))
+		n += (size_t)snprintf(out + n, len - n, "[peer \"p\"]\n"), ++*line;
+	else if (!network)
+		n += (size_t)snprintf(out + n, len - n, "[%s]\n", section), ++*line;
+	snprintf(out + n, len - n, "%s = %s\n", key, value);
+	++*line;
+}
+
+struct good {
+	const char *section, *key, *value;
+	const char *canonical; /* as --dump-config writes it */
+};
+
+static const struct good goods[] = {
+	{"network", "name", "prod", "prod"},
+	{"network", "name", "a.B_c-9", "a.B_c-9"},
+	{"network", "name", "abcdefghijklmnopqrstuvwxyz012345", "abcdefghijklmnopqrstuvwxyz012345"},
+	{"network", "secret_file", "/etc/weft/prod.secret", "/etc/weft/prod.secret"},
+	{"network", "private_key_file", "/srv/k", "/srv/k"},
+	{"network", "listen", "0.0.0.0:6783", "0.0.0.0:6783"},
+	{"network", "listen", "[::]:6783", "[::]:6783"},
+	{"network", "listen", "127.0.0.1", "127.0.0.1:6783"},
+	{"network", "listen", "[2001:DB8:0::1]:1", "[2001:db8::1]:1"},
+	{"network", "listen", "[::1]", "[::1]:6783"},
+	{"network", "bridge", "br-lan", "br-lan"},
+	{"network", "bridge", "abcdefghijkl", "abcdefghijkl"},
+	{"network", "mtu", "auto", "auto"},
+	{"network", "mtu", "AUTO", "auto"},
+	{"network", "mtu", "576", "576"},
+	{"network", "mtu", "9000", "9000"},
+	{"network", "underlay", "eth0", "eth0"},
+	{"network", "underlay", "", ""},
+	{"network", "underlay", "abcdefghijklmno", "abcdefghijklmno"},
+	{"network", "require_pinned_keys", "yes", "yes"},
+	{"network", "require_pinned_keys", "True", "yes"},
+	{"network", "require_pinned_keys", "off", "no"},
+	{"network", "require_pinned_keys", "0", "no"},
+	{"network", "create_bridge", "no", "no"},
+	{"network", "create_bridge", "on", "yes"},
+	{"network", "create_bridge", "1", "yes"},
+	{"network", "create_bridge", "FALSE", "no"},
+	{"network", "handshake_rate", "1", "1"},
+	{"network", "handshake_rate", "10000", "10000"},
+	{"network", "handshake_burst", "1", "1"},
+	{"network", "handshake_burst", "007", "7"},
+	{"timers", "keepalive_interval", "1", "1"},
+	{"timers", "keepalive_interval", "39", "39"},
+	{"timers", "peer_timeout", "11", "11"},
+	{"timers", "peer_timeout", "86400", "86400"},
+	{"timers", "mac_ageing", "10", "10"},
+	{"timers", "mac_ageing", "86400", "86400"},
+	{"timers", "rekey_after", "10", "10"},
+	{"timers", "rekey_after", "179", "179"},
+	{"timers", "reject_after", "121", "121"},
+	{"timers", "reject_after", "86400", "86400"},
+	{"socket", "udp_sndbuf", "64K", "65536"},
+	{"socket", "udp_sndbuf", "256M", "268435456"},
+	{"socket", "udp_sndbuf", "1048576", "1048576"},
+	{"socket", "udp_rcvbuf", "2m", "2097152"},
+	{"socket", "udp_rcvbuf", "100k", "102400"},
+	{"socket", "rx_ring_frames", "64", "64"},
+	{"socket", "rx_ring_frames", "65536", "65536"},
+	{"socket", "tx_ring_frames", "1024", "1024"},
+	{"control", "socket", "/run/weft-prod.sock", "/run/weft-prod.sock"},
+	{"log", "level", "error", "error"},
+	{"log", "level", "warning", "warning"},
+	{"log", "level", "DEBUG", "debug"},
+	{"log", "level", "info", "info"},
+	{"peer", "endpoint", "192.0.2.10:6783", "192.0.2.10:6783"},
+	{"peer", "endpoint", "[2001:db8::1]:6783", "[2001:db8::1]:6783"},
+	{"peer", "endpoint", "DB1.example.net", "db1.example.net:6783"},
+	{"peer", "endpoint", "192.0.2.10", "192.0.2.10:6783"},
+	{"peer", "public_key", ALICE, ALICE},
+};
+
+struct bad {
+	const char *section, *key, *value;
+	const char *reason; /* the whole reason after "`VALUE': " */
+};
+
+#define LONG_PATH                                                                                  \
+	"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaa"
+static const char name_rule[] = "a name is 1 to 32 characters of A-Z a-z 0-9 . _ -";
+
+static const struct bad bads[] = {
+	{"network", "name", "", name_rule},
+	{"network", "name", "abcdefghijklmnopqrstuvwxyz0123456", name_rule},
+	{"network", "name", "pr/od", name_rule},
+	{"network", "name", "pr\xc3\xb6" "d", name_rule},
+	{"network", "name", "pr od", "contains blanks or control characters"},
+	{"network", "secret_file", "etc/weft/x", "not an absolute path"},
+	{"network", "secret_file", "", "not an absolute path"},
+	{"network", "secret_file", "/etc/a b", "contains blanks or control characters"},
+	{"network", "secret_file", "/etc/a #old",
+	 "`#' starts a comment only at the start of a line; after a value write ` ; comment'"},
+	{"network", "private_key_file", "key", "not an absolute path"},
+	{"network", "listen", "db1.example.net:6783",
+	 "not a numeric IPv4 or [IPv6] address (host names are not allowed here)"},
+	{"network", "listen", "0.0.0.0:0", "port out of range 1..65535"},
+	{"network", "listen", "0.0.0.0:65536", "port out of range 1..65535"},
+	{"network", "listen", "::1", "an IPv6 address needs brackets: [ADDRESS] or [ADDRESS]:PORT"},
+	{"network", "listen", "", "empty address"},
+	{"network", "bridge", "abcdefghijklm",
+	 "longer than 12 characters (the veth pair's names add -br and -dp)"},
+	{"network", "bridge", "", "empty interface name"},
+	{"network", "bridge", "a/b", "not a valid interface name"},
+	{"network", "bridge", "a:b", "not a valid interface name"},
+	{"network", "bridge", "..", "not a valid interface name"},
+	{"network", "mtu", "575", "out of range 576..9000"},
+	{"network", "mtu", "9001", "out of range 576..9000"},
+	{"network", "mtu", "big", "neither auto nor a number"},
+	{"network", "mtu", "1400x", "neither auto nor a number"},
+	{"network", "mtu", "-1", "neither auto nor a number"},
+	{"network", "underlay", "abcdefghijklmnop", "longer than 15 characters"},
+	{"network", "underlay", "eth/0", "not a valid interface name"},
+	{"network", "underlay", "weft0", "the underlay cannot be the bridge"},
+	{"network", "require_pinned_keys", "maybe", "not a boolean: yes or no"},
+	{"network", "require_pinned_keys", "2", "not a boolean: yes or no"},
+	{"network", "create_bridge", "", "not a boolean: yes or no"},
+	{"network", "handshake_rate", "0", "out of range 1..10000"},
+	{"network", "handshake_rate", "10001", "out of range 1..10000"},
+	{"network", "handshake_rate", "ten", "not a decimal number"},
+	{"network", "handshake_rate", "+5", "not a decimal number"},
+	{"network", "handshake_rate", "99999999999999999999999", "out of range 1..10000"},
+	{"network", "handshake_burst", "0", "out of range 1..10000"},
+	{"network", "handshake_burst", "1e3", "not a decimal number"},
+	{"network", "handshake_burst", "0x10", "not a decimal number"},
+	{"timers", "keepalive_interval", "0", "out of range 1..3600"},
+	{"timers", "keepalive_interval", "3601", "out of range 1..3600"},
+	{"timers", "keepalive_interval", "10s", "not a decimal number"},
+	{"timers", "keepalive_interval", "40", "must be less than peer_timeout (40)"},
+	{"timers", "peer_timeout", "1", "out of range 2..86400"},
+	{"timers", "peer_timeout", "86401", "out of range 2..86400"},
+	{"timers", "peer_timeout", "10", "must be more than keepalive_interval (10)"},
+	{"timers", "mac_ageing", "9", "out of range 10..86400"},
+	{"timers", "mac_ageing", "", "not a decimal number"},
+	{"timers", "rekey_after", "9", "out of range 10..86400"},
+	{"timers", "rekey_after", "180", "must be less than reject_after (180)"},
+	{"timers", "reject_after", "120", "must be more than rekey_after (120)"},
+	{"timers", "reject_after", "86401", "out of range 11..86400"},
+	{"socket", "udp_sndbuf", "63K", "out of range 64K..256M"},
+	{"socket", "udp_sndbuf", "257M", "out of range 64K..256M"},
+	{"socket", "udp_sndbuf", "1G", "not a size: bytes, or a number with a K or M suffix"},
+	{"socket", "udp_sndbuf", "K", "not a size: bytes, or a number with a K or M suffix"},
+	{"socket", "udp_sndbuf", "4MB", "not a size: bytes, or a number with a K or M suffix"},
+	{"socket", "udp_rcvbuf", "4 M", "contains blanks or control characters"},
+	{"socket", "udp_rcvbuf", "-4M", "not a size: bytes, or a number with a K or M suffix"},
+	{"socket", "udp_rcvbuf", "99999999999999999999M", "out of range 64K..256M"},
+	{"socket", "rx_ring_frames", "100", "not a power of two"},
+	{"socket", "rx_ring_frames", "32", "out of range 64..65536"},
+	{"socket", "rx_ring_frames", "131072", "out of range 64..65536"},
+	{"socket", "tx_ring_frames", "4k", "not a decimal number"},
+	{"control", "socket", "run/weft.sock", "not an absolute path"},
+	{"control", "socket", LONG_PATH, "longer than 107 bytes"},
+	{"log", "level", "verbose", "expected error, warning, info or debug"},
+	{"log", "level", "warn", "expected error, warning, info or debug"},
+	{"peer", "endpoint", "192.0.2.300:6783", "not an IPv4/IPv6 address or host name"},
+	{"peer", "endpoint", "192.0.2.10:abc", "port is not a number"},
+	{"peer", "endpoint", "2001:db8::1", "an IPv6 address needs brackets: [ADDRESS] or [ADDRESS]:PORT"},
+	{"peer", "public_key", "abc", "expected 44 base64 characters, found 3"},
+	{"peer", "public_key", "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTm!=",
+	 "not a base64-encoded 32-byte key"},
+};
+
+static void test_good_values(void **state)
+{
+	char text[1024], want[512];
+	unsigned line;
+
+	for (size_t i = 0; i < WEFT_ARRAY_SIZE(goods); i++) {
+		const struct good *g = &goods[i];
+		struct weft_config *cfg;
+		char *out;
+
+		one_key(text, sizeof(text), g->section, g->key, g->value, &line);
+		current = text;
+		cfg = load_ok(text);
+		out = dump(cfg);
+		if (*g->canonical)
+			snprintf(want, sizeof(want), "\n%s = %s\n", g->key, g->canonical);
+		else
+			snprintf(want, sizeof(want), "\n%s =\n", g->key);
+		if (!strstr(out, want))
+			print_message("%s", out);
+		assert_non_null(strstr(out, want));
+		free(out);
+		weft_config_free(cfg);
+	}
+	current = NULL;
+}
+
+static void test_bad_values(void **state)
+{
+	char text[1024], want[WEFT_ERRLEN], label[48];
+	unsigned line;
+
+	for (size_t i = 0; i < WEFT_ARRAY_SIZE(bads); i++) {
+		const struct bad *b = &bads[i];
+
+		one_key(text, sizeof(text), b->section, b->key, b->value, &line);
+		if (!strcmp(b->section, "peer"))
+			snprintf(label, sizeof(label), "[peer \"p\"]");
+		else
+			snprintf(label, sizeof(label), "[%s]", b->section);
+		/* values are quoted cut to 64 characters */
+		snprintf(want, sizeof(want), "t.conf:%u: %s %s: `%.64s%s': %s", line, label,
+			 b->key, b->value, strlen(b->value) > 64 ? "..." : "", b->reason);
+		/* non-ASCII is shown as '?' */
+		for (char *p = want; *p; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+		current = text;
+		load_fails(text, 1, want);
+	}
+	current = NULL;
+}
+
+/* Every key of the schema has good and bad cases above: a new key without tests fails here. */
+static void test_every_key_is_tested(void **state)
+{
+	struct weft_config *cfg = load_ok(MINIMAL "[peer \"p\"]\nendpoint = h\npublic_key = " ALICE
+					   "\n");
+	char *out = dump(cfg), *save = NULL, section[32] = "";
+	size_t keys = 0;
+
+	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char key[64];
+		bool good = false, bad = false;
+
+		if (l[0] == '[') {
+			sscanf(l, "[%31[a-z]", section);
+			continue;
+		}
+		assert_int_equal(sscanf(l, "%63[a-z_] =", key), 1);
+		for (size_t i = 0; i < WEFT_ARRAY_SIZE(goods); i++)
+			good |= !strcmp(goods[i].section, section) && !strcmp(goods[i].key, key);
+		for (size_t i = 0; i < WEFT_ARRAY_SIZE(bads); i++)
+			bad |= !strcmp(bads[i].section, section) && !strcmp(bads[i].key, key);
+		if (!good || !bad)
+			print_message("[%s] %s: good %d bad %d\n", section, key, good, bad);
+		assert_true(good);
+		assert_true(bad);
+		keys++;
+	}
+	assert_int_equal(keys, 24);
+	free(out);
+	weft_config_free(cfg);
+}
+
+static void test_defaults(void **state)
+{
+	struct weft_config *cfg = load_ok(MINIMAL);
+	char *out = dump(cfg);
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&cfg->listen.addr;
+
+	assert_string_equal(out, "[network]\n"
+				 "name = t\n"
+				 "secret_file = /etc/weft/t.secret\n"
+				 "private_key_file = /var/lib/weft/t.key\n"
+				 "listen = 0.0.0.0:6783\n"
+				 "bridge = weft0\n"
+				 "mtu = auto\n"
+				 "underlay =\n"
+				 "require_pinned_keys = no\n"
+				 "create_bridge = yes\n"
+				 "handshake_rate = 20\n"
+				 "handshake_burst = 10\n"
+				 "\n[timers]\n"
+				 "keepalive_interval = 10\n"
+				 "peer_timeout = 40\n"
+				 "mac_ageing = 300\n"
+				 "rekey_after = 120\n"
+				 "reject_after = 180\n"
+				 "\n[socket]\n"
+				 "udp_sndbuf = 4194304\n"
+				 "udp_rcvbuf = 4194304\n"
+				 "rx_ring_frames = 4096\n"
+				 "tx_ring_frames = 4096\n"
+				 "\n[control]\n"
+				 "socket = /run/weft/t.sock\n"
+				 "\n[log]\n"
+				 "level = info\n");
+	/* and the fields themselves */
+	assert_string_equal(cfg->path, "t.conf");
+	assert_string_equal(cfg->name, "t");
+	assert_string_equal(cfg->private_key_file, "/var/lib/weft/t.key");
+	assert_true(cfg->listen.numeric);
+	assert_int_equal(sin->sin_family, AF_INET);
+	assert_int_equal(ntohs(sin->sin_port), 6783);
+	assert_int_equal(sin->sin_addr.s_addr, htonl(INADDR_ANY));
+	assert_int_equal(cfg->listen.addr_len, sizeof(struct sockaddr_in));
+	assert_string_equal(cfg->bridge, "weft0");
+	assert_int_equal(cfg->mtu, 0);
+	assert_string_equal(cfg->underlay, "");
+	assert_false(cfg->require_pinned_keys);
+	assert_true(cfg->create_bridge);
+	assert_int_equal(cfg->handshake_rate, 20);
+	assert_int_equal(cfg->handshake_burst, 10);
+	assert_int_equal(cfg->keepalive_interval, 10);
+	assert_int_equal(cfg->peer_timeout, 40);
+	assert_int_equal(cfg->mac_ageing, 300);
+	assert_int_equal(cfg->rekey_after, 120);
+	assert_int_equal(cfg->reject_after, 180);
+	assert_int_equal(cfg->udp_sndbuf, 4 << 20);
+	assert_int_equal(cfg->udp_rcvbuf, 4 << 20);
+	assert_int_equal(cfg->rx_ring_frames, 4096);
+	assert_int_equal(cfg->tx_ring_frames, 4096);
+	assert_string_equal(cfg->control_socket, "/run/weft/t.sock");
+	assert_int_equal(cfg->log_level, LOG_INFO);
+	assert_int_equal(cfg->n_peers, 0);
+	assert_null(weft_config_find_peer(cfg, "t"));
+	free(out);
+	weft_config_free(cfg);
+}
+
+static void test_fields(void **state)
+{
+	struct weft_config *cfg = load_ok("[network]\nname = n\nsecret_file = /s\nmtu = 1400\n"
+					  "listen = [::]:7000\n[socket]\nudp_sndbuf = 8M\n"
+					  "[log]\nlevel = debug\n"
+					  "[peer \"a\"]\nendpoint = [2001:db8::1]:6000\n"
+					  "public_key = " ALICE "\n"
+					  "[peer \"b\"]\n");
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&cfg->listen.addr;
+	const struct weft_config_peer *a, *b;
+	uint8_t alice[32];
+	char err[WEFT_ERRLEN];
+
+	assert_int_equal(cfg->mtu, 1400);
+	assert_int_equal(cfg->udp_sndbuf, 8 << 20);
+	assert_int_equal(cfg->log_level, LOG_DEBUG);
+	assert_int_equal(sin6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(sin6->sin6_port), 7000);
+	assert_true(IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr));
+	assert_int_equal(cfg->n_peers, 2);
+	a = weft_config_find_peer(cfg, "a");
+	b = weft_config_find_peer(cfg, "b");
+	assert_ptr_equal(a, &cfg->peers[0]);
+	assert_ptr_equal(b, &cfg->peers[1]);
+	assert_null(weft_config_find_peer(cfg, "c"));
+	assert_int_equal(a->line, 10);
+	assert_int_equal(b->line, 13);
+	assert_true(a->has_endpoint);
+	assert_true(a->endpoint.numeric);
+	assert_int_equal(a->endpoint.port, 6000);
+	assert_true(a->has_public_key);
+	assert_int_equal(weft_key_decode(alice, ALICE, err), 0);
+	assert_memory_equal(a->public_key, alice, 32);
+	/* a peer without endpoint only answers; without a key it is not pinned */
+	assert_false(b->has_endpoint);
+	assert_false(b->has_public_key);
+	weft_config_free(cfg);
+}
+
+/* ---- endpoints --------------------------------------------------------------------------- */
+
+static void check_endpoint(const char *text, bool numeric_only, const char *canonical,
+			   bool numeric, int family)
+{
+	struct weft_config_endpoint ep;
+	char err[WEFT_ERRLEN], out[WEFT_CONFIG_ENDPOINT_STRLEN];
+
+	if (weft_config_parse_endpoint(&ep, text, numeric_only, err) != 0)
+		print_message("%s: %s\n", text, err);
+	assert_int_equal(weft_config_parse_endpoint(&ep, text, numeric_only, err), 0);
+	weft_config_format_endpoint(out, &ep);
+	assert_string_equal(out, canonical);
+	assert_int_equal(ep.numeric, numeric);
+	if (family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ep.addr;
+		char host[INET_ADDRSTRLEN];
+
+		assert_int_equal(sin->sin_family, AF_INET);
+		assert_int_equal(ep.addr_len, sizeof(*sin));
+		assert_int_equal(ntohs(sin->sin_port), ep.port);
+		assert_non_null(inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host)));
+		assert_string_equal(host, ep.host);
+	} else if (family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ep.addr;
+		char host[INET6_ADDRSTRLEN];
+
+		assert_int_equal(sin6->sin6_family, AF_INET6);
+		assert_int_equal(ep.addr_len, sizeof(*sin6));
+		assert_int_equal(ntohs(sin6->sin6_port), ep.port);
+		assert_non_null(inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host)));
+		assert_string_equal(host, ep.host);
+	} else {
+		assert_int_equal(ep.addr_len, 0);
+	}
+}
+
+static void check_endpoint_fails(const char *text, bool numeric_only, const char *reason)
+{
+	struct weft_config_endpoint ep;
+	char err[WEFT_ERRLEN];
+
+	if (weft_config_parse_endpoint(&ep, text, numeric_only, err) != -EINVAL)
+		print_message("%s: accepted\n", text);
+	assert_int_equal(weft_config_parse_endpoint(&ep, text, numeric_only, err), -EINVAL);
+	assert_string_equal(err, reason);
+}
+
+static void test_endpoints(void **state)
+{
+	static const char port_range[] = "port out of range 1..65535";
+	static const char not_host[] = "not an IPv4/IPv6 address or host name";
+	static const char brackets[] = "an IPv6 address needs brackets: [ADDRESS] or [ADDRESS]:PORT";
+	static const char numeric[] =
+		"not a numeric IPv4 or [IPv6] address (host names are not allowed here)";
+	struct weft_config_endpoint ep;
+	char err[WEFT_ERRLEN];
+
+	check_endpoint("192.0.2.10:6783", false, "192.0.2.10:6783", true, AF_INET);
+	check_endpoint("192.0.2.10:1", false, "192.0.2.10:1", true, AF_INET);
+	check_endpoint("192.0.2.10:65535", false, "192.0.2.10:65535", true, AF_INET);
+	check_endpoint("192.0.2.10", false, "192.0.2.10:6783", true, AF_INET);
+	check_endpoint("[2001:db8::1]:6783", false, "[2001:db8::1]:6783", true, AF_INET6);
+	check_endpoint("[2001:DB8:0:0::1]:80", false, "[2001:db8::1]:80", true, AF_INET6);
+	check_endpoint("[::ffff:192.0.2.1]", false, "[::ffff:192.0.2.1]:6783", true, AF_INET6);
+	check_endpoint("[::]", true, "[::]:6783", true, AF_INET6);
+	check_endpoint("0.0.0.0:6783", true, "0.0.0.0:6783", true, AF_INET);
+	check_endpoint("db1.example.net:6783", false, "db1.example.net:6783", false, 0);
+	check_endpoint("DB1.Example.NET", false, "db1.example.net:6783", false, 0);
+	check_endpoint("localhost:9", false, "localhost:9", false, 0);
+	check_endpoint("db-1.example.net.", false, "db-1.example.net.:6783", false, 0);
+	check_endpoint("1host.example", false, "1host.example:6783", false, 0);
+
+	check_endpoint_fails("192.0.2.10:0", false, port_range);
+	check_endpoint_fails("192.0.2.10:65536", false, port_range);
+	check_endpoint_fails("192.0.2.10:4294967297", false, port_range);
+	check_endpoint_fails("192.0.2.10:abc", false, "port is not a number");
+	check_endpoint_fails("192.0.2.10:-1", false, "port is not a number");
+	check_endpoint_fails("192.0.2.10:", false, "missing port after `:'");
+	check_endpoint_fails("[2001:db8::1]:0", false, port_range);
+	check_endpoint_fails("[2001:db8::1]:65536", false, port_range);
+	check_endpoint_fails("[2001:db8::1]:", false, "missing port after `:'");
+	check_endpoint_fails("2001:db8::1", false, brackets);
+	check_endpoint_fails("::1", true, brackets);
+	check_endpoint_fails("2001:db8::1:6783", false, brackets);
+	check_endpoint_fails("[2001:db8::1", false, "missing `]' after the IPv6 address");
+	check_endpoint_fails("[2001:db8::1]6783", false, "expected `:PORT' after `]'");
+	check_endpoint_fails("[192.0.2.1]:6783", false, "not an IPv6 address");
+	check_endpoint_fails("[db1]:6783", false, "not an IPv6 address");
+	check_endpoint_fails("[]:6783", false, "not an IPv6 address");
+	check_endpoint_fails("192.0.2.300:6783", false, not_host);
+	check_endpoint_fails("192.0.2:6783", false, not_host);
+	check_endpoint_fails("010.0.2.1", false, not_host);
+	check_endpoint_fails("-db.example.net", false, not_host);
+	check_endpoint_fails("db-.example.net", false, not_host);
+	check_endpoint_fails("db..example.net", false, not_host);
+	check_endpoint_fails("db_1.example.net", false, not_host);
+	check_endpoint_fails(":6783", false, not_host);
+	check_endpoint_fails("", false, "empty address");
+	check_endpoint_fails("db1.example.net:6783", true, numeric);
+	/* labels of 63 characters are fine, 64 are not */
+	check_endpoint("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.net", false,
+		       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.net:6783",
+		       false, 0);
+	check_endpoint_fails("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.net", false,
+			     not_host);
+	/* a host longer than the buffer is refused, not cut */
+	{
+		char big[400];
+
+		memset(big, 'a', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		assert_int_equal(weft_config_parse_endpoint(&ep, big, false, err), -EINVAL);
+		big[0] = '[';
+		assert_int_equal(weft_config_parse_endpoint(&ep, big, false, err), -EINVAL);
+	}
+}
+
+/* The message format of the design, with a file name and line of our own. */
+static void test_error_format(void **state)
+{
+	load_fails("[network]\nname = prod\nsecret_file = /etc/weft/prod.secret\n"
+		   "\n; peers\n\n\n\n\n\n"
+		   "[peer \"db1\"]\n"
+		   "endpoint = 192.0.2.300:6783\n",
+		   1,
+		   "t.conf:12: [peer \"db1\"] endpoint: `192.0.2.300:6783': not an IPv4/IPv6 "
+		   "address or host name");
+}
+
+/* ---- cross-field rules ------------------------------------------------------------------- */
+
+static void test_timer_order(void **state)
+{
+	load_fails(MINIMAL "[timers]\nkeepalive_interval = 30\npeer_timeout = 30\n", 1,
+		   "t.conf:6: [timers] peer_timeout: `30': must be more than keepalive_interval "
+		   "(30)");
+	load_fails(MINIMAL "[timers]\npeer_timeout = 20\nkeepalive_interval = 25\n", 1,
+		   "t.conf:5: [timers] peer_timeout: `20': must be more than keepalive_interval "
+		   "(25)");
+	load_fails(MINIMAL "[timers]\nrekey_after = 300\nreject_after = 200\n", 1,
+		   "t.conf:6: [timers] reject_after: `200': must be more than rekey_after (300)");
+	/* a value that is already wrong is not compared */
+	load_fails(MINIMAL "[timers]\nkeepalive_interval = 5000\npeer_timeout = 3\n", 1,
+		   "t.conf:5: [timers] keepalive_interval: `5000': out of range 1..3600");
+	/* both moved together is fine */
+	weft_config_free(load_ok(MINIMAL "[timers]\nkeepalive_interval = 100\npeer_timeout = 400\n"
+					 "rekey_after = 500\nreject_after = 501\n"));
+}
+
+static void test_duplicate_peers(void **state)
+{
+	load_fails(MINIMAL "[peer \"db1\"]\nendpoint = 192.0.2.1\n"
+			   "[peer \"db2\"]\n"
+			   "[peer \"db1\"]\nendpoint = 192.0.2.3\n",
+		   1, "t.conf:7: [peer \"db1\"]: duplicate peer name (first on line 4)");
+	/* names are case-sensitive */
+	weft_config_free(load_ok(MINIMAL "[peer \"db1\"]\n[peer \"DB1\"]\n"));
+}
+
+static void test_pinned_keys(void **state)
+{
+	struct weft_config *cfg;
+
+	load_fails(MINIMAL "require_pinned_keys = yes\n"
+			   "[peer \"a\"]\nendpoint = 192.0.2.1\npublic_key = " ALICE "\n"
+			   "[peer \"b\"]\nendpoint = 192.0.2.2\n"
+			   "[peer \"c\"]\npublic_key = nope\n",
+		   2,
+		   "t.conf:8: [peer \"b\"] public_key: required key missing "
+		   "(require_pinned_keys = yes)",
+		   "t.conf:11: [peer \"c\"] public_key: `nope': expected 44 base64 characters, "
+		   "found 4");
+	cfg = load_ok(MINIMAL "require_pinned_keys = yes\n"
+			      "[peer \"a\"]\npublic_key = " ALICE "\n"
+			      "[peer \"b\"]\npublic_key = " BOB "\n");
+	assert_true(cfg->require_pinned_keys);
+	assert_int_equal(cfg->n_peers, 2);
+	weft_config_free(cfg);
+	/* without the requirement a peer needs neither key nor endpoint */
+	weft_config_free(load_ok(MINIMAL "[peer \"a\"]\n"));
+}
+
+static void test_duplicate_keys(void **state)
+{
+	load_fails(MINIMAL "[peer \"a\"]\npublic_key = " ALICE "\n"
+			   "[peer \"b\"]\npublic_key = " BOB "\n"
+			   "[peer \"c\"]\npublic_key = " ALICE "\n",
+		   1,
+		   "t.conf:9: [peer \"c\"] public_key: `" ALICE "': same public key as [peer \"a\"] "
+		   "on line 5");
+}
+
+/* ---- file structure ---------------------------------------------------------------------- */
+
+static void test_structure_errors(void **state)
+{
+	load_fails(MINIMAL "[bogus]\nx = 1\n", 1, "t.conf:4: [bogus]: unknown section");
+	load_fails(MINIMAL "[Network]\n", 1, "t.conf:4: [Network]: unknown section");
+	load_fails(MINIMAL "colour = blue\n", 1, "t.conf:4: [network] colour: unknown key");
+	load_fails(MINIMAL "[peer \"a\"]\nbridge = x\n", 1,
+		   "t.conf:5: [peer \"a\"] bridge: unknown key");
+	load_fails(MINIMAL "name = u\n", 1,
+		   "t.conf:4: [network] name: `u': repeated key (first set on line 2)");
+	load_fails("name = t\n" MINIMAL, 1, "t.conf:1: name: key outside any section");
+	load_fails(MINIMAL "= x\n", 1, "t.conf:4: syntax error: missing key name before `='");
+	load_fails(MINIMAL "just words\n", 1,
+		   "t.conf:4: syntax error: expected `key = value', a [section] header or a "
+		   "comment");
+	load_fails(MINIMAL "[peer db1]\nendpoint = 192.0.2.1\n", 1,
+		   "t.conf:4: [peer db1]: malformed section header: expected [peer \"NAME\"]");
+	load_fails(MINIMAL "[peer \"\"]\n", 1, "t.conf:4: [peer \"\"]: empty peer name");
+	load_fails(MINIMAL "[peer]\n", 1,
+		   "t.conf:4: [peer]: a peer section needs a name: [peer \"NAME\"]");
+	load_fails(MINIMAL "[peer \"a b\"]\n", 1,
+		   "t.conf:4: [peer \"a b\"]: a name is 1 to 32 characters of A-Z a-z 0-9 . _ -");
+	load_fails(MINIMAL "[peer \"abcdefghijklmnopqrstuvwxyz0123456\"]\n", 1,
+		   "t.conf:4: [peer \"abcdefghijklmnopqrstuvwxyz0123456\"]: a name is 1 to 32 "
+		   "characters of A-Z a-z 0-9 . _ -");
+	load_fails(MINIMAL "[peer \"db1]\n", 1,
+		   "t.conf:4: [peer \"db1]: malformed section header: missing closing `\"'");
+	load_fails(MINIMAL "[timers\nmac_ageing = 60\n", 1,
+		   "t.conf:4: [timers: malformed section header: missing `]'");
+	load_fails(MINIMAL "[timers] mac_ageing = 60\n", 1,
+		   "t.conf:4: [timers]: trailing characters after the section header");
+	load_fails(MINIMAL "[log \"x\"]\n", 1,
+		   "t.conf:4: [log \"x\"]: only [peer \"NAME\"] sections have a name");
+	load_fails(MINIMAL "[network]\n", 1,
+		   "t.conf:4: [network]: repeated section (first on line 1)");
+	load_fails(MINIMAL "[peer \"a\"] x\n", 1,
+		   "t.conf:4: [peer \"a\"]: trailing characters after the section header");
+	/* a header error silences the keys under it instead of blaming each */
+	load_fails(MINIMAL "[peer a]\nendpoint = 192.0.2.300\nnonsense = 1\n", 1,
+		   "t.conf:4: [peer a]: malformed section header: expected [peer \"NAME\"]");
+}
+
+static void test_missing_required(void **state)
+{
+	load_fails("[network]\nbridge = br0\n", 2,
+		   "t.conf:1: [network] name: required key missing",
+		   "t.conf:1: [network] secret_file: required key missing");
+	load_fails("# nothing\n[log]\nlevel = debug\n", 2, "t.conf: [network] name: required key missing",
+		   "t.conf: [network] secret_file: required key missing");
+	load_fails("", 2, "t.conf: [network] name: required key missing",
+		   "t.conf: [network] secret_file: required key missing");
+	/* a broken [network] header is reported once, not also as missing keys */
+	load_fails("[network\nname = t\nsecret_file = /s\n", 1,
+		   "t.conf:1: [network: malformed section header: missing `]'");
+}
+
+static void test_lexical(void **state)
+{
+	char text[512];
+	struct weft_config *cfg;
+
+	/* comments, blanks, indentation, CRLF, a byte order mark, `key: value' */
+	cfg = load_ok("\xef\xbb\xbf; comment\r\n"
+		      "# comment\r\n"
+		      "\r\n"
+		      "  [network]   ; the network\r\n"
+		      "\tname = t ; inline\r\n"
+		      "    secret_file=/s\r\n"
+		      "    bridge: br0\r\n"
+		      "    mtu = 1400\t; tab before the comment\r\n"
+		      "[peer \"x\"] # a peer\n"
+		      "endpoint = [::1]:1 ;c\n"
+		      "[log]");
+	assert_string_equal(cfg->name, "t");
+	assert_string_equal(cfg->secret_file, "/s");
+	assert_string_equal(cfg->bridge, "br0");
+	assert_int_equal(cfg->mtu, 1400);
+	assert_int_equal(cfg->n_peers, 1);
+	assert_int_equal(cfg->peers[0].endpoint.port, 1);
+	weft_config_free(cfg);
+
+	/* `;' with no blank before it is part of the value */
+	load_fails(MINIMAL "mtu = 1400;x\n", 1,
+		   "t.conf:4: [network] mtu: `1400;x': neither auto nor a number");
+	/* an indented line is a key of its own, never a continuation of the one above */
+	load_fails(MINIMAL "mtu = 1400\n    more words\n", 1,
+		   "t.conf:5: syntax error: expected `key = value', a [section] header or a "
+		   "comment");
+	/* lines of 198 characters are fine, 199 are refused, not split */
+	snprintf(text, sizeof(text), MINIMAL "; %0196d\n", 0);
+	weft_config_free(load_ok(text));
+	snprintf(text, sizeof(text), MINIMAL "; %0197d\nbridge = br0\n", 0);
+	load_fails(text, 1, "t.conf:4: line longer than 198 characters");
+	snprintf(text, sizeof(text), MINIMAL "bridge = %0191d\n", 0);
+	load_fails(text, 1, "t.conf:4: line longer than 198 characters");
+	/* a NUL byte */
+	{
+		static const char nul[] = MINIMAL "bridge = br\0x\nmtu = 1400\n";
+		FILE *in = fmemopen((void *)nul, sizeof(nul) - 1, "r");
+		struct weft_config_errors errs;
+
+		weft_config_errors_init(&errs);
+		assert_null(weft_config_load_stream(in, "t.conf", &errs));
+		fclose(in);
+		assert_int_equal(errs.count, 1);
+		assert_string_equal(errs.msg[0], "t.conf:4: NUL character in line");
+		weft_config_errors_free(&errs);
+	}
+}
+
+/* Values are quoted cut short and printable; unknown keys, junk lines and keys
+ * outside a section are not quoted at all, since they might be a pasted secret. */
+static void test_quoting(void **state)
+{
+	static const char secret[] = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=";
+	char text[512];
+	struct weft_config_errors errs;
+
+	snprintf(text, sizeof(text), "psk = %s\n" MINIMAL "secret = %s\n%s\n[bogus]\nk = %s\n",
+		 secret, secret, secret, secret);
+	assert_null(load(text, &errs));
+	assert_int_equal(errs.count, 4);
+	for (size_t i = 0; i < errs.count; i++)
+		assert_null(strstr(errs.msg[i], "c2VjcmV0"));
+	assert_string_equal(errs.msg[1], "t.conf:5: [network] secret: unknown key");
+	assert_string_equal(errs.msg[2], "t.conf:6: [network] (a key, not shown): unknown key");
+	weft_config_errors_free(&errs);
+
+	snprintf(text, sizeof(text), MINIMAL "bridge = %0100d\n", 7);
+	load_fails(text, 1,
+		   "t.conf:4: [network] bridge: "
+		   "`0000000000000000000000000000000000000000000000000000000000000000...': longer "
+		   "than 12 characters (the veth pair's names add -br and -dp)");
+	load_fails(MINIMAL "bridge = a\x1b[2Jb\n", 1,
+		   "t.conf:4: [network] bridge: `a?[2Jb': contains blanks or control characters");
+}
+
+/* Parse errors, validation errors and cross-field errors of one file all come
+ * out, in line order. */
+static void test_many_errors(void **state)
+{
+	load_fails("[network]\n"
+		   "name = bad name!\n"
+		   "mtu = 10\n"
+		   "[timers]\n"
+		   "keepalive_interval = 60\n"
+		   "bogus = 1\n"
+		   "[socket]\n"
+		   "rx_ring_frames = 1000\n"
+		   "junk\n"
+		   "[peer x]\n"
+		   "[peer \"y\"]\n"
+		   "endpoint = 2001:db8::1\n",
+		   9,
+		   "t.conf:1: [network] secret_file: required key missing",
+		   "t.conf:2: [network] name: `bad name!': contains blanks or control characters",
+		   "t.conf:3: [network] mtu: `10': out of range 576..9000",
+		   "t.conf:5: [timers] keepalive_interval: `60': must be less than peer_timeout "
+		   "(40)",
+		   "t.conf:6: [timers] bogus: unknown key",
+		   "t.conf:8: [socket] rx_ring_frames: `1000': not a power of two",
+		   "t.conf:9: syntax error: expected `key = value', a [section] header or a "
+		   "comment",
+		   "t.conf:10: [peer x]: malformed section header: expected [peer \"NAME\"]",
+		   "t.conf:12: [peer \"y\"] endpoint: `2001:db8::1': an IPv6 address needs "
+		   "brackets: [ADDRESS] or [ADDRESS]:PORT");
+}
+
+static void test_too_many_errors(void **state)
+{
+	char *text = malloc(64 * 1024);
+	struct weft_config_errors errs;
+	size_t n;
+
+	assert_non_null(text);
+	n = (size_t)sprintf(text, MINIMAL);
+	for (int i = 0; i < 150; i++)
+		n += (size_t)sprintf(text + n, "k%d = 1\n", i);
+	assert_null(load(text, &errs));
+	assert_int_equal(errs.count, WEFT_CONFIG_MAX_ERRORS + 1);
+	assert_string_equal(errs.msg[0], "t.conf:4: [network] k0: unknown key");
+	assert_string_equal(errs.msg[99], "t.conf:103: [network] k99: unknown key");
+	assert_string_equal(errs.msg[100], "t.conf: too many errors, 50 more not shown");
+	weft_config_errors_free(&errs);
+	assert_null(errs.msg);
+	assert_int_equal(errs.count, 0);
+	free(text);
+}
+
+static void test_too_many_peers(void **state)
+{
+	char *text = malloc(64 * 1024);
+	struct weft_config_errors errs;
+	struct weft_config *cfg;
+	size_t n;
+
+	assert_non_null(text);
+	n = (size_t)sprintf(text, MINIMAL);
+	for (int i = 0; i < WEFT_CONFIG_MAX_PEERS; i++)
+		n += (size_t)sprintf(text + n, "[peer \"p%d\"]\n", i);
+	cfg = load_ok(text);
+	assert_int_equal(cfg->n_peers, WEFT_CONFIG_MAX_PEERS);
+	assert_string_equal(cfg->peers[WEFT_CONFIG_MAX_PEERS - 1].name, "p1023");
+	assert_ptr_equal(weft_config_find_peer(cfg, "p512"), &cfg->peers[512]);
+	weft_config_free(cfg);
+	sprintf(text + n, "[peer \"one-more\"]\n");
+	assert_null(load(text, &errs));
+	assert_int_equal(errs.count, 1);
+	assert_string_equal(errs.msg[0], "t.conf:1028: [peer \"one-more\"]: too many peers (at most "
+					 "1024)");
+	weft_config_errors_free(&errs);
+	free(text);
+}
+
+static void test_load_file(void **state)
+{
+	char path[] = "/tmp/weft-test-config.XXXXXX";
+	int fd = mkstemp(path);
+	struct weft_config_errors errs;
+	struct weft_config *cfg;
+	char want[WEFT_ERRLEN];
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, MINIMAL "mtu = 1\n", strlen(MINIMAL) + 8),
+			 (ssize_t)strlen(MINIMAL) + 8);
+	close(fd);
+	weft_config_errors_init(&errs);
+	assert_null(weft_config_load_file(path, &errs));
+	assert_int_equal(errs.count, 1);
+	snprintf(want, sizeof(want), "%s:4: [network] mtu: `1': out of range 576..9000", path);
+	assert_string_equal(errs.msg[0], want);
+	weft_config_errors_free(&errs);
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, MINIMAL, strlen(MINIMAL)), (ssize_t)strlen(MINIMAL));
+	close(fd);
+	weft_config_errors_init(&errs);
+	cfg = weft_config_load_file(path, &errs);
+	assert_non_null(cfg);
+	assert_int_equal(errs.count, 0);
+	assert_string_equal(cfg->path, path);
+	weft_config_free(cfg);
+	assert_int_equal(unlink(path), 0);
+
+	assert_null(weft_config_load_file(path, &errs));
+	assert_int_equal(errs.count, 1);
+	snprintf(want, sizeof(want), "%s: No such file or directory", path);
+	assert_string_equal(errs.msg[0], want);
+	weft_config_errors_free(&errs);
+	weft_config_free(NULL);
+}
+
+/* ---- dump and documented example --------------------------------------------------------- */
+
+static void test_dump_roundtrip(void **state)
+{
+	struct weft_config *cfg = load_ok("[log]\nlevel = WARNING\n"
+					  "[network]\nname = rt\nsecret_file = /s\n"
+					  "listen = [2001:DB8::0:5]\nunderlay = eth1\n"
+					  "create_bridge = off\n[socket]\nudp_rcvbuf = 128k\n"
+					  "[peer \"b\"]\npublic_key = " BOB "\n"
+					  "[peer \"a\"]\nendpoint = Host.Example\n");
+	struct weft_config *again;
+	char *first = dump(cfg), *second;
+
+	assert_non_null(strstr(first, "listen = [2001:db8::5]:6783\n"));
+	assert_non_null(strstr(first, "udp_rcvbuf = 131072\n"));
+	assert_non_null(strstr(first, "level = warning\n"));
+	/* peers in file order, absent optional keys left out */
+	assert_non_null(strstr(first, "\n[peer \"b\"]\npublic_key = " BOB "\n\n[peer \"a\"]\n"
+				      "endpoint = host.example:6783\n"));
+	again = load_ok(first);
+	second = dump(again);
+	assert_string_equal(first, second);
+	free(first);
+	free(second);
+	weft_config_free(cfg);
+	weft_config_free(again);
+}
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long len;
+
+	if (!f)
+		return NULL;
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	len = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)len + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void test_docs_parse(void **state)
+{
+	char *text = docs(), *out, *save = NULL, *copy;
+	struct weft_config *cfg = load_ok(text);
+	size_t keys = 0;
+
+	assert_string_equal(cfg->name, "prod");
+	assert_int_equal(cfg->n_peers, 1);
+	assert_true(cfg->peers[0].has_endpoint);
+	assert_true(cfg->peers[0].has_public_key);
+	/* every key of the dump is documented, set or commented out */
+	out = dump(cfg);
+	copy = strdup(text);
+	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char key[64], set[80], unset[80];
+
+		if (l[0] == '[')
+			continue;
+		assert_int_equal(sscanf(l, "%63[a-z_] =", key), 1);
+		snprintf(set, sizeof(set), "\n%s =", key);
+		snprintf(unset, sizeof(unset), "\n#%s =", key);
+		assert_true(strstr(text, set) || strstr(text, unset));
+		keys++;
+	}
+	assert_int_equal(keys, 24);
+	/* and uncommenting every default changes nothing */
+	for (char *p = strstr(copy, "\n#"); p; p = strstr(p + 1, "\n#"))
+		if (p[2] >= 'a' && p[2] <= 'z' && strchr(p + 2, '=') < strchr(p + 2, '\n'))
+			p[1] = ' ';
+	{
+		struct weft_config *all = load_ok(copy);
+		char *a = dump(all), *b = dump(cfg);
+
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+		weft_config_free(all);
+	}
+	free(copy);
+	free(out);
+	free(text);
+	weft_config_free(cfg);
+}
+
+/* conf/weft.conf is the output of weft_config_write_docs(): regenerate it with
+ * `weftd --print-example > conf/weft.conf' when the schema changes. */
+static void test_docs_match_conf(void **state)
+{
+	char *text = docs();
+	char *committed = read_all(WEFT_TOP_SRCDIR "/conf/weft.conf");
+
+	assert_non_null(committed);
+	if (strcmp(text, committed))
+		print_message("conf/weft.conf differs from weft_config_write_docs(); regenerate it "
+			      "with `weftd --print-example > conf/weft.conf'\n");
+	assert_string_equal(text, committed);
+	free(text);
+	free(committed);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_values),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_every_key_is_tested),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_error_format),
+		cmocka_unit_test(test_timer_order),
+		cmocka_unit_test(test_duplicate_peers),
+		cmocka_unit_test(test_pinned_keys),
+		cmocka_unit_test(test_duplicate_keys),
+		cmocka_unit_test(test_structure_errors),
+		cmocka_unit_test(test_missing_required),
+		cmocka_unit_test(test_lexical),
+		cmocka_unit_test(test_quoting),
+		cmocka_unit_test(test_many_errors),
+		cmocka_unit_test(test_too_many_errors),
+		cmocka_unit_test(test_too_many_peers),
+		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_dump_roundtrip),
+		cmocka_unit_test(test_docs_parse),
+		cmocka_unit_test(test_docs_match_conf),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
