@@ -24,9 +24,10 @@
 
 enum section { S_NETWORK, S_TIMERS, S_SOCKET, S_CONTROL, S_LOG, S_PEER, S_COUNT };
 
+/* clang-format off */
 static const char *const section_names[S_COUNT] = {
 	[S_NETWORK] = "network", [S_TIMERS] = "timers", [S_SOCKET] = "socket",
-	[S_CONTROL] = "control", [S_LOG] = "log",       [S_PEER] = "peer",
+	[S_CONTROL] = "control", [S_LOG] = "log", [S_PEER] = "peer",
 };
 
 static const char *const section_help[S_COUNT] = {
@@ -37,36 +38,39 @@ static const char *const section_help[S_COUNT] = {
 	[S_LOG] = "Logging (to stderr; journald when run by systemd).",
 	[S_PEER] = "One [peer \"NAME\"] section per other member, NAME as for the network name.",
 };
+/* clang-format on */
 
 enum type { T_NAME, T_PATH, T_IFNAME, T_UINT, T_SIZE, T_BOOL, T_ENUM, T_MTU, T_ENDPOINT, T_KEY };
 
 #define F_REQUIRED (1U << 0)
 #define F_NUMERIC  (1U << 1) /* endpoint: no host names */
-#define F_POW2     (1U << 2)
-#define F_EMPTY    (1U << 3) /* the empty value is allowed */
+#define F_POW2	   (1U << 2)
+#define F_EMPTY	   (1U << 3) /* the empty value is allowed */
 
 struct enum_value {
 	const char *name;
 	int value;
 };
 
+/* clang-format off */
 static const struct enum_value log_levels[] = {
 	{"error", LOG_ERR}, {"warning", LOG_WARNING}, {"info", LOG_INFO}, {"debug", LOG_DEBUG},
 	{NULL, 0},
 };
+/* clang-format on */
 
 struct key_def {
 	enum section sect;
 	const char *key;
 	enum type type;
 	unsigned flags;
-	unsigned min, max;    /* range; for strings, the longest length */
-	const char *def;      /* NULL: no default; "<name>" stands for the network name */
-	const char *example;  /* set in the example; NULL: shown commented out at the default */
-	const char *unit;     /* for the example's value line */
+	unsigned min, max;   /* range; for strings, the longest length */
+	const char *def;     /* NULL: no default; "<name>" stands for the network name */
+	const char *example; /* set in the example; NULL: shown commented out at the default */
+	const char *unit;    /* for the example's value line */
 	const struct enum_value *values;
-	size_t off, size;     /* field in struct weft_config, or weft_config_peer for S_PEER */
-	size_t has_off;       /* S_PEER: the field's has_ flag */
+	size_t off, size; /* field in struct weft_config, or weft_config_peer for S_PEER */
+	size_t has_off;	  /* S_PEER: the field's has_ flag */
 	const char *help;
 };
 
@@ -76,6 +80,7 @@ struct key_def {
 	.size = sizeof(((struct weft_config_peer *)0)->f),                                         \
 	.has_off = offsetof(struct weft_config_peer, has)
 
+/* clang-format off */
 static const struct key_def schema[] = {
 	{.sect = S_NETWORK, .key = "name", .type = T_NAME, .flags = F_REQUIRED,
 	 .max = WEFT_CONFIG_NAME_MAX, .example = "prod", CFG(name),
@@ -158,6 +163,7 @@ static const struct key_def schema[] = {
 	 .help = "The peer's public key (`weftd pubkey'): pins its identity. Needed when "
 		 "require_pinned_keys = yes."},
 };
+/* clang-format on */
 
 #define N_KEYS WEFT_ARRAY_SIZE(schema)
 
@@ -193,8 +199,8 @@ struct ctx {
 	bool read_error;
 	bool bad_header; /* a malformed section header was seen */
 
-	int cur;                 /* enum section, CUR_NONE before any header, CUR_SKIP after a bad one */
-	struct raw_peer *peer;   /* when cur == S_PEER */
+	int cur; /* enum section, CUR_NONE before any header, CUR_SKIP after a bad one */
+	struct raw_peer *peer; /* when cur == S_PEER */
 	unsigned sect_line[S_COUNT];
 	struct raw_value raw[N_KEYS];
 	struct raw_peer *peers;
@@ -250,8 +256,10 @@ static const char *show(char out[static SHOW_MAX + 4], const char *text)
 
 	for (i = 0; text[i] && i < SHOW_MAX; i++)
 		out[i] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
-	if (text[i])
-		memcpy(out + i, "...", 3), i += 3;
+	if (text[i]) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
 	out[i] = '\0';
 	return out;
 }
@@ -300,7 +308,8 @@ static bool valid_name(const char *s)
 	size_t len = strlen(s);
 
 	return len >= 1 && len <= WEFT_CONFIG_NAME_MAX &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+		   len;
 }
 
 static const char name_rule[] = "a name is 1 to 32 characters of A-Z a-z 0-9 . _ -";
@@ -536,7 +545,6 @@ void weft_config_format_endpoint(char out[static WEFT_CONFIG_ENDPOINT_STRLEN],
 		snprintf(out, WEFT_CONFIG_ENDPOINT_STRLEN, "%s:%u", ep->host, ep->port);
 }
 
-
 /* Holds any value's canonical text. */
 #define VALUE_MAX WEFT_CONFIG_ENDPOINT_STRLEN
 
@@ -651,7 +659,8 @@ static int parse_value(const struct key_def *d, const char *text, void *base,
 	case T_SIZE:
 		ret = parse_size(text, &v);
 		if (ret == -EINVAL) {
-			snprintf(err, WEFT_ERRLEN, "not a size: bytes, or a number with a K or M suffix");
+			snprintf(err, WEFT_ERRLEN,
+				 "not a size: bytes, or a number with a K or M suffix");
 			return -EINVAL;
 		}
 		if (ret < 0 || v < d->min || v > d->max) {
@@ -699,8 +708,8 @@ static int parse_value(const struct key_def *d, const char *text, void *base,
 		return 0;
 	case T_ENDPOINT:
 		assert(d->size == sizeof(struct weft_config_endpoint));
-		return weft_config_parse_endpoint((struct weft_config_endpoint *)(void *)field, text,
-						  d->flags & F_NUMERIC, err);
+		return weft_config_parse_endpoint((struct weft_config_endpoint *)(void *)field,
+						  text, d->flags & F_NUMERIC, err);
 	case T_KEY:
 		assert(d->size == WEFT_KEY_LEN);
 		return weft_key_decode((uint8_t *)field, text, err);
@@ -751,7 +760,8 @@ static bool format_value(const struct key_def *d, const void *base, char out[sta
 				snprintf(out, VALUE_MAX, "%s", d->values[i].name);
 		break;
 	case T_ENDPOINT:
-		weft_config_format_endpoint(out, (const struct weft_config_endpoint *)(const void *)field);
+		weft_config_format_endpoint(
+		    out, (const struct weft_config_endpoint *)(const void *)field);
 		break;
 	case T_KEY:
 		weft_key_encode(out, (const uint8_t *)field);
@@ -796,7 +806,8 @@ static void open_peer(struct ctx *c, const char *line, const char *name, size_t 
 		return;
 	}
 	if (len > WEFT_CONFIG_NAME_MAX ||
-	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") < len) {
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") <
+		len) {
 		header_error(c, line, name_rule);
 		return;
 	}
@@ -891,12 +902,13 @@ static void parse_header(struct ctx *c, const char *line)
 		return;
 	}
 	if (c->sect_line[sect]) {
+		bool bad_header = c->bad_header;
 		char reason[64];
 
 		snprintf(reason, sizeof(reason), "repeated section (first on line %u)",
 			 c->sect_line[sect]);
 		header_error(c, line, reason);
-		c->bad_header = false; /* not malformed: its keys are still checked */
+		c->bad_header = bad_header; /* not malformed: its keys are still checked */
 	} else {
 		c->sect_line[sect] = c->line;
 	}
@@ -985,8 +997,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	slot = c->cur == S_PEER ? &c->peer->v[i] : &c->raw[i];
 	if (slot->text) {
-		add_error(c, c->line, "%s %s: `%s': repeated key (first set on line %u)", label, name,
-			  show(shown, value), slot->line);
+		add_error(c, c->line, "%s %s: `%s': repeated key (first set on line %u)", label,
+			  name, show(shown, value), slot->line);
 		return 1;
 	}
 	slot->text = strdup(value);
@@ -1061,7 +1073,8 @@ static void check_peers(struct ctx *c, struct weft_config *cfg, const bool ok[])
 			continue;
 		for (size_t k = 0; k < j; k++) {
 			if (!cfg->peers[k].has_public_key ||
-			    memcmp(cfg->peers[j].public_key, cfg->peers[k].public_key, WEFT_KEY_LEN))
+			    memcmp(cfg->peers[j].public_key, cfg->peers[k].public_key,
+				   WEFT_KEY_LEN))
 				continue;
 			snprintf(err, sizeof(err), "same public key as [peer \"%s\"] on line %u",
 				 cfg->peers[k].name, c->peers[k].v[pk].line);
@@ -1271,7 +1284,8 @@ void weft_config_free(struct weft_config *cfg)
 	free(cfg);
 }
 
-const struct weft_config_peer *weft_config_find_peer(const struct weft_config *cfg, const char *name)
+const struct weft_config_peer *weft_config_find_peer(const struct weft_config *cfg,
+						     const char *name)
 {
 	for (size_t i = 0; i < cfg->n_peers; i++)
 		if (!strcmp(cfg->peers[i].name, name))
@@ -1294,7 +1308,8 @@ void weft_config_dump(const struct weft_config *cfg, FILE *out)
 	for (int s = 0; s < S_PEER; s++) {
 		fprintf(out, "%s[%s]\n", s ? "\n" : "", section_names[s]);
 		for (size_t i = 0; i < N_KEYS; i++)
-			if (schema[i].sect == (enum section)s && format_value(&schema[i], cfg, value))
+			if (schema[i].sect == (enum section)s &&
+			    format_value(&schema[i], cfg, value))
 				put_key(out, "", schema[i].key, value);
 	}
 	for (size_t j = 0; j < cfg->n_peers; j++) {

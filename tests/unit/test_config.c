@@ -120,20 +120,21 @@ static void one_key(char *out, size_t len, const char *section, const char *key,
 		    unsigned *line)
 {
 	bool network = !strcmp(section, "network");
-	size_t n = 0;
+	char *p = out;
 
-	*line = 1;
-	n += (size_t)snprintf(out + n, len - n, "[network]\n");
+	p += snprintf(p, len, "[network]\n");
 	if (!network || strcmp(key, "name"))
-		n += (size_t)snprintf(out + n, len - n, "name = t\n"), ++*line;
+		p += snprintf(p, len - (size_t)(p - out), "name = t\n");
 	if (!network || strcmp(key, "secret_file"))
-		n += (size_t)snprintf(out + n, len - n, "secret_file = /etc/weft/t.secret\n"), ++*line;
+		p += snprintf(p, len - (size_t)(p - out), "secret_file = /etc/weft/t.secret\n");
 	if (!strcmp(section, "peer"))
-		n += (size_t)snprintf(out + n, len - n, "[peer \"p\"]\n"), ++*line;
+		p += snprintf(p, len - (size_t)(p - out), "[peer \"p\"]\n");
 	else if (!network)
-		n += (size_t)snprintf(out + n, len - n, "[%s]\n", section), ++*line;
-	snprintf(out + n, len - n, "%s = %s\n", key, value);
-	++*line;
+		p += snprintf(p, len - (size_t)(p - out), "[%s]\n", section);
+	*line = 1;
+	for (const char *q = out; q < p; q++)
+		*line += *q == '\n';
+	snprintf(p, len - (size_t)(p - out), "%s = %s\n", key, value);
 }
 
 struct good {
@@ -141,6 +142,7 @@ struct good {
 	const char *canonical; /* as --dump-config writes it */
 };
 
+/* clang-format off */
 static const struct good goods[] = {
 	{"network", "name", "prod", "prod"},
 	{"network", "name", "a.B_c-9", "a.B_c-9"},
@@ -202,6 +204,7 @@ static const struct good goods[] = {
 	{"peer", "endpoint", "192.0.2.10", "192.0.2.10:6783"},
 	{"peer", "public_key", ALICE, ALICE},
 };
+/* clang-format on */
 
 struct bad {
 	const char *section, *key, *value;
@@ -209,11 +212,14 @@ struct bad {
 };
 
 #define LONG_PATH                                                                                  \
-	"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaa"                                                                                      \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaa"                                                                                      \
 	"aaaaa"
 static const char name_rule[] = "a name is 1 to 32 characters of A-Z a-z 0-9 . _ -";
 
+/* clang-format off */
 static const struct bad bads[] = {
 	{"network", "name", "", name_rule},
 	{"network", "name", "abcdefghijklmnopqrstuvwxyz0123456", name_rule},
@@ -293,6 +299,7 @@ static const struct bad bads[] = {
 	{"peer", "public_key", "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTm!=",
 	 "not a base64-encoded 32-byte key"},
 };
+/* clang-format on */
 
 static void test_good_values(void **state)
 {
@@ -335,8 +342,8 @@ static void test_bad_values(void **state)
 		else
 			snprintf(label, sizeof(label), "[%s]", b->section);
 		/* values are quoted cut to 64 characters */
-		snprintf(want, sizeof(want), "t.conf:%u: %s %s: `%.64s%s': %s", line, label,
-			 b->key, b->value, strlen(b->value) > 64 ? "..." : "", b->reason);
+		snprintf(want, sizeof(want), "t.conf:%u: %s %s: `%.64s%s': %s", line, label, b->key,
+			 b->value, strlen(b->value) > 64 ? "..." : "", b->reason);
 		/* non-ASCII is shown as '?' */
 		for (char *p = want; *p; p++)
 			if ((unsigned char)*p >= 0x80)
@@ -350,8 +357,8 @@ static void test_bad_values(void **state)
 /* Every key of the schema has good and bad cases above: a new key without tests fails here. */
 static void test_every_key_is_tested(void **state)
 {
-	struct weft_config *cfg = load_ok(MINIMAL "[peer \"p\"]\nendpoint = h\npublic_key = " ALICE
-					   "\n");
+	struct weft_config *cfg =
+	    load_ok(MINIMAL "[peer \"p\"]\nendpoint = h\npublic_key = " ALICE "\n");
 	char *out = dump(cfg), *save = NULL, section[32] = "";
 	size_t keys = 0;
 
@@ -486,8 +493,8 @@ static void test_fields(void **state)
 
 /* ---- endpoints --------------------------------------------------------------------------- */
 
-static void check_endpoint(const char *text, bool numeric_only, const char *canonical,
-			   bool numeric, int family)
+static void check_endpoint(const char *text, bool numeric_only, const char *canonical, bool numeric,
+			   int family)
 {
 	struct weft_config_endpoint ep;
 	char err[WEFT_ERRLEN], out[WEFT_CONFIG_ENDPOINT_STRLEN];
@@ -536,9 +543,10 @@ static void test_endpoints(void **state)
 {
 	static const char port_range[] = "port out of range 1..65535";
 	static const char not_host[] = "not an IPv4/IPv6 address or host name";
-	static const char brackets[] = "an IPv6 address needs brackets: [ADDRESS] or [ADDRESS]:PORT";
+	static const char brackets[] =
+	    "an IPv6 address needs brackets: [ADDRESS] or [ADDRESS]:PORT";
 	static const char numeric[] =
-		"not a numeric IPv4 or [IPv6] address (host names are not allowed here)";
+	    "not a numeric IPv4 or [IPv6] address (host names are not allowed here)";
 	struct weft_config_endpoint ep;
 	char err[WEFT_ERRLEN];
 
@@ -588,8 +596,8 @@ static void test_endpoints(void **state)
 	check_endpoint("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.net", false,
 		       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.net:6783",
 		       false, 0);
-	check_endpoint_fails("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.net", false,
-			     not_host);
+	check_endpoint_fails("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.net",
+			     false, not_host);
 	/* a host longer than the buffer is refused, not cut */
 	{
 		char big[400];
@@ -673,7 +681,8 @@ static void test_duplicate_keys(void **state)
 			   "[peer \"b\"]\npublic_key = " BOB "\n"
 			   "[peer \"c\"]\npublic_key = " ALICE "\n",
 		   1,
-		   "t.conf:9: [peer \"c\"] public_key: `" ALICE "': same public key as [peer \"a\"] "
+		   "t.conf:9: [peer \"c\"] public_key: `" ALICE
+		   "': same public key as [peer \"a\"] "
 		   "on line 5");
 }
 
@@ -722,16 +731,24 @@ static void test_structure_errors(void **state)
 
 static void test_missing_required(void **state)
 {
-	load_fails("[network]\nbridge = br0\n", 2,
-		   "t.conf:1: [network] name: required key missing",
+	load_fails("[network]\nbridge = br0\n", 2, "t.conf:1: [network] name: required key missing",
 		   "t.conf:1: [network] secret_file: required key missing");
-	load_fails("# nothing\n[log]\nlevel = debug\n", 2, "t.conf: [network] name: required key missing",
+	load_fails("# nothing\n[log]\nlevel = debug\n", 2,
+		   "t.conf: [network] name: required key missing",
 		   "t.conf: [network] secret_file: required key missing");
 	load_fails("", 2, "t.conf: [network] name: required key missing",
 		   "t.conf: [network] secret_file: required key missing");
 	/* a broken [network] header is reported once, not also as missing keys */
 	load_fails("[network\nname = t\nsecret_file = /s\n", 1,
 		   "t.conf:1: [network: malformed section header: missing `]'");
+	load_fails("[network\nname = t\nsecret_file = /s\n[log]\n[log]\n", 2,
+		   "t.conf:1: [network: malformed section header: missing `]'",
+		   "t.conf:5: [log]: repeated section (first on line 4)");
+	/* keys of a repeated section are still checked */
+	load_fails(MINIMAL "[log]\nlevel = info\n[log]\nlevel = debug\nfoo = 1\n", 3,
+		   "t.conf:6: [log]: repeated section (first on line 4)",
+		   "t.conf:7: [log] level: `debug': repeated key (first set on line 5)",
+		   "t.conf:8: [log] foo: unknown key");
 }
 
 static void test_lexical(void **state)
@@ -831,8 +848,7 @@ static void test_many_errors(void **state)
 		   "[peer x]\n"
 		   "[peer \"y\"]\n"
 		   "endpoint = 2001:db8::1\n",
-		   9,
-		   "t.conf:1: [network] secret_file: required key missing",
+		   9, "t.conf:1: [network] secret_file: required key missing",
 		   "t.conf:2: [network] name: `bad name!': contains blanks or control characters",
 		   "t.conf:3: [network] mtu: `10': out of range 576..9000",
 		   "t.conf:5: [timers] keepalive_interval: `60': must be less than peer_timeout "
@@ -886,8 +902,9 @@ static void test_too_many_peers(void **state)
 	sprintf(text + n, "[peer \"one-more\"]\n");
 	assert_null(load(text, &errs));
 	assert_int_equal(errs.count, 1);
-	assert_string_equal(errs.msg[0], "t.conf:1028: [peer \"one-more\"]: too many peers (at most "
-					 "1024)");
+	assert_string_equal(errs.msg[0],
+			    "t.conf:1028: [peer \"one-more\"]: too many peers (at most "
+			    "1024)");
 	weft_config_errors_free(&errs);
 	free(text);
 }
@@ -1041,28 +1058,28 @@ static void test_docs_match_conf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_values),
-		cmocka_unit_test(test_bad_values),
-		cmocka_unit_test(test_every_key_is_tested),
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_fields),
-		cmocka_unit_test(test_endpoints),
-		cmocka_unit_test(test_error_format),
-		cmocka_unit_test(test_timer_order),
-		cmocka_unit_test(test_duplicate_peers),
-		cmocka_unit_test(test_pinned_keys),
-		cmocka_unit_test(test_duplicate_keys),
-		cmocka_unit_test(test_structure_errors),
-		cmocka_unit_test(test_missing_required),
-		cmocka_unit_test(test_lexical),
-		cmocka_unit_test(test_quoting),
-		cmocka_unit_test(test_many_errors),
-		cmocka_unit_test(test_too_many_errors),
-		cmocka_unit_test(test_too_many_peers),
-		cmocka_unit_test(test_load_file),
-		cmocka_unit_test(test_dump_roundtrip),
-		cmocka_unit_test(test_docs_parse),
-		cmocka_unit_test(test_docs_match_conf),
+	    cmocka_unit_test(test_good_values),
+	    cmocka_unit_test(test_bad_values),
+	    cmocka_unit_test(test_every_key_is_tested),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_fields),
+	    cmocka_unit_test(test_endpoints),
+	    cmocka_unit_test(test_error_format),
+	    cmocka_unit_test(test_timer_order),
+	    cmocka_unit_test(test_duplicate_peers),
+	    cmocka_unit_test(test_pinned_keys),
+	    cmocka_unit_test(test_duplicate_keys),
+	    cmocka_unit_test(test_structure_errors),
+	    cmocka_unit_test(test_missing_required),
+	    cmocka_unit_test(test_lexical),
+	    cmocka_unit_test(test_quoting),
+	    cmocka_unit_test(test_many_errors),
+	    cmocka_unit_test(test_too_many_errors),
+	    cmocka_unit_test(test_too_many_peers),
+	    cmocka_unit_test(test_load_file),
+	    cmocka_unit_test(test_dump_roundtrip),
+	    cmocka_unit_test(test_docs_parse),
+	    cmocka_unit_test(test_docs_match_conf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
