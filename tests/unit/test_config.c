@@ -880,6 +880,16 @@ static void test_too_many_errors(void **state)
 	weft_config_errors_free(&errs);
 	assert_null(errs.msg);
 	assert_int_equal(errs.count, 0);
+
+	/* past what is kept for sorting, errors are still counted */
+	n = (size_t)sprintf(text, MINIMAL);
+	for (int i = 0; i < 1500; i++)
+		n += (size_t)sprintf(text + n, "k%d = 1\n", i);
+	assert_null(load(text, &errs));
+	assert_int_equal(errs.count, WEFT_CONFIG_MAX_ERRORS + 1);
+	assert_string_equal(errs.msg[99], "t.conf:103: [network] k99: unknown key");
+	assert_string_equal(errs.msg[100], "t.conf: too many errors, 1400 more not shown");
+	weft_config_errors_free(&errs);
 	free(text);
 }
 
