@@ -1,0 +1,687 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common/handshake.h"
+
+/* ---- identity record ------------------------------------------------------ */
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint16_t get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+static bool nick_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
+static bool nick_valid(const char *s, size_t len)
+{
+	if (len < 1 || len > WEFT_HANDSHAKE_NICK_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!nick_char(s[i]))
+			return false;
+	return true;
+}
+
+bool weft_handshake_nickname_valid(const char *nickname)
+{
+	return nickname && nick_valid(nickname, strnlen(nickname, WEFT_HANDSHAKE_NICK_MAX + 1));
+}
+
+int weft_handshake_identity_encode(const struct weft_handshake_identity *id, uint8_t *out,
+				   size_t cap, size_t *len)
+{
+	size_t nlen = strnlen(id->nickname, sizeof(id->nickname));
+
+	if (!nick_valid(id->nickname, nlen))
+		return -EINVAL;
+	if (cap < 20 + nlen)
+		return -ENOBUFS;
+	out[0] = WEFT_HANDSHAKE_VERSION;
+	put_be32(out + 1, id->index);
+	put_be64(out + 5, id->timestamp_ms);
+	put_be32(out + 13, id->capabilities);
+	put_be16(out + 17, id->listen_port);
+	out[19] = (uint8_t)nlen;
+	memcpy(out + 20, id->nickname, nlen);
+	*len = 20 + nlen;
+	return 0;
+}
+
+int weft_handshake_identity_decode(struct weft_handshake_identity *id, const uint8_t *in,
+				   size_t len, uint32_t expected_index,
+				   char err[static WEFT_ERRLEN])
+{
+	size_t nlen;
+
+	memset(id, 0, sizeof(*id));
+	if (len < WEFT_HANDSHAKE_IDENTITY_MIN_LEN) {
+		snprintf(err, WEFT_ERRLEN, "identity record truncated (%zu bytes)", len);
+		return -EPROTO;
+	}
+	if (in[0] == 0) {
+		snprintf(err, WEFT_ERRLEN, "identity record version 0");
+		return -EPROTO;
+	}
+	nlen = in[19];
+	if (len < 20 + nlen) {
+		snprintf(err, WEFT_ERRLEN, "identity record truncated (%zu bytes, nickname of %zu)",
+			 len, nlen);
+		return -EPROTO;
+	}
+	/* Only a later version may append fields. */
+	if (in[0] == WEFT_HANDSHAKE_VERSION && len != 20 + nlen) {
+		snprintf(err, WEFT_ERRLEN, "identity record v1 with %zu trailing bytes",
+			 len - 20 - nlen);
+		return -EPROTO;
+	}
+	if (!nick_valid((const char *)in + 20, nlen)) {
+		snprintf(err, WEFT_ERRLEN, "identity record: bad nickname (%zu bytes)", nlen);
+		return -EPROTO;
+	}
+	id->version = in[0];
+	id->index = get_be32(in + 1);
+	id->timestamp_ms = get_be64(in + 5);
+	id->capabilities = get_be32(in + 13);
+	id->listen_port = get_be16(in + 17);
+	memcpy(id->nickname, in + 20, nlen);
+	id->nickname[nlen] = '\0';
+	if (id->index != expected_index) {
+		snprintf(err, WEFT_ERRLEN, "identity record: sender index %08x, datagram says %08x",
+			 id->index, expected_index);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* ---- replay cache ----------------------------------------------------------- */
+
+struct replay_entry {
+	uint8_t key[WEFT_KEY_LEN];
+	uint64_t added_ms;
+	uint64_t hash;
+};
+
+/* A FIFO ring of entries (oldest first, so expiry and eviction both take the
+ * head) indexed by an open-addressing table at most half full: slots hold a
+ * ring position + 1, 0 is empty. */
+struct weft_handshake_replay {
+	size_t capacity, head, count;
+	uint64_t keep_ms;
+	size_t mask;
+	uint32_t *slots;
+	struct replay_entry *ring;
+	uint8_t hash_key[crypto_shorthash_KEYBYTES];
+};
+
+static uint64_t replay_hash(const struct weft_handshake_replay *c, const uint8_t *key)
+{
+	uint8_t out[crypto_shorthash_BYTES];
+	uint64_t h = 0;
+
+	crypto_shorthash(out, key, WEFT_KEY_LEN, c->hash_key);
+	for (int i = 0; i < 8; i++)
+		h |= (uint64_t)out[i] << (8 * i);
+	return h;
+}
+
+struct weft_handshake_replay *weft_handshake_replay_new(size_t capacity, uint64_t keep_ms)
+{
+	struct weft_handshake_replay *c;
+	size_t slots = 2;
+
+	if (capacity == 0 || capacity > (1U << 24))
+		return NULL;
+	while (slots < 2 * capacity)
+		slots <<= 1;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->slots = calloc(slots, sizeof(*c->slots));
+	c->ring = calloc(capacity, sizeof(*c->ring));
+	if (!c->slots || !c->ring) {
+		weft_handshake_replay_free(c);
+		return NULL;
+	}
+	c->capacity = capacity;
+	c->mask = slots - 1;
+	c->keep_ms = keep_ms;
+	randombytes_buf(c->hash_key, sizeof(c->hash_key));
+	return c;
+}
+
+void weft_handshake_replay_free(struct weft_handshake_replay *c)
+{
+	if (!c)
+		return;
+	free(c->slots);
+	free(c->ring);
+	free(c);
+}
+
+/* The slot that holds @key, or the empty slot ending its probe sequence. */
+static size_t replay_find(const struct weft_handshake_replay *c, const uint8_t *key, uint64_t hash)
+{
+	size_t i = (size_t)hash & c->mask;
+
+	while (c->slots[i]) {
+		const struct replay_entry *e = &c->ring[c->slots[i] - 1];
+
+		if (e->hash == hash && !memcmp(e->key, key, WEFT_KEY_LEN))
+			break;
+		i = (i + 1) & c->mask;
+	}
+	return i;
+}
+
+/* Drops the oldest entry, closing the gap it leaves in its probe sequence
+ * (backward-shift deletion, so lookups never need tombstones). */
+static void replay_pop(struct weft_handshake_replay *c)
+{
+	const struct replay_entry *old = &c->ring[c->head];
+	size_t i = replay_find(c, old->key, old->hash), j = i;
+
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & c->mask;
+		if (!c->slots[j])
+			break;
+		home = (size_t)c->ring[c->slots[j] - 1].hash & c->mask;
+		/* Entry j may move to i only if its home is not in (i, j]. */
+		if (i <= j ? (home > i && home <= j) : (home > i || home <= j))
+			continue;
+		c->slots[i] = c->slots[j];
+		i = j;
+	}
+	c->slots[i] = 0;
+	c->head = (c->head + 1) % c->capacity;
+	c->count--;
+}
+
+static void replay_expire(struct weft_handshake_replay *c, uint64_t now_ms)
+{
+	/* Entries are in insertion order; a clock that went back keeps them longer. */
+	while (c->count && now_ms >= c->ring[c->head].added_ms &&
+	       now_ms - c->ring[c->head].added_ms >= c->keep_ms)
+		replay_pop(c);
+}
+
+bool weft_handshake_replay_contains(struct weft_handshake_replay *c,
+				    const uint8_t e_pub[static WEFT_KEY_LEN], uint64_t now_ms)
+{
+	replay_expire(c, now_ms);
+	return c->slots[replay_find(c, e_pub, replay_hash(c, e_pub))] != 0;
+}
+
+void weft_handshake_replay_add(struct weft_handshake_replay *c,
+			       const uint8_t e_pub[static WEFT_KEY_LEN], uint64_t now_ms)
+{
+	uint64_t hash = replay_hash(c, e_pub);
+	size_t pos, slot;
+
+	replay_expire(c, now_ms);
+	if (c->slots[replay_find(c, e_pub, hash)])
+		return;
+	if (c->count == c->capacity)
+		replay_pop(c);
+	pos = (c->head + c->count) % c->capacity;
+	memcpy(c->ring[pos].key, e_pub, WEFT_KEY_LEN);
+	c->ring[pos].added_ms = now_ms;
+	c->ring[pos].hash = hash;
+	slot = replay_find(c, e_pub, hash);
+	c->slots[slot] = (uint32_t)pos + 1;
+	c->count++;
+}
+
+size_t weft_handshake_replay_count(const struct weft_handshake_replay *c)
+{
+	return c->count;
+}
+
+/* ---- errors ------------------------------------------------------------------ */
+
+enum weft_handshake_drop weft_handshake_drop_reason(int err)
+{
+	switch (err) {
+	case -EBADMSG:
+		return WEFT_HANDSHAKE_DROP_AUTH;
+	case -EPROTO:
+		return WEFT_HANDSHAKE_DROP_IDENTITY;
+	case -ETIME:
+		return WEFT_HANDSHAKE_DROP_TIMESTAMP;
+	case -EALREADY:
+		return WEFT_HANDSHAKE_DROP_REPLAY;
+	case -EPERM:
+		return WEFT_HANDSHAKE_DROP_PIN;
+	default:
+		return WEFT_HANDSHAKE_DROP_OTHER;
+	}
+}
+
+const char *weft_handshake_drop_name(enum weft_handshake_drop drop)
+{
+	static const char *const names[] = {
+	    [WEFT_HANDSHAKE_DROP_AUTH] = "auth_failed",
+	    [WEFT_HANDSHAKE_DROP_IDENTITY] = "bad_identity",
+	    [WEFT_HANDSHAKE_DROP_TIMESTAMP] = "timestamp",
+	    [WEFT_HANDSHAKE_DROP_REPLAY] = "replayed",
+	    [WEFT_HANDSHAKE_DROP_PIN] = "pin_refused",
+	    [WEFT_HANDSHAKE_DROP_OTHER] = "other",
+	};
+
+	return (unsigned)drop < WEFT_ARRAY_SIZE(names) ? names[drop] : "other";
+}
+
+/* ---- the handshake -------------------------------------------------------- */
+
+enum stage {
+	ST_IDLE,
+	ST_SENT_HELLO,	 /* initiator */
+	ST_GOT_WELCOME,	 /* initiator */
+	ST_GOT_HELLO,	 /* responder */
+	ST_SENT_WELCOME, /* responder */
+	ST_DONE,	 /* both: waiting for finish() */
+	ST_FINISHED,
+	ST_FAILED,
+};
+
+struct weft_handshake {
+	struct weft_noise noise;
+	struct weft_noise scratch; /* reads go here first, so a bad datagram changes nothing */
+	uint8_t stage;
+	bool initiator;
+	bool has_remote;
+	uint32_t local_index, remote_index;
+	struct weft_handshake_identity local, remote;
+	uint8_t rs[WEFT_KEY_LEN];
+	uint8_t payload[WEFT_HANDSHAKE_PAYLOAD_MAX];
+};
+
+struct weft_handshake *weft_handshake_new(void)
+{
+	struct weft_handshake *hs = sodium_malloc(sizeof(*hs));
+
+	if (hs)
+		sodium_memzero(hs, sizeof(*hs));
+	return hs;
+}
+
+void weft_handshake_free(struct weft_handshake *hs)
+{
+	if (!hs)
+		return;
+	sodium_memzero(hs, sizeof(*hs));
+	sodium_free(hs);
+}
+
+static void fail(struct weft_handshake *hs)
+{
+	sodium_memzero(hs, sizeof(*hs));
+	hs->stage = ST_FAILED;
+}
+
+/* Checks @cfg and starts the Noise state with weft's prologue and our identity. */
+static int start(struct weft_handshake *hs, const struct weft_handshake_config *cfg, bool initiator,
+		 char err[static WEFT_ERRLEN])
+{
+	uint8_t prologue[sizeof(WEFT_HANDSHAKE_PROLOGUE) - 1 + WEFT_HANDSHAKE_NETWORK_MAX];
+	const size_t plen = sizeof(WEFT_HANDSHAKE_PROLOGUE) - 1;
+	struct weft_noise_config nc = {
+	    .pattern = WEFT_NOISE_XXPSK0,
+	    .initiator = initiator,
+	    .static_priv = cfg->static_priv,
+	    .static_pub = cfg->static_pub,
+	    .psk = cfg->psk,
+	    .ephemeral_priv = cfg->ephemeral_priv,
+	};
+	size_t nlen;
+
+	fail(hs);
+	if (!cfg->static_priv || !cfg->static_pub || !cfg->psk || !cfg->network) {
+		snprintf(err, WEFT_ERRLEN,
+			 "handshake configuration lacks a key or the network name");
+		return -EINVAL;
+	}
+	nlen = strnlen(cfg->network, WEFT_HANDSHAKE_NETWORK_MAX + 1);
+	if (nlen > WEFT_HANDSHAKE_NETWORK_MAX) {
+		snprintf(err, WEFT_ERRLEN, "network name longer than %d bytes",
+			 WEFT_HANDSHAKE_NETWORK_MAX);
+		return -EINVAL;
+	}
+	if (!weft_handshake_nickname_valid(cfg->nickname)) {
+		snprintf(err, WEFT_ERRLEN, "nickname must be 1..%d characters of [A-Za-z0-9._-]",
+			 WEFT_HANDSHAKE_NICK_MAX);
+		return -EINVAL;
+	}
+	memcpy(prologue, WEFT_HANDSHAKE_PROLOGUE, plen);
+	memcpy(prologue + plen, cfg->network, nlen);
+	nc.prologue = prologue;
+	nc.prologue_len = plen + nlen;
+	if (weft_noise_init(&hs->noise, &nc) < 0) {
+		snprintf(err, WEFT_ERRLEN, "cannot start the Noise handshake");
+		fail(hs);
+		return -EINVAL;
+	}
+	hs->initiator = initiator;
+	hs->local.version = WEFT_HANDSHAKE_VERSION;
+	hs->local.capabilities = cfg->capabilities;
+	hs->local.listen_port = cfg->listen_port;
+	memcpy(hs->local.nickname, cfg->nickname, strlen(cfg->nickname) + 1);
+	return 0;
+}
+
+/* Writes the next Noise message with our identity record as its payload. */
+static int write_message(struct weft_handshake *hs, uint8_t *out, size_t cap, size_t *len,
+			 char err[static WEFT_ERRLEN])
+{
+	uint8_t record[WEFT_HANDSHAKE_IDENTITY_MAX_LEN];
+	size_t rlen;
+	int r;
+
+	if (weft_handshake_identity_encode(&hs->local, record, sizeof(record), &rlen) < 0) {
+		snprintf(err, WEFT_ERRLEN, "cannot encode our identity record");
+		return -EINVAL;
+	}
+	r = weft_noise_write(&hs->noise, record, rlen, out, cap, len);
+	if (r == -ENOBUFS)
+		snprintf(err, WEFT_ERRLEN, "handshake message needs %zu bytes, buffer has %zu",
+			 weft_noise_write_len(&hs->noise, rlen), cap);
+	else if (r < 0)
+		snprintf(err, WEFT_ERRLEN, "peer's ephemeral key is invalid (low-order point)");
+	return r;
+}
+
+/* Reads the peer's next Noise message into the scratch state and decodes its
+ * identity record; @hs->noise is untouched, the caller commits on success. */
+static int read_message(struct weft_handshake *hs, const uint8_t *msg, size_t len,
+			uint32_t expected_index, struct weft_handshake_identity *id,
+			char err[static WEFT_ERRLEN])
+{
+	size_t plen;
+	int r;
+
+	memcpy(&hs->scratch, &hs->noise, sizeof(hs->scratch));
+	r = weft_noise_read(&hs->scratch, msg, len, hs->payload, sizeof(hs->payload), &plen);
+	if (r == -ENOBUFS) {
+		snprintf(err, WEFT_ERRLEN, "identity record longer than %d bytes",
+			 WEFT_HANDSHAKE_PAYLOAD_MAX);
+		r = -EPROTO;
+	} else if (r < 0) {
+		snprintf(err, WEFT_ERRLEN, "handshake message of %zu bytes did not authenticate",
+			 len);
+		r = -EBADMSG;
+	} else {
+		r = weft_handshake_identity_decode(id, hs->payload, plen, expected_index, err);
+	}
+	sodium_memzero(hs->payload, sizeof(hs->payload));
+	if (r < 0)
+		sodium_memzero(&hs->scratch, sizeof(hs->scratch));
+	return r;
+}
+
+static void commit_read(struct weft_handshake *hs)
+{
+	memcpy(&hs->noise, &hs->scratch, sizeof(hs->noise));
+	sodium_memzero(&hs->scratch, sizeof(hs->scratch));
+}
+
+int weft_handshake_write_hello(struct weft_handshake *hs, const struct weft_handshake_config *cfg,
+			       uint32_t local_index, uint64_t now_ms, uint8_t *out, size_t cap,
+			       size_t *len, char err[static WEFT_ERRLEN])
+{
+	int r = start(hs, cfg, true, err);
+
+	if (r < 0)
+		return r;
+	hs->local_index = local_index;
+	hs->local.index = local_index;
+	hs->local.timestamp_ms = now_ms;
+	r = write_message(hs, out, cap, len, err);
+	if (r < 0) {
+		fail(hs);
+		return r;
+	}
+	hs->stage = ST_SENT_HELLO;
+	return 0;
+}
+
+int weft_handshake_read_welcome(struct weft_handshake *hs, uint32_t sender_index,
+				const uint8_t *msg, size_t len, char err[static WEFT_ERRLEN])
+{
+	struct weft_handshake_identity id;
+	int r;
+
+	if (hs->stage != ST_SENT_HELLO) {
+		snprintf(err, WEFT_ERRLEN, "no HELLO of ours waits for a WELCOME");
+		return -EINVAL;
+	}
+	r = read_message(hs, msg, len, sender_index, &id, err);
+	if (r < 0)
+		return r;
+	commit_read(hs);
+	if (weft_noise_remote_static(&hs->noise, hs->rs) < 0) {
+		fail(hs);
+		return -EINVAL;
+	}
+	hs->remote = id;
+	hs->has_remote = true;
+	hs->remote_index = sender_index;
+	hs->stage = ST_GOT_WELCOME;
+	return 0;
+}
+
+int weft_handshake_write_confirm(struct weft_handshake *hs, uint8_t *out, size_t cap, size_t *len,
+				 char err[static WEFT_ERRLEN])
+{
+	int r;
+
+	if (hs->stage != ST_GOT_WELCOME) {
+		snprintf(err, WEFT_ERRLEN, "no WELCOME to confirm");
+		return -EINVAL;
+	}
+	r = write_message(hs, out, cap, len, err);
+	if (r == -ENOBUFS)
+		return r;
+	if (r < 0) {
+		fail(hs);
+		return r;
+	}
+	hs->stage = ST_DONE;
+	return 0;
+}
+
+int weft_handshake_read_hello(struct weft_handshake *hs, const struct weft_handshake_config *cfg,
+			      struct weft_handshake_replay *replay, uint32_t sender_index,
+			      const uint8_t *msg, size_t len, uint64_t now_ms,
+			      char err[static WEFT_ERRLEN])
+{
+	uint64_t tolerance = cfg->tolerance_ms ? cfg->tolerance_ms : WEFT_HANDSHAKE_TOLERANCE_MS;
+	struct weft_handshake_identity id;
+	uint8_t re[WEFT_KEY_LEN];
+	int r = start(hs, cfg, false, err);
+
+	if (r < 0)
+		return r;
+	r = read_message(hs, msg, len, sender_index, &id, err);
+	if (r < 0)
+		goto fail;
+	commit_read(hs);
+	if (id.timestamp_ms > now_ms ? id.timestamp_ms - now_ms > tolerance
+				     : now_ms - id.timestamp_ms > tolerance) {
+		snprintf(err, WEFT_ERRLEN, "HELLO timestamp %+.3f s off our clock",
+			 ((double)id.timestamp_ms - (double)now_ms) / 1000.0);
+		r = -ETIME;
+		goto fail;
+	}
+	if (weft_noise_remote_ephemeral(&hs->noise, re) < 0) {
+		r = -EINVAL;
+		goto fail;
+	}
+	if (replay) {
+		if (weft_handshake_replay_contains(replay, re, now_ms)) {
+			snprintf(err, WEFT_ERRLEN,
+				 "HELLO replayed (ephemeral key already answered)");
+			r = -EALREADY;
+			goto fail;
+		}
+		weft_handshake_replay_add(replay, re, now_ms);
+	}
+	hs->remote = id;
+	hs->has_remote = true;
+	hs->remote_index = sender_index;
+	hs->stage = ST_GOT_HELLO;
+	return 0;
+fail:
+	fail(hs);
+	return r;
+}
+
+int weft_handshake_write_welcome(struct weft_handshake *hs, uint32_t local_index, uint64_t now_ms,
+				 uint8_t *out, size_t cap, size_t *len,
+				 char err[static WEFT_ERRLEN])
+{
+	int r;
+
+	if (hs->stage != ST_GOT_HELLO) {
+		snprintf(err, WEFT_ERRLEN, "no accepted HELLO to answer");
+		return -EINVAL;
+	}
+	hs->local_index = local_index;
+	hs->local.index = local_index;
+	hs->local.timestamp_ms = now_ms;
+	r = write_message(hs, out, cap, len, err);
+	if (r == -ENOBUFS)
+		return r;
+	if (r < 0) {
+		fail(hs);
+		return r;
+	}
+	hs->stage = ST_SENT_WELCOME;
+	return 0;
+}
+
+int weft_handshake_read_confirm(struct weft_handshake *hs, const uint8_t *msg, size_t len,
+				char err[static WEFT_ERRLEN])
+{
+	struct weft_handshake_identity id;
+	int r;
+
+	if (hs->stage != ST_SENT_WELCOME) {
+		snprintf(err, WEFT_ERRLEN, "no WELCOME of ours waits for a CONFIRM");
+		return -EINVAL;
+	}
+	r = read_message(hs, msg, len, hs->remote_index, &id, err);
+	if (r < 0)
+		return r;
+	commit_read(hs);
+	if (weft_noise_remote_static(&hs->noise, hs->rs) < 0) {
+		fail(hs);
+		return -EINVAL;
+	}
+	hs->remote = id;
+	hs->stage = ST_DONE;
+	return 0;
+}
+
+int weft_handshake_remote_static(const struct weft_handshake *hs, uint8_t out[static WEFT_KEY_LEN])
+{
+	if (hs->stage != ST_GOT_WELCOME && hs->stage != ST_DONE)
+		return -ENOENT;
+	memcpy(out, hs->rs, WEFT_KEY_LEN);
+	return 0;
+}
+
+const struct weft_handshake_identity *
+weft_handshake_remote_identity(const struct weft_handshake *hs)
+{
+	return hs->has_remote && hs->stage != ST_FAILED ? &hs->remote : NULL;
+}
+
+bool weft_handshake_done(const struct weft_handshake *hs)
+{
+	return hs->stage == ST_DONE;
+}
+
+bool weft_handshake_initiator(const struct weft_handshake *hs)
+{
+	return hs->initiator;
+}
+
+int weft_handshake_finish(struct weft_handshake *hs, struct weft_handshake_result *res,
+			  uint8_t send_key[static WEFT_KEY_LEN],
+			  uint8_t recv_key[static WEFT_KEY_LEN])
+{
+	if (hs->stage != ST_DONE)
+		return -EINVAL;
+	if (weft_noise_split(&hs->noise, send_key, recv_key) < 0)
+		return -EINVAL;
+	memset(res, 0, sizeof(*res));
+	res->initiator = hs->initiator;
+	res->local_index = hs->local_index;
+	res->remote_index = hs->remote_index;
+	weft_noise_handshake_hash(&hs->noise, res->hash);
+	memcpy(res->remote_static, hs->rs, WEFT_KEY_LEN);
+	res->remote = hs->remote;
+	sodium_memzero(hs, sizeof(*hs));
+	hs->stage = ST_FINISHED;
+	return 0;
+}
+
+/* ---- pinning policy ---------------------------------------------------------- */
+
+int weft_handshake_check_pin(const uint8_t *pin, bool require_pinned,
+			     const uint8_t remote_static[static WEFT_KEY_LEN],
+			     char err[static WEFT_ERRLEN])
+{
+	if (pin) {
+		if (sodium_memcmp(pin, remote_static, WEFT_KEY_LEN) != 0) {
+			snprintf(err, WEFT_ERRLEN, "static key differs from the pinned public key");
+			return -EPERM;
+		}
+		return 0;
+	}
+	if (require_pinned) {
+		snprintf(err, WEFT_ERRLEN, "no public key pinned and require_pinned is set");
+		return -EPERM;
+	}
+	return 0;
+}

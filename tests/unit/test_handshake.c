@@ -1,0 +1,694 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "common/handshake.h"
+
+/* Linked with -Wl,--wrap=crypto_scalarmult,--wrap=crypto_scalarmult_base:
+ * every X25519 operation of libweft is counted here. */
+static unsigned dh_count, base_count;
+
+int __real_crypto_scalarmult(unsigned char *q, const unsigned char *n, const unsigned char *p);
+int __wrap_crypto_scalarmult(unsigned char *q, const unsigned char *n, const unsigned char *p);
+int __real_crypto_scalarmult_base(unsigned char *q, const unsigned char *n);
+int __wrap_crypto_scalarmult_base(unsigned char *q, const unsigned char *n);
+
+int __wrap_crypto_scalarmult(unsigned char *q, const unsigned char *n, const unsigned char *p)
+{
+	dh_count++;
+	return __real_crypto_scalarmult(q, n, p);
+}
+
+int __wrap_crypto_scalarmult_base(unsigned char *q, const unsigned char *n)
+{
+	base_count++;
+	return __real_crypto_scalarmult_base(q, n);
+}
+
+static void reset_counts(void)
+{
+	dh_count = 0;
+	base_count = 0;
+}
+
+#define NOW	UINT64_C(1700000000000)
+#define I_INDEX 0x11223344u
+#define R_INDEX 0xa0b0c0d0u
+#define NET	"prod"
+
+struct party {
+	uint8_t sk[32], pk[32], e[32];
+	struct weft_handshake_config cfg;
+	struct weft_handshake *hs;
+};
+
+static uint8_t psk[32];
+
+static void party_init(struct party *p, const char *nick, uint16_t port, uint32_t caps)
+{
+	memset(p, 0, sizeof(*p));
+	randombytes_buf(p->sk, sizeof(p->sk));
+	assert_int_equal(crypto_scalarmult_base(p->pk, p->sk), 0);
+	p->cfg = (struct weft_handshake_config){
+	    .static_priv = p->sk,
+	    .static_pub = p->pk,
+	    .psk = psk,
+	    .network = NET,
+	    .nickname = nick,
+	    .capabilities = caps,
+	    .listen_port = port,
+	};
+	p->hs = weft_handshake_new();
+	assert_non_null(p->hs);
+}
+
+static void party_free(struct party *p)
+{
+	weft_handshake_free(p->hs);
+}
+
+/* The three messages of one complete handshake between @i and @r. */
+struct flight {
+	uint8_t hello[WEFT_HANDSHAKE_HELLO_MAX];
+	uint8_t welcome[WEFT_HANDSHAKE_WELCOME_MAX];
+	uint8_t confirm[WEFT_HANDSHAKE_CONFIRM_MAX];
+	size_t hello_len, welcome_len, confirm_len;
+};
+
+static char err[WEFT_ERRLEN];
+
+static void do_hello(struct party *i, struct party *r, struct weft_handshake_replay *cache,
+		     struct flight *f)
+{
+	assert_int_equal(weft_handshake_write_hello(i->hs, &i->cfg, I_INDEX, NOW, f->hello,
+						    sizeof(f->hello), &f->hello_len, err),
+			 0);
+	assert_int_equal(weft_handshake_read_hello(r->hs, &r->cfg, cache, I_INDEX, f->hello,
+						   f->hello_len, NOW, err),
+			 0);
+}
+
+static void do_welcome(struct party *i, struct party *r, struct flight *f)
+{
+	assert_int_equal(weft_handshake_write_welcome(r->hs, R_INDEX, NOW + 5, f->welcome,
+						      sizeof(f->welcome), &f->welcome_len, err),
+			 0);
+	assert_int_equal(
+	    weft_handshake_read_welcome(i->hs, R_INDEX, f->welcome, f->welcome_len, err), 0);
+}
+
+static void do_confirm(struct party *i, struct party *r, struct flight *f)
+{
+	assert_int_equal(weft_handshake_write_confirm(i->hs, f->confirm, sizeof(f->confirm),
+						      &f->confirm_len, err),
+			 0);
+	assert_int_equal(weft_handshake_read_confirm(r->hs, f->confirm, f->confirm_len, err), 0);
+}
+
+static void test_full_handshake(void **state)
+{
+	struct party i, r;
+	struct flight f;
+	struct weft_handshake_replay *cache = weft_handshake_replay_new(16, 240000);
+	struct weft_handshake_result ri, rr;
+	uint8_t *keys = sodium_malloc(4 * 32), rs[32], box[64], back[64];
+	const struct weft_handshake_identity *id;
+	size_t id_i = 20 + strlen("alpha"), id_r = 20 + strlen("bravo.2");
+
+	assert_non_null(cache);
+	assert_non_null(keys);
+	party_init(&i, "alpha", 6783, 0x5);
+	party_init(&r, "bravo.2", 7000, 0x80000001u);
+	reset_counts();
+
+	assert_int_equal(weft_handshake_write_hello(i.hs, &i.cfg, I_INDEX, NOW, f.hello,
+						    sizeof(f.hello), &f.hello_len, err),
+			 0);
+	assert_int_equal(f.hello_len, WEFT_HANDSHAKE_HELLO_LEN(id_i));
+	assert_int_equal(dh_count, 0); /* only the ephemeral's public key */
+	assert_int_equal(base_count, 1);
+
+	reset_counts();
+	assert_int_equal(
+	    weft_handshake_read_hello(r.hs, &r.cfg, cache, I_INDEX, f.hello, f.hello_len, NOW, err),
+	    0);
+	assert_int_equal(dh_count + base_count, 0);
+	assert_int_equal(weft_handshake_replay_count(cache), 1);
+	id = weft_handshake_remote_identity(r.hs);
+	assert_non_null(id);
+	assert_string_equal(id->nickname, "alpha");
+	assert_int_equal(id->timestamp_ms, NOW);
+	assert_int_equal(weft_handshake_remote_static(r.hs, rs), -ENOENT);
+
+	reset_counts();
+	do_welcome(&i, &r, &f);
+	assert_int_equal(f.welcome_len, WEFT_HANDSHAKE_WELCOME_LEN(id_r));
+	assert_int_equal(dh_count, 4);	 /* responder ee, es; initiator ee, es */
+	assert_int_equal(base_count, 1); /* the responder's ephemeral */
+	assert_int_equal(weft_handshake_remote_static(i.hs, rs), 0);
+	assert_memory_equal(rs, r.pk, 32);
+	assert_int_equal(weft_handshake_check_pin(r.pk, true, rs, err), 0);
+	assert_false(weft_handshake_done(i.hs));
+
+	reset_counts();
+	do_confirm(&i, &r, &f);
+	assert_int_equal(f.confirm_len, WEFT_HANDSHAKE_CONFIRM_LEN(id_i));
+	assert_int_equal(dh_count, 2); /* se on both sides */
+	assert_int_equal(base_count, 0);
+	assert_true(weft_handshake_done(i.hs) && weft_handshake_done(r.hs));
+	assert_true(weft_handshake_initiator(i.hs));
+	assert_false(weft_handshake_initiator(r.hs));
+
+	assert_int_equal(weft_handshake_finish(i.hs, &ri, keys, keys + 32), 0);
+	assert_int_equal(weft_handshake_finish(r.hs, &rr, keys + 64, keys + 96), 0);
+	assert_int_equal(weft_handshake_finish(r.hs, &rr, keys + 64, keys + 96), -EINVAL);
+	assert_memory_equal(keys, keys + 96, 32);      /* i.send == r.recv */
+	assert_memory_equal(keys + 32, keys + 64, 32); /* i.recv == r.send */
+	assert_memory_not_equal(keys, keys + 32, 32);
+	assert_memory_equal(ri.hash, rr.hash, sizeof(ri.hash));
+	assert_memory_equal(ri.remote_static, r.pk, 32);
+	assert_memory_equal(rr.remote_static, i.pk, 32);
+	assert_true(ri.initiator);
+	assert_false(rr.initiator);
+	assert_int_equal(ri.local_index, I_INDEX);
+	assert_int_equal(ri.remote_index, R_INDEX);
+	assert_int_equal(rr.local_index, R_INDEX);
+	assert_int_equal(rr.remote_index, I_INDEX);
+	assert_string_equal(ri.remote.nickname, "bravo.2");
+	assert_int_equal(ri.remote.listen_port, 7000);
+	assert_int_equal(ri.remote.capabilities, 0x80000001u);
+	assert_int_equal(ri.remote.index, R_INDEX);
+	assert_int_equal(ri.remote.timestamp_ms, NOW + 5);
+	assert_string_equal(rr.remote.nickname, "alpha");
+	assert_int_equal(rr.remote.listen_port, 6783);
+	assert_int_equal(rr.remote.capabilities, 0x5);
+	assert_int_equal(rr.remote.index, I_INDEX);
+	assert_int_equal(rr.remote.version, 1);
+
+	/* The keys carry traffic both ways. */
+	assert_int_equal(weft_noise_encrypt(keys, 0, NULL, 0, (const uint8_t *)"ping", 4, box), 0);
+	assert_int_equal(weft_noise_decrypt(keys + 96, 0, NULL, 0, box, 4 + 16, back), 0);
+	assert_memory_equal(back, "ping", 4);
+	assert_int_equal(weft_noise_encrypt(keys + 64, 0, NULL, 0, (const uint8_t *)"pong", 4, box),
+			 0);
+	assert_int_equal(weft_noise_decrypt(keys + 32, 0, NULL, 0, box, 4 + 16, back), 0);
+
+	print_message(
+	    "# message sizes for 5/7-char nicknames: HELLO %zu, WELCOME %zu, CONFIRM %zu\n",
+	    f.hello_len, f.welcome_len, f.confirm_len);
+	sodium_free(keys);
+	weft_handshake_replay_free(cache);
+	party_free(&i);
+	party_free(&r);
+}
+
+static void test_wrong_psk_no_dh(void **state)
+{
+	struct party i, r;
+	struct flight f;
+	uint8_t other[32];
+
+	party_init(&i, "alpha", 1, 0);
+	party_init(&r, "bravo", 1, 0);
+	memcpy(other, psk, 32);
+	other[31] ^= 0x80;
+	r.cfg.psk = other;
+	assert_int_equal(weft_handshake_write_hello(i.hs, &i.cfg, I_INDEX, NOW, f.hello,
+						    sizeof(f.hello), &f.hello_len, err),
+			 0);
+	reset_counts();
+	assert_int_equal(
+	    weft_handshake_read_hello(r.hs, &r.cfg, NULL, I_INDEX, f.hello, f.hello_len, NOW, err),
+	    -EBADMSG);
+	assert_int_equal(dh_count, 0);
+	assert_int_equal(base_count, 0);
+	assert_true(strlen(err) > 0);
+	assert_null(weft_handshake_remote_identity(r.hs));
+	assert_int_equal(weft_handshake_write_welcome(r.hs, R_INDEX, NOW, f.welcome,
+						      sizeof(f.welcome), &f.welcome_len, err),
+			 -EINVAL);
+
+	/* Another network name is another prologue: refused the same way. */
+	r.cfg.psk = psk;
+	r.cfg.network = "prod2";
+	reset_counts();
+	assert_int_equal(
+	    weft_handshake_read_hello(r.hs, &r.cfg, NULL, I_INDEX, f.hello, f.hello_len, NOW, err),
+	    -EBADMSG);
+	assert_int_equal(dh_count + base_count, 0);
+
+	/* The same state object, reused with the right settings, accepts it. */
+	r.cfg.network = NET;
+	assert_int_equal(
+	    weft_handshake_read_hello(r.hs, &r.cfg, NULL, I_INDEX, f.hello, f.hello_len, NOW, err),
+	    0);
+	assert_int_equal(dh_count + base_count, 0);
+	party_free(&i);
+	party_free(&r);
+}
+
+static void test_replay_and_timestamps(void **state)
+{
+	struct weft_handshake_replay *cache = weft_handshake_replay_new(64, 240000);
+	struct party i, r;
+	struct flight f;
+	const uint64_t tol = WEFT_HANDSHAKE_TOLERANCE_MS;
+	struct {
+		int64_t skew;
+		int want;
+	} cases[] = {
+	    {-(int64_t)tol - 1, -ETIME}, {(int64_t)tol + 1, -ETIME}, {-3600000, -ETIME},
+	    {86400000, -ETIME},		 {-(int64_t)tol, 0},	     {(int64_t)tol, 0},
+	};
+
+	assert_non_null(cache);
+	party_init(&i, "alpha", 1, 0);
+	party_init(&r, "bravo", 1, 0);
+	randombytes_buf(i.e, 32);
+	i.cfg.ephemeral_priv = i.e;
+
+	do_hello(&i, &r, cache, &f);
+	do_welcome(&i, &r, &f);
+	/* The same HELLO again, a second later: refused before any DH. */
+	reset_counts();
+	assert_int_equal(weft_handshake_read_hello(r.hs, &r.cfg, cache, I_INDEX, f.hello,
+						   f.hello_len, NOW + 1000, err),
+			 -EALREADY);
+	assert_int_equal(dh_count + base_count, 0);
+	assert_int_equal(weft_handshake_drop_reason(-EALREADY), WEFT_HANDSHAKE_DROP_REPLAY);
+	/* Once it is too old to be remembered, its timestamp refuses it. */
+	assert_int_equal(weft_handshake_read_hello(r.hs, &r.cfg, cache, I_INDEX, f.hello,
+						   f.hello_len, NOW + 2 * tol + 1, err),
+			 -ETIME);
+	assert_int_equal(dh_count + base_count, 0);
+
+	/* Timestamps: HELLOs written with a skewed clock, each with a fresh ephemeral. */
+	i.cfg.ephemeral_priv = NULL;
+	for (size_t c = 0; c < WEFT_ARRAY_SIZE(cases); c++) {
+		size_t before = weft_handshake_replay_count(cache);
+
+		assert_int_equal(weft_handshake_write_hello(i.hs, &i.cfg, I_INDEX,
+							    NOW + (uint64_t)cases[c].skew, f.hello,
+							    sizeof(f.hello), &f.hello_len, err),
+				 0);
+		reset_counts();
+		assert_int_equal(weft_handshake_read_hello(r.hs, &r.cfg, cache, I_INDEX, f.hello,
+							   f.hello_len, NOW, err),
+				 cases[c].want);
+		assert_int_equal(dh_count + base_count, 0);
+		/* Only an accepted HELLO is remembered. */
+		assert_int_equal(weft_handshake_replay_count(cache),
+				 before + (cases[c].want == 0 ? 1 : 0));
+	}
+
+	/* A configured tolerance replaces the default. */
+	r.cfg.tolerance_ms = 1000;
+	assert_int_equal(weft_handshake_write_hello(i.hs, &i.cfg, I_INDEX, NOW - 1001, f.hello,
+						    sizeof(f.hello), &f.hello_len, err),
+			 0);
+	assert_int_equal(
+	    weft_handshake_read_hello(r.hs, &r.cfg, cache, I_INDEX, f.hello, f.hello_len, NOW, err),
+	    -ETIME);
+	weft_handshake_replay_free(cache);
+	party_free(&i);
+	party_free(&r);
+}
+
+/* Every flipped byte of each message is refused; a failed WELCOME or CONFIRM
+ * leaves the handshake able to take the genuine one. */
+static void test_tamper(void **state)
+{
+	struct weft_handshake_replay *cache = weft_handshake_replay_new(64, 240000);
+	struct party i, r;
+	struct flight f;
+	unsigned n = 0;
+
+	assert_non_null(cache);
+	party_init(&i, "alpha", 1, 0);
+	party_init(&r, "bravo", 1, 0);
+
+	assert_int_equal(weft_handshake_write_hello(i.hs, &i.cfg, I_INDEX, NOW, f.hello,
+						    sizeof(f.hello), &f.hello_len, err),
+			 0);
+	for (size_t b = 0; b < f.hello_len; b++) {
+		for (int bit = 0; bit < 8; bit += 7) {
+			f.hello[b] ^= (uint8_t)(1 << bit);
+			reset_counts();
+			assert_int_equal(weft_handshake_read_hello(r.hs, &r.cfg, cache, I_INDEX,
+								   f.hello, f.hello_len, NOW, err),
+					 -EBADMSG);
+			assert_int_equal(dh_count + base_count, 0);
+			f.hello[b] ^= (uint8_t)(1 << bit);
+			n++;
+		}
+	}
+	assert_int_equal(weft_handshake_read_hello(r.hs, &r.cfg, cache, I_INDEX, f.hello,
+						   f.hello_len - 1, NOW, err),
+			 -EBADMSG);
+	assert_int_equal(
+	    weft_handshake_read_hello(r.hs, &r.cfg, cache, I_INDEX, f.hello, 0, NOW, err),
+	    -EBADMSG);
+	assert_int_equal(weft_handshake_replay_count(cache), 0);
+	assert_int_equal(
+	    weft_handshake_read_hello(r.hs, &r.cfg, cache, I_INDEX, f.hello, f.hello_len, NOW, err),
+	    0);
+
+	assert_int_equal(weft_handshake_write_welcome(r.hs, R_INDEX, NOW, f.welcome,
+						      sizeof(f.welcome), &f.welcome_len, err),
+			 0);
+	for (size_t b = 0; b < f.welcome_len; b++) {
+		f.welcome[b] ^= 0x01;
+		assert_int_equal(
+		    weft_handshake_read_welcome(i.hs, R_INDEX, f.welcome, f.welcome_len, err),
+		    -EBADMSG);
+		f.welcome[b] ^= 0x01;
+		n++;
+	}
+	assert_int_equal(
+	    weft_handshake_read_welcome(i.hs, R_INDEX, f.welcome, f.welcome_len + 1, err),
+	    -EBADMSG);
+	assert_int_equal(weft_handshake_read_welcome(i.hs, R_INDEX, f.welcome, 80, err), -EBADMSG);
+	assert_int_equal(weft_handshake_read_welcome(i.hs, R_INDEX, f.welcome, f.welcome_len, err),
+			 0);
+
+	assert_int_equal(
+	    weft_handshake_write_confirm(i.hs, f.confirm, sizeof(f.confirm), &f.confirm_len, err),
+	    0);
+	for (size_t b = 0; b < f.confirm_len; b++) {
+		f.confirm[b] ^= 0x80;
+		assert_int_equal(weft_handshake_read_confirm(r.hs, f.confirm, f.confirm_len, err),
+				 -EBADMSG);
+		f.confirm[b] ^= 0x80;
+		n++;
+	}
+	assert_int_equal(weft_handshake_read_confirm(r.hs, f.confirm, 47, err), -EBADMSG);
+	assert_false(weft_handshake_done(r.hs));
+	assert_int_equal(weft_handshake_read_confirm(r.hs, f.confirm, f.confirm_len, err), 0);
+	assert_true(weft_handshake_done(r.hs));
+	print_message("# %u tampered handshake messages refused\n", n);
+	weft_handshake_replay_free(cache);
+	party_free(&i);
+	party_free(&r);
+}
+
+static void test_pin(void **state)
+{
+	uint8_t a[32], b[32];
+	struct party i, r;
+	struct flight f;
+
+	randombytes_buf(a, 32);
+	memcpy(b, a, 32);
+	assert_int_equal(weft_handshake_check_pin(a, false, b, err), 0);
+	assert_int_equal(weft_handshake_check_pin(a, true, b, err), 0);
+	assert_int_equal(weft_handshake_check_pin(NULL, false, b, err), 0);
+	err[0] = '\0';
+	assert_int_equal(weft_handshake_check_pin(NULL, true, b, err), -EPERM);
+	assert_non_null(strstr(err, "require_pinned"));
+	b[17] ^= 4;
+	err[0] = '\0';
+	assert_int_equal(weft_handshake_check_pin(a, false, b, err), -EPERM);
+	assert_non_null(strstr(err, "pinned"));
+	assert_int_equal(weft_handshake_check_pin(a, true, b, err), -EPERM);
+	assert_int_equal(weft_handshake_drop_reason(-EPERM), WEFT_HANDSHAKE_DROP_PIN);
+
+	/* In a handshake: the initiator learns the key from the WELCOME. */
+	party_init(&i, "alpha", 1, 0);
+	party_init(&r, "bravo", 1, 0);
+	do_hello(&i, &r, NULL, &f);
+	do_welcome(&i, &r, &f);
+	assert_int_equal(weft_handshake_remote_static(i.hs, b), 0);
+	assert_int_equal(weft_handshake_check_pin(a, false, b, err), -EPERM);
+	assert_int_equal(weft_handshake_check_pin(r.pk, true, b, err), 0);
+	do_confirm(&i, &r, &f);
+	assert_int_equal(weft_handshake_remote_static(r.hs, b), 0);
+	assert_int_equal(weft_handshake_check_pin(i.pk, true, b, err), 0);
+	assert_int_equal(weft_handshake_check_pin(r.pk, true, b, err), -EPERM);
+	party_free(&i);
+	party_free(&r);
+}
+
+static void test_identity_record(void **state)
+{
+	struct weft_handshake_identity id = {.index = 0xdeadbeef,
+					     .timestamp_ms = UINT64_C(0x0102030405060708),
+					     .capabilities = 0xffffffffu,
+					     .listen_port = 65535,
+					     .nickname = "Node_1.a-b"},
+				       back;
+	uint8_t buf[WEFT_HANDSHAKE_PAYLOAD_MAX], ext[WEFT_HANDSHAKE_PAYLOAD_MAX];
+	static const uint8_t expect_head[20] = {1,    0xde, 0xad, 0xbe, 0xef, 1, 2,
+						3,    4,    5,	  6,	7,    8, 0xff,
+						0xff, 0xff, 0xff, 0xff, 0xff, 10};
+	size_t len;
+
+	assert_int_equal(weft_handshake_identity_encode(&id, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, 30);
+	assert_memory_equal(buf, expect_head, sizeof(expect_head));
+	assert_memory_equal(buf + 20, "Node_1.a-b", 10);
+	assert_int_equal(weft_handshake_identity_decode(&back, buf, len, 0xdeadbeef, err), 0);
+	assert_int_equal(back.version, 1);
+	assert_int_equal(back.index, id.index);
+	assert_int_equal(back.timestamp_ms, id.timestamp_ms);
+	assert_int_equal(back.capabilities, id.capabilities);
+	assert_int_equal(back.listen_port, id.listen_port);
+	assert_string_equal(back.nickname, id.nickname);
+	assert_int_equal(weft_handshake_identity_encode(&id, buf, 29, &len), -ENOBUFS);
+
+	/* Truncated anywhere, or one byte too many for version 1. */
+	for (size_t l = 0; l < 30; l++)
+		assert_int_equal(weft_handshake_identity_decode(&back, buf, l, 0xdeadbeef, err),
+				 -EPROTO);
+	buf[30] = 0;
+	assert_int_equal(weft_handshake_identity_decode(&back, buf, 31, 0xdeadbeef, err), -EPROTO);
+	/* Index mismatch. */
+	assert_int_equal(weft_handshake_identity_decode(&back, buf, 30, 0xdeadbeee, err), -EPROTO);
+	assert_non_null(strstr(err, "index"));
+	/* Version 0. */
+	buf[0] = 0;
+	assert_int_equal(weft_handshake_identity_decode(&back, buf, 30, 0xdeadbeef, err), -EPROTO);
+	buf[0] = 1;
+	/* Nicknames: a bad character, empty, too long (encode and decode). */
+	buf[22] = ' ';
+	assert_int_equal(weft_handshake_identity_decode(&back, buf, 30, 0xdeadbeef, err), -EPROTO);
+	buf[22] = '\0';
+	assert_int_equal(weft_handshake_identity_decode(&back, buf, 30, 0xdeadbeef, err), -EPROTO);
+	buf[22] = 'd';
+	buf[19] = 0;
+	assert_int_equal(weft_handshake_identity_decode(&back, buf, 20, 0xdeadbeef, err), -EPROTO);
+	memset(buf + 20, 'x', 33);
+	buf[19] = 33;
+	assert_int_equal(weft_handshake_identity_decode(&back, buf, 53, 0xdeadbeef, err), -EPROTO);
+	buf[19] = 32;
+	assert_int_equal(weft_handshake_identity_decode(&back, buf, 52, 0xdeadbeef, err), 0);
+	assert_int_equal(strlen(back.nickname), 32);
+	strcpy(id.nickname, "a/b");
+	assert_int_equal(weft_handshake_identity_encode(&id, buf, sizeof(buf), &len), -EINVAL);
+	id.nickname[0] = '\0';
+	assert_int_equal(weft_handshake_identity_encode(&id, buf, sizeof(buf), &len), -EINVAL);
+	assert_false(weft_handshake_nickname_valid("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+	assert_true(weft_handshake_nickname_valid("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+	assert_false(weft_handshake_nickname_valid(NULL));
+	assert_false(weft_handshake_nickname_valid("é"));
+
+	/* A later version appends fields: its v1 fields are read, the rest ignored. */
+	strcpy(id.nickname, "n");
+	assert_int_equal(weft_handshake_identity_encode(&id, ext, sizeof(ext), &len), 0);
+	ext[0] = 7;
+	memset(ext + len, 0xaa, 100);
+	assert_int_equal(weft_handshake_identity_decode(&back, ext, len + 100, 0xdeadbeef, err), 0);
+	assert_int_equal(back.version, 7);
+	assert_string_equal(back.nickname, "n");
+	assert_int_equal(back.listen_port, 65535);
+	/* ...but not without them. */
+	assert_int_equal(weft_handshake_identity_decode(&back, ext, len - 1, 0xdeadbeef, err),
+			 -EPROTO);
+}
+
+/* Identity problems inside the handshake: index mismatches, a later version. */
+static void test_identity_in_handshake(void **state)
+{
+	struct party i, r;
+	struct flight f;
+
+	party_init(&i, "alpha", 1, 0);
+	party_init(&r, "bravo", 1, 0);
+	assert_int_equal(weft_handshake_write_hello(i.hs, &i.cfg, I_INDEX, NOW, f.hello,
+						    sizeof(f.hello), &f.hello_len, err),
+			 0);
+	reset_counts();
+	assert_int_equal(weft_handshake_read_hello(r.hs, &r.cfg, NULL, I_INDEX + 1, f.hello,
+						   f.hello_len, NOW, err),
+			 -EPROTO);
+	assert_int_equal(dh_count + base_count, 0);
+	assert_int_equal(weft_handshake_drop_reason(-EPROTO), WEFT_HANDSHAKE_DROP_IDENTITY);
+	assert_int_equal(
+	    weft_handshake_read_hello(r.hs, &r.cfg, NULL, I_INDEX, f.hello, f.hello_len, NOW, err),
+	    0);
+	assert_int_equal(weft_handshake_write_welcome(r.hs, R_INDEX, NOW, f.welcome,
+						      sizeof(f.welcome), &f.welcome_len, err),
+			 0);
+	/* The WELCOME's clear sender index must be the one inside. */
+	assert_int_equal(
+	    weft_handshake_read_welcome(i.hs, R_INDEX ^ 1, f.welcome, f.welcome_len, err), -EPROTO);
+	assert_int_equal(weft_handshake_read_welcome(i.hs, R_INDEX, f.welcome, f.welcome_len, err),
+			 0);
+	do_confirm(&i, &r, &f);
+	party_free(&i);
+	party_free(&r);
+}
+
+static void test_misuse(void **state)
+{
+	struct party i, r;
+	struct flight f;
+	struct weft_handshake_result res;
+	uint8_t k1[32], k2[32];
+
+	party_init(&i, "alpha", 1, 0);
+	party_init(&r, "bravo", 1, 0);
+	/* Nothing started. */
+	assert_int_equal(weft_handshake_write_welcome(r.hs, R_INDEX, NOW, f.welcome,
+						      sizeof(f.welcome), &f.welcome_len, err),
+			 -EINVAL);
+	assert_int_equal(weft_handshake_read_confirm(r.hs, f.confirm, 100, err), -EINVAL);
+	assert_int_equal(
+	    weft_handshake_write_confirm(i.hs, f.confirm, sizeof(f.confirm), &f.confirm_len, err),
+	    -EINVAL);
+	assert_int_equal(weft_handshake_finish(i.hs, &res, k1, k2), -EINVAL);
+	assert_null(weft_handshake_remote_identity(i.hs));
+	/* Bad configurations. */
+	i.cfg.nickname = "bad nick";
+	assert_int_equal(weft_handshake_write_hello(i.hs, &i.cfg, I_INDEX, NOW, f.hello,
+						    sizeof(f.hello), &f.hello_len, err),
+			 -EINVAL);
+	i.cfg.nickname = "alpha";
+	i.cfg.psk = NULL;
+	assert_int_equal(weft_handshake_write_hello(i.hs, &i.cfg, I_INDEX, NOW, f.hello,
+						    sizeof(f.hello), &f.hello_len, err),
+			 -EINVAL);
+	i.cfg.psk = psk;
+	/* Too small a buffer. */
+	assert_int_equal(
+	    weft_handshake_write_hello(i.hs, &i.cfg, I_INDEX, NOW, f.hello, 10, &f.hello_len, err),
+	    -ENOBUFS);
+	do_hello(&i, &r, NULL, &f);
+	/* The initiator does not read HELLOs' answers twice nor CONFIRMs. */
+	assert_int_equal(weft_handshake_read_confirm(i.hs, f.hello, f.hello_len, err), -EINVAL);
+	assert_int_equal(
+	    weft_handshake_write_welcome(r.hs, R_INDEX, NOW, f.welcome, 20, &f.welcome_len, err),
+	    -ENOBUFS);
+	do_welcome(&i, &r, &f);
+	assert_int_equal(weft_handshake_read_welcome(i.hs, R_INDEX, f.welcome, f.welcome_len, err),
+			 -EINVAL);
+	assert_int_equal(weft_handshake_write_confirm(i.hs, f.confirm, 30, &f.confirm_len, err),
+			 -ENOBUFS);
+	assert_int_equal(weft_handshake_finish(i.hs, &res, k1, k2), -EINVAL);
+	do_confirm(&i, &r, &f);
+	assert_int_equal(weft_handshake_finish(i.hs, &res, k1, k2), 0);
+	assert_false(weft_handshake_done(i.hs));
+	weft_handshake_free(NULL);
+	party_free(&i);
+	party_free(&r);
+}
+
+static void test_replay_cache(void **state)
+{
+	struct weft_handshake_replay *c = weft_handshake_replay_new(4, 1000);
+	uint8_t k[6][32];
+
+	assert_non_null(c);
+	assert_null(weft_handshake_replay_new(0, 1000));
+	for (int j = 0; j < 6; j++)
+		randombytes_buf(k[j], 32);
+	for (int j = 0; j < 4; j++)
+		weft_handshake_replay_add(c, k[j], 100 + (uint64_t)j);
+	weft_handshake_replay_add(c, k[0], 104); /* already there: no second entry */
+	assert_int_equal(weft_handshake_replay_count(c), 4);
+	for (int j = 0; j < 4; j++)
+		assert_true(weft_handshake_replay_contains(c, k[j], 200));
+	assert_false(weft_handshake_replay_contains(c, k[4], 200));
+	/* Full: the oldest makes room. */
+	weft_handshake_replay_add(c, k[4], 201);
+	assert_int_equal(weft_handshake_replay_count(c), 4);
+	assert_false(weft_handshake_replay_contains(c, k[0], 202));
+	for (int j = 1; j < 5; j++)
+		assert_true(weft_handshake_replay_contains(c, k[j], 202));
+	/* Expiry: k[1] was added at 101, kept for 1000 ms. */
+	assert_true(weft_handshake_replay_contains(c, k[1], 1100));
+	assert_false(weft_handshake_replay_contains(c, k[1], 1101));
+	assert_true(weft_handshake_replay_contains(c, k[2], 1101));
+	assert_false(weft_handshake_replay_contains(c, k[4], 1201));
+	assert_int_equal(weft_handshake_replay_count(c), 0);
+	weft_handshake_replay_free(c);
+
+	/* Many keys through a full cache: exactly the newest CAPACITY remain. */
+	{
+		enum { N = 3 * WEFT_HANDSHAKE_REPLAY_CAPACITY + 123 };
+		uint8_t(*keys)[32] = malloc(N * 32);
+
+		c = weft_handshake_replay_new(WEFT_HANDSHAKE_REPLAY_CAPACITY, 1000000);
+		assert_non_null(c);
+		assert_non_null(keys);
+		randombytes_buf(keys, (size_t)N * 32);
+		for (int j = 0; j < N; j++) {
+			assert_false(weft_handshake_replay_contains(c, keys[j], 5));
+			weft_handshake_replay_add(c, keys[j], 5);
+		}
+		assert_int_equal(weft_handshake_replay_count(c), WEFT_HANDSHAKE_REPLAY_CAPACITY);
+		for (int j = 0; j < N; j++)
+			assert_int_equal(weft_handshake_replay_contains(c, keys[j], 6),
+					 j >= N - WEFT_HANDSHAKE_REPLAY_CAPACITY);
+		free(keys);
+		weft_handshake_replay_free(c);
+	}
+	weft_handshake_replay_free(NULL);
+}
+
+static void test_drop_names(void **state)
+{
+	const int errs[] = {-EBADMSG, -EPROTO, -ETIME, -EALREADY, -EPERM, -ENOMEM};
+	const char *names[] = {"auth_failed", "bad_identity", "timestamp",
+			       "replayed",    "pin_refused",  "other"};
+
+	for (size_t j = 0; j < WEFT_ARRAY_SIZE(errs); j++)
+		assert_string_equal(weft_handshake_drop_name(weft_handshake_drop_reason(errs[j])),
+				    names[j]);
+	assert_string_equal(weft_handshake_drop_name(WEFT_HANDSHAKE_DROP_COUNT), "other");
+}
+
+static int setup(void **state)
+{
+	if (sodium_init() < 0)
+		return -1;
+	randombytes_buf(psk, sizeof(psk));
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_full_handshake),
+	    cmocka_unit_test(test_wrong_psk_no_dh),
+	    cmocka_unit_test(test_replay_and_timestamps),
+	    cmocka_unit_test(test_tamper),
+	    cmocka_unit_test(test_pin),
+	    cmocka_unit_test(test_identity_record),
+	    cmocka_unit_test(test_identity_in_handshake),
+	    cmocka_unit_test(test_misuse),
+	    cmocka_unit_test(test_replay_cache),
+	    cmocka_unit_test(test_drop_names),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
