@@ -1,0 +1,654 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# shellcheck disable=SC2016 # single-quoted awk, jq and sh programs
+#
+# overlay-bench.sh: weft against reference overlays, side by side in one run,
+# on the same namespace topology (tests/netns/lib.sh): 2 hosts, 1 container
+# each, a 1500-byte underlay.
+#
+#   ns h1c1 ─veth─ weft0 ─ <overlay port> ═ 10.0.0.1 ─ ul0 ─ 10.0.0.2 ═ <overlay port> ─ weft0 ─veth─ ns h2c1
+#   192.168.77.11                                                                               192.168.77.21
+#
+# Kinds: weft (weftd), vxlan (kernel, unencrypted), tinc (1.0, switch mode),
+# fastd (tap mode), openvpn (2.6, tap, TLS). Each gets a fresh topology. For
+# each: the container MTU that overlay allows on a 1500 underlay, ping latency
+# (avg, p99), iperf3 TCP throughput (median of N runs), iperf3 64-byte UDP rate
+# at unlimited offered load (median), and CPU seconds per GB: the overlay
+# daemons' own utime+stime (both hosts) and the whole machine's busy time.
+#
+# Run as root; it is a benchmark, never part of `make check`. See README.md.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+WT_PREFIX=${WT_PREFIX:-wb$$-}
+# shellcheck source=../netns/lib.sh
+. "$here/../netns/lib.sh"
+
+usage() {
+	cat <<EOF
+usage: $0 [options]
+  --kinds LIST       comma-separated, from vxlan,tinc,fastd,openvpn,weft
+                     (default: all, in that order)
+  --runs N           iperf3 runs per test and round, median reported (3)
+  --rounds R         repeat the whole sequence of kinds R times (1), so that
+                     background load hits every kind alike; medians over all
+  --seconds S        seconds per iperf3 run (5)
+  --pings N          pings at 10 ms intervals (100)
+  --weftd PATH       weftd binary (default: \$WEFTD, $top/build/daemon/weftd, PATH)
+  --weftctl PATH     weftctl binary (same search)
+  --tinc-cipher C    tinc Cipher (aes-128-cbc); Digest sha1, MACLength 4 (tinc 1.0's
+                     default blowfish needs OpenSSL 3's legacy provider: without it
+                     tinc sends every frame over its TCP meta connection)
+  --fastd-method M   fastd method (salsa2012+umac)
+  --json FILE        also write the results as JSON
+  --keep             keep the temp dir (configs, daemon logs, iperf3 JSON)
+EOF
+}
+
+kinds=vxlan,tinc,fastd,openvpn,weft
+runs=3
+rounds=1
+seconds=5
+pings=100
+weftd_bin=${WEFTD:-}
+weftctl_bin=${WEFTCTL:-}
+tinc_cipher=aes-128-cbc
+fastd_method=salsa2012+umac
+json_out=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kinds) kinds=$2; shift 2 ;;
+	--runs) runs=$2; shift 2 ;;
+	--rounds) rounds=$2; shift 2 ;;
+	--seconds) seconds=$2; shift 2 ;;
+	--pings) pings=$2; shift 2 ;;
+	--weftd) weftd_bin=$2; shift 2 ;;
+	--weftctl) weftctl_bin=$2; shift 2 ;;
+	--tinc-cipher) tinc_cipher=$2; shift 2 ;;
+	--fastd-method) fastd_method=$2; shift 2 ;;
+	--json) json_out=$2; shift 2 ;;
+	--keep) WT_KEEP_TMP=1; shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+for v in "$runs" "$rounds" "$seconds" "$pings"; do
+	case $v in '' | *[!0-9]*) fail "--runs, --rounds, --seconds, --pings take integers" ;; esac
+	if [ "$v" -lt 1 ] || [ "$v" -gt 1000 ]; then fail "--runs, --rounds, --seconds, --pings: 1..1000"; fi
+done
+
+# find_bin NAME [EXPLICIT]: explicit path, else the build dir's, else PATH.
+find_bin() {
+	if [ -n "${2:-}" ]; then
+		printf '%s\n' "$2"
+	elif [ -x "$top/build/daemon/$1" ]; then
+		printf '%s\n' "$top/build/daemon/$1"
+	else
+		command -v "$1" || true
+	fi
+}
+weftd_bin=$(find_bin weftd "$weftd_bin")
+weftctl_bin=$(find_bin weftctl "$weftctl_bin")
+
+require_netns
+require_cmd iperf3 jq ping awk ss timeout
+install_trap
+wt_tmp
+clk_tck=$(getconf CLK_TCK)
+srv_ip=$(cont_ip 2 1)
+
+# ---- small helpers ----------------------------------------------------------
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+
+# median: of the numbers on stdin (mean of the middle two for an even count).
+median() {
+	grep . | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) exit 1
+		if (NR % 2) printf "%.6g\n", v[(NR + 1) / 2]
+		else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ticks NAME...: utime+stime (clock ticks) of the spawned daemons, summed.
+ticks() {
+	local n pid sum=0 f
+	for n in "$@"; do
+		pid=$(spawn_pid "$n") || continue
+		read -ra f <<<"$(proc_stat "$pid")"
+		sum=$((sum + f[11] + f[12]))
+	done
+	echo "$sum"
+}
+
+# busy: the whole machine's non-idle CPU ticks (all cores), from /proc/stat.
+busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+
+# frags: IPv4 fragments created + reassembled in the host namespaces; an
+# overlay whose datagrams outgrow the underlay MTU shows up here.
+frags() {
+	local i s=0 v
+	for i in 1 2; do
+		v=$(hN "$i" awk '$1 == "Ip:" && !n { for (f = 2; f <= NF; f++) col[$f] = f; n = 1; next }
+			$1 == "Ip:" { print $col["ReasmReqds"] + $col["FragCreates"]; exit }' /proc/net/snmp)
+		s=$((s + v))
+	done
+	echo "$s"
+}
+
+# on_bridge I DEV: DEV is a port of the bridge on host I.
+on_bridge() { ip -n "$(ns_host "$1")" link show dev "$2" 2>/dev/null | grep -q "master $WT_BRIDGE"; }
+
+# listening: the iperf3 server in h2c1 accepts connections.
+listening() { ip netns exec "$(ns_cont 2 1)" ss -Htln 'sport = :5201' | grep -q .; }
+
+iperf_server() {
+	spawn "iperf-s$1" c 2 1 iperf3 -s -1
+	wait_for 5 listening
+}
+
+# iperf_client OUT ARGS...: one bounded iperf3 run from h1c1 into h2c1.
+iperf_client() {
+	local out=$1
+	shift
+	timeout $((seconds + 20)) ip netns exec "$(ns_cont 1 1)" \
+		iperf3 -c "$srv_ip" -t "$seconds" -J "$@" >"$out" 2>&1
+}
+
+# tail_logs NAME...: show the end of spawned processes' logs (why it failed).
+tail_logs() {
+	local n
+	for n in "$@"; do
+		[ -s "$(spawn_log "$n")" ] || continue
+		echo "---- $n:" >&2
+		tail -n 8 "$(spawn_log "$n")" >&2
+	done
+}
+
+# ---- the overlays -----------------------------------------------------------
+# Each setup_<kind> builds the topology and its overlay and sets MTU, DAEMONS
+# (spawn names whose CPU is counted), INFO (how it is configured); on failure it
+# returns 1 with REASON set.
+
+MTU=0
+DAEMONS=()
+INFO=
+REASON=
+
+setup_vxlan() {
+	MTU=1450 # 1500 - IPv4 20 - UDP 8 - VXLAN 8 - inner Ethernet 14
+	INFO="kernel vxlan, id 42, UDP 4789, no encryption"
+	topo_create --mtu "$MTU" --bridge-nf off
+	local i o
+	for i in 1 2; do
+		o=$((3 - i))
+		hN "$i" ip link add vxlan0 mtu "$MTU" type vxlan id 42 local "$(host_ip "$i")" \
+			dstport 4789 dev eth0
+		hN "$i" bridge fdb append 00:00:00:00:00:00 dev vxlan0 dst "$(host_ip "$o")"
+		hN "$i" ip link set vxlan0 master "$WT_BRIDGE" up
+	done
+}
+
+# tinc 1.0 UDP packet: seqno(4) + frame, CBC-padded (PKCS#7, always 1..B
+# bytes), then MACLength bytes of HMAC; + IPv4/UDP 28. Largest MTU that fits.
+tinc_mtu() {
+	local block=$1 mac=$2 m=1500
+	while [ $m -gt 576 ]; do
+		[ $((28 + ((4 + 14 + m) / block + 1) * block + mac)) -le 1500 ] && break
+		m=$((m - 1))
+	done
+	echo "$m"
+}
+
+setup_tinc() {
+	command -v tincd >/dev/null 2>&1 || { REASON="tincd not found (Debian package tinc)"; return 1; }
+	local block=16 d=$WT_TMP/tinc i o
+	case $tinc_cipher in bf-* | blowfish) block=8 ;; esac
+	MTU=$(tinc_mtu "$block" 4)
+	INFO="tinc $(tincd --version | awk 'NR == 1 { print $3 }'), Mode = switch, Cipher = $tinc_cipher, Digest = sha1, MACLength = 4, PMTUDiscovery = no"
+	topo_create --mtu "$MTU" --bridge-nf off
+	for i in 1 2; do
+		o=$((3 - i))
+		mkdir -p "$d/h$i/hosts"
+		cat >"$d/h$i/tinc.conf" <<EOF
+Name = h$i
+Mode = switch
+DeviceType = tap
+Interface = tinc0
+AddressFamily = ipv4
+BindToAddress = $(host_ip "$i")
+ConnectTo = h$o
+EOF
+		cat >"$d/h$i/tinc-up" <<EOF
+#!/bin/sh
+ip link set "\$INTERFACE" mtu $MTU master $WT_BRIDGE up
+EOF
+		chmod 755 "$d/h$i/tinc-up"
+		timeout 60 tincd -c "$d/h$i" -K2048 </dev/null >"$d/keygen$i.log" 2>&1 ||
+			{ REASON="tincd -K failed: $(tail -n 1 "$d/keygen$i.log")"; return 1; }
+		# PMTU discovery off: frames are sent over UDP from the first one
+		# (with it on, tinc 1.0 sends frames larger than the PMTU found so
+		# far over its TCP meta connection until discovery converges).
+		cat >>"$d/h$i/hosts/h$i" <<EOF
+Address = $(host_ip "$i")
+Port = 655
+Cipher = $tinc_cipher
+Digest = sha1
+MACLength = 4
+Compression = 0
+PMTUDiscovery = no
+EOF
+	done
+	for i in 1 2; do
+		cp "$d/h$i/hosts/h$i" "$d/h$((3 - i))/hosts/h$i"
+	done
+	for i in 1 2; do
+		spawn "tinc$i" h$i tincd -D -d1 -c "$d/h$i" --pidfile="$d/h$i/tinc.pid"
+		DAEMONS+=("tinc$i")
+	done
+	for i in 1 2; do
+		wait_for 10 on_bridge "$i" tinc0 || { REASON="tinc0 not on the bridge of host $i"; return 1; }
+	done
+}
+
+# tinc 1.0 falls back to its TCP meta connection when it cannot set up the
+# UDP cipher (e.g. blowfish under OpenSSL 3): connectivity, but not the path
+# meant to be measured.
+check_tinc() {
+	if grep -q 'Error during initialisation of key' "$(spawn_log tinc1)" "$(spawn_log tinc2)"; then
+		REASON="tinc cannot use Cipher = $tinc_cipher here ($(grep -h -m1 'Error during init' \
+			"$(spawn_log tinc1)" "$(spawn_log tinc2)" | head -n 1 | sed 's/.*: error:/error:/')): frames would go over TCP"
+		return 1
+	fi
+}
+
+setup_fastd() {
+	command -v fastd >/dev/null 2>&1 || { REASON="fastd not found (Debian package fastd)"; return 1; }
+	local d=$WT_TMP/fastd i o sec pub
+	MTU=1434 # fastd docs: 1500 - IPv4/UDP 28 - method 24 - tap Ethernet 14
+	INFO="$(fastd --version 2>&1 | head -n 1), mode tap, method \"$fastd_method\""
+	topo_create --mtu "$MTU" --bridge-nf off
+	mkdir -p "$d"
+	for i in 1 2; do
+		timeout 30 fastd --generate-key </dev/null >"$d/key$i" 2>/dev/null ||
+			{ REASON="fastd --generate-key failed"; return 1; }
+	done
+	for i in 1 2; do
+		o=$((3 - i))
+		sec=$(awk '/^Secret:/ { print $2 }' "$d/key$i")
+		pub=$(awk '/^Public:/ { print $2 }' "$d/key$o")
+		cat >"$d/h$i.conf" <<EOF
+log level verbose;
+interface "fastd0";
+mode tap;
+method "$fastd_method";
+bind $(host_ip "$i"):10000;
+secret "$sec";
+mtu $MTU;
+on up "ip link set \$INTERFACE master $WT_BRIDGE up";
+peer "h$o" {
+	key "$pub";
+EOF
+		# Only h1 initiates: when both sides handshake at once, fastd 22
+		# can settle on crossed sessions that carry nothing until the next
+		# handshake, ~20 s later.
+		if [ "$i" = 1 ]; then
+			printf '\tremote %s:10000;\n' "$(host_ip "$o")" >>"$d/h$i.conf"
+		fi
+		printf '}\n' >>"$d/h$i.conf"
+	done
+	for i in 2 1; do
+		spawn "fastd$i" h$i fastd -c "$d/h$i.conf"
+		DAEMONS+=("fastd$i")
+		wait_for 5 grep -q 'bound to' "$(spawn_log "fastd$i")" || true
+	done
+	for i in 1 2; do
+		wait_for 10 on_bridge "$i" fastd0 || { REASON="fastd0 not on the bridge of host $i"; return 1; }
+	done
+}
+
+setup_openvpn() {
+	command -v openvpn >/dev/null 2>&1 || { REASON="openvpn not found"; return 1; }
+	command -v openssl >/dev/null 2>&1 || { REASON="openssl not found (certificates)"; return 1; }
+	local d=$WT_TMP/openvpn i o role fp
+	# P_DATA_V2: opcode+peer-id 4, packet-id 4, GCM tag 16; + IPv4/UDP 28,
+	# + the tap's Ethernet header 14.
+	MTU=$((1500 - 28 - 24 - 14))
+	INFO="$(openvpn --version | awk 'NR == 1 { print $1, $2 }'), dev-type tap, p2p TLS (self-signed certs, --peer-fingerprint), AES-128-GCM, mssfix 0"
+	topo_create --mtu "$MTU" --bridge-nf off
+	mkdir -p "$d"
+	for i in 1 2; do
+		timeout 30 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout "$d/h$i.key" -out "$d/h$i.crt" -days 2 -subj "/CN=h$i" \
+			>"$d/openssl$i.log" 2>&1 || { REASON="openssl req failed"; return 1; }
+	done
+	printf '#!/bin/sh\nip link set "$1" master %s up\n' "$WT_BRIDGE" >"$d/up.sh"
+	chmod 755 "$d/up.sh"
+	for i in 1 2; do
+		o=$((3 - i))
+		role=tls-client
+		[ "$i" = 1 ] && role=tls-server
+		fp=$(openssl x509 -in "$d/h$o.crt" -noout -fingerprint -sha256 | sed 's/.*=//')
+		cat >"$d/h$i.conf" <<EOF
+dev ovpn0
+dev-type tap
+proto udp
+local $(host_ip "$i")
+lport 1194
+remote $(host_ip "$o") 1194
+rport 1194
+$role
+dh none
+cert $d/h$i.crt
+key $d/h$i.key
+peer-fingerprint $fp
+data-ciphers AES-128-GCM
+tun-mtu $MTU
+mssfix 0
+disable-dco
+script-security 2
+up $d/up.sh
+verb 3
+EOF
+	done
+	for i in 1 2; do
+		spawn "openvpn$i" h$i openvpn --config "$d/h$i.conf"
+		DAEMONS+=("openvpn$i")
+	done
+	for i in 1 2; do
+		wait_for 20 grep -q 'Initialization Sequence Completed' "$(spawn_log "openvpn$i")" ||
+			{ REASON="openvpn on host $i did not complete its initialisation"; return 1; }
+		wait_for 5 on_bridge "$i" ovpn0 || { REASON="ovpn0 not on the bridge of host $i"; return 1; }
+	done
+}
+
+# bridge_or_dead I: weftd on host I has made its bridge, or has exited.
+bridge_or_dead() {
+	ip -n "$(ns_host "$1")" link show "$WT_BRIDGE" >/dev/null 2>&1 || ! spawn_pid "weftd$1" >/dev/null
+}
+
+setup_weft() {
+	if [ -z "$weftd_bin" ] || [ ! -x "$weftd_bin" ]; then
+		REASON="no weftd binary; build it or pass --weftd"
+		return 1
+	fi
+	local d=$WT_TMP/weft i o
+	MTU=1423 # 1500 - IPv4/UDP 28 - header/index/counter 16 - tag 16 - record 3 - Ethernet 14
+	INFO="weftd $weftd_bin, bridge created by weftd, mtu = auto"
+	topo_create --mtu "$MTU" --no-bridge --bridge-nf off
+	mkdir -p "$d"
+	(umask 077 && timeout 10 "$weftd_bin" genpsk >"$d/secret") 2>"$d/genpsk.log" ||
+		{ REASON="weftd genpsk failed: $(tail -n 1 "$d/genpsk.log")"; return 1; }
+	for i in 1 2; do
+		o=$((3 - i))
+		cat >"$d/h$i.conf" <<EOF
+[network]
+name = bench
+secret_file = $d/secret
+private_key_file = $d/h$i.key
+listen = $(host_ip "$i"):6783
+bridge = $WT_BRIDGE
+mtu = auto
+
+[control]
+socket = $d/h$i.sock
+
+[peer "h$o"]
+endpoint = $(host_ip "$o"):6783
+EOF
+	done
+	for i in 1 2; do
+		spawn "weftd$i" h$i "$weftd_bin" -c "$d/h$i.conf"
+		DAEMONS+=("weftd$i")
+	done
+	for i in 1 2; do
+		if ! wait_for 10 bridge_or_dead "$i" || ! ip -n "$(ns_host "$i")" link show "$WT_BRIDGE" >/dev/null 2>&1; then
+			if spawn_pid "weftd$i" >/dev/null; then
+				REASON="weftd on host $i made no bridge $WT_BRIDGE in 10 s"
+			else
+				REASON="weftd failed to start: $(tail -n 1 "$(spawn_log "weftd$i")")"
+			fi
+			return 1
+		fi
+		if [ -n "$weftctl_bin" ] && [ -x "$weftctl_bin" ]; then
+			wait_for 5 "$weftctl_bin" -s "$d/h$i.sock" status ||
+				log "weft: weftctl status on host $i does not answer (measuring anyway)"
+		fi
+	done
+	attach_containers || { REASON="containers could not be attached"; return 1; }
+}
+
+# ---- measuring --------------------------------------------------------------
+# One round of one kind appends its raw numbers under $WT_TMP/raw/KIND/:
+#   ping   one RTT (ms) per line
+#   tcp    Mbit/s, bytes received, daemon ticks, machine busy ticks (one per run)
+#   udp    received kpps, loss % (one per run)
+#   warn   anything suspicious (one per line)
+
+# measure KIND: ping, TCP and 64-byte UDP between h1c1 and h2c1.
+measure() {
+	local k=$1 raw=$WT_TMP/raw/$1 out=$WT_TMP/$1 r t0 t1 b0 b1 f0 f1
+	mkdir -p "$raw" "$out"
+
+	if ! wait_for 30 ip netns exec "$(ns_cont 1 1)" ping -c1 -W1 "$srv_ip"; then
+		REASON="no connectivity between the containers within 30 s"
+		return 1
+	fi
+	if declare -F "check_$k" >/dev/null && ! "check_$k"; then
+		return 1
+	fi
+	printf '%s\n' "$MTU" >"$raw/mtu"
+	printf '%s\n' "$INFO" >"$raw/info"
+	printf '%s\n' "${#DAEMONS[@]}" >"$raw/ndaemons"
+	f0=$(frags)
+	if ! c 1 1 ping -c 3 -i 0.2 -W 1 -M "do" -s $((MTU - 28)) "$srv_ip" >/dev/null 2>&1; then
+		echo "full-size ($MTU) ping with DF failed" >>"$raw/warn"
+		log "$k: WARNING: full-size ($MTU) ping with DF failed"
+	fi
+
+	# Latency: the per-ping times.
+	c 1 1 ping -c "$pings" -i 0.01 -W 1 -w $((pings / 50 + 10)) "$srv_ip" >"$out/ping$round.txt" 2>&1 || true
+	sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out/ping$round.txt" >>"$raw/ping"
+	log "$k: ping: $(tail -n 1 "$out/ping$round.txt")"
+
+	# TCP: daemon CPU and machine busy time around each run.
+	for ((r = 1; r <= runs; r++)); do
+		iperf_server "$k-tcp$round.$r"
+		t0=$(ticks "${DAEMONS[@]}")
+		b0=$(busy)
+		iperf_client "$out/tcp$round.$r.json" || true
+		t1=$(ticks "${DAEMONS[@]}")
+		b1=$(busy)
+		kill_spawned "iperf-s$k-tcp$round.$r" 2
+		local res
+		res=$(jq -r '.end.sum_received | select(.bytes != null) |
+			"\(.bits_per_second / 1e5 | round / 10) \(.bytes)"' "$out/tcp$round.$r.json" 2>/dev/null || true)
+		if [ -z "$res" ]; then
+			log "$k: TCP run $r failed: $(tail -c 300 "$out/tcp$round.$r.json" | tr '\n' ' ')"
+			continue
+		fi
+		printf '%s %s %s\n' "$res" $((t1 - t0)) $((b1 - b0)) >>"$raw/tcp"
+		log "$k: TCP run $r/$runs: ${res% *} Mbit/s"
+	done
+
+	# 64-byte UDP at unlimited offered rate: received datagrams/s and loss.
+	for ((r = 1; r <= runs; r++)); do
+		iperf_server "$k-udp$round.$r"
+		iperf_client "$out/udp$round.$r.json" -u -l 64 -b 0 || true
+		kill_spawned "iperf-s$k-udp$round.$r" 2
+		res=$(jq -r '.end.sum_received | select(.packets != null) |
+			"\((.packets - .lost_packets) / .seconds / 100 | round / 10) \(.lost_percent * 100 | round / 100)"' \
+			"$out/udp$round.$r.json" 2>/dev/null || true)
+		if [ -z "$res" ]; then
+			log "$k: UDP run $r failed: $(tail -c 300 "$out/udp$round.$r.json" | tr '\n' ' ')"
+			continue
+		fi
+		printf '%s\n' "$res" >>"$raw/udp"
+		log "$k: 64B UDP run $r/$runs: ${res% *} kpps received, ${res#* } % lost"
+	done
+	f1=$(frags)
+	if [ "$f1" -gt "$f0" ]; then
+		echo "underlay IP fragmentation seen" >>"$raw/warn"
+		log "$k: WARNING: underlay IP fragments: $((f1 - f0))"
+	fi
+}
+
+# aggregate KIND: the raw numbers of every round → one JSON object.
+aggregate() {
+	local raw=$WT_TMP/raw/$1 tcp=null kpps=null loss=null gb=0 dcpu=null hcpu=null
+	local pavg=null p99=null pn=0 warn=
+	if [ -s "$raw/ping" ]; then
+		read -r pavg p99 pn < <(sort -g "$raw/ping" | awk '{ v[NR] = $1; s += $1 }
+			END { r = int(0.99 * NR); if (r < 0.99 * NR) r++
+			      printf "%.4f %.4f %d\n", s / NR, v[r], NR }')
+	fi
+	if [ -s "$raw/tcp" ]; then
+		tcp=$(awk '{ print $1 }' "$raw/tcp" | median)
+		read -r gb dcpu hcpu < <(awk -v h="$clk_tck" -v nd="$(cat "$raw/ndaemons")" '
+			{ b += $2; d += $3; m += $4 }
+			END { g = b / 1e9
+			      if (g == 0) { print "0 null null"; exit }
+			      printf "%.6f %s %.3f\n", g, (nd > 0 ? sprintf("%.3f", d / h / g) : "null"), m / h / g }' \
+			"$raw/tcp")
+	fi
+	if [ -s "$raw/udp" ]; then
+		kpps=$(awk '{ print $1 }' "$raw/udp" | median)
+		loss=$(awk '{ print $2 }' "$raw/udp" | median)
+	fi
+	[ ! -s "$raw/warn" ] || warn=$(sort -u "$raw/warn" | paste -sd ';' - | sed 's/;/; /g')
+	jq -cn --arg kind "$1" --arg info "$(cat "$raw/info")" --arg warn "$warn" \
+		--argjson mtu "$(cat "$raw/mtu")" --argjson tcp "$tcp" --argjson pavg "$pavg" \
+		--argjson p99 "$p99" --argjson pn "$pn" --argjson kpps "$kpps" --argjson loss "$loss" \
+		--argjson gb "$gb" --argjson dcpu "$dcpu" --argjson hcpu "$hcpu" \
+		--argjson tcp_runs "$(awk '{ print $1 }' "$raw/tcp" 2>/dev/null | jq -sc .)" \
+		--argjson udp_runs "$(awk '{ print $1 }' "$raw/udp" 2>/dev/null | jq -sc .)" \
+		'{kind: $kind, status: "ok", info: $info, warning: (if $warn == "" then null else $warn end),
+		  mtu: $mtu, tcp_mbps: $tcp, tcp_runs_mbps: $tcp_runs,
+		  ping_avg_ms: $pavg, ping_p99_ms: $p99, ping_replies: $pn,
+		  udp64_kpps: $kpps, udp64_runs_kpps: $udp_runs, udp64_loss_pct: $loss,
+		  tcp_gb: $gb, daemon_cpu_s_per_gb: $dcpu, host_cpu_s_per_gb: $hcpu}'
+}
+
+# ---- main -------------------------------------------------------------------
+
+IFS=, read -ra kind_list <<<"$kinds"
+for k in "${kind_list[@]}"; do
+	case $k in vxlan | tinc | fastd | openvpn | weft) ;; *) fail "unknown kind '$k'" ;; esac
+done
+log "kinds: ${kind_list[*]}; $rounds round(s) of $runs runs x $seconds s; $pings pings;" \
+	"temp dir $WT_TMP; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+declare -A status reason
+for ((round = 1; round <= rounds; round++)); do
+	for k in "${kind_list[@]}"; do
+		# A missing binary stays missing; a failure may be transient.
+		[ "${status[$k]:-}" != unavailable ] || continue
+		log "== $k (round $round/$rounds)"
+		MTU=0
+		DAEMONS=()
+		INFO=
+		REASON=
+		st=ok
+		if ! "setup_$k"; then
+			st=unavailable
+		elif ! measure "$k"; then
+			st=failed
+		fi
+		if [ $st = ok ]; then
+			status[$k]=ok
+		else
+			log "$k: $([ $st = unavailable ] && echo "not available" || echo failed): $REASON"
+			[ "${#DAEMONS[@]}" -eq 0 ] || tail_logs "${DAEMONS[@]}"
+			if [ "${status[$k]:-}" != ok ]; then
+				status[$k]=$st
+				reason[$k]=$REASON
+			fi
+		fi
+		if [ "$k" = weft ] && [ $st = ok ] && [ -n "$weftctl_bin" ] && [ -x "$weftctl_bin" ]; then
+			"$weftctl_bin" -s "$WT_TMP/weft/h1.sock" status --json \
+				>"$WT_TMP/weft/status-h1.round$round.json" 2>&1 || true
+		fi
+		topo_destroy
+	done
+done
+
+: >"$WT_TMP/results.jsonl"
+for k in "${kind_list[@]}"; do
+	if [ "${status[$k]}" = ok ]; then
+		aggregate "$k" >>"$WT_TMP/results.jsonl"
+	else
+		jq -cn --arg kind "$k" --arg status "${status[$k]}" --arg reason "${reason[$k]}" \
+			'{kind: $kind, status: $status, reason: $reason}' >>"$WT_TMP/results.jsonl"
+	fi
+done
+
+# ---- report -----------------------------------------------------------------
+
+cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+machine=$(jq -cn --arg nproc "$(nproc)" --arg cpu "$cpu_model" --arg kernel "$(uname -r)" \
+	--arg iperf3 "$(iperf3 --version | head -n 1)" \
+	--arg load_start "$load_start" --arg load_end "$(cut -d' ' -f1-3 /proc/loadavg)" \
+	'{nproc: ($nproc | tonumber), cpu: $cpu, kernel: $kernel, iperf3: $iperf3,
+	  loadavg_start: $load_start, loadavg_end: $load_end}')
+results=$(jq -sc . "$WT_TMP/results.jsonl")
+
+# ratios: weft against the better of tinc and fastd, per metric.
+ratios=$(jq -c '
+	(map(select(.status == "ok")) | map({(.kind): .}) | add // {}) as $r
+	| [$r.tinc, $r.fastd] | map(select(. != null)) as $ref
+	| def best(f; better): ($ref | map(select(f != null)) | sort_by(f)
+		| if better == "max" then last else first end);
+	  def ratio(f; better): (best(f; better)) as $b
+		| if $r.weft == null or $b == null or ($r.weft | f) == null or ($b | f) == 0 then null
+		  else {ratio: (($r.weft | f) / ($b | f)), weft: ($r.weft | f), ref: ($b | f), ref_kind: $b.kind,
+			better: (if better == "max" then "higher" else "lower" end)} end;
+	{tcp: ratio(.tcp_mbps; "max"), ping: ratio(.ping_avg_ms; "min"),
+	 udp64: ratio(.udp64_kpps; "max"), cpu: ratio(.daemon_cpu_s_per_gb; "min")}' <<<"$results")
+
+{
+	echo
+	echo "overlay benchmark: 2 hosts, 1 container each, underlay MTU 1500;" \
+		"TCP/64B: median of $((runs * rounds)) x ${seconds}s; ping: $((pings * rounds)) at 10 ms"
+	printf '%-8s %5s %10s %9s %9s %10s %7s %11s %11s\n' kind MTU "TCP Mbit/s" "ping avg" \
+		"ping p99" "64B kpps" "loss %" "daemon s/GB" "host s/GB"
+	jq -r '.[] | select(.status == "ok") |
+		[.kind, .mtu, .tcp_mbps, .ping_avg_ms, .ping_p99_ms, .udp64_kpps, .udp64_loss_pct,
+		 .daemon_cpu_s_per_gb, .host_cpu_s_per_gb] | map(if . == null then "-" else . end) | @tsv' \
+		<<<"$results" |
+		awk -F'\t' 'function f(v, fmt) { return v == "-" ? "-" : sprintf(fmt, v) }
+			{ printf "%-8s %5s %10s %9s %9s %10s %7s %11s %11s\n", $1, $2, f($3, "%.0f"),
+			  f($4, "%.3f ms"), f($5, "%.3f ms"), f($6, "%.1f"), f($7, "%.1f"),
+			  f($8, "%.2f"), f($9, "%.2f") }'
+	jq -r '.[] | select(.status != "ok") |
+		"\(.kind): \(if .status == "unavailable" then "not available" else "failed" end)" +
+		" (\(.reason))"' <<<"$results"
+	jq -r '.[] | select(.warning != null) | "\(.kind): warning: \(.warning)"' <<<"$results"
+	echo
+	echo "configurations:"
+	jq -r '.[] | select(.info != null) | "  \(.kind): \(.info)"' <<<"$results"
+	echo "  all: bridge netfilter off (bridge-nf-call-*tables = 0) in every namespace;" \
+		"daemon s/GB = the overlay daemons' utime+stime on both hosts during the TCP runs," \
+		"host s/GB = the whole machine's busy CPU (includes iperf3 and the kernel; noisy on a shared box)"
+	echo
+	echo "weft vs the better of tinc and fastd:"
+	if jq -e '.tcp == null and .ping == null and .udp64 == null and .cpu == null' <<<"$ratios" >/dev/null; then
+		echo "  (no ratios: weft or both references missing)"
+	else
+		jq -r 'to_entries[] | select(.value != null) | .key as $m | .value |
+			"  \({tcp: "TCP throughput", ping: "ping avg", udp64: "64B rate", cpu: "CPU per GB"}[$m]): " +
+			"\(.ratio * 100 | round / 100)x  (weft \(.weft * 1000 | round / 1000) vs \(.ref_kind) \(.ref * 1000 | round / 1000); \(.better) is better)"' \
+			<<<"$ratios"
+	fi
+	echo
+	echo "machine: $(nproc) CPUs, $cpu_model, kernel $(uname -r); $(iperf3 --version | head -n 1);" \
+		"load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+} | tee "$WT_TMP/report.txt"
+
+if [ -n "$json_out" ]; then
+	jq -n --argjson machine "$machine" --argjson results "$results" --argjson ratios "$ratios" \
+		--argjson runs "$runs" --argjson rounds "$rounds" --argjson seconds "$seconds" \
+		--argjson pings "$pings" \
+		'{machine: $machine, params: {runs: $runs, rounds: $rounds, seconds: $seconds, pings: $pings,
+		  underlay_mtu: 1500}, results: $results, ratios: $ratios}' >"$json_out"
+	log "wrote $json_out"
+fi
