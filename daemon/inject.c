@@ -5,9 +5,9 @@
  * here so that the caller learns about them.
  *
  * PACKET_QDISC_BYPASS stays off: with `ringtool bench` (1400-byte frames
- * inject → veth → capture, 2-core VM, kernel 6.18) two series of ten
- * alternating 2 s runs gave medians of 797k vs 929k frames/s (off vs on)
- * and then 791k vs 673k: no difference beyond the noise, as DESIGN.md's
+ * inject → veth → capture, loaded 2-core VM, kernel 6.18) two series of
+ * alternating 2 s runs (6 and 10 pairs) gave medians of 797k vs 929k
+ * frames/s (off vs on), then 791k vs 673k: nothing beyond the noise, as DESIGN.md's
  * 0-7 % says. Bypassing also hides injected frames from taps (tcpdump on
  * the port) and skips tc; weft_inject_set_qdisc_bypass() is there to
  * measure again. */
