@@ -47,7 +47,7 @@ int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len) W
  * busy device (EAGAIN/ENOBUFS) is not an error: the kernel keeps the slots
  * and weft_inject_pending() stays true so that a later flush sends them.
  * Returns 0 or a negative errno for any other failure (counted). */
-int weft_inject_flush(struct weft_inject *inj);
+int weft_inject_flush(struct weft_inject *inj) WEFT_WUR;
 
 /* Frames are waiting for a kick. */
 bool weft_inject_pending(const struct weft_inject *inj);
