@@ -3,7 +3,7 @@
  * counts lines, refuses overlong ones and tracks [section] headers; the raw
  * strings are then validated against the one schema table below, which also
  * drives the dump and the documented example. */
-#include "config.h"
+#include <config.h>   /* autoconf's, not common/config.h */
 
 #include <arpa/inet.h>
 #include <assert.h>
