@@ -11,12 +11,12 @@
 
 #include "common/weft.h"
 
-#define WEFT_FRAME_ALEN	       6
-#define WEFT_FRAME_HDR_LEN     14 /* destination, source, EtherType */
-#define WEFT_FRAME_MIN_LEN     WEFT_FRAME_HDR_LEN /* shorter is a runt */
-#define WEFT_FRAME_VLAN_LEN    4 /* TPID, TCI */
-#define WEFT_FRAME_TPID_8021Q  0x8100
-#define WEFT_FRAME_MAC_STRLEN  18 /* "xx:xx:xx:xx:xx:xx" and its NUL */
+#define WEFT_FRAME_ALEN	      6
+#define WEFT_FRAME_HDR_LEN    14		 /* destination, source, EtherType */
+#define WEFT_FRAME_MIN_LEN    WEFT_FRAME_HDR_LEN /* shorter is a runt */
+#define WEFT_FRAME_VLAN_LEN   4			 /* TPID, TCI */
+#define WEFT_FRAME_TPID_8021Q 0x8100
+#define WEFT_FRAME_MAC_STRLEN 18 /* "xx:xx:xx:xx:xx:xx" and its NUL */
 
 /*
  * Bytes a weft DATA datagram adds around one frame, below IP/UDP: type and

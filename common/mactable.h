@@ -27,10 +27,10 @@
 
 #include "common/weft.h"
 
-#define WEFT_MACTABLE_KEY_LEN	       16 /* crypto_shorthash_KEYBYTES */
-#define WEFT_MACTABLE_NO_PEER	       UINT32_MAX
-#define WEFT_MACTABLE_DEFAULT_CAPACITY 16384
-#define WEFT_MACTABLE_MAX_CAPACITY     (1U << 24)
+#define WEFT_MACTABLE_KEY_LEN		16 /* crypto_shorthash_KEYBYTES */
+#define WEFT_MACTABLE_NO_PEER		UINT32_MAX
+#define WEFT_MACTABLE_DEFAULT_CAPACITY	16384
+#define WEFT_MACTABLE_MAX_CAPACITY	(1U << 24)
 #define WEFT_MACTABLE_DEFAULT_AGEING_MS (300U * 1000U)
 
 struct weft_mactable;
@@ -49,7 +49,7 @@ struct weft_mactable_entry {
 };
 
 struct weft_mactable_stats {
-	size_t count;	   /* entries stored, including expired ones not yet swept */
+	size_t count; /* entries stored, including expired ones not yet swept */
 	size_t capacity;
 	uint64_t added;	   /* WEFT_MACTABLE_ADDED results */
 	uint64_t moved;	   /* WEFT_MACTABLE_MOVED results */

@@ -159,15 +159,15 @@ static void test_max_len(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mac_access),
-		cmocka_unit_test(test_classes),
-		cmocka_unit_test(test_link_local_control),
-		cmocka_unit_test(test_runt),
-		cmocka_unit_test(test_format_mac),
-		cmocka_unit_test(test_copy_with_vlan),
-		cmocka_unit_test(test_copy_with_vlan_limits),
-		cmocka_unit_test(test_overlay_mtu),
-		cmocka_unit_test(test_max_len),
+	    cmocka_unit_test(test_mac_access),
+	    cmocka_unit_test(test_classes),
+	    cmocka_unit_test(test_link_local_control),
+	    cmocka_unit_test(test_runt),
+	    cmocka_unit_test(test_format_mac),
+	    cmocka_unit_test(test_copy_with_vlan),
+	    cmocka_unit_test(test_copy_with_vlan_limits),
+	    cmocka_unit_test(test_overlay_mtu),
+	    cmocka_unit_test(test_max_len),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -372,9 +372,9 @@ static int model_learn(struct model *m, int mac, uint32_t peer, uint64_t now)
 	int res;
 
 	if (e->used) {
-		res = !model_live(e, now)   ? WEFT_MACTABLE_ADDED
-		      : e->peer != peer ? WEFT_MACTABLE_MOVED
-					: WEFT_MACTABLE_REFRESHED;
+		res = !model_live(e, now) ? WEFT_MACTABLE_ADDED
+		      : e->peer != peer	  ? WEFT_MACTABLE_MOVED
+					  : WEFT_MACTABLE_REFRESHED;
 	} else {
 		if (m->count == MODEL_CAP)
 			model_drop(m, model_oldest(m));
@@ -484,19 +484,19 @@ static void test_random_vs_model(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_new_invalid),
-		cmocka_unit_test(test_learn_lookup),
-		cmocka_unit_test(test_reject_invalid_source),
-		cmocka_unit_test(test_refresh),
-		cmocka_unit_test(test_move_at_once),
-		cmocka_unit_test(test_remove),
-		cmocka_unit_test(test_ageing_boundary),
-		cmocka_unit_test(test_expire_budget),
-		cmocka_unit_test(test_forget_peer),
-		cmocka_unit_test(test_full_table),
-		cmocka_unit_test(test_iterate),
-		cmocka_unit_test(test_set_ageing),
-		cmocka_unit_test(test_random_vs_model),
+	    cmocka_unit_test(test_new_invalid),
+	    cmocka_unit_test(test_learn_lookup),
+	    cmocka_unit_test(test_reject_invalid_source),
+	    cmocka_unit_test(test_refresh),
+	    cmocka_unit_test(test_move_at_once),
+	    cmocka_unit_test(test_remove),
+	    cmocka_unit_test(test_ageing_boundary),
+	    cmocka_unit_test(test_expire_budget),
+	    cmocka_unit_test(test_forget_peer),
+	    cmocka_unit_test(test_full_table),
+	    cmocka_unit_test(test_iterate),
+	    cmocka_unit_test(test_set_ageing),
+	    cmocka_unit_test(test_random_vs_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
