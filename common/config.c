@@ -85,6 +85,10 @@ static const struct key_def schema[] = {
 	{.sect = S_NETWORK, .key = "name", .type = T_NAME, .flags = F_REQUIRED,
 	 .max = WEFT_CONFIG_NAME_MAX, .example = "prod", CFG(name),
 	 .help = "Network name, the same on every member (it is part of the handshake)."},
+	{.sect = S_NETWORK, .key = "nickname", .type = T_NAME, .flags = F_EMPTY,
+	 .max = WEFT_CONFIG_NAME_MAX, .def = "", CFG(nickname),
+	 .help = "This host's name in handshakes and peers' status; empty = the host name. "
+		 "Other members name it so in their [peer \"NAME\"] sections."},
 	{.sect = S_NETWORK, .key = "secret_file", .type = T_PATH, .flags = F_REQUIRED,
 	 .max = WEFT_CONFIG_PATH_MAX - 1, .example = "/etc/weft/prod.secret", CFG(secret_file),
 	 .help = "Network secret shared by every member: 32 bytes in base64 (`weftd genpsk'), "
@@ -605,6 +609,8 @@ static int parse_value(const struct key_def *d, const char *text, void *base,
 	}
 	switch (d->type) {
 	case T_NAME:
+		if (len == 0 && (d->flags & F_EMPTY))
+			break;
 		if (!valid_name(text)) {
 			snprintf(err, WEFT_ERRLEN, "%s", name_rule);
 			return -EINVAL;

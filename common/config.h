@@ -45,6 +45,7 @@ struct weft_config {
 
 	/* [network] */
 	char name[WEFT_CONFIG_NAME_MAX + 1];
+	char nickname[WEFT_CONFIG_NAME_MAX + 1]; /* "" = the host name */
 	char secret_file[WEFT_CONFIG_PATH_MAX];
 	char private_key_file[WEFT_CONFIG_PATH_MAX];
 	struct weft_config_endpoint listen;    /* numeric only; port 1..65535 */

@@ -147,6 +147,8 @@ static const struct good goods[] = {
 	{"network", "name", "prod", "prod"},
 	{"network", "name", "a.B_c-9", "a.B_c-9"},
 	{"network", "name", "abcdefghijklmnopqrstuvwxyz012345", "abcdefghijklmnopqrstuvwxyz012345"},
+	{"network", "nickname", "db1", "db1"},
+	{"network", "nickname", "", ""},
 	{"network", "secret_file", "/etc/weft/prod.secret", "/etc/weft/prod.secret"},
 	{"network", "private_key_file", "/srv/k", "/srv/k"},
 	{"network", "listen", "0.0.0.0:6783", "0.0.0.0:6783"},
@@ -226,6 +228,8 @@ static const struct bad bads[] = {
 	{"network", "name", "pr/od", name_rule},
 	{"network", "name", "pr\xc3\xb6" "d", name_rule},
 	{"network", "name", "pr od", "contains blanks or control characters"},
+	{"network", "nickname", "db/1", name_rule},
+	{"network", "nickname", "abcdefghijklmnopqrstuvwxyz0123456", name_rule},
 	{"network", "secret_file", "etc/weft/x", "not an absolute path"},
 	{"network", "secret_file", "", "not an absolute path"},
 	{"network", "secret_file", "/etc/a b", "contains blanks or control characters"},
@@ -381,7 +385,7 @@ static void test_every_key_is_tested(void **state)
 		assert_true(bad);
 		keys++;
 	}
-	assert_int_equal(keys, 24);
+	assert_int_equal(keys, 25);
 	free(out);
 	weft_config_free(cfg);
 }
@@ -394,6 +398,7 @@ static void test_defaults(void **state)
 
 	assert_string_equal(out, "[network]\n"
 				 "name = t\n"
+				 "nickname =\n"
 				 "secret_file = /etc/weft/t.secret\n"
 				 "private_key_file = /var/lib/weft/t.key\n"
 				 "listen = 0.0.0.0:6783\n"
@@ -1029,7 +1034,7 @@ static void test_docs_parse(void **state)
 		assert_true(strstr(text, set) || strstr(text, unset));
 		keys++;
 	}
-	assert_int_equal(keys, 24);
+	assert_int_equal(keys, 25);
 	/* and uncommenting every default changes nothing */
 	for (char *p = strstr(copy, "\n#"); p; p = strstr(p + 1, "\n#"))
 		if (p[2] >= 'a' && p[2] <= 'z' && strchr(p + 2, '=') < strchr(p + 2, '\n'))
