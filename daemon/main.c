@@ -17,14 +17,6 @@
 #include "daemon/log.h"
 #include "daemon/daemon.h"
 
-/* TEMPORARY while daemon/daemon.c is integrated: keeps weftd linkable. */
-__attribute__((weak)) int weft_daemon_run(struct weft_config *cfg, const char *path)
-{
-	fprintf(stderr, "weftd: the data path is not built yet\n");
-	weft_config_free(cfg);
-	return 1;
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out,

@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash
+# tests/netns/mesh.sh: a weft mesh on top of lib.sh's topology, shared by the
+# end-to-end tests and the demo. Source lib.sh first.
+#
+#   mesh_init           secret and per-host keys in $WT_TMP
+#   mesh_config I [K=V] write $WT_TMP/hI.conf: every other host is a peer
+#   mesh_start I        start weftd on host I (name weftdI), wait for its socket
+#   mesh_stop I         SIGTERM weftd on host I, check it exited 0
+#   mesh_status I       weftctl status --json of host I
+#   mesh_wait_up I J S  wait up to S seconds until host I has a live session to hJ
+
+: "${WEFTD:?WEFTD must name the weftd binary}"
+WEFTCTL=${WEFTCTL:-$(dirname "$WEFTD")/weftctl}
+
+mesh_init() {
+	wt_tmp
+	(umask 077 && "$WEFTD" genpsk >"$WT_TMP/secret")
+	local i
+	for ((i = 1; i <= WT_HOSTS; i++)); do
+		(umask 077 && "$WEFTD" genkey >"$WT_TMP/h$i.key")
+		"$WEFTD" pubkey <"$WT_TMP/h$i.key" >"$WT_TMP/h$i.pub"
+	done
+}
+
+# mesh_config I [extra lines for [network]...]
+mesh_config() {
+	local i=$1 j
+	shift
+	{
+		printf '[network]\nname = mesh\nnickname = h%d\nsecret_file = %s/secret\n' "$i" "$WT_TMP"
+		printf 'private_key_file = %s/h%d.key\n' "$WT_TMP" "$i"
+		printf 'listen = %s:6783\nbridge = %s\n' "$(host_ip "$i")" "$WT_BRIDGE"
+		local line
+		for line in "$@"; do printf '%s\n' "$line"; done
+		printf '[timers]\nkeepalive_interval = 2\npeer_timeout = 8\n'
+		printf '[control]\nsocket = %s/h%d.sock\n' "$WT_TMP" "$i"
+		printf '[log]\nlevel = %s\n' "${MESH_LOG_LEVEL:-info}"
+		for ((j = 1; j <= WT_HOSTS; j++)); do
+			[ "$j" = "$i" ] && continue
+			printf '[peer "h%d"]\nendpoint = %s:6783\n' "$j" "$(host_ip "$j")"
+			if [ "${MESH_PIN:-0}" = 1 ]; then
+				printf 'public_key = %s\n' "$(cat "$WT_TMP/h$j.pub")"
+			fi
+		done
+	} >"$WT_TMP/h$i.conf"
+}
+
+mesh_start() {
+	local i=$1
+	[ -f "$WT_TMP/h$i.conf" ] || mesh_config "$i"
+	spawn "weftd$i" hN "$i" "$WEFTD" -c "$WT_TMP/h$i.conf"
+	if ! wait_for 10 test -S "$WT_TMP/h$i.sock"; then
+		cat "$(spawn_log "weftd$i")" >&2
+		fail "weftd on host $i did not start"
+	fi
+}
+
+mesh_stop() {
+	kill_spawned "weftd$1" 5
+	[ "$SPAWN_STATUS" = 0 ] || {
+		cat "$(spawn_log "weftd$1")" >&2
+		fail "weftd on host $1 exited with status $SPAWN_STATUS"
+	}
+}
+
+mesh_status() {
+	"$WEFTCTL" -s "$WT_TMP/h$1.sock" status --json
+}
+
+mesh_peer_state() {
+	mesh_status "$1" | jq -r --arg p "h$2" '.peers[] | select(.name == $p) | .state'
+}
+
+mesh_wait_up() {
+	wait_for "$3" sh -c "[ \"\$(\"$WEFTCTL\" -s '$WT_TMP/h$1.sock' status --json |
+		jq -r '.peers[] | select(.name == \"h$2\") | .state')\" = up ]"
+}
