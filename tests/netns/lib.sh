@@ -41,6 +41,7 @@
 WT_PREFIX=${WT_PREFIX:-wt$$-}
 WT_BRIDGE=${WT_BRIDGE:-weft0}
 WT_TMP=${WT_TMP:-}
+WT_TMP_OURS=0
 WT_HOSTS=0
 WT_CONTAINERS=0
 WT_UL_MTU=1500
@@ -100,10 +101,12 @@ ul() { ip netns exec "$(ns_ul)" "$@"; }
 
 # ---- temp dir, processes ----------------------------------------------------
 
-# wt_tmp: make sure $WT_TMP exists (one per run, removed by cleanup).
+# wt_tmp: make sure $WT_TMP exists (one per run; cleanup removes it if the
+# lib made it, never a directory the caller passed in).
 wt_tmp() {
 	if [ -z "$WT_TMP" ] || [ ! -d "$WT_TMP" ]; then
 		WT_TMP=$(mktemp -d "/tmp/${WT_PREFIX}XXXXXX")
+		WT_TMP_OURS=1
 	fi
 }
 
@@ -350,17 +353,19 @@ topo_destroy() {
 	return 0
 }
 
-# cleanup: topo_destroy, then remove $WT_TMP (unless WT_KEEP_TMP=1).
+# cleanup: topo_destroy, then remove $WT_TMP if the lib made it (unless
+# WT_KEEP_TMP=1).
 cleanup() {
 	topo_destroy
-	if [ -n "$WT_TMP" ] && [ -d "$WT_TMP" ]; then
+	if [ "$WT_TMP_OURS" = 1 ] && [ -n "$WT_TMP" ] && [ -d "$WT_TMP" ]; then
 		if [ "${WT_KEEP_TMP:-0}" = 1 ]; then
 			say "kept $WT_TMP"
 		else
 			rm -rf "$WT_TMP"
 		fi
+		WT_TMP=
+		WT_TMP_OURS=0
 	fi
-	WT_TMP=
 	return 0
 }
 
