@@ -15,7 +15,11 @@
  *   finish                                     (check_pin) finish
  *
  * Every clock here is wall-clock time in Unix milliseconds (CLOCK_REALTIME),
- * because timestamps are compared across hosts. */
+ * because timestamps are compared across hosts. Only the HELLO's timestamp
+ * is checked: the later messages are bound to the ephemeral keys of this
+ * very handshake. A HELLO that goes unanswered is retried with a new
+ * write_hello (a new ephemeral key): the same bytes again are a replay.
+ * libsodium must have been initialised (sodium_init()). */
 #ifndef WEFT_HANDSHAKE_H
 #define WEFT_HANDSHAKE_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include <config.h>   /* autoconf's, not common/config.h */
+#include <config.h> /* autoconf's, not common/config.h */
 
 #include <errno.h>
 #include <string.h>
@@ -270,7 +270,7 @@ struct weft_noise *weft_noise_new(void)
 	struct weft_noise *n = sodium_malloc(sizeof(*n));
 
 	if (n)
-		sodium_memzero(n, sizeof(*n));
+		weft_noise_wipe(n);
 	return n;
 }
 

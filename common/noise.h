@@ -58,8 +58,9 @@ struct weft_noise {
 	uint8_t msg; /* index of the next handshake message */
 };
 
-/* A zeroed state in sodium_malloc memory (not yet initialised), or NULL when
- * out of memory. */
+/* A blank state in sodium_malloc memory (refusing everything until
+ * initialised), or NULL when out of memory. Like everything here, it needs
+ * sodium_init() to have been called. */
 struct weft_noise *weft_noise_new(void) WEFT_WUR;
 /* Wipes and frees; accepts NULL. */
 void weft_noise_free(struct weft_noise *n);

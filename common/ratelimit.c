@@ -73,20 +73,23 @@ size_t weft_ratelimit_count(const struct weft_ratelimit *rl)
 static void source_of(struct source *src, const struct sockaddr *addr)
 {
 	memset(src, 0, sizeof(*src));
+	/* Copies, because a struct sockaddr pointer promises no alignment. */
 	if (addr->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
+		struct sockaddr_in sin;
 
+		memcpy(&sin, addr, sizeof(sin));
 		src->kind = SRC_IPV4;
-		memcpy(src->addr, &sin->sin_addr, 4);
+		memcpy(src->addr, &sin.sin_addr, 4);
 	} else if (addr->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
+		struct sockaddr_in6 sin6;
 
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(&sin6, addr, sizeof(sin6));
+		if (IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr)) {
 			src->kind = SRC_IPV4;
-			memcpy(src->addr, &sin6->sin6_addr.s6_addr[12], 4);
+			memcpy(src->addr, &sin6.sin6_addr.s6_addr[12], 4);
 		} else {
 			src->kind = SRC_IPV6;
-			memcpy(src->addr, &sin6->sin6_addr, 8);
+			memcpy(src->addr, &sin6.sin6_addr, 8);
 		}
 	}
 }

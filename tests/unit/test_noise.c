@@ -424,7 +424,14 @@ static void test_bad_config(void **state)
 	struct weft_noise_config c = {
 	    .pattern = WEFT_NOISE_XXPSK0, .initiator = true, .static_priv = key};
 
+	uint8_t msg[128] = {0}, out[128];
+	size_t len;
+
 	assert_non_null(n);
+	/* A state never initialised refuses everything. */
+	assert_int_equal(weft_noise_read(n, msg, 64, out, sizeof(out), &len), -EINVAL);
+	assert_int_equal(weft_noise_write(n, NULL, 0, out, sizeof(out), &len), -EINVAL);
+	assert_false(weft_noise_done(n));
 	assert_int_equal(weft_noise_init(n, &c), -EINVAL); /* no psk */
 	c.psk = key;
 	c.static_priv = NULL;
