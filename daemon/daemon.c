@@ -240,8 +240,12 @@ static void setup_links(struct weftd *d)
 	spec.bridge = cfg->bridge;
 	spec.mtu = d->mtu;
 	spec.create_bridge = cfg->create_bridge;
-	if (weft_link_setup(d->link, &spec, &d->dp_ifindex, err) < 0)
-		weft_fatal("links: %s", err);
+	if (weft_link_setup(d->link, &spec, &d->dp_ifindex, err) < 0) {
+		/* Undo whatever part of the set-up did happen. */
+		log_err("links: %s", err);
+		(void)weft_link_teardown(d->link);
+		exit(1);
+	}
 }
 
 /* ---- status ------------------------------------------------------------------ */
@@ -394,7 +398,7 @@ static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- start-up and teardown ------------------------------------------------------ */
 
-static void open_data_path(struct weftd *d)
+static void open_udp(struct weftd *d)
 {
 	const struct weft_config *cfg = d->cfg;
 	struct weft_udp_config ucfg = {0};
@@ -407,12 +411,27 @@ static void open_data_path(struct weftd *d)
 	ucfg.max_datagram = 65535;
 	if (weft_udp_open(&d->udp, &ucfg, err) < 0)
 		weft_fatal("UDP %s", err);
+}
+
+/* Rings and control socket come after the links: a failure here must undo them. */
+static int open_rings_and_control(struct weftd *d, char err[static WEFT_ERRLEN])
+{
+	const struct weft_config *cfg = d->cfg;
+	char why[WEFT_ERRLEN];
+
 	if (weft_capture_open(&d->capture, d->dp_ifindex, cfg->rx_ring_frames,
-			      d->max_frame_len + WEFT_FRAME_VLAN_LEN, err) < 0)
-		weft_fatal("capture ring: %s", err);
-	if (weft_inject_open(&d->inject, d->dp_ifindex, cfg->tx_ring_frames,
-			     d->max_frame_len, err) < 0)
-		weft_fatal("inject ring: %s", err);
+			      d->max_frame_len + WEFT_FRAME_VLAN_LEN, why) < 0) {
+		snprintf(err, WEFT_ERRLEN, "capture ring: %.200s", why);
+		return -1;
+	}
+	if (weft_inject_open(&d->inject, d->dp_ifindex, cfg->tx_ring_frames, d->max_frame_len,
+			     why) < 0) {
+		snprintf(err, WEFT_ERRLEN, "inject ring: %.200s", why);
+		return -1;
+	}
+	if (weft_control_open(&d->control, d->loop, cfg->control_socket, on_control, d, err) < 0)
+		return -1;
+	return 0;
 }
 
 static void teardown(struct weftd *d)
@@ -477,10 +496,15 @@ int weft_daemon_run(struct weft_config *cfg, const char *path)
 		weft_fatal("out of memory for handshake state");
 	weft_peers_init(&d);
 
+	/* The socket first: a port in use must fail before any link is made. */
+	open_udp(&d);
 	setup_links(&d);
-	open_data_path(&d);
-	if (weft_control_open(&d.control, d.loop, cfg->control_socket, on_control, &d, err) < 0)
-		weft_fatal("%s", err);
+	if (open_rings_and_control(&d, err) < 0) {
+		log_err("%s", err);
+		teardown(&d);
+		ev_loop_destroy(d.loop);
+		return 1;
+	}
 
 	ev_io_init(&d.capture_io, weft_router_on_capture, weft_capture_fd(d.capture), EV_READ);
 	ev_io_init(&d.udp_io, weft_router_on_udp, weft_udp_fd(d.udp), EV_READ);
