@@ -176,6 +176,58 @@ there wlt1
 there c1a
 case $log in *"leaving bridge wlt1: 1 other port remain (c1a)"*) ok ;; *) fail "log: $log" ;; esac
 
+# ---- offloads, measured: what a packet socket on B-dp sees -------------------
+# A TCP stream from a "container" (ns <p>c, eth0 ═ c0 on the bridge) to an
+# address on wlt3-dp: every frame captured on wlt3-dp must fit the MTU. The
+# control run, with wlt3-br's offloads back on, must see superframes, or the
+# measurement proves nothing.
+
+# largest_frame: the largest frame length tcpdump sees on wlt3-dp during a 1 s stream.
+largest_frame() {
+	local pid
+	n timeout 15 tcpdump -l -i wlt3-dp -nn -e -c 2000 "tcp and dst host 10.1.0.2" \
+		>"$WT_TMP/frames" 2>"$WT_TMP/tcpdump.log" &
+	pid=$!
+	sleep 2 # tcpdump needs a moment to attach
+	n timeout 10 iperf3 -s -1 -B 10.1.0.2 >/dev/null 2>&1 &
+	sleep 0.5
+	ip netns exec "$cns" timeout 8 iperf3 -c 10.1.0.2 -t 1 >/dev/null 2>&1 ||
+		fail "iperf3 failed"
+	wait "$pid" || true
+	awk '{ for (i = 1; i <= NF; i++) if ($i == "length") { l = $(i + 1); break }
+	       sub(/[,:]$/, "", l); if (l + 0 > m) m = l + 0; c++ }
+	     END { if (c < 100) print 0; else print m }' "$WT_TMP/frames"
+}
+
+if command -v iperf3 >/dev/null 2>&1 && command -v tcpdump >/dev/null 2>&1; then
+	cns=${WT_PREFIX}c
+	ip netns add "$cns"
+	lt setup wlt3 1423 create
+	n ip link add c0 type veth peer name eth0 netns "$cns"
+	n ip link set c0 master wlt3 up
+	ip netns exec "$cns" ip link set eth0 mtu 1423 up
+	ip netns exec "$cns" ip addr add 10.1.0.1/24 dev eth0
+	n ip addr add 10.1.0.2/24 dev wlt3-dp
+	# Else the bridge device itself answers ARP for 10.1.0.2 (same namespace).
+	ip netns exec "$cns" ip neigh replace 10.1.0.2 dev eth0 nud permanent \
+		lladdr "$(n cat /sys/class/net/wlt3-dp/address)"
+	big=$(largest_frame)
+	[ "$big" -gt 0 ] || fail "too few frames captured: $(cat "$WT_TMP/tcpdump.log")"
+	[ "$big" -le 1437 ] || fail "a $big-byte frame reached wlt3-dp (MTU 1423: at most 1437)"
+	ok
+	say "largest frame captured on wlt3-dp: $big bytes"
+	n ethtool -K wlt3-br tx on sg on tso on gso on >/dev/null 2>&1 || true
+	big=$(largest_frame)
+	[ "$big" -gt 1437 ] || fail "control: offloads on, yet no frame over 1437 bytes ($big)"
+	ok
+	say "control, offloads on: largest frame $big bytes"
+	n ip link del c0 # the last other port: now teardown removes the bridge
+	lt setup wlt3 1423 create teardown
+	gone wlt3
+else
+	say "no iperf3 or tcpdump: offloads checked by ethtool only"
+fi
+
 # ---- bridges that were there before -----------------------------------------
 
 n ip link add pre0 type bridge
