@@ -702,6 +702,7 @@ static int setup_bridge(struct weft_link *l, const struct weft_link_spec *spec,
 	}
 	if (rc)
 		return fail(l, err, rc, "looking up bridge %s", l->bridge);
+	l->bridge_ifindex = br->ifindex;
 	if (strcmp(br->kind, "bridge") != 0)
 		return fail(NULL, err, -EEXIST, "%s exists and is not a bridge (it is %s%s)",
 			    l->bridge, br->kind[0] ? "a " : "a device without a kind", br->kind);
@@ -719,7 +720,6 @@ static int setup_bridge(struct weft_link *l, const struct weft_link_spec *spec,
 			 "ip6tables on), which costs throughput; weftd leaves a bridge it did not "
 			 "create as it is",
 			 l->bridge);
-	l->bridge_ifindex = br->ifindex;
 	return 0;
 }
 
@@ -851,6 +851,17 @@ int weft_link_setup(struct weft_link *l, const struct weft_link_spec *spec, int 
 	return 0;
 }
 
+/* Still the bridge setup found or made? Without its ifindex (setup failed early), its alias says.
+ */
+static bool same_bridge(const struct weft_link *l, const struct link_info *li)
+{
+	if (strcmp(li->kind, "bridge") != 0)
+		return false;
+	if (l->bridge_ifindex)
+		return li->ifindex == l->bridge_ifindex;
+	return strcmp(li->alias, WEFT_LINK_ALIAS) == 0;
+}
+
 int weft_link_teardown(struct weft_link *l)
 {
 	const char *names[2] = {l->port, l->dp};
@@ -886,8 +897,7 @@ int weft_link_teardown(struct weft_link *l)
 		rc = link_get(l, l->bridge, 0, &li);
 		if (rc == -ENODEV) {
 			rc = 0;
-		} else if (rc == 0 &&
-			   (li.ifindex != l->bridge_ifindex || strcmp(li.kind, "bridge"))) {
+		} else if (rc == 0 && !same_bridge(l, &li)) {
 			log_warn("%s is no longer the bridge weftd created: leaving it", l->bridge);
 		} else if (rc == 0 && (rc = count_ports(l, li.ifindex, 0, &ports, other)) == 0) {
 			if (ports) {
