@@ -389,6 +389,9 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 
 	weft_peers_tick(d, now);
 	weft_mactable_expire(d->macs, now, MAC_EXPIRE_BUDGET);
+	/* Frames left in the TX ring by a busy kick go out now at the latest. */
+	if (weft_inject_pending(d->inject) && weft_inject_flush(d->inject) < 0)
+		log_debug("inject ring kick failed");
 }
 
 static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
