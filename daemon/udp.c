@@ -282,6 +282,9 @@ static size_t gro_size(const struct msghdr *mh)
 	return 0;
 }
 
+/* rx_seg value of a received zero-length datagram. */
+#define EMPTY_DATAGRAM SIZE_MAX
+
 int weft_udp_recv_batch(struct weft_udp *u)
 {
 	unsigned total = 0;
@@ -314,6 +317,14 @@ int weft_udp_recv_batch(struct weft_udp *u)
 		if (m->msg_hdr.msg_flags & MSG_TRUNC) {
 			u->st.rx_truncated++;
 			m->msg_len = 0;
+		} else if (m->msg_len == 0) {
+			/* An empty datagram is handed out once, so the caller
+			 * counts it like any other runt. */
+			u->rx_seg[i] = EMPTY_DATAGRAM;
+			u->rx_src_len[i] = m->msg_hdr.msg_namelen;
+			normalise(&u->rx_src[i], &u->rx_src_len[i]);
+			total++;
+			continue;
 		}
 		u->rx_src_len[i] = m->msg_hdr.msg_namelen;
 		normalise(&u->rx_src[i], &u->rx_src_len[i]);
@@ -340,6 +351,14 @@ bool weft_udp_recv_next(struct weft_udp *u, struct weft_udp_dgram *d)
 	while (u->rx_cur < u->rx_n) {
 		const struct mmsghdr *m = &u->rx_msgs[u->rx_cur];
 
+		if (u->rx_seg[u->rx_cur] == EMPTY_DATAGRAM && u->rx_off == 0) {
+			d->data = (uint8_t *)u->rx_iov[u->rx_cur].iov_base;
+			d->len = 0;
+			d->src = (const struct sockaddr *)&u->rx_src[u->rx_cur];
+			d->src_len = u->rx_src_len[u->rx_cur];
+			u->rx_off = 1;
+			return true;
+		}
 		if (u->rx_off < m->msg_len) {
 			size_t n = m->msg_len - u->rx_off;
 
