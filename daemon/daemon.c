@@ -224,8 +224,6 @@ static void setup_links(struct weftd *d)
 			if (ret < 0)
 				log_warn("no route toward any peer to size the MTU; assuming a 1500-byte underlay");
 		}
-		if (ret >= 0 && underlay_mtu > 0)
-			ipv6 = ipv6 && true;
 		d->mtu = weft_frame_overlay_mtu(underlay_mtu, ipv6);
 		if (!d->mtu)
 			weft_fatal("underlay MTU %u leaves no room for an overlay", underlay_mtu);
@@ -367,7 +365,6 @@ static void reload(struct weftd *d)
 			 "peers, timers and log level are applied now");
 	weft_peers_reconfigure(d, cfg);
 	weft_mactable_set_ageing(d->macs, (uint64_t)cfg->mac_ageing * 1000u);
-	weft_log_level = cfg->log_level > weft_log_level ? weft_log_level : cfg->log_level;
 	weft_log_init(cfg->log_level);
 	weft_config_free(d->cfg);
 	d->cfg = cfg;
