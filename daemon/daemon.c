@@ -217,9 +217,12 @@ static void setup_links(struct weftd *d)
 			for (unsigned i = 0; i < d->max_peers && ret < 0; i++) {
 				struct weft_peer *p = d->peers[i];
 
-				if (p && p->has_endpoint)
+				if (p && p->has_endpoint) {
 					ret = weft_link_route_mtu(d->link, (struct sockaddr *)&p->endpoint,
 								  ifname, &underlay_mtu, err);
+					/* The peers' family sets the IP header size. */
+					ipv6 = p->endpoint.ss_family == AF_INET6;
+				}
 			}
 			if (ret < 0)
 				log_warn("no route toward any peer to size the MTU; assuming a 1500-byte underlay");
