@@ -23,6 +23,15 @@ mesh_init() {
 	done
 }
 
+# mesh_endpoint I: host I's weft address (IPv6 underlay with MESH_IPV6=1).
+mesh_endpoint() {
+	if [ "${MESH_IPV6:-0}" = 1 ]; then
+		printf '[%s]:6783' "$(host_ip6 "$1")"
+	else
+		printf '%s:6783' "$(host_ip "$1")"
+	fi
+}
+
 # mesh_config I [extra lines for [network]...]
 mesh_config() {
 	local i=$1 j
@@ -30,7 +39,7 @@ mesh_config() {
 	{
 		printf '[network]\nname = mesh\nnickname = h%d\nsecret_file = %s/secret\n' "$i" "$WT_TMP"
 		printf 'private_key_file = %s/h%d.key\n' "$WT_TMP" "$i"
-		printf 'listen = %s:6783\nbridge = %s\n' "$(host_ip "$i")" "$WT_BRIDGE"
+		printf 'listen = %s\nbridge = %s\n' "$(mesh_endpoint "$i")" "$WT_BRIDGE"
 		local line
 		for line in "$@"; do printf '%s\n' "$line"; done
 		printf '[timers]\nkeepalive_interval = 2\npeer_timeout = 8\n'
@@ -38,7 +47,7 @@ mesh_config() {
 		printf '[log]\nlevel = %s\n' "${MESH_LOG_LEVEL:-info}"
 		for ((j = 1; j <= WT_HOSTS; j++)); do
 			[ "$j" = "$i" ] && continue
-			printf '[peer "h%d"]\nendpoint = %s:6783\n' "$j" "$(host_ip "$j")"
+			printf '[peer "h%d"]\nendpoint = %s\n' "$j" "$(mesh_endpoint "$j")"
 			if [ "${MESH_PIN:-0}" = 1 ]; then
 				printf 'public_key = %s\n' "$(cat "$WT_TMP/h$j.pub")"
 			fi
