@@ -88,12 +88,12 @@ pings 3 1 && fail "h3c1 (another secret) reached h1c1"
 pings 1 3 && fail "h1c1 reached h3c1 (another secret)"
 pings 1 2 || fail "h1c1 does not reach h2c1 (same secret) while h3 knocks"
 for i in 1 2; do
-	f=$(peer_get "$i" 3 rx_frames)
-	[ "$f" = 0 ] || fail "h$i received $f frames from h3 (another secret), expected 0"
+	got=$(peer_get "$i" 3 rx_frames)
+	[ "$got" = 0 ] || fail "h$i received $got frames from h3 (another secret), expected 0"
 done
 for i in 1 2; do
-	f=$(peer_get 3 "$i" rx_frames)
-	[ "$f" = 0 ] || fail "h3 (another secret) received $f frames from h$i, expected 0"
+	got=$(peer_get 3 "$i" rx_frames)
+	[ "$got" = 0 ] || fail "h3 (another secret) received $got frames from h$i, expected 0"
 done
 auth1b=$(drop_get 1 handshake_auth)
 auth3=$(drop_get 3 handshake_auth)

@@ -31,6 +31,7 @@ install_trap
 # outer first; "-" for none), ethertype 0x88b5 (local experimental), a payload
 # naming the run; SIZE is the whole frame, tags included. Prints each frame
 # in hex, one a line.
+# shellcheck disable=SC2016 # perl, not shell
 SENDFRAMES='
 use strict; use warnings;
 my ($if, $dst, $src, $tags, $count, @sizes) = @ARGV;
@@ -59,6 +60,7 @@ for my $size (@sizes) {
 '
 
 # pcapframes PCAP SRC: the frames in PCAP from MAC SRC carrying our payload, in hex.
+# shellcheck disable=SC2016 # perl, not shell
 PCAPFRAMES='
 use strict; use warnings;
 my ($file, $src) = @ARGV;
@@ -108,9 +110,9 @@ send() {
 }
 
 # (a) 802.1Q VID 100, PCP 5 (TCI 0xa064), both ways, up to the largest size.
-sizes="64 200 1000 $((max - 1)) $max"
-send 1 2 8100:a064 4 $sizes
-send 2 1 8100:a064 4 $sizes
+sizes=(64 200 1000 $((max - 1)) "$max")
+send 1 2 8100:a064 4 "${sizes[@]}"
+send 2 1 8100:a064 4 "${sizes[@]}"
 # (c) 802.1ad VID 300 (TCI 0x012c), and 802.1ad 300 over 802.1Q 100.
 send 1 2 88a8:012c 4 64 $max
 send 2 1 88a8:012c,8100:0064 4 64 $max
