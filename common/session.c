@@ -434,6 +434,12 @@ void weft_session_set_clear(struct weft_session_set *set)
 	set->current = set->previous = set->next = NULL;
 }
 
+void weft_session_set_drop_next(struct weft_session_set *set)
+{
+	destroy(set, set->next);
+	set->next = NULL;
+}
+
 static void promote(struct weft_session_set *set, struct weft_session *s)
 {
 	destroy(set, set->previous);

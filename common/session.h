@@ -182,6 +182,8 @@ struct weft_session_set {
 void weft_session_set_init(struct weft_session_set *set, struct weft_session_index *index);
 /* Frees every session. */
 void weft_session_set_clear(struct weft_session_set *set);
+/* Frees the unconfirmed next session (its handshake is deemed failed). */
+void weft_session_set_drop_next(struct weft_session_set *set);
 /* Takes ownership of @s. Confirmed: @s becomes current, the current becomes
  * previous and the previous is freed. Not confirmed: @s becomes next (an older
  * next is freed). The newest installed session always wins, which is all that

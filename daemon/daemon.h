@@ -69,7 +69,7 @@ struct weftd {
 	struct weft_link *link;
 	int dp_ifindex;
 	unsigned mtu;                 /* overlay MTU */
-	size_t max_frame_len;         /* mtu + 14 (+4 with an 802.1Q tag) */
+	size_t max_frame_len;         /* mtu + 14; a tagged frame's tag counts in it */
 	size_t max_datagram;          /* UDP payload toward peers */
 
 	struct weft_capture *capture;

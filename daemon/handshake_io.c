@@ -445,6 +445,14 @@ void weft_peer_handshake_tick(struct weft_peer *p, uint64_t now, bool silent)
 		log_debug("peer %s: handshake unanswered", p->name);
 		weft_peer_abort_handshake(p);
 	}
+	/* Our new session never carried anything back: its CONFIRM was lost or
+	 * refused, and a peer that does not know our address would never start
+	 * over. Treat the handshake as failed. */
+	struct weft_session *next = p->sessions.next;
+	if (next && next->rx_packets == 0 && now - next->created_ms >= HANDSHAKE_TIMEOUT_MS) {
+		log_info("peer %s: new session never confirmed; handshaking again", p->name);
+		weft_session_set_drop_next(&p->sessions);
+	}
 	if (p->hs || !p->has_endpoint || now < p->hs_next_ms)
 		return;
 	/* No session, one due for rekeying, or a peer gone quiet (it may have

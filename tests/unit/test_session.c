@@ -762,6 +762,42 @@ static void test_set_rotation(void **state)
 	weft_session_index_free(t);
 }
 
+/* An unconfirmed session whose handshake is deemed failed is dropped with its
+ * index; what was current stays, and with nothing left a rekey is due. */
+static void test_set_drop_next(void **state)
+{
+	struct weft_session_index *t = weft_session_index_new(16, NULL, NULL);
+	struct weft_session_set set;
+	struct weft_session *s1, *s2;
+	uint32_t r, i2;
+
+	assert_non_null(t);
+	weft_session_set_init(&set, t);
+	s1 = indexed_session(t, true, T0, &r);
+	weft_session_set_install(&set, s1, false);
+	weft_session_set_drop_next(&set);
+	assert_null(set.next);
+	assert_int_equal(weft_session_index_count(t), 0);
+	assert_null(weft_session_set_send(&set, T0));
+	assert_true(weft_session_set_needs_rekey(&set, T0));
+
+	s1 = indexed_session(t, false, T0, &r);
+	weft_session_set_install(&set, s1, true);
+	s2 = indexed_session(t, true, T0 + 1000, &r);
+	i2 = s2->local_index;
+	weft_session_set_install(&set, s2, false);
+	weft_session_set_drop_next(&set);
+	assert_null(set.next);
+	assert_ptr_equal(set.current, s1);
+	assert_null(weft_session_index_lookup(t, i2, NULL));
+	assert_ptr_equal(weft_session_set_send(&set, T0 + 1000), s1);
+	/* Dropping nothing is harmless. */
+	weft_session_set_drop_next(&set);
+	assert_ptr_equal(set.current, s1);
+	weft_session_set_clear(&set);
+	weft_session_index_free(t);
+}
+
 static void test_set_initiator_confirmation(void **state)
 {
 	struct weft_session_index *t = weft_session_index_new(16, NULL, NULL);
@@ -946,6 +982,7 @@ int main(void)
 	    cmocka_unit_test(test_index_churn),
 	    cmocka_unit_test(test_set_rotation),
 	    cmocka_unit_test(test_set_initiator_confirmation),
+	    cmocka_unit_test(test_set_drop_next),
 	    cmocka_unit_test(test_set_simultaneous),
 	    cmocka_unit_test(test_drop_names),
 	    cmocka_unit_test(test_free_null),
