@@ -16,9 +16,7 @@ export WEFTD="$build/daemon/weftd" WEFTCTL="$build/daemon/weftctl"
 . "$here/netns/lib.sh"
 . "$here/netns/mesh.sh"
 
-require_netns
-require_cmd ping iperf3 jq
-install_trap
+mesh_test_begin ping iperf3 jq
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -29,13 +27,8 @@ for i in 1 2 3; do mesh_config "$i"; done
 sed -n '1,40p' "$WT_TMP/h1.conf" | sed 's/^/    h1.conf: /'
 
 step "start weftd on every host"
-for i in 1 2 3; do mesh_start "$i"; done
-attach_containers
-for i in 1 2 3; do
-	for j in 1 2 3; do
-		[ "$i" = "$j" ] || mesh_wait_up "$i" "$j" 15 || fail "h$i has no session with h$j"
-	done
-done
+mesh_start_all
+mesh_wait_all_up 15
 echo "all three hosts have sessions with each other"
 
 step "ping across the mesh (container h1c1 → every other container)"

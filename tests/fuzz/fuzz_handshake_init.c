@@ -18,86 +18,9 @@
 #include <sodium.h>
 
 #include "common/handshake.h"
+#include "tests/fuzz/handshake_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define NOW	UINT64_C(1700000000000)
-#define I_INDEX 0x01020304u
-#define R_INDEX 0x0a0b0c0du
-
-struct party {
-	uint8_t sk[32], pk[32], e[32];
-	struct weft_handshake_config cfg;
-};
-
-static struct {
-	bool ready;
-	uint8_t psk[32];
-	struct party i, r;
-	uint8_t hello[WEFT_HANDSHAKE_HELLO_MAX];
-	uint8_t welcome[WEFT_HANDSHAKE_WELCOME_MAX];
-	size_t hello_len, welcome_len;
-} fx;
-
-static void fixed_key(uint8_t out[32], const char *label)
-{
-	crypto_generichash(out, 32, (const uint8_t *)label, strlen(label), NULL, 0);
-}
-
-static void party_init(struct party *p, const char *label, const char *nick)
-{
-	char l[64];
-
-	snprintf(l, sizeof(l), "weft fuzz %s static", label);
-	fixed_key(p->sk, l);
-	snprintf(l, sizeof(l), "weft fuzz %s ephemeral", label);
-	fixed_key(p->e, l);
-	if (crypto_scalarmult_base(p->pk, p->sk) != 0)
-		abort();
-	p->cfg = (struct weft_handshake_config){
-	    .static_priv = p->sk,
-	    .static_pub = p->pk,
-	    .psk = fx.psk,
-	    .network = "fuzz",
-	    .nickname = nick,
-	    .capabilities = 1,
-	    .listen_port = 6783,
-	    .ephemeral_priv = p->e,
-	};
-}
-
-/* The genuine HELLO and WELCOME of the fixed parties. */
-static void setup(void)
-{
-	struct weft_handshake *ini, *res;
-	char err[WEFT_ERRLEN];
-
-	if (fx.ready)
-		return;
-	if (sodium_init() < 0)
-		abort();
-	fixed_key(fx.psk, "weft fuzz psk");
-	party_init(&fx.i, "initiator", "init");
-	party_init(&fx.r, "responder", "resp");
-	ini = weft_handshake_new();
-	res = weft_handshake_new();
-	if (!ini || !res ||
-	    weft_handshake_write_hello(ini, &fx.i.cfg, I_INDEX, NOW, fx.hello, sizeof(fx.hello),
-				       &fx.hello_len, err) != 0 ||
-	    weft_handshake_read_hello(res, &fx.r.cfg, NULL, I_INDEX, fx.hello, fx.hello_len, NOW,
-				      err) != 0 ||
-	    weft_handshake_write_welcome(res, R_INDEX, NOW, fx.welcome, sizeof(fx.welcome),
-					 &fx.welcome_len, err) != 0)
-		abort();
-	weft_handshake_free(ini);
-	weft_handshake_free(res);
-	fx.ready = true;
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

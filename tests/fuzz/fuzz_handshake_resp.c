@@ -13,6 +13,7 @@
  *      build/common/libweft.a -lsodium -o gen && ./gen tests/fuzz/corpus/handshake_resp */
 #include "config.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,77 +22,9 @@
 #include <sodium.h>
 
 #include "common/handshake.h"
+#include "tests/fuzz/handshake_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define NOW	UINT64_C(1700000000000)
-#define I_INDEX 0x01020304u
-#define R_INDEX 0x0a0b0c0du
-
-struct party {
-	uint8_t sk[32], pk[32], e[32];
-	struct weft_handshake_config cfg;
-};
-
-static struct {
-	bool ready;
-	uint8_t psk[32];
-	struct party i, r;
-	uint8_t hello[WEFT_HANDSHAKE_HELLO_MAX];
-	size_t hello_len;
-} fx;
-
-static void fixed_key(uint8_t out[32], const char *label)
-{
-	crypto_generichash(out, 32, (const uint8_t *)label, strlen(label), NULL, 0);
-}
-
-static void party_init(struct party *p, const char *label, const char *nick)
-{
-	char l[64];
-
-	snprintf(l, sizeof(l), "weft fuzz %s static", label);
-	fixed_key(p->sk, l);
-	snprintf(l, sizeof(l), "weft fuzz %s ephemeral", label);
-	fixed_key(p->e, l);
-	if (crypto_scalarmult_base(p->pk, p->sk) != 0)
-		abort();
-	p->cfg = (struct weft_handshake_config){
-	    .static_priv = p->sk,
-	    .static_pub = p->pk,
-	    .psk = fx.psk,
-	    .network = "fuzz",
-	    .nickname = nick,
-	    .capabilities = 1,
-	    .listen_port = 6783,
-	    .ephemeral_priv = p->e,
-	};
-}
-
-static void setup(void)
-{
-	struct weft_handshake *hs;
-	char err[WEFT_ERRLEN];
-
-	if (fx.ready)
-		return;
-	if (sodium_init() < 0)
-		abort();
-	fixed_key(fx.psk, "weft fuzz psk");
-	party_init(&fx.i, "initiator", "init");
-	party_init(&fx.r, "responder", "resp");
-	hs = weft_handshake_new();
-	if (!hs || weft_handshake_write_hello(hs, &fx.i.cfg, I_INDEX, NOW, fx.hello,
-					      sizeof(fx.hello), &fx.hello_len, err) != 0)
-		abort();
-	weft_handshake_free(hs);
-	fx.ready = true;
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static void fuzz_hello(struct weft_handshake *hs, const uint8_t *data, size_t size)
 {

@@ -9,12 +9,8 @@
 #   h1c1 ─ weft0 ─ weftd(h1, lists no peer) ══ ul0 ══ weftd(h2 → h1) ─ weft0 ─ h2c1
 set -eu
 . "$(dirname "$0")/lib.sh"
-: "${WEFTD:=$(cd "$(dirname "$0")/../.." && pwd)/build/daemon/weftd}"
 . "$(dirname "$0")/mesh.sh"
-
-require_netns
-require_cmd ping jq
-install_trap
+mesh_test_begin ping jq
 
 drop_peer_h2() {
 	awk '/^\[/ { skip = ($0 == "[peer \"h2\"]") } !skip { print }' "$WT_TMP/h1.conf" >"$WT_TMP/x"
@@ -26,9 +22,7 @@ mesh_init
 MESH_PIN=1 mesh_config 1 "require_pinned_keys = yes"
 drop_peer_h2
 mesh_config 2
-mesh_start 1
-mesh_start 2
-attach_containers
+mesh_start_all
 wait_for 10 sh -c "[ \"\$(\"$WEFTCTL\" -s '$WT_TMP/h1.sock' status --json | jq .drops.handshake_refused)\" -ge 1 ]" ||
 	fail "h1 did not refuse h2"
 
@@ -42,6 +36,5 @@ ms=$((($(date +%s%N) - start) / 1000000))
 say "h2 up ${ms} ms after h1 began accepting it"
 [ "$ms" -lt 15000 ] || fail "recovery took ${ms} ms"
 wait_for 5 c 2 1 ping -c 1 -W 1 "$(cont_ip 1 1)" || fail "ping h2c1 -> h1c1 after recovery"
-mesh_stop 1
-mesh_stop 2
+mesh_stop_all
 say "PASS"

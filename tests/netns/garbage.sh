@@ -20,7 +20,6 @@
 #   raw frames via garbler frame   garbler random/trunc/big/data/hellos/replay
 set -eu
 . "$(dirname "$0")/lib.sh"
-: "${WEFTD:=$(cd "$(dirname "$0")/../.." && pwd)/build/daemon/weftd}"
 . "$(dirname "$0")/mesh.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,10 +32,8 @@ for g in "${top_builddir:-}/tests/netns/garbler" "$(dirname "$WEFTD")/../tests/n
 	fi
 done
 
-require_netns
-require_cmd ping tcpdump jq timeout
+mesh_test_begin ping tcpdump jq timeout
 [ -n "$garbler" ] || skip "garbler is not built"
-install_trap
 
 ROUNDS=${GARBAGE_ROUNDS:-4} # the first is the warm-up for the RSS measurement
 # Datagrams per second from garbler: fast enough for a flood (the handshake
@@ -368,8 +365,7 @@ say "totals at h1: $(jq -c .drops "$WT_TMP/end1.json")"
 say "over $ROUNDS rounds: garbage $TOTAL_GARBAGE, handshake drops $TOTAL_HS," \
 	"forged DATA $TOTAL_FORGED, replays $TOTAL_REPLAYED, bad frames $TOTAL_FRAMES"
 
-mesh_stop 1
-mesh_stop 2
+mesh_stop_all
 say "${SECONDS}s"
 [ "$FAILS" = 0 ] || fail "$FAILS checks failed"
 say "PASS"

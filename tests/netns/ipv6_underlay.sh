@@ -7,19 +7,13 @@
 #   h1c1 ─ weft0 ─ weftd [fd00::1]:6783 ══ ul0 ══ [fd00::2]:6783 weftd ─ weft0 ─ h2c1
 set -eu
 . "$(dirname "$0")/lib.sh"
-: "${WEFTD:=$(cd "$(dirname "$0")/../.." && pwd)/build/daemon/weftd}"
 . "$(dirname "$0")/mesh.sh"
-
-require_netns
-require_cmd ping tcpdump jq
-install_trap
+mesh_test_begin ping tcpdump jq
 export MESH_IPV6=1
 
 topo_create --hosts 2 --containers 1 --no-bridge --mtu 1403
 mesh_init
-mesh_start 1
-mesh_start 2
-attach_containers
+mesh_start_all
 mesh_wait_up 1 2 15 || fail "no session over IPv6"
 mtu=$(mesh_status 1 | jq .mtu)
 [ "$mtu" = 1403 ] || fail "overlay MTU over IPv6 is $mtu, expected 1403"
@@ -39,6 +33,5 @@ frag=$(tcpdump -n -r "$WT_TMP/ul.pcap" 'ip6[6] == 44' 2>/dev/null | wc -l)
 [ "$v6" -ge 12 ] || fail "expected weft datagrams over IPv6, saw $v6"
 [ "$v4" = 0 ] || fail "$v4 IPv4 packets on an IPv6 underlay: $(tcpdump -n -r "$WT_TMP/ul.pcap" ip 2>/dev/null | head -n 3)"
 [ "$frag" = 0 ] || fail "$frag IPv6 fragments on the underlay"
-mesh_stop 1
-mesh_stop 2
+mesh_stop_all
 say "PASS"

@@ -8,12 +8,8 @@
 #   h1c1 ─ weft0 ─ weftd(h1) ══ UDP 6783 over ul0 ══ weftd(h2) ─ weft0 ─ h2c1
 set -eu
 . "$(dirname "$0")/lib.sh"
-: "${WEFTD:=$(cd "$(dirname "$0")/../.." && pwd)/build/daemon/weftd}"
 . "$(dirname "$0")/mesh.sh"
-
-require_netns
-require_cmd ping jq
-install_trap
+mesh_test_begin ping jq
 
 topo_create --hosts 2 --containers 1 --no-bridge
 mesh_init
@@ -21,9 +17,7 @@ mesh_config 1
 # Host 2 starts without knowing host 1; a reload adds it.
 mesh_config 2
 sed -i '/^\[peer "h1"\]/,$d' "$WT_TMP/h2.conf"
-mesh_start 1
-mesh_start 2
-attach_containers
+mesh_start_all
 
 # A second instance on the same bridge is refused, naming the bridge.
 sed -e "s|h1.sock|h1b.sock|" -e "s|:6783|:6790|" "$WT_TMP/h1.conf" >"$WT_TMP/h1b.conf"
@@ -81,6 +75,5 @@ rm -f "$WT_TMP/weftd1.pid"
 mesh_start 1
 mesh_wait_up 1 2 15 || fail "no session after restarting over leftovers"
 c 1 1 ping -c 2 -W 2 -q "$(cont_ip 2 1)" >/dev/null || fail "ping after restart over leftovers"
-mesh_stop 1
-mesh_stop 2
+mesh_stop_all
 say "PASS"

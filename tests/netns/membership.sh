@@ -15,20 +15,10 @@
 #   h3c1 ─ weft0 ─ weftd(h3) ══╝   (h3: another secret in (a), left out in (b))
 set -eu
 . "$(dirname "$0")/lib.sh"
-: "${WEFTD:=$(cd "$(dirname "$0")/../.." && pwd)/build/daemon/weftd}"
 . "$(dirname "$0")/mesh.sh"
-
-require_netns
-require_cmd ping jq
-install_trap
+mesh_test_begin ping jq
 
 NEVER_UP_SECS=6
-
-# peer_get I J FIELD: FIELD (a jq path below the peer) of host I's peer hJ.
-peer_get() {
-	mesh_status "$1" | jq -r --arg p "h$2" ".peers[] | select(.name == \$p) | .$3"
-}
-drop_get() { mesh_status "$1" | jq -r ".drops.$2"; }
 
 # never_up "I J"...: for NEVER_UP_SECS seconds, no listed pair (host I's view
 # of peer hJ) may be up; fails naming the first that is.
@@ -76,34 +66,29 @@ for i in 1 2 3; do
 	mesh_config "$i"
 done
 sed -i "s|^secret_file = .*|secret_file = $WT_TMP/secret3|" "$WT_TMP/h3.conf"
-for i in 1 2 3; do
-	mesh_start "$i"
-done
-attach_containers
+mesh_start_all
 mesh_wait_up 1 2 15 || fail "h1 and h2 (same secret) have no session"
 mesh_wait_up 2 1 5 || fail "h2 and h1 (same secret) have no session"
-auth1=$(drop_get 1 handshake_auth)
+auth1=$(mesh_drop_get 1 handshake_auth)
 never_up "3 1" "3 2" "1 3" "2 3"
 pings 3 1 && fail "h3c1 (another secret) reached h1c1"
 pings 1 3 && fail "h1c1 reached h3c1 (another secret)"
 pings 1 2 || fail "h1c1 does not reach h2c1 (same secret) while h3 knocks"
 for i in 1 2; do
-	got=$(peer_get "$i" 3 rx_frames)
+	got=$(mesh_peer_get "$i" 3 rx_frames)
 	[ "$got" = 0 ] || fail "h$i received $got frames from h3 (another secret), expected 0"
 done
 for i in 1 2; do
-	got=$(peer_get 3 "$i" rx_frames)
+	got=$(mesh_peer_get 3 "$i" rx_frames)
 	[ "$got" = 0 ] || fail "h3 (another secret) received $got frames from h$i, expected 0"
 done
-auth1b=$(drop_get 1 handshake_auth)
-auth3=$(drop_get 3 handshake_auth)
+auth1b=$(mesh_drop_get 1 handshake_auth)
+auth3=$(mesh_drop_get 3 handshake_auth)
 say "(a) handshake_auth drops: h1 $auth1 -> $auth1b over ${NEVER_UP_SECS}s, h3 $auth3"
 [ "$auth1b" -gt "$auth1" ] ||
 	fail "h1's drops.handshake_auth stayed at $auth1 while h3 (another secret) retried, expected it to grow"
 [ "$auth3" -ge 1 ] || fail "h3's drops.handshake_auth is $auth3, expected >= 1 (HELLOs from h1, h2)"
-for i in 1 2 3; do
-	mesh_stop "$i"
-done
+mesh_stop_all
 
 # ---- (b) a peer pinned to another key is refused -----------------------------
 other=$("$WEFTD" genkey | "$WEFTD" pubkey)
@@ -114,7 +99,7 @@ mesh_start 1
 mesh_start 2
 never_up "1 2" "2 1"
 pings 1 2 && fail "h1c1 reached h2c1 although h1 pins h2 to another key"
-ref=$(drop_get 1 handshake_refused)
+ref=$(mesh_drop_get 1 handshake_refused)
 say "(b) h1 pinning h2 to another key: drops.handshake_refused = $ref"
 [ "$ref" -ge 1 ] || fail "h1's drops.handshake_refused is $ref, expected >= 1 (h2's key is not the pin)"
 grep -q refused "$(spawn_log weftd1)" || fail "h1 did not log why it refused h2"
@@ -125,7 +110,7 @@ mesh_start 1
 mesh_wait_up 1 2 10 || fail "h1 with h2's right pin has no session with h2"
 mesh_wait_up 2 1 5 || fail "h2 has no session with h1 (which pins h2's right key)"
 wait_for 5 pings 1 2 || fail "h1c1 does not reach h2c1 with the right pin"
-ref=$(drop_get 1 handshake_refused)
+ref=$(mesh_drop_get 1 handshake_refused)
 [ "$ref" = 0 ] || fail "h1 with the right pin refused $ref handshakes, expected 0"
 mesh_stop 1
 mesh_stop 2
@@ -137,12 +122,7 @@ done
 for i in 1 2 3; do
 	mesh_start "$i"
 done
-for i in 1 2 3; do
-	for j in 1 2 3; do
-		[ "$i" = "$j" ] || mesh_wait_up "$i" "$j" 10 ||
-			fail "require_pinned_keys = yes, pins right: h$i has no session with h$j"
-	done
-done
+mesh_wait_all_up 10 "require_pinned_keys = yes, pins right"
 for i in 1 2 3; do
 	for j in 1 2 3; do
 		[ "$i" = "$j" ] || wait_for 5 pings "$i" "$j" ||
@@ -165,11 +145,9 @@ mesh_wait_up 3 2 10 || fail "h3 has no session with h2 (both list each other)"
 never_up "1 3" "3 1"
 pings 3 1 && fail "h3c1 reached h1c1 although h1 does not list h3 and requires pins"
 pings 3 2 || fail "h3c1 does not reach h2c1 (both list each other)"
-ref=$(drop_get 1 handshake_refused)
+ref=$(mesh_drop_get 1 handshake_refused)
 say "(d) h1 requires pins and does not list h3: drops.handshake_refused = $ref"
 [ "$ref" -ge 1 ] || fail "h1's drops.handshake_refused is $ref, expected >= 1 (h3 is not listed)"
 
-for i in 1 2 3; do
-	mesh_stop "$i"
-done
+mesh_stop_all
 say "PASS"

@@ -1,17 +1,34 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # tests/netns/mesh.sh: a weft mesh on top of lib.sh's topology, shared by the
-# end-to-end tests and the demo. Source lib.sh first.
+# end-to-end tests and the demo. Source lib.sh first. WEFTD defaults to
+# build/daemon/weftd of this tree (make check and the demo set it).
 #
-#   mesh_init           secret and per-host keys in $WT_TMP
-#   mesh_config I [K=V] write $WT_TMP/hI.conf: every other host is a peer
-#   mesh_start I        start weftd on host I (name weftdI), wait for its socket
-#   mesh_stop I         SIGTERM weftd on host I, check it exited 0
-#   mesh_status I       weftctl status --json of host I
-#   mesh_wait_up I J S  wait up to S seconds until host I has a live session to hJ
+#   mesh_test_begin CMD...  a test's checks: root and netns, CMDs present
+#                           (else skip); cleanup trap installed
+#   mesh_init               secret and per-host keys in $WT_TMP
+#   mesh_config I [K=V]     write $WT_TMP/hI.conf: every other host is a peer
+#   mesh_start I            start weftd on host I (name weftdI), wait for its socket
+#   mesh_start_all          mesh_start every host, then attach_containers
+#   mesh_stop I             SIGTERM weftd on host I, check it exited 0
+#   mesh_stop_all           mesh_stop every host
+#   mesh_status I           weftctl status --json of host I
+#   mesh_peer_state I J     state of host I's peer hJ
+#   mesh_peer_get I J FIELD FIELD (a jq path below the peer) of host I's peer hJ
+#   mesh_drop_get I NAME    host I's drops.NAME counter
+#   mesh_mac_peer I MAC     the peer host I's MAC table puts MAC behind (empty: none)
+#   mesh_wait_up I J S      wait up to S seconds until host I has a live session to hJ
+#   mesh_wait_all_up S [W]  mesh_wait_up for every ordered pair of hosts, or fail
+#                           ("W: hI has no session with hJ")
 
-: "${WEFTD:?WEFTD must name the weftd binary}"
+: "${WEFTD:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/daemon/weftd}"
 WEFTCTL=${WEFTCTL:-$(dirname "$WEFTD")/weftctl}
+
+mesh_test_begin() {
+	require_netns
+	require_cmd "$@"
+	install_trap
+}
 
 mesh_init() {
 	wt_tmp
@@ -73,6 +90,21 @@ mesh_stop() {
 	}
 }
 
+mesh_start_all() {
+	local i
+	for ((i = 1; i <= WT_HOSTS; i++)); do
+		mesh_start "$i"
+	done
+	attach_containers
+}
+
+mesh_stop_all() {
+	local i
+	for ((i = 1; i <= WT_HOSTS; i++)); do
+		mesh_stop "$i"
+	done
+}
+
 mesh_status() {
 	"$WEFTCTL" -s "$WT_TMP/h$1.sock" status --json
 }
@@ -84,4 +116,26 @@ mesh_peer_state() {
 mesh_wait_up() {
 	wait_for "$3" sh -c "[ \"\$(\"$WEFTCTL\" -s '$WT_TMP/h$1.sock' status --json |
 		jq -r '.peers[] | select(.name == \"h$2\") | .state')\" = up ]"
+}
+
+mesh_peer_get() {
+	mesh_status "$1" | jq -r --arg p "h$2" ".peers[] | select(.name == \$p) | .$3"
+}
+
+mesh_drop_get() {
+	mesh_status "$1" | jq -r ".drops.$2"
+}
+
+mesh_mac_peer() {
+	mesh_status "$1" | jq -r --arg m "$2" '.macs[] | select(.mac == $m) | .peer'
+}
+
+mesh_wait_all_up() {
+	local i j
+	for ((i = 1; i <= WT_HOSTS; i++)); do
+		for ((j = 1; j <= WT_HOSTS; j++)); do
+			[ "$i" = "$j" ] || mesh_wait_up "$i" "$j" "$1" ||
+				fail "${2:+$2: }h$i has no session with h$j"
+		done
+	done
 }

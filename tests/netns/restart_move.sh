@@ -15,12 +15,8 @@
 # (ping -D); a time is the first reply's timestamp minus the event's.
 set -eu
 . "$(dirname "$0")/lib.sh"
-: "${WEFTD:=$(cd "$(dirname "$0")/../.." && pwd)/build/daemon/weftd}"
 . "$(dirname "$0")/mesh.sh"
-
-require_netns
-require_cmd ping jq awk
-install_trap
+mesh_test_begin ping jq awk
 
 RESTART_MAX_MS=5000
 MOVE_MAX_MS=1000
@@ -66,9 +62,6 @@ steady() {
 	got=$(replies_between "$1" "$2" "$(awk -v t="$2" 'BEGIN { printf "%.6f", t + 1 }')")
 	[ "$got" -ge "$want" ] || fail "only $got ping replies in the second after service resumed, expected >= $want"
 }
-mac_peer() {
-	mesh_status "$1" | jq -r --arg m "$2" '.macs[] | select(.mac == $m) | .peer'
-}
 stop_pinger() {
 	local pid
 	if pid=$(spawn_pid "$1"); then kill -INT "$pid" 2>/dev/null || true; fi
@@ -77,18 +70,8 @@ stop_pinger() {
 
 topo_create --hosts 3 --containers 1 --no-bridge
 mesh_init
-for i in 1 2 3; do
-	mesh_config "$i"
-done
-for i in 1 2 3; do
-	mesh_start "$i"
-done
-attach_containers
-for i in 1 2 3; do
-	for j in 1 2 3; do
-		[ "$i" = "$j" ] || mesh_wait_up "$i" "$j" 15 || fail "h$i has no session with h$j"
-	done
-done
+mesh_start_all
+mesh_wait_all_up 15
 ip21=$(cont_ip 2 1)
 mac21=$(cont_mac 2 1)
 wait_for 5 c 1 1 ping -c 1 -W 1 "$ip21" || fail "ping h1c1 -> h2c1 before the restart"
@@ -121,7 +104,7 @@ done
 
 # ---- (b) h2c1's MAC and IP move to a new container on h3 ---------------------
 c 2 1 ping -c 2 -i 0.2 -W 1 -q "$(cont_ip 1 1)" >/dev/null || fail "ping h2c1 -> h1c1 before the move"
-owner=$(mac_peer 1 "$mac21")
+owner=$(mesh_mac_peer 1 "$mac21")
 [ "$owner" = h2 ] || fail "before the move h1's MAC table puts $mac21 at '$owner', expected h2"
 
 # The new place, ready but with its link down: IPv6 off, so that bringing
@@ -153,13 +136,13 @@ gap=$(replies_between "$plog" "$(awk -v t="$t_gone" 'BEGIN { printf "%.6f", t + 
 [ "$gap" = 0 ] || fail "$gap replies came from $ip21 while it was nowhere, expected none"
 move_ms=$(ms_between "$t_move" "$t_back")
 say "(b) move h2 -> h3: h1c1 reached $ip21 at h3 $move_ms ms after its link came up (limit $MOVE_MAX_MS)"
-owner=$(mac_peer 1 "$mac21")
+owner=$(mesh_mac_peer 1 "$mac21")
 [ "$owner" = h3 ] || fail "after the move h1's MAC table puts $mac21 at '$owner', expected h3"
 [ "$move_ms" -le "$MOVE_MAX_MS" ] ||
 	fail "h1c1 reached the moved $ip21 after $move_ms ms, expected <= $MOVE_MAX_MS ms"
 
 # ---- (c) and back home to h2, which had learned it behind h3 ------------------
-owner=$(mac_peer 2 "$mac21")
+owner=$(mesh_mac_peer 2 "$mac21")
 say "(c) before moving home, h2's MAC table puts $mac21 at '${owner:-nowhere}'"
 n21=$(ns_cont 2 1)
 ip netns exec "$n21" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
@@ -183,15 +166,13 @@ steady "$plog" "$t_back" 0.05
 stop_pinger pinger_c
 home_ms=$(ms_between "$t_move" "$t_back")
 say "(c) move h3 -> h2: h1c1 reached $ip21 at h2 $home_ms ms after its link came up (limit $MOVE_MAX_MS)"
-owner=$(mac_peer 1 "$mac21")
+owner=$(mesh_mac_peer 1 "$mac21")
 [ "$owner" = h2 ] || fail "after moving home h1's MAC table puts $mac21 at '$owner', expected h2"
-owner=$(mac_peer 2 "$mac21")
+owner=$(mesh_mac_peer 2 "$mac21")
 [ -z "$owner" ] || fail "h2's MAC table still puts its own local $mac21 at '$owner', expected no entry"
 [ "$home_ms" -le "$MOVE_MAX_MS" ] ||
 	fail "h1c1 reached $ip21 back home after $home_ms ms, expected <= $MOVE_MAX_MS ms"
 c 3 1 ping -c 2 -i 0.2 -W 1 -q "$ip21" >/dev/null || fail "h3c1 cannot reach $ip21 back on h2"
 
-for i in 1 2 3; do
-	mesh_stop "$i"
-done
+mesh_stop_all
 say "PASS"

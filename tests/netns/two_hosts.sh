@@ -7,18 +7,12 @@
 #   h1c1 ─ weft0 ─ weftd(h1) ══ UDP 6783 over ul0 ══ weftd(h2) ─ weft0 ─ h2c1
 set -eu
 . "$(dirname "$0")/lib.sh"
-: "${WEFTD:=$(cd "$(dirname "$0")/../.." && pwd)/build/daemon/weftd}"
 . "$(dirname "$0")/mesh.sh"
-
-require_netns
-require_cmd ping iperf3 tcpdump jq
-install_trap
+mesh_test_begin ping iperf3 tcpdump jq
 
 topo_create --hosts 2 --containers 1 --no-bridge
 mesh_init
-mesh_start 1
-mesh_start 2
-attach_containers
+mesh_start_all
 mesh_wait_up 1 2 15 || fail "no session between h1 and h2"
 
 # ARP: nothing is resolved yet, so the first ping needs a broadcast to cross.
@@ -72,8 +66,7 @@ for dir in "1 1 2 1" "2 1 1 1"; do
 	[ "$mbps" -gt 10 ] || fail "TCP throughput only $mbps Mbit/s"
 done
 
-mesh_stop 1
-mesh_stop 2
+mesh_stop_all
 # weftd removed the veth pair it created; the bridge it created stays while
 # containers are still plugged into it.
 hN 1 ip link show weft0-br >/dev/null 2>&1 && fail "weft0-br left behind"

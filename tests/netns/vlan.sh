@@ -19,12 +19,8 @@
 #       untagged frame arrives untagged.
 set -eu
 . "$(dirname "$0")/lib.sh"
-: "${WEFTD:=$(cd "$(dirname "$0")/../.." && pwd)/build/daemon/weftd}"
 . "$(dirname "$0")/mesh.sh"
-
-require_netns
-require_cmd ping tcpdump jq perl
-install_trap
+mesh_test_begin ping tcpdump jq perl
 
 # SENDFRAMES, perl: IFACE DST SRC TAGS COUNT SIZES...: send COUNT frames per size
 # from a packet socket, tagged with TAGS (comma-separated TPID:TCI in hex,
@@ -80,9 +76,7 @@ pcapframes() { perl -e "$PCAPFRAMES" "$@"; }
 
 topo_create --hosts 2 --containers 1 --no-bridge
 mesh_init
-mesh_start 1
-mesh_start 2
-attach_containers
+mesh_start_all
 mesh_wait_up 1 2 15 || fail "no session between h1 and h2"
 mesh_wait_up 2 1 5 || fail "no session between h2 and h1"
 # Both bridges and both weftds learn both MACs: the frames below are unicast.
@@ -122,14 +116,14 @@ send 2 1 8100:6000 4 64 $max
 send 1 2 - 4 64 $max
 
 # (b) 4 bytes over: a tagged frame of max + 4 (a full-MTU packet plus its tag).
-big0=$(mesh_status 1 | jq .drops.frame_too_big)
+big0=$(mesh_drop_get 1 frame_too_big)
 c 1 1 perl -e "$SENDFRAMES" eth0 "$mac2" "$mac1" 8100:a064 3 $((max + 4)) >"$WT_TMP/big12" ||
 	fail "sending oversized frames from h1c1 failed"
 sleep 0.5
 for i in 1 2; do
 	kill_spawned "tcpdump$i"
 done
-big=$(($(mesh_status 1 | jq .drops.frame_too_big) - big0))
+big=$(($(mesh_drop_get 1 frame_too_big) - big0))
 
 # (b)'s frames are checked apart: here only those that the overlay carries.
 pcapframes "$WT_TMP/c2.pcap" "$mac1" | awk -v m=$max 'length($0) / 2 <= m' >"$WT_TMP/got12"
@@ -163,6 +157,5 @@ say "(b) 3 tagged frames of $((max + 4)) bytes (largest carried: $max): h1 drops
 [ "$big_seen" = 0 ] || fail "$big_seen tagged frames of $((max + 4)) bytes arrived in h2c1, expected none (the overlay carries $max)"
 [ "$big" -ge 3 ] || fail "h1's drops.frame_too_big grew by $big for 3 oversized tagged frames, expected >= 3"
 
-mesh_stop 1
-mesh_stop 2
+mesh_stop_all
 say "PASS"
