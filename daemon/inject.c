@@ -22,123 +22,58 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
-#include <unistd.h>
+
+#include "daemon/ring.h"
 
 struct weft_inject {
-	int fd;
-	uint8_t *ring;
-	size_t ring_len;
-	unsigned block_size;
-	unsigned frame_size;
-	unsigned frames_per_block;
-	unsigned frame_nr;
-	unsigned head; /* the next slot to fill */
+	struct weft_ring ring; /* ring.head: the next slot to fill */
 	size_t max_len;
 	bool pending;
 	struct weft_inject_stats st;
 };
 
-#define MAX_BLOCK_SIZE (1U << 17)
-
 /* Without PACKET_TX_HAS_OFF the kernel reads the frame right after the header. */
 #define TX_DATA_OFFSET (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll))
-
-static unsigned pick_block_size(unsigned frame_size)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	unsigned block = page > 0 ? (unsigned)page : 4096;
-
-	while (block < frame_size)
-		block <<= 1;
-	while (block < MAX_BLOCK_SIZE && (block % frame_size) * 8 > block)
-		block <<= 1;
-	return block;
-}
-
-static struct tpacket2_hdr *slot(const struct weft_inject *inj, unsigned i)
-{
-	return (struct tpacket2_hdr *)(inj->ring +
-				       (size_t)(i / inj->frames_per_block) * inj->block_size +
-				       (size_t)(i % inj->frames_per_block) * inj->frame_size);
-}
 
 int weft_inject_open(struct weft_inject **out, int ifindex, unsigned frames, size_t max_frame_len,
 		     char err[static WEFT_ERRLEN])
 {
 	struct weft_inject *inj;
-	struct tpacket_req req;
 	struct sockaddr_ll sll;
-	unsigned blocks;
-	int one = 1, version = TPACKET_V2, r;
+	int one = 1, r;
 
 	*out = NULL;
-	if (ifindex <= 0 || frames == 0 || max_frame_len < ETH_HLEN || max_frame_len > 65536) {
-		snprintf(err, WEFT_ERRLEN,
-			 "inject: bad ring parameters (ifindex %d, %u frames, %zu bytes)", ifindex,
-			 frames, max_frame_len);
-		return -EINVAL;
-	}
+	r = weft_ring_check("inject", ifindex, frames, max_frame_len, err);
+	if (r < 0)
+		return r;
 	inj = calloc(1, sizeof(*inj));
 	if (!inj) {
 		snprintf(err, WEFT_ERRLEN, "inject: out of memory");
 		return -ENOMEM;
 	}
-	inj->ring = MAP_FAILED;
 	inj->max_len = max_frame_len;
 
 	/* Protocol 0 and bound with protocol 0: this socket never receives. */
-	inj->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (inj->fd < 0) {
-		r = -errno;
-		snprintf(err, WEFT_ERRLEN, "inject: socket(AF_PACKET): %s", strerror(-r));
+	r = weft_ring_open(&inj->ring, "inject", err);
+	if (r < 0)
 		goto fail;
-	}
-	if (setsockopt(inj->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version)) < 0) {
-		r = -errno;
-		snprintf(err, WEFT_ERRLEN, "inject: PACKET_VERSION TPACKET_V2: %s", strerror(-r));
-		goto fail;
-	}
-	if (setsockopt(inj->fd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one)) < 0) {
+	/* The kernel takes PACKET_LOSS only before the ring exists. */
+	if (setsockopt(inj->ring.fd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one)) < 0) {
 		r = -errno;
 		snprintf(err, WEFT_ERRLEN, "inject: PACKET_LOSS: %s", strerror(-r));
 		goto fail;
 	}
-
-	inj->frame_size = TPACKET_ALIGN(TX_DATA_OFFSET + max_frame_len + 4);
-	inj->block_size = pick_block_size(inj->frame_size);
-	inj->frames_per_block = inj->block_size / inj->frame_size;
-	blocks = (frames + inj->frames_per_block - 1) / inj->frames_per_block;
-	inj->frame_nr = blocks * inj->frames_per_block;
-
-	memset(&req, 0, sizeof(req));
-	req.tp_block_size = inj->block_size;
-	req.tp_block_nr = blocks;
-	req.tp_frame_size = inj->frame_size;
-	req.tp_frame_nr = inj->frame_nr;
-	if (setsockopt(inj->fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) < 0) {
-		r = -errno;
-		snprintf(err, WEFT_ERRLEN,
-			 "inject: PACKET_TX_RING (%u blocks of %u, %u frames of %u): %s", blocks,
-			 inj->block_size, inj->frame_nr, inj->frame_size, strerror(-r));
+	r = weft_ring_map(&inj->ring, "inject", PACKET_TX_RING, frames,
+			  (unsigned)(TX_DATA_OFFSET + max_frame_len + 4), 0, err);
+	if (r < 0)
 		goto fail;
-	}
-	inj->ring_len = (size_t)blocks * inj->block_size;
-	inj->ring = mmap(NULL, inj->ring_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-			 inj->fd, 0);
-	if (inj->ring == MAP_FAILED) {
-		r = -errno;
-		snprintf(err, WEFT_ERRLEN, "inject: mmap of %zu bytes: %s", inj->ring_len,
-			 strerror(-r));
-		goto fail;
-	}
 
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
 	sll.sll_protocol = 0;
 	sll.sll_ifindex = ifindex;
-	if (bind(inj->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+	if (bind(inj->ring.fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		r = -errno;
 		snprintf(err, WEFT_ERRLEN, "inject: bind to ifindex %d: %s", ifindex, strerror(-r));
 		goto fail;
@@ -155,16 +90,13 @@ void weft_inject_close(struct weft_inject *inj)
 {
 	if (!inj)
 		return;
-	if (inj->ring != MAP_FAILED && inj->ring)
-		munmap(inj->ring, inj->ring_len);
-	if (inj->fd >= 0)
-		close(inj->fd);
+	weft_ring_close(&inj->ring);
 	free(inj);
 }
 
 int weft_inject_fd(const struct weft_inject *inj)
 {
-	return inj->fd;
+	return inj->ring.fd;
 }
 
 int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len)
@@ -181,7 +113,7 @@ int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len)
 		return -EMSGSIZE;
 	}
 
-	hdr = slot(inj, inj->head);
+	hdr = (struct tpacket2_hdr *)weft_ring_slot(&inj->ring, inj->ring.head);
 	/* Acquire: the kernel is done with the slot's bytes before we overwrite them. */
 	status = __atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE);
 	if (status == TP_STATUS_WRONG_FORMAT) {
@@ -197,8 +129,7 @@ int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len)
 	hdr->tp_snaplen = (uint32_t)len;
 	/* Release: the frame is in place before the kernel may see the request. */
 	__atomic_store_n(&hdr->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-	if (++inj->head == inj->frame_nr)
-		inj->head = 0;
+	weft_ring_advance(&inj->ring);
 	inj->pending = true;
 	inj->st.queued++;
 	return 0;
@@ -210,7 +141,7 @@ int weft_inject_flush(struct weft_inject *inj)
 		return 0;
 	inj->st.kicks++;
 	/* MSG_DONTWAIT: hand the frames over, do not wait for their completion. */
-	if (send(inj->fd, NULL, 0, MSG_DONTWAIT) < 0) {
+	if (send(inj->ring.fd, NULL, 0, MSG_DONTWAIT) < 0) {
 		int e = errno;
 
 		if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == EINTR) {
@@ -240,7 +171,7 @@ int weft_inject_set_qdisc_bypass(struct weft_inject *inj, bool on)
 {
 	int v = on;
 
-	if (setsockopt(inj->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &v, sizeof(v)) < 0)
+	if (setsockopt(inj->ring.fd, SOL_PACKET, PACKET_QDISC_BYPASS, &v, sizeof(v)) < 0)
 		return -errno;
 	return 0;
 }

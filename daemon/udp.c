@@ -314,6 +314,8 @@ int weft_udp_recv_batch(struct weft_udp *u)
 		struct mmsghdr *m = &u->rx_msgs[i];
 		size_t seg;
 
+		u->rx_src_len[i] = m->msg_hdr.msg_namelen;
+		normalise(&u->rx_src[i], &u->rx_src_len[i]);
 		if (m->msg_hdr.msg_flags & MSG_TRUNC) {
 			u->st.rx_truncated++;
 			m->msg_len = 0;
@@ -321,13 +323,9 @@ int weft_udp_recv_batch(struct weft_udp *u)
 			/* An empty datagram is handed out once, so the caller
 			 * counts it like any other runt. */
 			u->rx_seg[i] = EMPTY_DATAGRAM;
-			u->rx_src_len[i] = m->msg_hdr.msg_namelen;
-			normalise(&u->rx_src[i], &u->rx_src_len[i]);
 			total++;
 			continue;
 		}
-		u->rx_src_len[i] = m->msg_hdr.msg_namelen;
-		normalise(&u->rx_src[i], &u->rx_src_len[i]);
 		seg = u->gro ? gro_size(&m->msg_hdr) : 0;
 		if (seg == 0 || seg >= m->msg_len)
 			seg = m->msg_len;
@@ -346,17 +344,24 @@ int weft_udp_recv_batch(struct weft_udp *u)
 	return (int)total;
 }
 
+/* Hand out @len bytes of the current message from rx_off; the next starts at @next_off. */
+static void hand_out(struct weft_udp *u, struct weft_udp_dgram *d, size_t len, size_t next_off)
+{
+	d->data = (uint8_t *)u->rx_iov[u->rx_cur].iov_base + u->rx_off;
+	d->len = len;
+	d->src = (const struct sockaddr *)&u->rx_src[u->rx_cur];
+	d->src_len = u->rx_src_len[u->rx_cur];
+	u->rx_off = next_off;
+}
+
 bool weft_udp_recv_next(struct weft_udp *u, struct weft_udp_dgram *d)
 {
 	while (u->rx_cur < u->rx_n) {
 		const struct mmsghdr *m = &u->rx_msgs[u->rx_cur];
 
 		if (u->rx_seg[u->rx_cur] == EMPTY_DATAGRAM && u->rx_off == 0) {
-			d->data = (uint8_t *)u->rx_iov[u->rx_cur].iov_base;
-			d->len = 0;
-			d->src = (const struct sockaddr *)&u->rx_src[u->rx_cur];
-			d->src_len = u->rx_src_len[u->rx_cur];
-			u->rx_off = 1;
+			/* rx_off 1 past an empty message: handed out. */
+			hand_out(u, d, 0, 1);
 			return true;
 		}
 		if (u->rx_off < m->msg_len) {
@@ -364,11 +369,7 @@ bool weft_udp_recv_next(struct weft_udp *u, struct weft_udp_dgram *d)
 
 			if (n > u->rx_seg[u->rx_cur])
 				n = u->rx_seg[u->rx_cur];
-			d->data = (uint8_t *)u->rx_iov[u->rx_cur].iov_base + u->rx_off;
-			d->len = n;
-			d->src = (const struct sockaddr *)&u->rx_src[u->rx_cur];
-			d->src_len = u->rx_src_len[u->rx_cur];
-			u->rx_off += n;
+			hand_out(u, d, n, u->rx_off + n);
 			return true;
 		}
 		u->rx_cur++;
@@ -471,6 +472,26 @@ static void prepare_msg(struct weft_udp *u, struct mmsghdr *m, struct iovec *iov
 	m->msg_hdr.msg_iovlen = 1;
 }
 
+/* One sendmmsg() of @n messages, an interrupted call retried while *intr
+ * (counted over the whole flush) stays under 4: how many went (> 0) or a
+ * negative errno (-EAGAIN when the kernel took none yet reported no error). */
+static int send_msgs(struct weft_udp *u, struct mmsghdr *msgs, unsigned n, unsigned *intr)
+{
+	for (;;) {
+		int r = sendmmsg(u->fd, msgs, n, MSG_DONTWAIT);
+		int e = errno;
+
+		u->st.tx_calls++;
+		if (r > 0)
+			return r;
+		if (r == 0)
+			e = EAGAIN;
+		if (e == EINTR && ++*intr < 4)
+			continue;
+		return -e;
+	}
+}
+
 /* Datagrams first..first+count-1 of @b one by one (no GSO); 0 or the last errno. */
 static int send_plain(struct weft_udp *u, struct weft_udp_batch *b, unsigned first, unsigned count)
 {
@@ -483,10 +504,9 @@ static int send_plain(struct weft_udp *u, struct weft_udp_batch *b, unsigned fir
 		prepare_msg(u, &u->plain_msgs[i], &u->plain_iov[i]);
 	}
 	while (k < count) {
-		int r = sendmmsg(u->fd, u->plain_msgs + k, count - k, MSG_DONTWAIT);
-		int e = errno;
+		int r = send_msgs(u, u->plain_msgs + k, count - k, &intr);
+		int e = -r;
 
-		u->st.tx_calls++;
 		if (r > 0) {
 			for (unsigned i = k; i < k + (unsigned)r; i++) {
 				u->st.tx_datagrams++;
@@ -495,11 +515,7 @@ static int send_plain(struct weft_udp *u, struct weft_udp_batch *b, unsigned fir
 			k += (unsigned)r;
 			continue;
 		}
-		if (r == 0)
-			e = EAGAIN;
-		if (e == EINTR && ++intr < 4)
-			continue;
-		last = -e;
+		last = r;
 		if (is_busy(e)) {
 			count_failure(u, e, count - k);
 			break;
@@ -606,10 +622,9 @@ int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const struct so
 	}
 	nmsg = build_msgs(u, b);
 	while (k < nmsg) {
-		int r = sendmmsg(u->fd, b->msgs + k, nmsg - k, MSG_DONTWAIT);
-		int e = errno;
+		int r = send_msgs(u, b->msgs + k, nmsg - k, &intr);
+		int e = -r;
 
-		u->st.tx_calls++;
 		if (r > 0) {
 			for (unsigned i = k; i < k + (unsigned)r; i++) {
 				u->st.tx_datagrams += b->run_count[i];
@@ -620,10 +635,6 @@ int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const struct so
 			k += (unsigned)r;
 			continue;
 		}
-		if (r == 0)
-			e = EAGAIN;
-		if (e == EINTR && ++intr < 4)
-			continue;
 		if (is_busy(e)) {
 			/* The socket buffer is full: so it is for the rest too. */
 			for (unsigned i = k; i < nmsg; i++)

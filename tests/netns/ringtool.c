@@ -25,31 +25,14 @@
 #include "daemon/capture.h"
 #include "daemon/inject.h"
 
+#define WEFT_TOOL_NAME "ringtool"
+#include "tests/netns/tool_common.h"
+
 #define ETHERTYPE_TEST 0x88b5
 #define MAX_FRAME      9100
 
 static const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0xaa};
 static const uint8_t mac_b[6] = {0x02, 0, 0, 0, 0, 0xbb};
-
-static void WEFT_PRINTF(1, 2) failf(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("ringtool: FAIL: ", stdout);
-	vprintf(fmt, ap);
-	fputc('\n', stdout);
-	va_end(ap);
-	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* This process's CPU time, softirq work done on its behalf included where
  * the kernel accounts it to the task. */

@@ -30,24 +30,21 @@
 
 #include "daemon/udp.h"
 
-static void WEFT_PRINTF(1, 2) failf(const char *fmt, ...)
+#define WEFT_TOOL_NAME "udptool"
+#include "tests/netns/tool_common.h"
+
+/* One receive batch: its datagram count; when there was none, after
+ * waiting up to 100 ms for the socket to become readable. */
+static int recv_or_wait(struct weft_udp *rx)
 {
-	va_list ap;
+	struct pollfd p = {.fd = weft_udp_fd(rx), .events = POLLIN};
+	int c = weft_udp_recv_batch(rx);
 
-	va_start(ap, fmt);
-	fputs("udptool: FAIL: ", stdout);
-	vprintf(fmt, ap);
-	fputc('\n', stdout);
-	va_end(ap);
-	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	if (c < 0)
+		failf("recv_batch: %s", strerror(-c));
+	if (c == 0)
+		poll(&p, 1, 100);
+	return c;
 }
 
 static socklen_t make_addr(struct sockaddr_storage *ss, const char *ip, uint16_t port)
@@ -212,16 +209,11 @@ static int cmd_loop(const char *fam, bool no_gso, bool no_gro)
 
 	deadline = now_ns() + 3000000000ULL;
 	for (int it = 0; it < 100000 && got < n && now_ns() < deadline; it++) {
-		struct pollfd p = {.fd = weft_udp_fd(rx), .events = POLLIN};
 		struct weft_udp_dgram d;
-		int c = weft_udp_recv_batch(rx);
+		int c = recv_or_wait(rx);
 
-		if (c < 0)
-			failf("recv_batch: %s", strerror(-c));
-		if (c == 0) {
-			poll(&p, 1, 100);
+		if (c == 0)
 			continue;
-		}
 		for (int i = 0; i < c; i++) {
 			if (!weft_udp_recv_next(rx, &d))
 				failf("recv_batch said %d datagrams, next gave %d", c, i);
@@ -379,16 +371,11 @@ static int cmd_df(const char *tx_ip, const char *rx_ns, const char *rx_ip)
 		      (unsigned long long)ts.tx_gso_sends);
 
 	for (int it = 0; it < 50 && got < want_n; it++) {
-		struct pollfd p = {.fd = weft_udp_fd(rx), .events = POLLIN};
 		struct weft_udp_dgram d;
-		int c = weft_udp_recv_batch(rx);
+		int c = recv_or_wait(rx);
 
-		if (c < 0)
-			failf("recv_batch: %s", strerror(-c));
-		if (c == 0) {
-			poll(&p, 1, 100);
+		if (c == 0)
 			continue;
-		}
 		while (weft_udp_recv_next(rx, &d)) {
 			if (got >= want_n)
 				failf("an unexpected datagram of %zu bytes arrived", d.len);
