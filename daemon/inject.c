@@ -10,7 +10,20 @@
  * frames/s (off vs on), then 791k vs 673k: nothing beyond the noise, as DESIGN.md's
  * 0-7 % says. Bypassing also hides injected frames from taps (tcpdump on
  * the port) and skips tc; weft_inject_set_qdisc_bypass() is there to
- * measure again. */
+ * measure again.
+ *
+ * PACKET_VNET_HDR stays off too. With it, a header whose hdr_len covers the
+ * whole frame makes tpacket_snd copy the frame into a linear skb instead of
+ * pointing page fragments at the ring, which veth then copies again
+ * (skb_copy_ubufs, 2 % of the receiving weftd in `perf`). Measured
+ * (2026-11-26): ringtool bench medians 1.20M vs 0.92M frames/s, but end to
+ * end (overlay-bench.sh, 3 alternating pairs) TCP 1384 vs 1346 Mbit/s and
+ * daemon CPU/GB 7.62 vs 7.96 s: within the noise. The price is real: with
+ * a virtio header the kernel no longer checks frames against the device
+ * MTU, and a frame the device then drops is retried at the ring's head on
+ * every kick, so an MTU lowered by hand at run time would stall the ring
+ * for good. Not worth it for per-frame injection; superframes (GSO through
+ * the ring) need the header and must solve that first. */
 #include "config.h"
 
 #include "daemon/inject.h"
