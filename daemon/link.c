@@ -11,19 +11,17 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <libmnl/libmnl.h>
-#include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
-#include <linux/sockios.h>
 #include <linux/veth.h>
 
 #include "daemon/link.h"
 #include "daemon/log.h"
+#include "daemon/offload.h"
 
 #define REQ_LEN		4096
 #define RECV_LEN	32768 /* one RTM_NEWLINK of a bridge is a few KiB */
@@ -466,150 +464,6 @@ static int veth_create(struct weft_link *l, const char *port, const char *dp, un
 	return talk(l, nlh, NULL, NULL);
 }
 
-/* ---- offloads (ethtool ioctl: the feature bits by name) ------------------------ */
-
-static bool tx_offload(const char *f)
-{
-	size_t n = strlen(f);
-
-	if (strncmp(f, "tx-checksum-", 12) == 0)
-		return true;
-	if (strncmp(f, "tx-", 3) == 0 && n > 13 && strcmp(f + n - 13, "-segmentation") == 0)
-		return true;
-	return strcmp(f, "tx-gso-partial") == 0 || strcmp(f, "tx-gso-list") == 0;
-}
-
-static bool rx_aggregation(const char *f)
-{
-	return strcmp(f, "rx-gro") == 0 || strcmp(f, "rx-gro-list") == 0 ||
-	       strcmp(f, "rx-udp-gro-forwarding") == 0 || strcmp(f, "rx-gro-hw") == 0 ||
-	       strcmp(f, "rx-lro") == 0;
-}
-
-static int ethtool(int fd, const char *ifname, void *data)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_data = data;
-	return ioctl(fd, SIOCETHTOOL, &ifr) < 0 ? -errno : 0;
-}
-
-static int get_features(int fd, const char *ifname, struct ethtool_gfeatures *gf, uint32_t blocks)
-{
-	memset(gf, 0, sizeof(*gf) + blocks * sizeof(gf->features[0]));
-	gf->cmd = ETHTOOL_GFEATURES;
-	gf->size = blocks;
-	return ethtool(fd, ifname, gf);
-}
-
-static bool bit(const struct ethtool_gfeatures *gf, uint32_t i, size_t field)
-{
-	const struct ethtool_get_features_block *b = &gf->features[i / 32];
-	uint32_t word;
-
-	memcpy(&word, (const char *)b + field, sizeof(word));
-	return word & (1U << (i % 32));
-}
-
-/*
- * Switches off every feature of @ifname that @match names and the device
- * lets us change. Features that stay on are logged, not fatal: the kernel
- * knows better what it can do, and frames will still be checked for length.
- */
-static int features_off(const char *ifname, bool (*match)(const char *),
-			char err[static WEFT_ERRLEN])
-{
-	struct {
-		struct ethtool_sset_info hdr;
-		uint32_t len;
-	} sset = {.hdr = {.cmd = ETHTOOL_GSSET_INFO, .sset_mask = 1ULL << ETH_SS_FEATURES}};
-	struct ethtool_gstrings *names = NULL;
-	struct ethtool_gfeatures *gf = NULL;
-	struct ethtool_sfeatures *sf = NULL;
-	uint32_t count, blocks;
-	char stuck[128] = "";
-	bool change = false;
-	int fd, rc;
-
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fail(NULL, err, -errno, "%s: socket for ethtool", ifname);
-	rc = ethtool(fd, ifname, &sset);
-	if (rc < 0 || !(sset.hdr.sset_mask & (1ULL << ETH_SS_FEATURES))) {
-		rc = fail(NULL, err, rc ? rc : -EOPNOTSUPP, "%s: ethtool feature names", ifname);
-		goto out;
-	}
-	count = sset.len;
-	blocks = (count + 31) / 32;
-	names = calloc(1, sizeof(*names) + (size_t)count * ETH_GSTRING_LEN);
-	gf = calloc(1, sizeof(*gf) + blocks * sizeof(gf->features[0]));
-	sf = calloc(1, sizeof(*sf) + blocks * sizeof(sf->features[0]));
-	if (!names || !gf || !sf) {
-		rc = fail(NULL, err, -ENOMEM, "%s: ethtool", ifname);
-		goto out;
-	}
-	names->cmd = ETHTOOL_GSTRINGS;
-	names->string_set = ETH_SS_FEATURES;
-	names->len = count;
-	rc = ethtool(fd, ifname, names);
-	if (rc == 0)
-		rc = get_features(fd, ifname, gf, blocks);
-	if (rc < 0) {
-		rc = fail(NULL, err, rc, "%s: reading offload features", ifname);
-		goto out;
-	}
-
-	sf->cmd = ETHTOOL_SFEATURES;
-	sf->size = blocks;
-	for (uint32_t i = 0; i < count; i++) {
-		char name[ETH_GSTRING_LEN + 1];
-
-		memcpy(name, names->data + (size_t)i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
-		name[ETH_GSTRING_LEN] = '\0';
-		if (!match(name))
-			continue;
-		if (!bit(gf, i, offsetof(struct ethtool_get_features_block, available)))
-			continue; /* fixed: reported below if it is on */
-		if (bit(gf, i, offsetof(struct ethtool_get_features_block, requested)) ||
-		    bit(gf, i, offsetof(struct ethtool_get_features_block, active))) {
-			sf->features[i / 32].valid |= 1U << (i % 32);
-			change = true;
-		}
-	}
-	if (change) {
-		rc = ethtool(fd, ifname, sf);
-		if (rc < 0) {
-			rc = fail(NULL, err, rc, "%s: switching offloads off", ifname);
-			goto out;
-		}
-		rc = get_features(fd, ifname, gf, blocks);
-		if (rc < 0) {
-			rc = fail(NULL, err, rc, "%s: reading offload features", ifname);
-			goto out;
-		}
-	}
-	for (uint32_t i = 0; i < count; i++) {
-		char name[ETH_GSTRING_LEN + 1];
-		size_t used = strlen(stuck);
-
-		memcpy(name, names->data + (size_t)i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
-		name[ETH_GSTRING_LEN] = '\0';
-		if (match(name) && bit(gf, i, offsetof(struct ethtool_get_features_block, active)))
-			snprintf(stuck + used, sizeof(stuck) - used, "%s%s", used ? " " : "", name);
-	}
-	if (stuck[0])
-		log_warn("%s: offloads still on (the device will not switch them off): %s", ifname,
-			 stuck);
-out:
-	free(names);
-	free(gf);
-	free(sf);
-	close(fd);
-	return rc;
-}
-
 /* ---- public ------------------------------------------------------------------ */
 
 int weft_link_open(struct weft_link **out, char err[static WEFT_ERRLEN])
@@ -811,9 +665,9 @@ int weft_link_setup(struct weft_link *l, const struct weft_link_spec *spec, int 
 					  strerror(-rc));
 		}
 	}
-	rc = features_off(l->port, tx_offload, err);
+	rc = weft_offload_off(l->port, WEFT_OFFLOAD_TX, err);
 	if (rc == 0)
-		rc = features_off(l->dp, rx_aggregation, err);
+		rc = weft_offload_off(l->dp, WEFT_OFFLOAD_RX_AGGREGATION, err);
 	if (rc)
 		return rc;
 

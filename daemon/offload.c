@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/* Offload features by name, through the ethtool ioctl (the kernel's string
+ * set names them; the bit numbers differ between kernels). */
+#include "config.h"
+
+#include "daemon/offload.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+
+#include "daemon/log.h"
+
+/* Fills @err with "<what>: <strerror>" and returns @rc. */
+WEFT_PRINTF(3, 4)
+static int fail(char err[static WEFT_ERRLEN], int rc, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(err, WEFT_ERRLEN, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && n < WEFT_ERRLEN && rc)
+		snprintf(err + n, WEFT_ERRLEN - (size_t)n, ": %s", strerror(-rc));
+	return rc;
+}
+
+static bool tx_offload(const char *f)
+{
+	size_t n = strlen(f);
+
+	if (strncmp(f, "tx-checksum-", 12) == 0)
+		return true;
+	if (strncmp(f, "tx-", 3) == 0 && n > 13 && strcmp(f + n - 13, "-segmentation") == 0)
+		return true;
+	return strcmp(f, "tx-gso-partial") == 0 || strcmp(f, "tx-gso-list") == 0;
+}
+
+static bool rx_aggregation(const char *f)
+{
+	return strcmp(f, "rx-gro") == 0 || strcmp(f, "rx-gro-list") == 0 ||
+	       strcmp(f, "rx-udp-gro-forwarding") == 0 || strcmp(f, "rx-gro-hw") == 0 ||
+	       strcmp(f, "rx-lro") == 0;
+}
+
+static int ethtool(int fd, const char *ifname, void *data)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = data;
+	return ioctl(fd, SIOCETHTOOL, &ifr) < 0 ? -errno : 0;
+}
+
+static int get_features(int fd, const char *ifname, struct ethtool_gfeatures *gf, uint32_t blocks)
+{
+	memset(gf, 0, sizeof(*gf) + blocks * sizeof(gf->features[0]));
+	gf->cmd = ETHTOOL_GFEATURES;
+	gf->size = blocks;
+	return ethtool(fd, ifname, gf);
+}
+
+static bool bit(const struct ethtool_gfeatures *gf, uint32_t i, size_t field)
+{
+	const struct ethtool_get_features_block *b = &gf->features[i / 32];
+	uint32_t word;
+
+	memcpy(&word, (const char *)b + field, sizeof(word));
+	return word & (1U << (i % 32));
+}
+
+int weft_offload_off(const char *ifname, enum weft_offload_set set, char err[static WEFT_ERRLEN])
+{
+	struct {
+		struct ethtool_sset_info hdr;
+		uint32_t len;
+	} sset = {.hdr = {.cmd = ETHTOOL_GSSET_INFO, .sset_mask = 1ULL << ETH_SS_FEATURES}};
+	struct ethtool_gstrings *names = NULL;
+	struct ethtool_gfeatures *gf = NULL;
+	struct ethtool_sfeatures *sf = NULL;
+	uint32_t count, blocks;
+	char stuck[128] = "";
+	bool change = false;
+	bool (*match)(const char *) = set == WEFT_OFFLOAD_TX ? tx_offload : rx_aggregation;
+	int fd, rc;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail(err, -errno, "%s: socket for ethtool", ifname);
+	rc = ethtool(fd, ifname, &sset);
+	if (rc < 0 || !(sset.hdr.sset_mask & (1ULL << ETH_SS_FEATURES))) {
+		rc = fail(err, rc ? rc : -EOPNOTSUPP, "%s: ethtool feature names", ifname);
+		goto out;
+	}
+	count = sset.len;
+	blocks = (count + 31) / 32;
+	names = calloc(1, sizeof(*names) + (size_t)count * ETH_GSTRING_LEN);
+	gf = calloc(1, sizeof(*gf) + blocks * sizeof(gf->features[0]));
+	sf = calloc(1, sizeof(*sf) + blocks * sizeof(sf->features[0]));
+	if (!names || !gf || !sf) {
+		rc = fail(err, -ENOMEM, "%s: ethtool", ifname);
+		goto out;
+	}
+	names->cmd = ETHTOOL_GSTRINGS;
+	names->string_set = ETH_SS_FEATURES;
+	names->len = count;
+	rc = ethtool(fd, ifname, names);
+	if (rc == 0)
+		rc = get_features(fd, ifname, gf, blocks);
+	if (rc < 0) {
+		rc = fail(err, rc, "%s: reading offload features", ifname);
+		goto out;
+	}
+
+	sf->cmd = ETHTOOL_SFEATURES;
+	sf->size = blocks;
+	for (uint32_t i = 0; i < count; i++) {
+		char name[ETH_GSTRING_LEN + 1];
+
+		memcpy(name, names->data + (size_t)i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
+		name[ETH_GSTRING_LEN] = '\0';
+		if (!match(name))
+			continue;
+		if (!bit(gf, i, offsetof(struct ethtool_get_features_block, available)))
+			continue; /* fixed: reported below if it is on */
+		if (bit(gf, i, offsetof(struct ethtool_get_features_block, requested)) ||
+		    bit(gf, i, offsetof(struct ethtool_get_features_block, active))) {
+			sf->features[i / 32].valid |= 1U << (i % 32);
+			change = true;
+		}
+	}
+	if (change) {
+		rc = ethtool(fd, ifname, sf);
+		if (rc < 0) {
+			rc = fail(err, rc, "%s: switching offloads off", ifname);
+			goto out;
+		}
+		rc = get_features(fd, ifname, gf, blocks);
+		if (rc < 0) {
+			rc = fail(err, rc, "%s: reading offload features", ifname);
+			goto out;
+		}
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		char name[ETH_GSTRING_LEN + 1];
+		size_t used = strlen(stuck);
+
+		memcpy(name, names->data + (size_t)i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
+		name[ETH_GSTRING_LEN] = '\0';
+		if (match(name) && bit(gf, i, offsetof(struct ethtool_get_features_block, active)))
+			snprintf(stuck + used, sizeof(stuck) - used, "%s%s", used ? " " : "", name);
+	}
+	if (stuck[0])
+		log_warn("%s: offloads still on (the device will not switch them off): %s", ifname,
+			 stuck);
+out:
+	free(names);
+	free(gf);
+	free(sf);
+	close(fd);
+	return rc;
+}
