@@ -129,6 +129,10 @@ static const struct key_def schema[] = {
 	{.sect = S_TIMERS, .key = "peer_timeout", .type = T_UINT, .min = 2, .max = 86400,
 	 .def = "40", .unit = "seconds", CFG(peer_timeout),
 	 .help = "Silence from a peer after which it is down; more than keepalive_interval."},
+	{.sect = S_TIMERS, .key = "forget_member_after", .type = T_UINT, .min = 10, .max = 604800,
+	 .def = "900", .unit = "seconds", CFG(forget_member_after),
+	 .help = "Silence after which a member that no [peer] section names (one that joined "
+		 "by handshake) is forgotten; more than peer_timeout."},
 	{.sect = S_TIMERS, .key = "mac_ageing", .type = T_UINT, .min = 10, .max = 86400,
 	 .def = "300", .unit = "seconds", CFG(mac_ageing),
 	 .help = "Idle time after which a remote MAC address is forgotten."},
@@ -1160,6 +1164,7 @@ static struct weft_config *build(struct ctx *c)
 	}
 
 	check_order(c, cfg, ok, "keepalive_interval", "peer_timeout");
+	check_order(c, cfg, ok, "peer_timeout", "forget_member_after");
 	check_order(c, cfg, ok, "rekey_after", "reject_after");
 	bridge = find_key(S_NETWORK, "bridge");
 	underlay = find_key(S_NETWORK, "underlay");

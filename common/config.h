@@ -60,6 +60,7 @@ struct weft_config {
 	/* [timers] (seconds) */
 	unsigned keepalive_interval;
 	unsigned peer_timeout;
+	unsigned forget_member_after;
 	unsigned mac_ageing;
 	unsigned rekey_after;
 	unsigned reject_after;

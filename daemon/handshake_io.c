@@ -389,6 +389,9 @@ static void handle_confirm(struct weftd *d, const struct weft_wire_msg *msg,
 			return;
 		}
 		log_info("new member %s at %s", id->nickname, from);
+		/* Its CONFIRM is its first authenticated datagram: the clock for
+		 * forget_member_after starts now, not at the epoch. */
+		p->last_rx_ms = now;
 	}
 	learn_static(p, remote);
 	/* The endpoint follows the newest authenticated datagram. */

@@ -352,11 +352,30 @@ static void peer_tick(struct weft_peer *p, uint64_t now)
 		weft_peer_send_keepalive(p, now);
 }
 
+/* A member that joined by handshake and has been silent this long is gone
+ * for good (a host removed, re-keyed or renamed): its slot and its handshake
+ * retries go too. If it comes back, it joins again. */
+static bool forgotten(const struct weft_peer *p, uint64_t now)
+{
+	uint64_t after = (uint64_t)p->d->cfg->forget_member_after * 1000u;
+
+	return !p->configured && !p->up && now - p->last_rx_ms >= after;
+}
+
 void weft_peers_tick(struct weftd *d, uint64_t now)
 {
-	for (unsigned i = 0; i < d->max_peers; i++)
-		if (d->peers[i])
-			peer_tick(d->peers[i], now);
+	for (unsigned i = 0; i < d->max_peers; i++) {
+		struct weft_peer *p = d->peers[i];
+
+		if (!p)
+			continue;
+		peer_tick(p, now);
+		if (forgotten(p, now)) {
+			log_info("member %s (%s) forgotten: silent for %llu s", p->name,
+				 p->fingerprint, (unsigned long long)((now - p->last_rx_ms) / 1000));
+			weft_peer_free(p);
+		}
+	}
 	weft_peers_flush(d, now);
 }
 

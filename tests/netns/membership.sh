@@ -8,7 +8,10 @@
 #       right pin lets it in;
 #   (c) require_pinned_keys = yes with every pin right: a working mesh;
 #   (d) with require_pinned_keys = yes, a member (right secret) that a host
-#       does not list is refused by that host: revocation without a new secret.
+#       does not list is refused by that host: revocation without a new secret;
+#   (e) a member that joined by handshake (no [peer] section for it) and then
+#       went silent is forgotten after forget_member_after, and joins again
+#       when it comes back.
 #
 #   h1c1 ─ weft0 ─ weftd(h1) ══╗
 #   h2c1 ─ weft0 ─ weftd(h2) ══╬══ ul0, UDP 6783
@@ -150,4 +153,33 @@ say "(d) h1 requires pins and does not list h3: drops.handshake_refused = $ref"
 [ "$ref" -ge 1 ] || fail "h1's drops.handshake_refused is $ref, expected >= 1 (h3 is not listed)"
 
 mesh_stop_all
+
+# ---- (e) a silent learned member is forgotten ---------------------------------
+FORGET=12 # seconds; mesh_config's peer_timeout is 8
+mesh_config 1
+mesh_config 2
+conf_drop_peer "$WT_TMP/h2.conf" h1
+sed -i "s/^peer_timeout = .*/&\nforget_member_after = $FORGET/" "$WT_TMP/h2.conf"
+grep -qx "forget_member_after = $FORGET" "$WT_TMP/h2.conf" || fail "could not set forget_member_after"
+mesh_start 1
+mesh_start 2
+mesh_wait_up 2 1 10 || fail "h2 did not learn h1 as a member"
+[ "$(mesh_status 2 | jq -r '.peers[] | select(.name == "h1") | .configured')" = false ] ||
+	fail "h2 lists h1 as configured, expected a member learned by handshake"
+wait_for 5 pings 2 1 || fail "h2c1 does not reach h1c1 (learned member)"
+mesh_stop 1
+start=$(date +%s)
+if ! wait_for $((FORGET + 10)) grep -q "member h1 .* forgotten" "$(spawn_log weftd2)"; then
+	fail "h2 did not forget the silent member h1 within $((FORGET + 10)) s"
+fi
+secs=$(($(date +%s) - start))
+n=$(mesh_status 2 | jq '[.peers[] | select(.name == "h1")] | length')
+[ "$n" = 0 ] || fail "h2 still lists h1 after forgetting it"
+[ "$secs" -ge $((FORGET - 2)) ] || fail "h2 forgot h1 after ${secs} s, before forget_member_after ($FORGET s)"
+say "(e) silent member forgotten ${secs} s after it stopped (forget_member_after = $FORGET)"
+mesh_start 1
+mesh_wait_up 2 1 10 || fail "h1 did not join h2 again after being forgotten"
+wait_for 5 pings 2 1 || fail "h2c1 does not reach h1c1 after h1 joined again"
+mesh_stop 1
+mesh_stop 2
 say "PASS"

@@ -180,7 +180,9 @@ static const struct good goods[] = {
 	{"timers", "keepalive_interval", "1", "1"},
 	{"timers", "keepalive_interval", "39", "39"},
 	{"timers", "peer_timeout", "11", "11"},
-	{"timers", "peer_timeout", "86400", "86400"},
+	{"timers", "peer_timeout", "899", "899"},
+	{"timers", "forget_member_after", "41", "41"},
+	{"timers", "forget_member_after", "604800", "604800"},
 	{"timers", "mac_ageing", "10", "10"},
 	{"timers", "mac_ageing", "86400", "86400"},
 	{"timers", "rekey_after", "10", "10"},
@@ -274,6 +276,10 @@ static const struct bad bads[] = {
 	{"timers", "peer_timeout", "1", "out of range 2..86400"},
 	{"timers", "peer_timeout", "86401", "out of range 2..86400"},
 	{"timers", "peer_timeout", "10", "must be more than keepalive_interval (10)"},
+	{"timers", "peer_timeout", "900", "must be less than forget_member_after (900)"},
+	{"timers", "forget_member_after", "9", "out of range 10..604800"},
+	{"timers", "forget_member_after", "604801", "out of range 10..604800"},
+	{"timers", "forget_member_after", "40", "must be more than peer_timeout (40)"},
 	{"timers", "mac_ageing", "9", "out of range 10..86400"},
 	{"timers", "mac_ageing", "", "not a decimal number"},
 	{"timers", "rekey_after", "9", "out of range 10..86400"},
@@ -385,7 +391,7 @@ static void test_every_key_is_tested(void **state)
 		assert_true(bad);
 		keys++;
 	}
-	assert_int_equal(keys, 25);
+	assert_int_equal(keys, 26);
 	free(out);
 	weft_config_free(cfg);
 }
@@ -412,6 +418,7 @@ static void test_defaults(void **state)
 				 "\n[timers]\n"
 				 "keepalive_interval = 10\n"
 				 "peer_timeout = 40\n"
+				 "forget_member_after = 900\n"
 				 "mac_ageing = 300\n"
 				 "rekey_after = 120\n"
 				 "reject_after = 180\n"
@@ -442,6 +449,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->handshake_burst, 10);
 	assert_int_equal(cfg->keepalive_interval, 10);
 	assert_int_equal(cfg->peer_timeout, 40);
+	assert_int_equal(cfg->forget_member_after, 900);
 	assert_int_equal(cfg->mac_ageing, 300);
 	assert_int_equal(cfg->rekey_after, 120);
 	assert_int_equal(cfg->reject_after, 180);
@@ -1034,7 +1042,7 @@ static void test_docs_parse(void **state)
 		assert_true(strstr(text, set) || strstr(text, unset));
 		keys++;
 	}
-	assert_int_equal(keys, 25);
+	assert_int_equal(keys, 26);
 	/* and uncommenting every default changes nothing */
 	for (char *p = strstr(copy, "\n#"); p; p = strstr(p + 1, "\n#"))
 		if (p[2] >= 'a' && p[2] <= 'z' && strchr(p + 2, '=') < strchr(p + 2, '\n'))
