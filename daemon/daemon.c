@@ -307,12 +307,13 @@ static json_t *status_json(struct weftd *d)
 				      "kick_errors", (json_int_t)is.kick_errors));
 	json_object_set_new(
 		root, "udp",
-		json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "rx_datagrams",
+		json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b}", "rx_datagrams",
 			  (json_int_t)us.rx_datagrams, "rx_bytes", (json_int_t)us.rx_bytes,
 			  "tx_datagrams", (json_int_t)us.tx_datagrams, "tx_bytes",
 			  (json_int_t)us.tx_bytes, "tx_gso_sends", (json_int_t)us.tx_gso_sends,
 			  "tx_eagain", (json_int_t)us.tx_eagain, "tx_emsgsize",
-			  (json_int_t)us.tx_emsgsize, "rx_truncated", (json_int_t)us.rx_truncated,
+			  (json_int_t)us.tx_emsgsize, "tx_source_lost", (json_int_t)us.tx_source_lost,
+			  "rx_truncated", (json_int_t)us.rx_truncated,
 			  "gso", weft_udp_gso(d->udp), "gro", weft_udp_gro(d->udp)));
 	json_object_set_new(root, "mactable",
 			    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "count", (json_int_t)ms.count,

@@ -47,8 +47,10 @@ static void hs_config(struct weftd *d, struct weft_handshake_config *hc)
 	hc->listen_port = d->cfg->listen.port;
 }
 
+/* @from: our address to send from (see weft_udp_flush); NULL: any. */
 static void send_handshake(struct weftd *d, const uint8_t *buf, size_t len,
-			   const struct sockaddr *dst, socklen_t dst_len)
+			   const struct sockaddr *dst, socklen_t dst_len,
+			   struct weft_udp_local_addr *from)
 {
 	size_t room;
 	uint8_t *slot = weft_udp_batch_reserve(d->hs_batch, &room);
@@ -59,7 +61,7 @@ static void send_handshake(struct weftd *d, const uint8_t *buf, size_t len,
 	}
 	memcpy(slot, buf, len);
 	weft_udp_batch_commit(d->hs_batch, len);
-	if (weft_udp_flush(d->udp, d->hs_batch, dst, dst_len) < 0)
+	if (weft_udp_flush(d->udp, d->hs_batch, dst, dst_len, from) < 0)
 		log_debug("handshake datagram not sent");
 }
 
@@ -121,7 +123,8 @@ void weft_peer_initiate(struct weft_peer *p, uint64_t now)
 	}
 	p->hs_sent_ms = now;
 	log_debug("peer %s: HELLO (attempt %u)", p->name, p->hs_attempts);
-	send_handshake(d, d->hs_buf, len, (struct sockaddr *)&p->endpoint, p->endpoint_len);
+	send_handshake(d, d->hs_buf, len, (struct sockaddr *)&p->endpoint, p->endpoint_len,
+		       &p->local);
 }
 
 static void learn_static(struct weft_peer *p, const uint8_t key[static WEFT_KEY_LEN])
@@ -173,8 +176,10 @@ static int install_session(struct weft_peer *p, struct weft_handshake *hs, uint3
 }
 
 static void handle_welcome(struct weftd *d, const struct weft_wire_msg *msg,
-			   const struct sockaddr *src, socklen_t src_len, uint64_t now)
+			   const struct weft_udp_dgram *dg, uint64_t now)
 {
+	const struct sockaddr *src = dg->src;
+	socklen_t src_len = dg->src_len;
 	unsigned kind = 0;
 	struct weft_peer *p = weft_session_index_lookup(d->index, msg->receiver_index, &kind);
 	uint8_t remote[WEFT_KEY_LEN];
@@ -212,7 +217,10 @@ static void handle_welcome(struct weftd *d, const struct weft_wire_msg *msg,
 		weft_peer_abort_handshake(p);
 		return;
 	}
-	send_handshake(d, d->hs_buf, len, src, src_len);
+	/* The WELCOME is authenticated: answer, and from now on send, from
+	 * the address it came to. */
+	p->local = dg->local;
+	send_handshake(d, d->hs_buf, len, src, src_len, &p->local);
 	learn_static(p, remote);
 	if (install_session(p, p->hs, p->hs_index, false, now) < 0) {
 		log_warn("peer %s: could not install the new session", p->name);
@@ -267,8 +275,11 @@ static void count_hs_error(struct weftd *d, int err)
 }
 
 static void handle_hello(struct weftd *d, const struct weft_wire_msg *msg,
-			 const struct sockaddr *src, socklen_t src_len, uint64_t now)
+			 const struct weft_udp_dgram *dg, uint64_t now)
 {
+	const struct sockaddr *src = dg->src;
+	socklen_t src_len = dg->src_len;
+	struct weft_udp_local_addr local = dg->local;
 	struct weft_handshake_config hc;
 	uint8_t *noise = d->hs_buf + WEFT_WIRE_WELCOME_HEADER_LEN;
 	char err[WEFT_ERRLEN], from[64];
@@ -309,7 +320,7 @@ static void handle_hello(struct weftd *d, const struct weft_wire_msg *msg,
 		pending_drop(d, pd);
 		return;
 	}
-	send_handshake(d, d->hs_buf, len, src, src_len);
+	send_handshake(d, d->hs_buf, len, src, src_len, &local);
 }
 
 static bool same_addr(const struct sockaddr_storage *a, socklen_t alen, const struct sockaddr *b,
@@ -345,8 +356,10 @@ static struct weft_peer *match_peer(struct weftd *d, const uint8_t key[static WE
 }
 
 static void handle_confirm(struct weftd *d, const struct weft_wire_msg *msg,
-			   const struct sockaddr *src, socklen_t src_len, uint64_t now)
+			   const struct weft_udp_dgram *dg, uint64_t now)
 {
+	const struct sockaddr *src = dg->src;
+	socklen_t src_len = dg->src_len;
 	unsigned kind = 0;
 	struct weft_pending_handshake *pd = weft_session_index_lookup(d->index, msg->receiver_index, &kind);
 	const struct weft_handshake_identity *id;
@@ -398,6 +411,7 @@ static void handle_confirm(struct weftd *d, const struct weft_wire_msg *msg,
 	memcpy(&p->endpoint, src, src_len);
 	p->endpoint_len = src_len;
 	p->has_endpoint = true;
+	p->local = dg->local;
 	if (install_session(p, pd->hs, pd->local_index, true, now) < 0) {
 		log_warn("peer %s: could not install the new session", p->name);
 		pending_drop(d, pd);
@@ -413,18 +427,17 @@ static void handle_confirm(struct weftd *d, const struct weft_wire_msg *msg,
 }
 
 void weft_peers_handle_handshake(struct weftd *d, const struct weft_wire_msg *msg,
-				 const uint8_t *dgram, size_t len, const struct sockaddr *src,
-				 socklen_t src_len, uint64_t now)
+				 const struct weft_udp_dgram *dg, uint64_t now)
 {
 	switch (msg->type) {
 	case WEFT_WIRE_HELLO:
-		handle_hello(d, msg, src, src_len, now);
+		handle_hello(d, msg, dg, now);
 		break;
 	case WEFT_WIRE_WELCOME:
-		handle_welcome(d, msg, src, src_len, now);
+		handle_welcome(d, msg, dg, now);
 		break;
 	case WEFT_WIRE_CONFIRM:
-		handle_confirm(d, msg, src, src_len, now);
+		handle_confirm(d, msg, dg, now);
 		break;
 	default:
 		d->drops[WEFT_DROP_GARBAGE]++;

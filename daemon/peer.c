@@ -239,7 +239,7 @@ void weft_peer_send_batch(struct weft_peer *p)
 		p->drops[WEFT_PEER_DROP_SEND] += weft_udp_batch_count(p->batch);
 		struct sockaddr_storage none = {.ss_family = AF_UNSPEC};
 
-		if (weft_udp_flush(d->udp, p->batch, (struct sockaddr *)&none, sizeof(none)) < 0)
+		if (weft_udp_flush(d->udp, p->batch, (struct sockaddr *)&none, sizeof(none), NULL) < 0)
 			log_debug("peer %s: batch dropped: no endpoint", p->name);
 		return;
 	}
@@ -247,7 +247,8 @@ void weft_peer_send_batch(struct weft_peer *p)
 	struct weft_udp_stats before, after;
 
 	weft_udp_stats(d->udp, &before);
-	if (weft_udp_flush(d->udp, p->batch, (struct sockaddr *)&p->endpoint, p->endpoint_len) < 0) {
+	if (weft_udp_flush(d->udp, p->batch, (struct sockaddr *)&p->endpoint, p->endpoint_len,
+			   &p->local) < 0) {
 		weft_udp_stats(d->udp, &after);
 		uint64_t lost = n - (after.tx_datagrams - before.tx_datagrams);
 		p->drops[WEFT_PEER_DROP_SEND] += lost;
@@ -306,10 +307,16 @@ static bool same_addr(const struct sockaddr *a, socklen_t alen, const struct soc
 }
 
 void weft_peer_received(struct weft_peer *p, struct weft_session *s, bool newest,
-			const struct sockaddr *src, socklen_t src_len, size_t len, uint64_t now)
+			const struct weft_udp_dgram *dg, uint64_t now)
 {
-	if (weft_session_set_received(&p->sessions, s) == WEFT_SESSION_SLOT_CURRENT &&
-	    newest && !same_addr(src, src_len, &p->endpoint, p->endpoint_len) &&
+	const struct sockaddr *src = dg->src;
+	socklen_t src_len = dg->src_len;
+	bool follow = weft_session_set_received(&p->sessions, s) == WEFT_SESSION_SLOT_CURRENT &&
+		      newest;
+
+	if (follow)
+		p->local = dg->local;
+	if (follow && !same_addr(src, src_len, &p->endpoint, p->endpoint_len) &&
 	    src_len <= sizeof(p->endpoint)) {
 		char was[64], is[64];
 
@@ -322,7 +329,7 @@ void weft_peer_received(struct weft_peer *p, struct weft_session *s, bool newest
 		p->has_endpoint = true;
 	}
 	p->rx_packets++;
-	p->rx_bytes += len;
+	p->rx_bytes += dg->len;
 	p->last_rx_ms = now;
 	if (!p->up) {
 		p->up = true;
@@ -412,6 +419,18 @@ json_t *weft_peer_status(const struct weft_peer *p, uint64_t now)
 		      (json_int_t)p->tx_packets, "tx_bytes", (json_int_t)p->tx_bytes, "rx_frames",
 		      (json_int_t)p->rx_frames, "tx_frames", (json_int_t)p->tx_frames,
 		      "handshakes", (json_int_t)p->handshakes, "drops", drops);
+	if (p->local.family) {
+		char local[INET6_ADDRSTRLEN] = "?";
+
+		/* An IPv4-mapped address (dual-stack socket) shows as IPv4. */
+		if (p->local.family == AF_INET)
+			inet_ntop(AF_INET, &p->local.v4, local, sizeof(local));
+		else if (IN6_IS_ADDR_V4MAPPED(&p->local.v6))
+			inet_ntop(AF_INET, &p->local.v6.s6_addr[12], local, sizeof(local));
+		else
+			inet_ntop(AF_INET6, &p->local.v6, local, sizeof(local));
+		json_object_set_new(o, "local_address", json_string(local));
+	}
 	if (p->last_handshake_wall_ms) {
 		uint64_t wall = weft_wall_ms();
 

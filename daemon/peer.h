@@ -13,6 +13,7 @@
 #include "common/session.h"
 #include "common/wire.h"
 #include "daemon/daemon.h"
+#include "daemon/udp.h"
 
 struct weft_handshake;
 struct weft_udp_batch;
@@ -42,6 +43,9 @@ struct weft_peer {
 	bool has_endpoint;
 	struct sockaddr_storage endpoint;
 	socklen_t endpoint_len;
+	/* Our address its newest authenticated datagram came to: we answer
+	 * from it (family 0: the kernel's choice). */
+	struct weft_udp_local_addr local;
 
 	struct weft_session_set sessions;
 
@@ -98,10 +102,9 @@ unsigned weft_peers_count(const struct weftd *d);
 void weft_peers_reconfigure(struct weftd *d, const struct weft_config *cfg);
 /* Handshake retries, rekeys, keepalives, liveness; run from the tick. */
 void weft_peers_tick(struct weftd *d, uint64_t now);
-/* HELLO / WELCOME / CONFIRM from @src. */
+/* HELLO / WELCOME / CONFIRM (@msg, parsed from @dg). */
 void weft_peers_handle_handshake(struct weftd *d, const struct weft_wire_msg *msg,
-				 const uint8_t *dgram, size_t len, const struct sockaddr *src,
-				 socklen_t src_len, uint64_t now);
+				 const struct weft_udp_dgram *dg, uint64_t now);
 /* Seals every open datagram and sends every peer's batch. */
 void weft_peers_flush(struct weftd *d, uint64_t now);
 
@@ -110,10 +113,11 @@ bool weft_peer_can_send(const struct weft_peer *p, uint64_t now);
  * starting a new one as needed); *@body is where its body goes. */
 int weft_peer_reserve_record(struct weft_peer *p, uint8_t kind, size_t len, uint8_t **body,
 			     uint64_t now) WEFT_WUR;
-/* An authenticated DATA datagram arrived on @s: confirms sessions, follows
- * the endpoint (@newest: the highest counter so far), marks the peer alive. */
+/* An authenticated DATA datagram @dg arrived on @s: confirms sessions,
+ * follows the endpoint and our local address (@newest: the highest counter
+ * so far), marks the peer alive. */
 void weft_peer_received(struct weft_peer *p, struct weft_session *s, bool newest,
-			const struct sockaddr *src, socklen_t src_len, size_t len, uint64_t now);
+			const struct weft_udp_dgram *dg, uint64_t now);
 json_t *weft_peer_status(const struct weft_peer *p, uint64_t now);
 
 int weft_resolve_endpoint(const struct weft_config_endpoint *ep, int family,

@@ -173,7 +173,7 @@ static void handle_data(struct weftd *d, const struct weft_wire_msg *msg, struct
 		p->session_drops[weft_session_drop_reason(ret)]++;
 		return;
 	}
-	weft_peer_received(p, s, ret == 1, dg->src, dg->src_len, dg->len, now);
+	weft_peer_received(p, s, ret == 1, dg, now);
 	deliver_records(d, p, dg->data + WEFT_WIRE_DATA_HEADER_LEN, plain_len, now);
 }
 
@@ -197,8 +197,7 @@ void weft_router_on_udp(struct ev_loop *loop, ev_io *w, int revents)
 			if (msg.type == WEFT_WIRE_DATA)
 				handle_data(d, &msg, &dg, now);
 			else
-				weft_peers_handle_handshake(d, &msg, dg.data, dg.len, dg.src,
-							    dg.src_len, now);
+				weft_peers_handle_handshake(d, &msg, &dg, now);
 		}
 		if (weft_inject_flush(d->inject) < 0)
 			log_debug("inject ring kick failed");

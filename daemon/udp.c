@@ -25,9 +25,11 @@
 #define GRO_SLOT_LEN 65536
 #define MAX_SLOT_LEN 65535
 
-/* Control message room: UDP_GRO's int, with space to spare. */
+/* Control message room: UDP_GRO's or UDP_SEGMENT's number and a pktinfo
+ * of either family, with space to spare. */
 union ctl {
-	char buf[CMSG_SPACE(sizeof(int)) * 2];
+	char buf[CMSG_SPACE(sizeof(int)) * 2 + CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+		 CMSG_SPACE(sizeof(struct in_pktinfo))];
 	struct cmsghdr align;
 };
 
@@ -36,6 +38,7 @@ struct weft_udp {
 	int family;
 	bool gro;
 	bool gso;
+	bool pktinfo; /* wildcard bind: learn and set source addresses */
 
 	/* receive */
 	unsigned rx_slots;
@@ -46,6 +49,7 @@ struct weft_udp {
 	struct sockaddr_storage *rx_src;
 	socklen_t *rx_src_len;
 	union ctl *rx_ctl;
+	struct weft_udp_local_addr *rx_local;
 	size_t *rx_seg;	 /* segment size of each message: the GRO size, or its length */
 	unsigned rx_n;	 /* messages in the current batch */
 	unsigned rx_cur; /* message being handed out */
@@ -55,8 +59,10 @@ struct weft_udp {
 	 * to resend one refused GSO message datagram by datagram */
 	struct sockaddr_storage dst;
 	socklen_t dst_len;
+	const struct weft_udp_local_addr *src; /* NULL: the kernel's choice */
 	struct mmsghdr plain_msgs[WEFT_UDP_GSO_MAX_SEGMENTS];
 	struct iovec plain_iov[WEFT_UDP_GSO_MAX_SEGMENTS];
+	union ctl plain_ctl[WEFT_UDP_GSO_MAX_SEGMENTS];
 
 	struct weft_udp_stats st;
 };
@@ -118,6 +124,7 @@ static void free_rx(struct weft_udp *u)
 	free(u->rx_src);
 	free(u->rx_src_len);
 	free(u->rx_ctl);
+	free(u->rx_local);
 	free(u->rx_seg);
 }
 
@@ -177,6 +184,24 @@ int weft_udp_open(struct weft_udp **out, const struct weft_udp_config *cfg,
 		}
 	}
 
+	/* Bound to every address: a peer must get its answers from the address
+	 * it wrote to (a stateful firewall or NAT on the way matches on it), not
+	 * from whichever address the route prefers. */
+	if (u->family == AF_INET &&
+	    ((const struct sockaddr_in *)&cfg->listen)->sin_addr.s_addr == htonl(INADDR_ANY)) {
+		if ((r = set_int(u->fd, IPPROTO_IP, IP_PKTINFO, 1)) < 0) {
+			snprintf(err, WEFT_ERRLEN, "udp: IP_PKTINFO: %s", strerror(-r));
+			goto fail;
+		}
+		u->pktinfo = true;
+	} else if (any6) {
+		if ((r = set_int(u->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)) < 0) {
+			snprintf(err, WEFT_ERRLEN, "udp: IPV6_RECVPKTINFO: %s", strerror(-r));
+			goto fail;
+		}
+		u->pktinfo = true;
+	}
+
 	/* Probe: setting the default segment size to 0 succeeds where GSO exists. */
 	u->gso = !cfg->no_gso && set_int(u->fd, SOL_UDP, UDP_SEGMENT, 0) == 0;
 	u->gro = !cfg->no_gro && set_int(u->fd, SOL_UDP, UDP_GRO, 1) == 0;
@@ -211,9 +236,10 @@ int weft_udp_open(struct weft_udp **out, const struct weft_udp_config *cfg,
 	u->rx_src = calloc(u->rx_slots, sizeof(*u->rx_src));
 	u->rx_src_len = calloc(u->rx_slots, sizeof(*u->rx_src_len));
 	u->rx_ctl = calloc(u->rx_slots, sizeof(*u->rx_ctl));
+	u->rx_local = calloc(u->rx_slots, sizeof(*u->rx_local));
 	u->rx_seg = calloc(u->rx_slots, sizeof(*u->rx_seg));
 	if (!u->rx_buf || !u->rx_msgs || !u->rx_iov || !u->rx_src || !u->rx_src_len || !u->rx_ctl ||
-	    !u->rx_seg) {
+	    !u->rx_local || !u->rx_seg) {
 		r = -ENOMEM;
 		snprintf(err, WEFT_ERRLEN, "udp: out of memory for %u receive slots of %zu bytes",
 			 u->rx_slots, u->rx_slot_len);
@@ -268,18 +294,46 @@ bool weft_udp_gso(const struct weft_udp *u)
 
 /* ---- receive ---------------------------------------------------------------- */
 
-static size_t gro_size(const struct msghdr *mh)
+/* The control messages of one received message: the GRO segment size (0:
+ * none) and the local address it arrived at (family 0: unknown). */
+static size_t read_ctl(const struct msghdr *mh, struct weft_udp_local_addr *local)
 {
+	size_t seg = 0;
+
+	memset(local, 0, sizeof(*local));
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
 		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
 		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
 			int v;
 
 			memcpy(&v, CMSG_DATA(c), sizeof(v));
-			return v > 0 ? (size_t)v : 0;
+			seg = v > 0 ? (size_t)v : 0;
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			/* spec_dst: the local address to answer from (the
+			 * header's own destination may be a broadcast). */
+			if (pi.ipi_spec_dst.s_addr != htonl(INADDR_ANY)) {
+				local->family = AF_INET;
+				local->v4 = pi.ipi_spec_dst;
+			}
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			if (!IN6_IS_ADDR_MULTICAST(&pi.ipi6_addr) &&
+			    !IN6_IS_ADDR_UNSPECIFIED(&pi.ipi6_addr)) {
+				local->family = AF_INET6;
+				local->v6 = pi.ipi6_addr;
+				local->ifindex =
+				    IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr) ? (int)pi.ipi6_ifindex : 0;
+			}
 		}
 	}
-	return 0;
+	return seg;
 }
 
 /* rx_seg value of a received zero-length datagram. */
@@ -322,11 +376,14 @@ int weft_udp_recv_batch(struct weft_udp *u)
 		} else if (m->msg_len == 0) {
 			/* An empty datagram is handed out once, so the caller
 			 * counts it like any other runt. */
+			(void)read_ctl(&m->msg_hdr, &u->rx_local[i]);
 			u->rx_seg[i] = EMPTY_DATAGRAM;
 			total++;
 			continue;
 		}
-		seg = u->gro ? gro_size(&m->msg_hdr) : 0;
+		seg = read_ctl(&m->msg_hdr, &u->rx_local[i]);
+		if (!u->gro)
+			seg = 0;
 		if (seg == 0 || seg >= m->msg_len)
 			seg = m->msg_len;
 		u->rx_seg[i] = seg;
@@ -351,6 +408,7 @@ static void hand_out(struct weft_udp *u, struct weft_udp_dgram *d, size_t len, s
 	d->len = len;
 	d->src = (const struct sockaddr *)&u->rx_src[u->rx_cur];
 	d->src_len = u->rx_src_len[u->rx_cur];
+	d->local = u->rx_local[u->rx_cur];
 	u->rx_off = next_off;
 }
 
@@ -463,13 +521,53 @@ static void count_failure(struct weft_udp *u, int e, unsigned datagrams)
 		u->st.tx_other_errors += datagrams;
 }
 
-static void prepare_msg(struct weft_udp *u, struct mmsghdr *m, struct iovec *iov)
+/* One message to u->dst: its iovec, a UDP_SEGMENT size (0: none) and the
+ * flush's source address, if any, as control messages in @ctl. */
+static void prepare_msg(struct weft_udp *u, struct mmsghdr *m, struct iovec *iov, union ctl *ctl,
+			uint16_t gso)
 {
+	struct msghdr *mh = &m->msg_hdr;
+	struct cmsghdr *c;
+	size_t used = 0;
+
 	memset(m, 0, sizeof(*m));
-	m->msg_hdr.msg_name = &u->dst;
-	m->msg_hdr.msg_namelen = u->dst_len;
-	m->msg_hdr.msg_iov = iov;
-	m->msg_hdr.msg_iovlen = 1;
+	mh->msg_name = &u->dst;
+	mh->msg_namelen = u->dst_len;
+	mh->msg_iov = iov;
+	mh->msg_iovlen = 1;
+	if (!gso && !u->src)
+		return;
+	memset(ctl, 0, sizeof(*ctl));
+	mh->msg_control = ctl->buf;
+	mh->msg_controllen = sizeof(ctl->buf);
+	c = CMSG_FIRSTHDR(mh);
+	if (gso) {
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(gso));
+		memcpy(CMSG_DATA(c), &gso, sizeof(gso));
+		used += CMSG_SPACE(sizeof(gso));
+		c = (struct cmsghdr *)(ctl->buf + used);
+	}
+	if (u->src && u->family == AF_INET) {
+		struct in_pktinfo pi = {.ipi_spec_dst = u->src->v4};
+
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		used += CMSG_SPACE(sizeof(pi));
+	} else if (u->src) {
+		struct in6_pktinfo pi = {.ipi6_addr = u->src->v6,
+					 .ipi6_ifindex = (unsigned)u->src->ifindex};
+
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		used += CMSG_SPACE(sizeof(pi));
+	}
+	mh->msg_controllen = used;
 }
 
 /* One sendmmsg() of @n messages, an interrupted call retried while *intr
@@ -501,7 +599,7 @@ static int send_plain(struct weft_udp *u, struct weft_udp_batch *b, unsigned fir
 	for (unsigned i = 0; i < count; i++) {
 		u->plain_iov[i].iov_base = b->buf + b->off[first + i];
 		u->plain_iov[i].iov_len = b->len[first + i];
-		prepare_msg(u, &u->plain_msgs[i], &u->plain_iov[i]);
+		prepare_msg(u, &u->plain_msgs[i], &u->plain_iov[i], &u->plain_ctl[i], 0);
 	}
 	while (k < count) {
 		int r = send_msgs(u, u->plain_msgs + k, count - k, &intr);
@@ -552,20 +650,7 @@ static unsigned build_msgs(struct weft_udp *u, struct weft_udp_batch *b)
 		}
 		b->iov[nmsg].iov_base = b->buf + b->off[i];
 		b->iov[nmsg].iov_len = total;
-		prepare_msg(u, m, &b->iov[nmsg]);
-		if (j - i > 1) {
-			struct cmsghdr *c;
-			uint16_t gso = (uint16_t)s;
-
-			memset(&b->ctl[nmsg], 0, sizeof(b->ctl[nmsg]));
-			m->msg_hdr.msg_control = b->ctl[nmsg].buf;
-			m->msg_hdr.msg_controllen = CMSG_SPACE(sizeof(gso));
-			c = CMSG_FIRSTHDR(&m->msg_hdr);
-			c->cmsg_level = SOL_UDP;
-			c->cmsg_type = UDP_SEGMENT;
-			c->cmsg_len = CMSG_LEN(sizeof(gso));
-			memcpy(CMSG_DATA(c), &gso, sizeof(gso));
-		}
+		prepare_msg(u, m, &b->iov[nmsg], &b->ctl[nmsg], j - i > 1 ? (uint16_t)s : 0);
 		b->run_first[nmsg] = i;
 		b->run_count[nmsg] = j - i;
 		nmsg++;
@@ -607,8 +692,27 @@ static int set_dst(struct weft_udp *u, const struct sockaddr *dst, socklen_t len
 	return -EAFNOSUPPORT;
 }
 
+/* A source address fit for this socket, or NULL for the kernel's choice. */
+static const struct weft_udp_local_addr *pick_src(const struct weft_udp *u,
+						  const struct weft_udp_local_addr *from)
+{
+	if (!u->pktinfo || !from)
+		return NULL;
+	if (u->family == AF_INET)
+		return from->family == AF_INET ? from : NULL;
+	/* A dual-stack socket sends to IPv4-mapped destinations from
+	 * IPv4-mapped sources (the kernel takes IPV6_PKTINFO for them). */
+	if (from->family != AF_INET6)
+		return NULL;
+	if (IN6_IS_ADDR_V4MAPPED(&from->v6) !=
+	    (u->dst.ss_family == AF_INET6 &&
+	     IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)&u->dst)->sin6_addr)))
+		return NULL;
+	return from;
+}
+
 int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const struct sockaddr *dst,
-		   socklen_t dst_len)
+		   socklen_t dst_len, struct weft_udp_local_addr *from)
 {
 	unsigned nmsg, k = 0, intr = 0;
 	int last = 0;
@@ -620,11 +724,24 @@ int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const struct so
 		u->st.tx_other_errors += b->n;
 		goto out;
 	}
+	u->src = pick_src(u, from);
 	nmsg = build_msgs(u, b);
 	while (k < nmsg) {
 		int r = send_msgs(u, b->msgs + k, nmsg - k, &intr);
 		int e = -r;
 
+		if (r < 0 && u->src && (e == EINVAL || e == EADDRNOTAVAIL || e == ENETUNREACH)) {
+			/* The address the peer wrote to is gone (renumbered,
+			 * removed; IPv4 says ENETUNREACH, IPv6 EINVAL): forget
+			 * it and let the kernel choose; the peer follows us to
+			 * the new address. A real routing failure fails again
+			 * below and is counted as usual. */
+			u->st.tx_source_lost++;
+			memset(from, 0, sizeof(*from));
+			u->src = NULL;
+			nmsg = build_msgs(u, b);
+			continue;
+		}
 		if (r > 0) {
 			for (unsigned i = k; i < k + (unsigned)r; i++) {
 				u->st.tx_datagrams += b->run_count[i];
@@ -668,6 +785,7 @@ int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const struct so
 		k++;
 	}
 out:
+	u->src = NULL;
 	b->n = 0;
 	b->tail = 0;
 	return last;

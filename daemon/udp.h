@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "common/weft.h"
@@ -50,6 +51,20 @@ struct weft_udp_stats {
 	uint64_t tx_emsgsize;	   /* datagrams dropped: larger than the path MTU (DF is set) */
 	uint64_t tx_other_errors;  /* datagrams dropped for any other reason */
 	uint64_t tx_gso_fallbacks; /* GSO sends refused and sent again one by one */
+	uint64_t tx_source_lost;   /* batches whose source address the host no longer had */
+};
+
+/* Which of this host's addresses a datagram arrived at, so that the answer
+ * leaves from it (IP_PKTINFO / IPV6_PKTINFO). Only a socket bound to a
+ * wildcard address fills it in; family 0 means "let the kernel choose". An
+ * IPv4 address on a dual-stack socket is kept IPv4-mapped. */
+struct weft_udp_local_addr {
+	int family; /* 0, AF_INET or AF_INET6 */
+	int ifindex;	/* IPv6 link-local only: the interface it belongs to */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	};
 };
 
 /* A received datagram, from weft_udp_recv_next(). */
@@ -62,6 +77,7 @@ struct weft_udp_dgram {
 	 * so a peer's address compares equal whichever socket family got it. */
 	const struct sockaddr *src;
 	socklen_t src_len;
+	struct weft_udp_local_addr local; /* where it arrived (see above) */
 };
 
 /* Open the socket: non-blocking, Don't Fragment (the underlay never
@@ -117,10 +133,13 @@ unsigned weft_udp_batch_count(const struct weft_udp_batch *b);
  * datagrams (the last may be shorter) go as one UDP_SEGMENT send of at most
  * 64; the messages of a batch go out in one sendmmsg() call as far as the
  * kernel takes them. Never blocks: datagrams the kernel refuses are dropped
- * and counted by reason (EAGAIN/ENOBUFS, EMSGSIZE, other). Returns 0 when
- * every datagram left, else the negative errno of the last failure. */
+ * and counted by reason (EAGAIN/ENOBUFS, EMSGSIZE, other). @from (NULL or
+ * family 0: the kernel's choice) is the source address; one the host no
+ * longer has is refused by the kernel, cleared here, and the batch sent
+ * again from the kernel's choice (counted as tx_source_lost). Returns 0
+ * when every datagram left, else the negative errno of the last failure. */
 int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const struct sockaddr *dst,
-		   socklen_t dst_len) WEFT_WUR;
+		   socklen_t dst_len, struct weft_udp_local_addr *from) WEFT_WUR;
 
 void weft_udp_stats(const struct weft_udp *u, struct weft_udp_stats *stats);
 

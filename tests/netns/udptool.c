@@ -201,7 +201,7 @@ static int cmd_loop(const char *fam, bool no_gso, bool no_gro)
 				n++;
 			}
 		}
-		if (weft_udp_flush(tx, b, (struct sockaddr *)&dst, dst_len) != 0)
+		if (weft_udp_flush(tx, b, (struct sockaddr *)&dst, dst_len, NULL) != 0)
 			failf("flush of round %d failed", r);
 		if (weft_udp_batch_count(b) != 0)
 			failf("the batch was not emptied");
@@ -345,7 +345,7 @@ static int cmd_df(const char *tx_ip, const char *rx_ns, const char *rx_ip)
 	add(b, 1, big);
 	add(b, 2, 100);
 	want_seq[want_n] = 2, want_len[want_n++] = 100;
-	r = weft_udp_flush(tx, b, (struct sockaddr *)&dst, dst_len);
+	r = weft_udp_flush(tx, b, (struct sockaddr *)&dst, dst_len, NULL);
 	if (r != -EMSGSIZE)
 		failf("flush with a %zu-byte datagram: %d, want -EMSGSIZE", big, r);
 	weft_udp_stats(tx, &ts);
@@ -359,7 +359,7 @@ static int cmd_df(const char *tx_ip, const char *rx_ns, const char *rx_ip)
 		add(b, 20 + i, ok);
 		want_seq[want_n] = 20 + i, want_len[want_n++] = ok;
 	}
-	r = weft_udp_flush(tx, b, (struct sockaddr *)&dst, dst_len);
+	r = weft_udp_flush(tx, b, (struct sockaddr *)&dst, dst_len, NULL);
 	if (r != -EMSGSIZE)
 		failf("flush of a GSO run of %zu-byte datagrams: %d, want -EMSGSIZE", big, r);
 	weft_udp_stats(tx, &ts);
@@ -467,7 +467,7 @@ static int cmd_bench(int secs, bool no_gso)
 		for (int i = 0; i < 64; i++)
 			add(b, (uint32_t)i, 1400);
 		/* Drops are counted; the rate is what matters here. */
-		int fr = weft_udp_flush(tx, b, (struct sockaddr *)&dst, dst_len);
+		int fr = weft_udp_flush(tx, b, (struct sockaddr *)&dst, dst_len, NULL);
 
 		(void)fr;
 		if ((round & 7) == 0)
