@@ -67,8 +67,12 @@ static void apply_config(struct weftd *d, struct weft_peer *p, const struct weft
 		p->cfg_endpoint = cp->endpoint;
 		if (weft_resolve_endpoint(&cp->endpoint,
 					  d->cfg->listen.addr.ss_family == AF_INET ? AF_INET : AF_UNSPEC,
-					  &p->endpoint, &p->endpoint_len) == 0)
+					  &p->endpoint, &p->endpoint_len) == 0) {
 			p->has_endpoint = true;
+			/* A new address may want another source; the peer's
+			 * next datagram tells. */
+			memset(&p->local, 0, sizeof(p->local));
+		}
 	}
 	/* A learned key that the new pin contradicts is dropped with its sessions. */
 	if (p->has_pin && p->has_static && sodium_memcmp(p->pin, p->remote_static, WEFT_KEY_LEN)) {
