@@ -90,11 +90,11 @@ static const struct key_def schema[] = {
 	 .help = "This host's name in handshakes and peers' status; empty = the host name. "
 		 "Other members name it so in their [peer \"NAME\"] sections."},
 	{.sect = S_NETWORK, .key = "secret_file", .type = T_PATH, .flags = F_REQUIRED,
-	 .max = WEFT_CONFIG_PATH_MAX - 1, .example = "/etc/weft/prod.secret", CFG(secret_file),
+	 .max = WEFT_CONFIG_VALUE_MAX, .example = "/etc/weft/prod.secret", CFG(secret_file),
 	 .help = "Network secret shared by every member: 32 bytes in base64 (`weftd genpsk'), "
 		 "mode 0600."},
 	{.sect = S_NETWORK, .key = "private_key_file", .type = T_PATH,
-	 .max = WEFT_CONFIG_PATH_MAX - 1, .def = "/var/lib/weft/<name>.key",
+	 .max = WEFT_CONFIG_VALUE_MAX, .def = "/var/lib/weft/<name>.key",
 	 CFG(private_key_file),
 	 .help = "This host's X25519 private key in base64; created on first start if missing."},
 	{.sect = S_NETWORK, .key = "listen", .type = T_ENDPOINT, .flags = F_NUMERIC,
@@ -718,6 +718,11 @@ static int parse_value(const struct key_def *d, const char *text, void *base,
 		return 0;
 	case T_ENDPOINT:
 		assert(d->size == sizeof(struct weft_config_endpoint));
+		if (len > WEFT_CONFIG_VALUE_MAX) {
+			snprintf(err, WEFT_ERRLEN, "longer than %u characters",
+				 WEFT_CONFIG_VALUE_MAX);
+			return -EINVAL;
+		}
 		return weft_config_parse_endpoint((struct weft_config_endpoint *)(void *)field,
 						  text, d->flags & F_NUMERIC, err);
 	case T_KEY:

@@ -14,6 +14,10 @@
 #define WEFT_CONFIG_NAME_MAX 32   /* network and peer names, [A-Za-z0-9._-]+ */
 #define WEFT_CONFIG_PATH_MAX 256
 #define WEFT_CONFIG_HOST_MAX 256
+/* The longest path or endpoint value. inih reads lines of at most 198
+ * characters, and `--dump-config' writes "key = value": with the longest
+ * key (19) this keeps every dumped line readable again. */
+#define WEFT_CONFIG_VALUE_MAX 160
 #define WEFT_CONFIG_MAX_PEERS 1024
 #define WEFT_DEFAULT_PORT 6783
 /* weft_config_errors keeps this many messages, then one "too many errors". */

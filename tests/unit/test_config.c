@@ -999,6 +999,58 @@ static void test_dump_roundtrip(void **state)
 	weft_config_free(again);
 }
 
+/* The longest values a file may hold, written as tightly as inih allows,
+ * still dump to lines inih can read back (found by fuzz_config: a 184-byte
+ * path on a "secret_file=" line dumped to a 199-character line). One more
+ * character is refused, for paths and endpoints alike. */
+static void test_longest_values_roundtrip(void **state)
+{
+	char path[WEFT_CONFIG_VALUE_MAX + 2], host[WEFT_CONFIG_VALUE_MAX + 2], text[1024];
+	struct weft_config_errors errs;
+	struct weft_config *cfg, *again;
+	char *first, *second;
+
+	(void)state;
+	path[0] = '/';
+	memset(path + 1, 'p', WEFT_CONFIG_VALUE_MAX - 1);
+	path[WEFT_CONFIG_VALUE_MAX] = '\0';
+	/* labels of at most 63 characters: "h...h.h...h.h...h:1" */
+	memset(host, 'h', WEFT_CONFIG_VALUE_MAX - 2);
+	host[63] = host[127] = '.';
+	memcpy(host + WEFT_CONFIG_VALUE_MAX - 2, ":1", 3);
+	assert_int_equal(strlen(host), WEFT_CONFIG_VALUE_MAX);
+	snprintf(text, sizeof(text),
+		 "[network]\nname=t\nsecret_file=%s\nprivate_key_file=%s\n[peer \"p\"]\n"
+		 "endpoint=%s\n",
+		 path, path, host);
+	cfg = load_ok(text);
+	first = dump(cfg);
+	again = load_ok(first);
+	second = dump(again);
+	assert_string_equal(first, second);
+	free(first);
+	free(second);
+	weft_config_free(cfg);
+	weft_config_free(again);
+
+	strcat(path, "p");
+	snprintf(text, sizeof(text), "[network]\nname=t\nsecret_file=%s\n", path);
+	assert_null(load(text, &errs));
+	assert_int_equal(errs.count, 1);
+	assert_non_null(strstr(errs.msg[0], "t.conf:3: [network] secret_file: "));
+	assert_non_null(strstr(errs.msg[0], "longer than 160 bytes"));
+	weft_config_errors_free(&errs);
+
+	memmove(host + 1, host, strlen(host) + 1);
+	snprintf(text, sizeof(text),
+		 "[network]\nname=t\nsecret_file=/s\n[peer \"p\"]\nendpoint=%s\n", host);
+	assert_null(load(text, &errs));
+	assert_int_equal(errs.count, 1);
+	assert_non_null(strstr(errs.msg[0], "t.conf:5: [peer \"p\"] endpoint: "));
+	assert_non_null(strstr(errs.msg[0], "longer than 160 characters"));
+	weft_config_errors_free(&errs);
+}
+
 static char *read_all(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -1101,6 +1153,7 @@ int main(void)
 	    cmocka_unit_test(test_too_many_peers),
 	    cmocka_unit_test(test_load_file),
 	    cmocka_unit_test(test_dump_roundtrip),
+	    cmocka_unit_test(test_longest_values_roundtrip),
 	    cmocka_unit_test(test_docs_parse),
 	    cmocka_unit_test(test_docs_match_conf),
 	};
