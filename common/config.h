@@ -9,37 +9,23 @@
 #include <net/if.h>
 #include <sys/socket.h>
 
+#include "common/endpoint.h"
 #include "common/weft.h"
 
 #define WEFT_CONFIG_NAME_MAX 32   /* network and peer names, [A-Za-z0-9._-]+ */
 #define WEFT_CONFIG_PATH_MAX 256
-#define WEFT_CONFIG_HOST_MAX 256
 /* The longest path or endpoint value. inih reads lines of at most 198
  * characters, and `--dump-config' writes "key = value": with the longest
  * key (19) this keeps every dumped line readable again. */
 #define WEFT_CONFIG_VALUE_MAX 160
 #define WEFT_CONFIG_MAX_PEERS 1024
-#define WEFT_DEFAULT_PORT 6783
 /* weft_config_errors keeps this many messages, then one "too many errors". */
 #define WEFT_CONFIG_MAX_ERRORS 100
-/* "[" host "]:" port and NUL: the longest weft_config_format_endpoint() text. */
-#define WEFT_CONFIG_ENDPOINT_STRLEN (WEFT_CONFIG_HOST_MAX + 8)
-
-/* host:port as written; numeric addresses are parsed at validation time,
- * host names are resolved by the daemon at start-up. */
-struct weft_config_endpoint {
-	char host[WEFT_CONFIG_HOST_MAX]; /* without brackets */
-	uint16_t port;
-	bool numeric;                    /* host is an IPv4/IPv6 literal */
-	struct sockaddr_storage addr;    /* valid when numeric */
-	socklen_t addr_len;
-};
-
 struct weft_config_peer {
 	char name[WEFT_CONFIG_NAME_MAX + 1];
 	unsigned line;                   /* line of the [peer "NAME"] header */
 	bool has_endpoint;               /* a peer without one only answers */
-	struct weft_config_endpoint endpoint;
+	struct weft_endpoint endpoint;
 	bool has_public_key;
 	uint8_t public_key[WEFT_KEY_LEN];
 };
@@ -52,7 +38,7 @@ struct weft_config {
 	char nickname[WEFT_CONFIG_NAME_MAX + 1]; /* "" = the host name */
 	char secret_file[WEFT_CONFIG_PATH_MAX];
 	char private_key_file[WEFT_CONFIG_PATH_MAX];
-	struct weft_config_endpoint listen;    /* numeric only; port 1..65535 */
+	struct weft_endpoint listen;    /* numeric only; port 1..65535 */
 	char bridge[IFNAMSIZ];
 	unsigned mtu;                          /* 0 = auto, else 576..9000 */
 	char underlay[IFNAMSIZ];               /* "" = auto: route to first peer */
@@ -111,15 +97,5 @@ void weft_config_dump(const struct weft_config *cfg, FILE *out);
 void weft_config_write_docs(FILE *out);
 
 const struct weft_config_peer *weft_config_find_peer(const struct weft_config *cfg, const char *name);
-
-/* Parses "IPv4[:port]", "[IPv6][:port]" or "host[:port]" (the port defaults to
- * WEFT_DEFAULT_PORT, 1..65535). Numeric hosts are stored in canonical form with
- * @addr filled in; host names (refused when @numeric_only) are stored lowercase,
- * unresolved. Returns 0, or -EINVAL with a reason. */
-int weft_config_parse_endpoint(struct weft_config_endpoint *ep, const char *text,
-			       bool numeric_only, char err[static WEFT_ERRLEN]) WEFT_WUR;
-/* The canonical text: "host:port", or "[v6]:port" for IPv6 addresses. */
-void weft_config_format_endpoint(char out[static WEFT_CONFIG_ENDPOINT_STRLEN],
-				 const struct weft_config_endpoint *ep);
 
 #endif

@@ -146,7 +146,7 @@ static void take_instance_lock(struct weftd *d)
 
 /* ---- addresses ------------------------------------------------------------- */
 
-int weft_resolve_endpoint(const struct weft_config_endpoint *ep, int family,
+int weft_resolve_endpoint(const struct weft_endpoint *ep, int family,
 			  struct sockaddr_storage *out, socklen_t *out_len)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_family = family};

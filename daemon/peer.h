@@ -31,7 +31,7 @@ struct weft_peer {
 	uint32_t id;                  /* slot in d->peers, the MAC table's peer id */
 	char name[WEFT_CONFIG_NAME_MAX + 1];
 	bool configured;              /* from the configuration; else learned from a handshake */
-	struct weft_config_endpoint cfg_endpoint;
+	struct weft_endpoint cfg_endpoint;
 	bool has_cfg_endpoint;
 	bool has_pin;
 	uint8_t pin[WEFT_KEY_LEN];
@@ -120,7 +120,7 @@ void weft_peer_received(struct weft_peer *p, struct weft_session *s, bool newest
 			const struct weft_udp_dgram *dg, uint64_t now);
 json_t *weft_peer_status(const struct weft_peer *p, uint64_t now);
 
-int weft_resolve_endpoint(const struct weft_config_endpoint *ep, int family,
+int weft_resolve_endpoint(const struct weft_endpoint *ep, int family,
 			  struct sockaddr_storage *out, socklen_t *out_len);
 void weft_format_addr(char *buf, size_t len, const struct sockaddr *sa);
 
