@@ -35,6 +35,8 @@ usage: $0 [options]
                      background load hits every kind alike; medians over all
   --seconds S        seconds per iperf3 run (5)
   --pings N          pings at 10 ms intervals (100)
+  --tests LIST       comma-separated, from ping,tcp,udp (default: all); e.g.
+                     --tests ping --rounds 4 --pings 300 for latency alone
   --weftd PATH       weftd binary (default: \$WEFTD, $top/build/daemon/weftd, PATH)
   --weftctl PATH     weftctl binary (same search)
   --tinc-cipher C    tinc Cipher (aes-128-cbc); Digest sha1, MACLength 4 (tinc 1.0's
@@ -51,6 +53,7 @@ runs=3
 rounds=1
 seconds=5
 pings=100
+tests=ping,tcp,udp
 weftd_bin=${WEFTD:-}
 weftctl_bin=${WEFTCTL:-}
 tinc_cipher=aes-128-cbc
@@ -63,6 +66,7 @@ while [ $# -gt 0 ]; do
 	--rounds) rounds=$2; shift 2 ;;
 	--seconds) seconds=$2; shift 2 ;;
 	--pings) pings=$2; shift 2 ;;
+	--tests) tests=$2; shift 2 ;;
 	--weftd) weftd_bin=$2; shift 2 ;;
 	--weftctl) weftctl_bin=$2; shift 2 ;;
 	--tinc-cipher) tinc_cipher=$2; shift 2 ;;
@@ -77,6 +81,13 @@ for v in "$runs" "$rounds" "$seconds" "$pings"; do
 	case $v in '' | *[!0-9]*) fail "--runs, --rounds, --seconds, --pings take integers" ;; esac
 	if [ "$v" -lt 1 ] || [ "$v" -gt 1000 ]; then fail "--runs, --rounds, --seconds, --pings: 1..1000"; fi
 done
+
+case ",$tests," in
+*,ping,* | *,tcp,* | *,udp,*) ;;
+*) fail "--tests: a comma-separated list of ping, tcp, udp" ;;
+esac
+# want TEST: TEST is one of the --tests.
+want() { case ",$tests," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 # find_bin NAME [EXPLICIT]: explicit path, else the build dir's, else PATH.
 find_bin() {
@@ -447,12 +458,15 @@ measure() {
 	fi
 
 	# Latency: the per-ping times.
-	c 1 1 ping -c "$pings" -i 0.01 -W 1 -w $((pings / 50 + 10)) "$srv_ip" >"$out/ping$round.txt" 2>&1 || true
-	sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out/ping$round.txt" >>"$raw/ping"
-	log "$k: ping: $(tail -n 1 "$out/ping$round.txt")"
+	if want ping; then
+		c 1 1 ping -c "$pings" -i 0.01 -W 1 -w $((pings / 50 + 10)) "$srv_ip" >"$out/ping$round.txt" 2>&1 || true
+		sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out/ping$round.txt" >>"$raw/ping"
+		log "$k: ping: $(tail -n 1 "$out/ping$round.txt")"
+	fi
 
 	# TCP: daemon CPU and machine busy time around each run.
 	for ((r = 1; r <= runs; r++)); do
+		want tcp || break
 		iperf_server "$k-tcp$round.$r"
 		t0=$(ticks "${DAEMONS[@]}")
 		b0=$(busy)
@@ -473,6 +487,7 @@ measure() {
 
 	# 64-byte UDP at unlimited offered rate: received datagrams/s and loss.
 	for ((r = 1; r <= runs; r++)); do
+		want udp || break
 		iperf_server "$k-udp$round.$r"
 		iperf_client "$out/udp$round.$r.json" -u -l 64 -b 0 || true
 		kill_spawned "iperf-s$k-udp$round.$r" 2
@@ -607,7 +622,7 @@ ratios=$(jq -c '
 
 {
 	echo
-	echo "overlay benchmark: 2 hosts, 1 container each, underlay MTU 1500;" \
+	echo "overlay benchmark: 2 hosts, 1 container each, underlay MTU 1500; tests: $tests;" \
 		"TCP/64B: median of $((runs * rounds)) x ${seconds}s; ping: $((pings * rounds)) at 10 ms"
 	printf '%-8s %5s %10s %9s %9s %10s %7s %11s %11s\n' kind MTU "TCP Mbit/s" "ping avg" \
 		"ping p99" "64B kpps" "loss %" "daemon s/GB" "host s/GB"
