@@ -82,10 +82,11 @@ for v in "$runs" "$rounds" "$seconds" "$pings"; do
 	if [ "$v" -lt 1 ] || [ "$v" -gt 1000 ]; then fail "--runs, --rounds, --seconds, --pings: 1..1000"; fi
 done
 
-case ",$tests," in
-*,ping,* | *,tcp,* | *,udp,*) ;;
-*) fail "--tests: a comma-separated list of ping, tcp, udp" ;;
-esac
+IFS=, read -ra test_list <<<"$tests"
+[ "${#test_list[@]}" -gt 0 ] || fail "--tests: a comma-separated list of ping, tcp, udp"
+for t in "${test_list[@]}"; do
+	case $t in ping | tcp | udp) ;; *) fail "--tests: unknown test '$t' (ping, tcp, udp)" ;; esac
+done
 # want TEST: TEST is one of the --tests.
 want() { case ",$tests," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
