@@ -201,6 +201,8 @@ void weft_router_on_udp(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (weft_inject_flush(d->inject) < 0)
 			log_debug("inject ring kick failed");
+		if (weft_udp_recv_drained(d->udp))
+			break;
 	}
 	/* Handshake answers and keepalives queued while receiving. */
 	weft_peers_flush(d, now);

@@ -401,6 +401,11 @@ int weft_udp_recv_batch(struct weft_udp *u)
 	return (int)total;
 }
 
+bool weft_udp_recv_drained(const struct weft_udp *u)
+{
+	return u->rx_n < u->rx_slots;
+}
+
 /* Hand out @len bytes of the current message from rx_off; the next starts at @next_off. */
 static void hand_out(struct weft_udp *u, struct weft_udp_dgram *d, size_t len, size_t next_off)
 {

@@ -108,6 +108,11 @@ bool weft_udp_gso(const struct weft_udp *u);
  * this wakeup). Invalidates the datagrams of the previous batch. */
 int weft_udp_recv_batch(struct weft_udp *u) WEFT_WUR;
 
+/* The last weft_udp_recv_batch() found the socket empty before its slots
+ * were full: another call now would only say EAGAIN (the EV_READ watcher is
+ * level-triggered, so what arrives later wakes the loop again). */
+bool weft_udp_recv_drained(const struct weft_udp *u);
+
 /* The next datagram of the current batch; false when all were handed out. */
 bool weft_udp_recv_next(struct weft_udp *u, struct weft_udp_dgram *d);
 
