@@ -70,15 +70,14 @@ static int fail(const struct weft_link *l, char err[static WEFT_ERRLEN], int rc,
 		...)
 {
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(err, WEFT_ERRLEN, fmt, ap);
+	weft_verrorf(err, rc, fmt, ap);
 	va_end(ap);
-	if (n >= 0 && n < WEFT_ERRLEN && rc)
-		n += snprintf(err + n, WEFT_ERRLEN - (size_t)n, ": %s", strerror(-rc));
-	if (n >= 0 && n < WEFT_ERRLEN && l && l->extack[0])
-		snprintf(err + n, WEFT_ERRLEN - (size_t)n, " (kernel: %s)", l->extack);
+	n = strlen(err);
+	if (l && l->extack[0])
+		snprintf(err + n, WEFT_ERRLEN - n, " (kernel: %s)", l->extack);
 	return rc;
 }
 

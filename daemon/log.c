@@ -91,3 +91,22 @@ bool weft_log_ratelimit_allow(struct weft_log_ratelimit *rl, uint64_t now_ms, un
 	rl->suppressed++;
 	return false;
 }
+
+int weft_verrorf(char err[static WEFT_ERRLEN], int rc, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(err, WEFT_ERRLEN, fmt, ap);
+
+	if (n >= 0 && n < WEFT_ERRLEN && rc)
+		snprintf(err + n, WEFT_ERRLEN - (size_t)n, ": %s", strerror(-rc));
+	return rc;
+}
+
+int weft_errorf(char err[static WEFT_ERRLEN], int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	weft_verrorf(err, rc, fmt, ap);
+	va_end(ap);
+	return rc;
+}

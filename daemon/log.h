@@ -3,6 +3,7 @@
 #ifndef WEFT_LOG_H
 #define WEFT_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <syslog.h>
@@ -15,6 +16,12 @@ extern int weft_log_level;
 void weft_log_init(int level);
 bool weft_log_enabled(int prio);
 void weft_log_write(int prio, int errnum, const char *fmt, ...) WEFT_PRINTF(3, 4);
+/* Fills @err with "<what>: <strerror(-rc)>" (just "<what>" when @rc is 0)
+ * and returns @rc: the error text a start-up step hands its caller. */
+int weft_errorf(char err[static WEFT_ERRLEN], int rc, const char *fmt, ...) WEFT_PRINTF(3, 4);
+int weft_verrorf(char err[static WEFT_ERRLEN], int rc, const char *fmt, va_list ap)
+    WEFT_PRINTF(3, 0);
+
 /* Start-up, configuration and resource errors: log and exit(1). */
 void weft_fatal(const char *fmt, ...) WEFT_PRINTF(1, 2) __attribute__((noreturn));
 

@@ -6,7 +6,6 @@
 #include "daemon/offload.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,21 +19,6 @@
 #include <linux/sockios.h>
 
 #include "daemon/log.h"
-
-/* Fills @err with "<what>: <strerror>" and returns @rc. */
-WEFT_PRINTF(3, 4)
-static int fail(char err[static WEFT_ERRLEN], int rc, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(err, WEFT_ERRLEN, fmt, ap);
-	va_end(ap);
-	if (n >= 0 && n < WEFT_ERRLEN && rc)
-		snprintf(err + n, WEFT_ERRLEN - (size_t)n, ": %s", strerror(-rc));
-	return rc;
-}
 
 static bool tx_offload(const char *f)
 {
@@ -98,10 +82,10 @@ int weft_offload_off(const char *ifname, enum weft_offload_set set, char err[sta
 
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return fail(err, -errno, "%s: socket for ethtool", ifname);
+		return weft_errorf(err, -errno, "%s: socket for ethtool", ifname);
 	rc = ethtool(fd, ifname, &sset);
 	if (rc < 0 || !(sset.hdr.sset_mask & (1ULL << ETH_SS_FEATURES))) {
-		rc = fail(err, rc ? rc : -EOPNOTSUPP, "%s: ethtool feature names", ifname);
+		rc = weft_errorf(err, rc ? rc : -EOPNOTSUPP, "%s: ethtool feature names", ifname);
 		goto out;
 	}
 	count = sset.len;
@@ -110,7 +94,7 @@ int weft_offload_off(const char *ifname, enum weft_offload_set set, char err[sta
 	gf = calloc(1, sizeof(*gf) + blocks * sizeof(gf->features[0]));
 	sf = calloc(1, sizeof(*sf) + blocks * sizeof(sf->features[0]));
 	if (!names || !gf || !sf) {
-		rc = fail(err, -ENOMEM, "%s: ethtool", ifname);
+		rc = weft_errorf(err, -ENOMEM, "%s: ethtool", ifname);
 		goto out;
 	}
 	names->cmd = ETHTOOL_GSTRINGS;
@@ -120,7 +104,7 @@ int weft_offload_off(const char *ifname, enum weft_offload_set set, char err[sta
 	if (rc == 0)
 		rc = get_features(fd, ifname, gf, blocks);
 	if (rc < 0) {
-		rc = fail(err, rc, "%s: reading offload features", ifname);
+		rc = weft_errorf(err, rc, "%s: reading offload features", ifname);
 		goto out;
 	}
 
@@ -144,12 +128,12 @@ int weft_offload_off(const char *ifname, enum weft_offload_set set, char err[sta
 	if (change) {
 		rc = ethtool(fd, ifname, sf);
 		if (rc < 0) {
-			rc = fail(err, rc, "%s: switching offloads off", ifname);
+			rc = weft_errorf(err, rc, "%s: switching offloads off", ifname);
 			goto out;
 		}
 		rc = get_features(fd, ifname, gf, blocks);
 		if (rc < 0) {
-			rc = fail(err, rc, "%s: reading offload features", ifname);
+			rc = weft_errorf(err, rc, "%s: reading offload features", ifname);
 			goto out;
 		}
 	}
