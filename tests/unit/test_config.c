@@ -119,6 +119,20 @@ static char *dump(const struct weft_config *cfg)
 	return buf;
 }
 
+/* Dumps @cfg, checks that the dump loads again and dumps the same, and
+ * returns the dump (free it). */
+static char *dump_reloads(const struct weft_config *cfg)
+{
+	char *first = dump(cfg), *second;
+	struct weft_config *again = load_ok(first);
+
+	second = dump(again);
+	assert_string_equal(first, second);
+	free(second);
+	weft_config_free(again);
+	return first;
+}
+
 static char *docs(void)
 {
 	char *buf = NULL;
@@ -880,8 +894,7 @@ static void test_dump_roundtrip(void **state)
 					  "create_bridge = off\n[socket]\nudp_rcvbuf = 128k\n"
 					  "[peer \"b\"]\npublic_key = " BOB "\n"
 					  "[peer \"a\"]\nendpoint = Host.Example\n");
-	struct weft_config *again;
-	char *first = dump(cfg), *second;
+	char *first = dump_reloads(cfg);
 
 	assert_non_null(strstr(first, "listen = [2001:db8::5]:6783\n"));
 	assert_non_null(strstr(first, "udp_rcvbuf = 131072\n"));
@@ -889,13 +902,8 @@ static void test_dump_roundtrip(void **state)
 	/* peers in file order, absent optional keys left out */
 	assert_non_null(strstr(first, "\n[peer \"b\"]\npublic_key = " BOB "\n\n[peer \"a\"]\n"
 				      "endpoint = host.example:6783\n"));
-	again = load_ok(first);
-	second = dump(again);
-	assert_string_equal(first, second);
 	free(first);
-	free(second);
 	weft_config_free(cfg);
-	weft_config_free(again);
 }
 
 /* The longest values a file may hold, written as tightly as inih allows,
@@ -905,8 +913,7 @@ static void test_dump_roundtrip(void **state)
 static void test_longest_values_roundtrip(void **state)
 {
 	char path[WEFT_CONFIG_VALUE_MAX + 2], host[WEFT_CONFIG_VALUE_MAX + 2], text[1024];
-	struct weft_config *cfg, *again;
-	char *first, *second;
+	struct weft_config *cfg;
 
 	(void)state;
 	path[0] = '/';
@@ -922,14 +929,8 @@ static void test_longest_values_roundtrip(void **state)
 		 "endpoint=%s\n",
 		 path, path, host);
 	cfg = load_ok(text);
-	first = dump(cfg);
-	again = load_ok(first);
-	second = dump(again);
-	assert_string_equal(first, second);
-	free(first);
-	free(second);
+	free(dump_reloads(cfg));
 	weft_config_free(cfg);
-	weft_config_free(again);
 
 	strcat(path, "p");
 	snprintf(text, sizeof(text), "[network]\nname=t\nsecret_file=%s\n", path);
