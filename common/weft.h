@@ -12,6 +12,10 @@
 /* X25519 keys and the network secret are all 32 bytes. */
 #define WEFT_KEY_LEN 32
 
+/* The characters of network names, peer names and nicknames: the one
+ * definition that the configuration and the handshake's identity record share. */
+#define WEFT_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+
 #define WEFT_WUR __attribute__((warn_unused_result))
 #define WEFT_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 
