@@ -46,6 +46,10 @@ enum type { T_NAME, T_PATH, T_IFNAME, T_UINT, T_SIZE, T_BOOL, T_ENUM, T_MTU, T_E
 #define F_NUMERIC  (1U << 1) /* endpoint: no host names */
 #define F_POW2	   (1U << 2)
 #define F_EMPTY	   (1U << 3) /* the empty value is allowed */
+/* Applied on reload (SIGHUP). Without it a key is read at start-up only: a
+ * reload keeps its running value and names it in the restart warning, so a
+ * key nobody classified is never half-applied. */
+#define F_LIVE (1U << 4)
 
 struct enum_value {
 	const char *name;
@@ -56,6 +60,22 @@ struct enum_value {
 static const struct enum_value log_levels[] = {
 	{"error", LOG_ERR}, {"warning", LOG_WARNING}, {"info", LOG_INFO}, {"debug", LOG_DEBUG},
 	{NULL, 0},
+};
+/* clang-format on */
+
+/* The keys in schema order (the order of the dump and the example): the
+ * cross-key rules of the table name each other by these. */
+/* clang-format off */
+enum key {
+	K_NAME, K_NICKNAME, K_SECRET_FILE, K_PRIVATE_KEY_FILE, K_LISTEN, K_BRIDGE, K_MTU,
+	K_UNDERLAY, K_REQUIRE_PINNED_KEYS, K_CREATE_BRIDGE, K_HANDSHAKE_RATE, K_HANDSHAKE_BURST,
+	K_KEEPALIVE_INTERVAL, K_PEER_TIMEOUT, K_FORGET_MEMBER_AFTER, K_MAC_AGEING, K_REKEY_AFTER,
+	K_REJECT_AFTER,
+	K_UDP_SNDBUF, K_UDP_RCVBUF, K_RX_RING_FRAMES, K_TX_RING_FRAMES,
+	K_CONTROL_SOCKET,
+	K_LOG_LEVEL,
+	K_PEER_ENDPOINT, K_PEER_PUBLIC_KEY,
+	N_KEYS
 };
 /* clang-format on */
 
@@ -72,108 +92,147 @@ struct key_def {
 	size_t off, size; /* field in struct weft_config, or weft_config_peer for S_PEER */
 	size_t has_off;	  /* S_PEER: the field's has_ flag */
 	const char *help;
+
+	/* Rules between keys, checked once every key is parsed. A rule ties keys
+	 * of one lifecycle, so a reload that keeps the restart-only values
+	 * (weft_config_reload_merge) still runs a configuration that obeys it. */
+	const struct key_def *more_than;    /* T_UINT: must be more than this key */
+	const struct key_def *differs_from; /* must not have this key's value... */
+	const char *differs_why;	    /* ...the reason given when it has */
+	const struct key_def *required_if;  /* S_PEER: required when this T_BOOL key is yes */
+	const char *unique; /* S_PEER: no two peers share the value; what messages call it */
 };
 
-#define CFG(f) .off = offsetof(struct weft_config, f), .size = sizeof(((struct weft_config *)0)->f)
-#define PEER(f, has)                                                                               \
-	.off = offsetof(struct weft_config_peer, f),                                               \
-	.size = sizeof(((struct weft_config_peer *)0)->f),                                         \
-	.has_off = offsetof(struct weft_config_peer, has)
+/* CFG(T_x, field) and PEER(T_x, field, has_field) tie a key to its field and
+ * refuse to compile when the field's C type is not the one T_x is stored in:
+ * _Generic without a default has no association for any other type. */
+#define IS_T_NAME(x)	 _Generic(&(x), char(*)[sizeof(x)] : 0)
+#define IS_T_PATH(x)	 IS_T_NAME(x)
+#define IS_T_IFNAME(x)	 IS_T_NAME(x)
+#define IS_T_UINT(x)	 _Generic((x), unsigned : 0)
+#define IS_T_SIZE(x)	 IS_T_UINT(x)
+#define IS_T_MTU(x)	 IS_T_UINT(x)
+#define IS_T_BOOL(x)	 _Generic((x), bool : 0)
+#define IS_T_ENUM(x)	 _Generic((x), int : 0)
+#define IS_T_ENDPOINT(x) _Generic((x), struct weft_endpoint : 0)
+#define IS_T_KEY(x)	 _Generic(&(x), uint8_t(*)[WEFT_KEY_LEN] : 0)
+
+#define FIELD(st, t, f)                                                                            \
+	.type = t, .off = offsetof(st, f) + IS_##t(((st *)0)->f), .size = sizeof(((st *)0)->f)
+#define CFG(t, f) FIELD(struct weft_config, t, f)
+/* A string key of at most @len characters: its field must hold them and the NUL
+ * (a negative array size fails to compile). */
+#define CFG_STR(t, f, len)                                                                         \
+	CFG(t, f),                                                                                 \
+	    .max = (len) + 0 * sizeof(char[(len) < sizeof(((struct weft_config *)0)->f) ? 1 : -1])
+#define PEER(t, f, has)                                                                            \
+	FIELD(struct weft_config_peer, t, f),                                                      \
+	    .has_off = offsetof(struct weft_config_peer, has) +                                    \
+		       IS_T_BOOL(((struct weft_config_peer *)0)->has)
 
 /* clang-format off */
-static const struct key_def schema[] = {
-	{.sect = S_NETWORK, .key = "name", .type = T_NAME, .flags = F_REQUIRED,
-	 .max = WEFT_CONFIG_NAME_MAX, .example = "prod", CFG(name),
+static const struct key_def schema[N_KEYS] = {
+	[K_NAME] = {.sect = S_NETWORK, .key = "name", .flags = F_REQUIRED,
+	 CFG_STR(T_NAME, name, WEFT_CONFIG_NAME_MAX), .example = "prod",
 	 .help = "Network name, the same on every member (it is part of the handshake)."},
-	{.sect = S_NETWORK, .key = "nickname", .type = T_NAME, .flags = F_EMPTY,
-	 .max = WEFT_CONFIG_NAME_MAX, .def = "", CFG(nickname),
+	[K_NICKNAME] = {.sect = S_NETWORK, .key = "nickname", .flags = F_EMPTY,
+	 CFG_STR(T_NAME, nickname, WEFT_CONFIG_NAME_MAX), .def = "",
 	 .help = "This host's name in handshakes and peers' status; empty = the host name. "
 		 "Other members name it so in their [peer \"NAME\"] sections."},
-	{.sect = S_NETWORK, .key = "secret_file", .type = T_PATH, .flags = F_REQUIRED,
-	 .max = WEFT_CONFIG_VALUE_MAX, .example = "/etc/weft/prod.secret", CFG(secret_file),
+	[K_SECRET_FILE] = {.sect = S_NETWORK, .key = "secret_file", .flags = F_REQUIRED,
+	 CFG_STR(T_PATH, secret_file, WEFT_CONFIG_VALUE_MAX), .example = "/etc/weft/prod.secret",
 	 .help = "Network secret shared by every member: 32 bytes in base64 (`weftd genpsk'), "
 		 "mode 0600."},
-	{.sect = S_NETWORK, .key = "private_key_file", .type = T_PATH,
-	 .max = WEFT_CONFIG_VALUE_MAX, .def = "/var/lib/weft/<name>.key",
-	 CFG(private_key_file),
+	[K_PRIVATE_KEY_FILE] = {.sect = S_NETWORK, .key = "private_key_file",
+	 CFG_STR(T_PATH, private_key_file, WEFT_CONFIG_VALUE_MAX),
+	 .def = "/var/lib/weft/<name>.key",
 	 .help = "This host's X25519 private key in base64; created on first start if missing."},
-	{.sect = S_NETWORK, .key = "listen", .type = T_ENDPOINT, .flags = F_NUMERIC,
-	 .def = "0.0.0.0:6783", CFG(listen),
+	[K_LISTEN] = {.sect = S_NETWORK, .key = "listen", .flags = F_NUMERIC,
+	 CFG(T_ENDPOINT, listen), .def = "0.0.0.0:6783",
 	 .help = "UDP address and port to listen on ([::]:6783 for IPv6)."},
-	{.sect = S_NETWORK, .key = "bridge", .type = T_IFNAME, .max = IFNAMSIZ - 4, .def = "weft0",
-	 CFG(bridge),
+	[K_BRIDGE] = {.sect = S_NETWORK, .key = "bridge", CFG_STR(T_IFNAME, bridge, IFNAMSIZ - 4),
+	 .def = "weft0",
 	 .help = "Bridge to join; weftd plugs the veth pair <bridge>-br/<bridge>-dp into it."},
-	{.sect = S_NETWORK, .key = "mtu", .type = T_MTU, .min = 576, .max = 9000, .def = "auto",
-	 CFG(mtu),
+	[K_MTU] = {.sect = S_NETWORK, .key = "mtu", CFG(T_MTU, mtu), .min = 576, .max = 9000,
+	 .def = "auto",
 	 .help = "Overlay MTU; auto = the underlay's MTU minus 63 (IPv4) or 83 (IPv6) bytes."},
-	{.sect = S_NETWORK, .key = "underlay", .type = T_IFNAME, .flags = F_EMPTY,
-	 .max = IFNAMSIZ - 1, .def = "", CFG(underlay),
+	[K_UNDERLAY] = {.sect = S_NETWORK, .key = "underlay", .flags = F_EMPTY,
+	 CFG_STR(T_IFNAME, underlay, IFNAMSIZ - 1), .def = "",
+	 .differs_from = &schema[K_BRIDGE], .differs_why = "the underlay cannot be the bridge",
 	 .help = "Interface whose MTU sizes the overlay; empty = the one routing to the first "
 		 "peer."},
-	{.sect = S_NETWORK, .key = "require_pinned_keys", .type = T_BOOL, .def = "no",
-	 CFG(require_pinned_keys),
+	[K_REQUIRE_PINNED_KEYS] = {.sect = S_NETWORK, .key = "require_pinned_keys",
+	 .flags = F_LIVE, CFG(T_BOOL, require_pinned_keys), .def = "no",
 	 .help = "yes: every [peer] must pin a public_key and unpinned hosts are refused."},
-	{.sect = S_NETWORK, .key = "create_bridge", .type = T_BOOL, .def = "yes",
-	 CFG(create_bridge),
+	[K_CREATE_BRIDGE] = {.sect = S_NETWORK, .key = "create_bridge",
+	 CFG(T_BOOL, create_bridge), .def = "yes",
 	 .help = "Create the bridge if it does not exist (no: it must exist already)."},
-	{.sect = S_NETWORK, .key = "handshake_rate", .type = T_UINT, .min = 1, .max = 10000,
-	 .def = "20", .unit = "handshakes per second", CFG(handshake_rate),
+	[K_HANDSHAKE_RATE] = {.sect = S_NETWORK, .key = "handshake_rate", .flags = F_LIVE,
+	 CFG(T_UINT, handshake_rate), .min = 1, .max = 10000, .def = "20",
+	 .unit = "handshakes per second",
 	 .help = "Handshakes answered per second and source address."},
-	{.sect = S_NETWORK, .key = "handshake_burst", .type = T_UINT, .min = 1, .max = 10000,
-	 .def = "10", .unit = "handshakes", CFG(handshake_burst),
+	[K_HANDSHAKE_BURST] = {.sect = S_NETWORK, .key = "handshake_burst", .flags = F_LIVE,
+	 CFG(T_UINT, handshake_burst), .min = 1, .max = 10000, .def = "10", .unit = "handshakes",
 	 .help = "Handshakes a source address may send at once before handshake_rate applies."},
 
-	{.sect = S_TIMERS, .key = "keepalive_interval", .type = T_UINT, .min = 1, .max = 3600,
-	 .def = "10", .unit = "seconds", CFG(keepalive_interval),
+	[K_KEEPALIVE_INTERVAL] = {.sect = S_TIMERS, .key = "keepalive_interval", .flags = F_LIVE,
+	 CFG(T_UINT, keepalive_interval), .min = 1, .max = 3600, .def = "10", .unit = "seconds",
 	 .help = "Silence towards a peer after which a keepalive is sent."},
-	{.sect = S_TIMERS, .key = "peer_timeout", .type = T_UINT, .min = 2, .max = 86400,
-	 .def = "40", .unit = "seconds", CFG(peer_timeout),
+	[K_PEER_TIMEOUT] = {.sect = S_TIMERS, .key = "peer_timeout", .flags = F_LIVE,
+	 CFG(T_UINT, peer_timeout), .min = 2, .max = 86400, .def = "40", .unit = "seconds",
+	 .more_than = &schema[K_KEEPALIVE_INTERVAL],
 	 .help = "Silence from a peer after which it is down; more than keepalive_interval."},
-	{.sect = S_TIMERS, .key = "forget_member_after", .type = T_UINT, .min = 10, .max = 604800,
-	 .def = "900", .unit = "seconds", CFG(forget_member_after),
+	[K_FORGET_MEMBER_AFTER] = {.sect = S_TIMERS, .key = "forget_member_after",
+	 .flags = F_LIVE, CFG(T_UINT, forget_member_after), .min = 10, .max = 604800,
+	 .def = "900", .unit = "seconds", .more_than = &schema[K_PEER_TIMEOUT],
 	 .help = "Silence after which a member that no [peer] section names (one that joined "
 		 "by handshake) is forgotten; more than peer_timeout."},
-	{.sect = S_TIMERS, .key = "mac_ageing", .type = T_UINT, .min = 10, .max = 86400,
-	 .def = "300", .unit = "seconds", CFG(mac_ageing),
+	[K_MAC_AGEING] = {.sect = S_TIMERS, .key = "mac_ageing", .flags = F_LIVE,
+	 CFG(T_UINT, mac_ageing), .min = 10, .max = 86400, .def = "300", .unit = "seconds",
 	 .help = "Idle time after which a remote MAC address is forgotten."},
-	{.sect = S_TIMERS, .key = "rekey_after", .type = T_UINT, .min = 10, .max = 86400,
-	 .def = "120", .unit = "seconds", CFG(rekey_after),
+	[K_REKEY_AFTER] = {.sect = S_TIMERS, .key = "rekey_after", .flags = F_LIVE,
+	 CFG(T_UINT, rekey_after), .min = 10, .max = 86400, .def = "120", .unit = "seconds",
 	 .help = "Session age at which the initiator starts a new handshake."},
-	{.sect = S_TIMERS, .key = "reject_after", .type = T_UINT, .min = 11, .max = 86400,
-	 .def = "180", .unit = "seconds", CFG(reject_after),
+	[K_REJECT_AFTER] = {.sect = S_TIMERS, .key = "reject_after", .flags = F_LIVE,
+	 CFG(T_UINT, reject_after), .min = 11, .max = 86400, .def = "180", .unit = "seconds",
+	 .more_than = &schema[K_REKEY_AFTER],
 	 .help = "Session age at which a session is refused; more than rekey_after."},
 
-	{.sect = S_SOCKET, .key = "udp_sndbuf", .type = T_SIZE, .min = 64 << 10, .max = 256 << 20,
-	 .def = "4M", CFG(udp_sndbuf), .help = "UDP socket send buffer (SO_SNDBUF)."},
-	{.sect = S_SOCKET, .key = "udp_rcvbuf", .type = T_SIZE, .min = 64 << 10, .max = 256 << 20,
-	 .def = "4M", CFG(udp_rcvbuf), .help = "UDP socket receive buffer (SO_RCVBUF)."},
-	{.sect = S_SOCKET, .key = "rx_ring_frames", .type = T_UINT, .flags = F_POW2, .min = 64,
-	 .max = 65536, .def = "4096", .unit = "frames", CFG(rx_ring_frames),
+	[K_UDP_SNDBUF] = {.sect = S_SOCKET, .key = "udp_sndbuf", CFG(T_SIZE, udp_sndbuf),
+	 .min = 64 << 10, .max = 256 << 20, .def = "4M",
+	 .help = "UDP socket send buffer (SO_SNDBUF)."},
+	[K_UDP_RCVBUF] = {.sect = S_SOCKET, .key = "udp_rcvbuf", CFG(T_SIZE, udp_rcvbuf),
+	 .min = 64 << 10, .max = 256 << 20, .def = "4M",
+	 .help = "UDP socket receive buffer (SO_RCVBUF)."},
+	[K_RX_RING_FRAMES] = {.sect = S_SOCKET, .key = "rx_ring_frames", .flags = F_POW2,
+	 CFG(T_UINT, rx_ring_frames), .min = 64, .max = 65536, .def = "4096", .unit = "frames",
 	 .help = "Slots in the AF_PACKET receive ring (frames from the bridge)."},
-	{.sect = S_SOCKET, .key = "tx_ring_frames", .type = T_UINT, .flags = F_POW2, .min = 64,
-	 .max = 65536, .def = "4096", .unit = "frames", CFG(tx_ring_frames),
+	[K_TX_RING_FRAMES] = {.sect = S_SOCKET, .key = "tx_ring_frames", .flags = F_POW2,
+	 CFG(T_UINT, tx_ring_frames), .min = 64, .max = 65536, .def = "4096", .unit = "frames",
 	 .help = "Slots in the AF_PACKET transmit ring (frames to the bridge)."},
 
-	{.sect = S_CONTROL, .key = "socket", .type = T_PATH,
+	[K_CONTROL_SOCKET] = {.sect = S_CONTROL, .key = "socket",
 	 /* sun_path holds 108 bytes with the NUL */
-	 .max = 107, .def = "/run/weft/<name>.sock", CFG(control_socket),
+	 CFG_STR(T_PATH, control_socket, 107), .def = "/run/weft/<name>.sock",
 	 .help = "UNIX socket on which weftctl talks to weftd."},
 
-	{.sect = S_LOG, .key = "level", .type = T_ENUM, .def = "info", .values = log_levels,
-	 CFG(log_level), .help = "Messages below this level are not logged (-d forces debug)."},
+	[K_LOG_LEVEL] = {.sect = S_LOG, .key = "level", .flags = F_LIVE, CFG(T_ENUM, log_level),
+	 .def = "info", .values = log_levels,
+	 .help = "Messages below this level are not logged (-d forces debug)."},
 
-	{.sect = S_PEER, .key = "endpoint", .type = T_ENDPOINT, .example = "192.0.2.10:6783",
-	 PEER(endpoint, has_endpoint),
+	/* peers are re-applied as a whole on reload: every peer key is live */
+	[K_PEER_ENDPOINT] = {.sect = S_PEER, .key = "endpoint", .flags = F_LIVE,
+	 PEER(T_ENDPOINT, endpoint, has_endpoint), .example = "192.0.2.10:6783",
 	 .help = "Where to reach the peer (host names are resolved at start-up); without it "
 		 "the peer only answers."},
-	{.sect = S_PEER, .key = "public_key", .type = T_KEY,
-	 .example = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=", PEER(public_key, has_public_key),
+	[K_PEER_PUBLIC_KEY] = {.sect = S_PEER, .key = "public_key", .flags = F_LIVE,
+	 PEER(T_KEY, public_key, has_public_key),
+	 .example = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=",
+	 .required_if = &schema[K_REQUIRE_PINNED_KEYS], .unique = "public key",
 	 .help = "The peer's public key (`weftd pubkey'): pins its identity. Needed when "
 		 "require_pinned_keys = yes."},
 };
 /* clang-format on */
-
-#define N_KEYS WEFT_ARRAY_SIZE(schema)
 
 /* The longest value quoted in an error message. */
 #define SHOW_MAX 64
@@ -278,8 +337,7 @@ static const char *show_key(char out[static SHOW_MAX + 4], const char *key)
 {
 	size_t len = strlen(key);
 
-	if (len > WEFT_CONFIG_NAME_MAX ||
-	    strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") < len)
+	if (len > WEFT_CONFIG_NAME_MAX || strspn(key, WEFT_NAME_CHARS) < len)
 		return "(a key, not shown)";
 	return show(out, key);
 }
@@ -315,9 +373,7 @@ static bool valid_name(const char *s)
 {
 	size_t len = strlen(s);
 
-	return len >= 1 && len <= WEFT_CONFIG_NAME_MAX &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
-		   len;
+	return len >= 1 && len <= WEFT_CONFIG_NAME_MAX && strspn(s, WEFT_NAME_CHARS) == len;
 }
 
 static const char name_rule[] = "a name is 1 to 32 characters of A-Z a-z 0-9 . _ -";
@@ -408,11 +464,11 @@ static int parse_bool(const char *s, bool *out)
 /* Holds any value's canonical text. */
 #define VALUE_MAX WEFT_ENDPOINT_STRLEN
 
-static void store_uint(void *field, const struct key_def *d, unsigned long v)
+/* T_UINT, T_SIZE and T_MTU fields are unsigned: CFG() and PEER() check it. */
+static void store_uint(void *field, unsigned long v)
 {
 	unsigned u = (unsigned)v;
 
-	assert(d->size == sizeof(u));
 	memcpy(field, &u, sizeof(u));
 }
 
@@ -420,7 +476,6 @@ static unsigned load_uint(const void *base, const struct key_def *d)
 {
 	unsigned u;
 
-	assert(d->size == sizeof(u));
 	memcpy(&u, (const char *)base + d->off, sizeof(u));
 	return u;
 }
@@ -516,7 +571,7 @@ static int parse_value(const struct key_def *d, const char *text, void *base,
 			snprintf(err, WEFT_ERRLEN, "not a power of two");
 			return -EINVAL;
 		}
-		store_uint(field, d, v);
+		store_uint(field, v);
 		return 0;
 	case T_SIZE:
 		ret = parse_size(text, &v);
@@ -531,20 +586,18 @@ static int parse_value(const struct key_def *d, const char *text, void *base,
 			snprintf(err, WEFT_ERRLEN, "out of range %s..%s", lo, hi);
 			return -EINVAL;
 		}
-		store_uint(field, d, v);
+		store_uint(field, v);
 		return 0;
 	case T_BOOL:
 		if (parse_bool(text, &b) < 0) {
 			snprintf(err, WEFT_ERRLEN, "not a boolean: yes or no");
 			return -EINVAL;
 		}
-		assert(d->size == sizeof(b));
 		memcpy(field, &b, sizeof(b));
 		return 0;
 	case T_ENUM:
 		for (size_t i = 0; d->values[i].name; i++) {
 			if (!strcasecmp(text, d->values[i].name)) {
-				assert(d->size == sizeof(int));
 				memcpy(field, &d->values[i].value, sizeof(int));
 				return 0;
 			}
@@ -554,7 +607,7 @@ static int parse_value(const struct key_def *d, const char *text, void *base,
 		return -EINVAL;
 	case T_MTU:
 		if (!strcasecmp(text, "auto")) {
-			store_uint(field, d, 0);
+			store_uint(field, 0);
 			return 0;
 		}
 		ret = parse_uint(text, &v);
@@ -566,10 +619,9 @@ static int parse_value(const struct key_def *d, const char *text, void *base,
 			snprintf(err, WEFT_ERRLEN, "out of range %u..%u", d->min, d->max);
 			return -EINVAL;
 		}
-		store_uint(field, d, v);
+		store_uint(field, v);
 		return 0;
 	case T_ENDPOINT:
-		assert(d->size == sizeof(struct weft_endpoint));
 		if (len > WEFT_CONFIG_VALUE_MAX) {
 			snprintf(err, WEFT_ERRLEN, "longer than %u characters",
 				 WEFT_CONFIG_VALUE_MAX);
@@ -578,13 +630,20 @@ static int parse_value(const struct key_def *d, const char *text, void *base,
 		return weft_endpoint_parse((struct weft_endpoint *)(void *)field,
 						  text, d->flags & F_NUMERIC, err);
 	case T_KEY:
-		assert(d->size == WEFT_KEY_LEN);
 		return weft_key_decode((uint8_t *)field, text, err);
 	}
-	/* the string types */
-	assert(d->max < d->size);
+	/* the string types; CFG_STR() checked that the field holds d->max characters */
 	memcpy(field, text, len + 1);
 	return 0;
+}
+
+/* Whether @peer (a struct weft_config_peer) has a valid value for @d. */
+static bool peer_has(const void *peer, const struct key_def *d)
+{
+	bool b;
+
+	memcpy(&b, (const char *)peer + d->has_off, sizeof(b));
+	return b;
 }
 
 /* The canonical text of a value; false when a peer's optional key is absent. */
@@ -594,11 +653,8 @@ static bool format_value(const struct key_def *d, const void *base, char out[sta
 	bool b;
 	int e;
 
-	if (d->sect == S_PEER) {
-		memcpy(&b, (const char *)base + d->has_off, sizeof(b));
-		if (!b)
-			return false;
-	}
+	if (d->sect == S_PEER && !peer_has(base, d))
+		return false;
 	switch (d->type) {
 	case T_NAME:
 	case T_PATH:
@@ -672,9 +728,7 @@ static void open_peer(struct ctx *c, const char *line, const char *name, size_t 
 		header_error(c, line, "empty peer name");
 		return;
 	}
-	if (len > WEFT_CONFIG_NAME_MAX ||
-	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") <
-		len) {
+	if (len > WEFT_CONFIG_NAME_MAX || strspn(name, WEFT_NAME_CHARS) < len) {
 		header_error(c, line, name_rule);
 		return;
 	}
@@ -721,7 +775,7 @@ static void parse_header(struct ctx *c, const char *line)
 
 	c->cur = CUR_SKIP; /* until the header proves good: its keys are not checked */
 	c->peer = NULL;
-	n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+	n = strspn(p, WEFT_NAME_CHARS);
 	q = p + n;
 	if (*q == ' ' || *q == '\t') {
 		q += strspn(q, " \t");
@@ -899,54 +953,76 @@ static bool set_default(struct ctx *c, const struct key_def *d, struct weft_conf
 	return false;
 }
 
-/* @hi must be more than @lo; blames whichever of the two the file sets. */
-static void check_order(struct ctx *c, const struct weft_config *cfg, const bool ok[],
-			const char *lo_key, const char *hi_key)
+/* d->more_than: @hi must be more than @lo; blames whichever of the two the file sets. */
+static void check_more_than(struct ctx *c, const struct weft_config *cfg, const bool ok[],
+			    const struct key_def *hi)
 {
-	int lo = find_key(S_TIMERS, lo_key), hi = find_key(S_TIMERS, hi_key);
+	const struct key_def *lo = hi->more_than;
+	const struct raw_value *lo_r = &c->raw[lo - schema], *hi_r = &c->raw[hi - schema];
 	unsigned lo_v, hi_v;
 	char err[WEFT_ERRLEN];
 
-	if (!ok[lo] || !ok[hi])
+	if (!ok[lo - schema] || !ok[hi - schema])
 		return;
-	lo_v = load_uint(cfg, &schema[lo]);
-	hi_v = load_uint(cfg, &schema[hi]);
+	lo_v = load_uint(cfg, lo);
+	hi_v = load_uint(cfg, hi);
 	if (hi_v > lo_v)
 		return;
-	if (c->raw[hi].text) {
-		snprintf(err, sizeof(err), "must be more than %s (%u)", lo_key, lo_v);
-		key_error(c, c->raw[hi].line, &schema[hi], NULL, c->raw[hi].text, err);
+	if (hi_r->text) {
+		snprintf(err, sizeof(err), "must be more than %s (%u)", lo->key, lo_v);
+		key_error(c, hi_r->line, hi, NULL, hi_r->text, err);
 	} else {
-		snprintf(err, sizeof(err), "must be less than %s (%u)", hi_key, hi_v);
-		key_error(c, c->raw[lo].line, &schema[lo], NULL, c->raw[lo].text, err);
+		snprintf(err, sizeof(err), "must be less than %s (%u)", hi->key, hi_v);
+		key_error(c, lo_r->line, lo, NULL, lo_r->text, err);
 	}
 }
 
-static void check_peers(struct ctx *c, struct weft_config *cfg, const bool ok[])
+/* d->differs_from: blames @d, the key that carries the rule. */
+static void check_differs(struct ctx *c, const struct weft_config *cfg, const bool ok[],
+			  const struct key_def *d)
 {
-	int pk = find_key(S_PEER, "public_key");
-	char err[WEFT_ERRLEN];
+	char value[VALUE_MAX], other[VALUE_MAX];
 
-	if (ok[find_key(S_NETWORK, "require_pinned_keys")] && cfg->require_pinned_keys) {
-		for (size_t j = 0; j < cfg->n_peers; j++)
-			if (!c->peers[j].v[pk].text)
-				add_error(c, c->peers[j].line,
-					  "[peer \"%s\"] public_key: required key missing "
-					  "(require_pinned_keys = yes)",
-					  cfg->peers[j].name);
-	}
+	if (!ok[d - schema] || !ok[d->differs_from - schema])
+		return;
+	format_value(d, cfg, value);
+	format_value(d->differs_from, cfg, other);
+	if (!strcmp(value, other))
+		key_error(c, c->raw[d - schema].line, d, NULL, value, d->differs_why);
+}
+
+/* A peer key's d->required_if and d->unique. */
+static void check_peer_key(struct ctx *c, const struct weft_config *cfg, const bool ok[],
+			   const struct key_def *d)
+{
+	size_t i = (size_t)(d - schema);
+	char err[WEFT_ERRLEN];
+	bool yes = false;
+
+	if (d->required_if && ok[d->required_if - schema])
+		memcpy(&yes, (const char *)cfg + d->required_if->off, sizeof(yes));
+	for (size_t j = 0; yes && j < cfg->n_peers; j++)
+		if (!c->peers[j].v[i].text)
+			add_error(c, c->peers[j].line,
+				  "[peer \"%s\"] %s: required key missing (%s = yes)",
+				  cfg->peers[j].name, d->key, d->required_if->key);
+	if (!d->unique)
+		return;
+	/* byte for byte: the parser stores one canonical form per value */
 	for (size_t j = 1; j < cfg->n_peers; j++) {
-		if (!cfg->peers[j].has_public_key)
+		const char *pj = (const char *)&cfg->peers[j];
+
+		if (!peer_has(pj, d))
 			continue;
 		for (size_t k = 0; k < j; k++) {
-			if (!cfg->peers[k].has_public_key ||
-			    memcmp(cfg->peers[j].public_key, cfg->peers[k].public_key,
-				   WEFT_KEY_LEN))
+			const char *pk = (const char *)&cfg->peers[k];
+
+			if (!peer_has(pk, d) || memcmp(pj + d->off, pk + d->off, d->size))
 				continue;
-			snprintf(err, sizeof(err), "same public key as [peer \"%s\"] on line %u",
-				 cfg->peers[k].name, c->peers[k].v[pk].line);
-			key_error(c, c->peers[j].v[pk].line, &schema[pk], cfg->peers[j].name,
-				  c->peers[j].v[pk].text, err);
+			snprintf(err, sizeof(err), "same %s as [peer \"%s\"] on line %u", d->unique,
+				 cfg->peers[k].name, c->peers[k].v[i].line);
+			key_error(c, c->peers[j].v[i].line, d, cfg->peers[j].name,
+				  c->peers[j].v[i].text, err);
 			break;
 		}
 	}
@@ -957,7 +1033,6 @@ static struct weft_config *build(struct ctx *c)
 	struct weft_config *cfg = calloc(1, sizeof(*cfg));
 	bool ok[N_KEYS] = {false};
 	char err[WEFT_ERRLEN];
-	int bridge, underlay;
 
 	if (!cfg) {
 		c->oom = true;
@@ -990,7 +1065,7 @@ static struct weft_config *build(struct ctx *c)
 	/* defaults that depend on the network name, once it is known */
 	for (size_t i = 0; i < N_KEYS; i++)
 		if (schema[i].def && strstr(schema[i].def, "<name>") && !c->raw[i].text &&
-		    ok[find_key(S_NETWORK, "name")])
+		    ok[K_NAME])
 			ok[i] = set_default(c, &schema[i], cfg);
 
 	if (c->n_peers) {
@@ -1020,15 +1095,17 @@ static struct weft_config *build(struct ctx *c)
 		}
 	}
 
-	check_order(c, cfg, ok, "keepalive_interval", "peer_timeout");
-	check_order(c, cfg, ok, "peer_timeout", "forget_member_after");
-	check_order(c, cfg, ok, "rekey_after", "reject_after");
-	bridge = find_key(S_NETWORK, "bridge");
-	underlay = find_key(S_NETWORK, "underlay");
-	if (ok[bridge] && ok[underlay] && !strcmp(cfg->bridge, cfg->underlay))
-		key_error(c, c->raw[underlay].line, &schema[underlay], NULL, cfg->underlay,
-			  "the underlay cannot be the bridge");
-	check_peers(c, cfg, ok);
+	/* the rules between keys, as the table declares them */
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key_def *d = &schema[i];
+
+		if (d->more_than)
+			check_more_than(c, cfg, ok, d);
+		if (d->differs_from)
+			check_differs(c, cfg, ok, d);
+		if (d->sect == S_PEER)
+			check_peer_key(c, cfg, ok, d);
+	}
 
 	if (c->n_items == 0 && c->dropped == 0 && !c->oom)
 		return cfg;
@@ -1248,7 +1325,7 @@ static void put_comment(FILE *out, const char *text)
 
 void weft_config_write_docs(FILE *out)
 {
-	const char *name = schema[find_key(S_NETWORK, "name")].example;
+	const char *name = schema[K_NAME].example;
 	char desc[WEFT_ERRLEN], value[WEFT_CONFIG_PATH_MAX];
 
 	put_comment(out, "weft configuration: every key with its meaning and default.\n"
@@ -1285,4 +1362,95 @@ void weft_config_write_docs(FILE *out)
 			}
 		}
 	}
+}
+
+/* ---- reload ------------------------------------------------------------------------------ */
+
+bool weft_config_key_live(const char *section, const char *key)
+{
+	int i = -1;
+
+	for (int s = 0; s < S_COUNT; s++)
+		if (!strcmp(section_names[s], section))
+			i = find_key((enum section)s, key);
+	return i >= 0 && (schema[i].flags & F_LIVE);
+}
+
+/* Appends to @out at @pos; returns the new length, WEFT_ERRLEN or more when
+ * the text was cut. */
+static size_t append(char out[static WEFT_ERRLEN], size_t pos, const char *fmt, ...)
+    WEFT_PRINTF(3, 4);
+
+static size_t append(char out[static WEFT_ERRLEN], size_t pos, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (pos >= WEFT_ERRLEN)
+		return pos;
+	va_start(ap, fmt);
+	n = vsnprintf(out + pos, WEFT_ERRLEN - pos, fmt, ap);
+	va_end(ap);
+	return n < 0 ? WEFT_ERRLEN : pos + (size_t)n;
+}
+
+/* The warning naming the first @shown of the @n keys in @kept, the rest as
+ * "and N more"; returns its length (WEFT_ERRLEN or more: it did not fit). */
+static size_t restart_warning(char out[static WEFT_ERRLEN], const struct key_def *const kept[],
+			      unsigned n, unsigned shown)
+{
+	unsigned items = shown + (shown < n);
+	size_t pos = append(out, 0, "reload:");
+
+	for (unsigned i = 0; i < shown; i++) {
+		const char *sep = i == 0 ? " " : i == items - 1 ? " and " : ", ";
+
+		if (i == 0 || kept[i]->sect != kept[i - 1]->sect)
+			pos = append(out, pos, "%s[%s] %s", sep, section_names[kept[i]->sect],
+				     kept[i]->key);
+		else
+			pos = append(out, pos, "%s%s", sep, kept[i]->key);
+	}
+	if (shown < n)
+		pos = append(out, pos, " and %u more", n - shown);
+	return append(out, pos, " %s at the next restart; running on with the old value%s",
+		      n == 1 ? "takes effect" : "take effect", n == 1 ? "" : "s");
+}
+
+unsigned weft_config_reload_merge(struct weft_config *loaded, const struct weft_config *running,
+				  char warning[static WEFT_ERRLEN])
+{
+	const struct key_def *kept[N_KEYS];
+	char was[VALUE_MAX], now[VALUE_MAX];
+	unsigned n = 0;
+
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key_def *d = &schema[i];
+
+		/* a rule across lifecycles could fail on the merged configuration */
+		assert(!d->more_than || (d->flags & F_LIVE) == (d->more_than->flags & F_LIVE));
+		assert(!d->differs_from ||
+		       (d->flags & F_LIVE) == (d->differs_from->flags & F_LIVE));
+		assert(!d->required_if || (d->flags & F_LIVE) == (d->required_if->flags & F_LIVE));
+		/* peers are re-applied as a whole; the table marks their keys live */
+		assert(d->sect != S_PEER || (d->flags & F_LIVE));
+		if (d->flags & F_LIVE)
+			continue;
+		/* the canonical texts: "4M" and "4194304" are no change */
+		format_value(d, running, was);
+		format_value(d, loaded, now);
+		if (!strcmp(was, now))
+			continue;
+		memcpy((char *)loaded + d->off, (const char *)running + d->off, d->size);
+		kept[n++] = d;
+	}
+	warning[0] = '\0';
+	if (n == 0)
+		return 0;
+	/* as many names as fit; one always does */
+	for (unsigned shown = n; shown > 1; shown--)
+		if (restart_warning(warning, kept, n, shown) < WEFT_ERRLEN)
+			return n;
+	restart_warning(warning, kept, n, 1);
+	return n;
 }

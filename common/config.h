@@ -98,4 +98,22 @@ void weft_config_write_docs(FILE *out);
 
 const struct weft_config_peer *weft_config_find_peer(const struct weft_config *cfg, const char *name);
 
+/* Reload (SIGHUP): some keys are applied live, the others only at the next
+ * start. Compares the running configuration with the one just loaded. Every
+ * restart-only key whose value differs (by its canonical text, as
+ * weft_config_dump writes it) is set back to the running value in @loaded,
+ * so @loaded then describes what the daemon runs with; live keys and every
+ * peer keep the loaded values. @warning gets one line naming exactly those
+ * keys, section and key in schema order, e.g.
+ *   "reload: [network] listen, bridge and [socket] udp_rcvbuf take effect at
+ *    the next restart; running on with the old values"
+ * ("takes effect ... old value" for one key; a list too long for WEFT_ERRLEN
+ * names the first keys that fit and ends "and N more"), or "" when there is
+ * none. Returns how many keys that is. */
+unsigned weft_config_reload_merge(struct weft_config *loaded, const struct weft_config *running,
+				  char warning[static WEFT_ERRLEN]);
+/* Whether a key is applied live on reload; false for unknown keys. Peer keys
+ * are asked for as section "peer". */
+bool weft_config_key_live(const char *section, const char *key);
+
 #endif

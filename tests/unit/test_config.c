@@ -1021,6 +1021,239 @@ static void test_docs_match_conf(void **state)
 	free(committed);
 }
 
+/* ---- reload: live and restart-only keys ------------------------------------------------- */
+
+struct lifecycle {
+	const char *section, *key;
+	bool live;
+};
+
+/* Every key: applied by SIGHUP (live) or only at the next restart. */
+/* clang-format off */
+static const struct lifecycle lifecycles[] = {
+	{"network", "name", false},
+	{"network", "nickname", false},
+	{"network", "secret_file", false},
+	{"network", "private_key_file", false},
+	{"network", "listen", false},
+	{"network", "bridge", false},
+	{"network", "mtu", false},
+	{"network", "underlay", false},
+	{"network", "require_pinned_keys", true},
+	{"network", "create_bridge", false},
+	{"network", "handshake_rate", true},
+	{"network", "handshake_burst", true},
+	{"timers", "keepalive_interval", true},
+	{"timers", "peer_timeout", true},
+	{"timers", "forget_member_after", true},
+	{"timers", "mac_ageing", true},
+	{"timers", "rekey_after", true},
+	{"timers", "reject_after", true},
+	{"socket", "udp_sndbuf", false},
+	{"socket", "udp_rcvbuf", false},
+	{"socket", "rx_ring_frames", false},
+	{"socket", "tx_ring_frames", false},
+	{"control", "socket", false},
+	{"log", "level", true},
+	{"peer", "endpoint", true},
+	{"peer", "public_key", true},
+};
+/* clang-format on */
+
+static void test_key_lifecycle(void **state)
+{
+	struct weft_config *cfg =
+	    load_ok(MINIMAL "[peer \"p\"]\nendpoint = h\npublic_key = " ALICE "\n");
+	char *out = dump(cfg), *save = NULL, section[32] = "";
+	size_t keys = 0;
+
+	for (size_t i = 0; i < WEFT_ARRAY_SIZE(lifecycles); i++) {
+		const struct lifecycle *l = &lifecycles[i];
+
+		if (weft_config_key_live(l->section, l->key) != l->live)
+			print_message("[%s] %s: expected %s\n", l->section, l->key,
+				      l->live ? "live" : "restart-only");
+		assert_int_equal(weft_config_key_live(l->section, l->key), l->live);
+	}
+	/* the list above names every key of the schema */
+	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char key[64];
+		bool listed = false;
+
+		if (l[0] == '[') {
+			sscanf(l, "[%31[a-z]", section);
+			continue;
+		}
+		assert_int_equal(sscanf(l, "%63[a-z_] =", key), 1);
+		for (size_t i = 0; i < WEFT_ARRAY_SIZE(lifecycles); i++)
+			listed |= !strcmp(lifecycles[i].section, section) &&
+				  !strcmp(lifecycles[i].key, key);
+		if (!listed)
+			print_message("[%s] %s: not in lifecycles[]\n", section, key);
+		assert_true(listed);
+		keys++;
+	}
+	assert_int_equal(keys, WEFT_ARRAY_SIZE(lifecycles));
+	/* unknown keys and sections are not live; names are case-sensitive */
+	assert_false(weft_config_key_live("network", "nope"));
+	assert_false(weft_config_key_live("nope", "level"));
+	assert_false(weft_config_key_live("peer", "name"));
+	assert_false(weft_config_key_live("control", "level"));
+	assert_false(weft_config_key_live("Log", "level"));
+	assert_false(weft_config_key_live("log", "Level"));
+	assert_false(weft_config_key_live("", ""));
+	free(out);
+	weft_config_free(cfg);
+}
+
+/* Loads both texts and merges them: the merged (loaded) configuration must
+ * still be valid, and the count and warning must be as given. */
+static struct weft_config *merge(const char *running_text, const char *loaded_text,
+				 struct weft_config **running, unsigned want_n, const char *want)
+{
+	struct weft_config *loaded = load_ok(loaded_text);
+	char warning[WEFT_ERRLEN];
+	unsigned n;
+
+	*running = load_ok(running_text);
+	memset(warning, 'x', sizeof(warning));
+	n = weft_config_reload_merge(loaded, *running, warning);
+	if (strcmp(warning, want))
+		print_message("  got:  %s\n  want: %s\n", warning, want);
+	assert_string_equal(warning, want);
+	assert_int_equal(n, want_n);
+	assert_true(strlen(warning) < WEFT_ERRLEN);
+	free(dump_reloads(loaded));
+	return loaded;
+}
+
+static void assert_same_dump(const struct weft_config *a, const struct weft_config *b)
+{
+	char *x = dump(a), *y = dump(b);
+
+	assert_string_equal(x, y);
+	free(x);
+	free(y);
+}
+
+static void test_reload_one_restart_key(void **state)
+{
+	struct weft_config *running,
+	    *loaded = merge(MINIMAL, MINIMAL "bridge = br1\n", &running, 1,
+			    "reload: [network] bridge takes effect at the next restart; running "
+			    "on with the old value");
+
+	assert_string_equal(loaded->bridge, "weft0");
+	assert_same_dump(loaded, running);
+	weft_config_free(loaded);
+	weft_config_free(running);
+}
+
+static void test_reload_two_sections(void **state)
+{
+	struct weft_config *running,
+	    *loaded = merge(MINIMAL "[socket]\nudp_rcvbuf = 2M\n",
+			    /* in file order unlike the schema's: the warning has the schema's */
+			    "[socket]\nudp_rcvbuf = 8M\n"
+			    "[network]\nname = t\nsecret_file = /etc/weft/t.secret\n"
+			    "bridge = br1\nlisten = 192.0.2.1:7000\n",
+			    &running, 3,
+			    "reload: [network] listen, bridge and [socket] udp_rcvbuf take "
+			    "effect at the next restart; running on with the old values");
+
+	assert_string_equal(loaded->bridge, "weft0");
+	assert_int_equal(loaded->listen.port, 6783);
+	assert_string_equal(loaded->listen.host, "0.0.0.0");
+	assert_int_equal(loaded->udp_rcvbuf, 2 << 20);
+	assert_same_dump(loaded, running);
+	weft_config_free(loaded);
+	weft_config_free(running);
+}
+
+static void test_reload_live_keys_only(void **state)
+{
+	struct weft_config *running,
+	    *loaded = merge(MINIMAL "[peer \"old\"]\nendpoint = 192.0.2.9\n",
+			    MINIMAL "require_pinned_keys = yes\nhandshake_rate = 50\n"
+				    "handshake_burst = 5\n"
+				    "[timers]\nkeepalive_interval = 5\npeer_timeout = 30\n"
+				    "forget_member_after = 600\nmac_ageing = 60\n"
+				    "rekey_after = 100\nreject_after = 150\n"
+				    "[log]\nlevel = debug\n"
+				    "[peer \"a\"]\nendpoint = 192.0.2.1\npublic_key = " ALICE "\n",
+			    &running, 0, "");
+
+	assert_true(loaded->require_pinned_keys);
+	assert_int_equal(loaded->handshake_rate, 50);
+	assert_int_equal(loaded->handshake_burst, 5);
+	assert_int_equal(loaded->keepalive_interval, 5);
+	assert_int_equal(loaded->peer_timeout, 30);
+	assert_int_equal(loaded->forget_member_after, 600);
+	assert_int_equal(loaded->mac_ageing, 60);
+	assert_int_equal(loaded->rekey_after, 100);
+	assert_int_equal(loaded->reject_after, 150);
+	assert_int_equal(loaded->log_level, LOG_DEBUG);
+	/* the peers are the file's: "old" is gone, "a" is new */
+	assert_int_equal(loaded->n_peers, 1);
+	assert_string_equal(loaded->peers[0].name, "a");
+	assert_true(loaded->peers[0].has_public_key);
+	weft_config_free(loaded);
+	weft_config_free(running);
+
+	/* another spelling of the same value is no change */
+	loaded = merge(MINIMAL "listen = 0.0.0.0\nmtu = auto\n[socket]\nudp_sndbuf = 4M\n",
+		       MINIMAL "listen = 0.0.0.0:6783\nmtu = AUTO\ncreate_bridge = on\n"
+			       "[socket]\nudp_sndbuf = 4194304\nrx_ring_frames = 4096\n",
+		       &running, 0, "");
+	assert_same_dump(loaded, running);
+	weft_config_free(loaded);
+	weft_config_free(running);
+}
+
+static void test_reload_restart_and_live(void **state)
+{
+	struct weft_config *running,
+	    *loaded = merge(MINIMAL "[log]\nlevel = warning\n",
+			    MINIMAL "mtu = 1400\nhandshake_rate = 7\n[timers]\nmac_ageing = 60\n"
+				    "[log]\nlevel = debug\n[peer \"a\"]\n",
+			    &running, 1,
+			    "reload: [network] mtu takes effect at the next restart; running on "
+			    "with the old value");
+
+	assert_int_equal(loaded->mtu, 0);
+	assert_int_equal(loaded->handshake_rate, 7);
+	assert_int_equal(loaded->mac_ageing, 60);
+	assert_int_equal(loaded->log_level, LOG_DEBUG);
+	assert_int_equal(loaded->n_peers, 1);
+	weft_config_free(loaded);
+	weft_config_free(running);
+}
+
+/* Every restart-only key changed: too many names for one line, so the first
+ * ones that fit are named and the rest counted. */
+static void test_reload_long_list(void **state)
+{
+	struct weft_config *running,
+	    *loaded = merge(MINIMAL "handshake_rate = 1\n",
+			    "[network]\nname = u\nnickname = h2\nsecret_file = /etc/weft/u.secret\n"
+			    "private_key_file = /k\nlisten = 127.0.0.1:1\nbridge = br1\n"
+			    "mtu = 1400\nunderlay = eth1\ncreate_bridge = no\nhandshake_rate = 2\n"
+			    "[socket]\nudp_sndbuf = 1M\nudp_rcvbuf = 1M\nrx_ring_frames = 64\n"
+			    "tx_ring_frames = 64\n[control]\nsocket = /run/u.sock\n",
+			    &running, 14,
+			    "reload: [network] name, nickname, secret_file, private_key_file, "
+			    "listen, bridge, mtu, underlay, create_bridge, [socket] udp_sndbuf, "
+			    "udp_rcvbuf, rx_ring_frames, tx_ring_frames and 1 more take effect "
+			    "at the next restart; running on with the old values");
+
+	/* everything is back but the live key */
+	assert_int_equal(loaded->handshake_rate, 2);
+	loaded->handshake_rate = 1;
+	assert_same_dump(loaded, running);
+	weft_config_free(loaded);
+	weft_config_free(running);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1046,6 +1279,12 @@ int main(void)
 	    cmocka_unit_test(test_longest_values_roundtrip),
 	    cmocka_unit_test(test_docs_parse),
 	    cmocka_unit_test(test_docs_match_conf),
+	    cmocka_unit_test(test_key_lifecycle),
+	    cmocka_unit_test(test_reload_one_restart_key),
+	    cmocka_unit_test(test_reload_two_sections),
+	    cmocka_unit_test(test_reload_live_keys_only),
+	    cmocka_unit_test(test_reload_restart_and_live),
+	    cmocka_unit_test(test_reload_long_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
