@@ -4,37 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "common/wire.h"
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, v >> 32);
-	put_be32(p + 4, (uint32_t)v);
-}
 
 static void put_header(uint8_t *p, uint8_t type)
 {
@@ -67,22 +38,22 @@ int weft_wire_parse(struct weft_wire_msg *msg, const uint8_t *buf, size_t len)
 	case WEFT_WIRE_HELLO:
 		if (len < WEFT_WIRE_HELLO_HEADER_LEN)
 			return -WEFT_WIRE_ESHORT;
-		msg->sender_index = get_be32(buf + 4);
+		msg->sender_index = weft_get_be32(buf + 4);
 		msg->body = buf + WEFT_WIRE_HELLO_HEADER_LEN;
 		msg->body_len = len - WEFT_WIRE_HELLO_HEADER_LEN;
 		return noise_bounds(msg->body_len, WEFT_WIRE_HELLO_NOISE_MIN);
 	case WEFT_WIRE_WELCOME:
 		if (len < WEFT_WIRE_WELCOME_HEADER_LEN)
 			return -WEFT_WIRE_ESHORT;
-		msg->sender_index = get_be32(buf + 4);
-		msg->receiver_index = get_be32(buf + 8);
+		msg->sender_index = weft_get_be32(buf + 4);
+		msg->receiver_index = weft_get_be32(buf + 8);
 		msg->body = buf + WEFT_WIRE_WELCOME_HEADER_LEN;
 		msg->body_len = len - WEFT_WIRE_WELCOME_HEADER_LEN;
 		return noise_bounds(msg->body_len, WEFT_WIRE_WELCOME_NOISE_MIN);
 	case WEFT_WIRE_CONFIRM:
 		if (len < WEFT_WIRE_CONFIRM_HEADER_LEN)
 			return -WEFT_WIRE_ESHORT;
-		msg->receiver_index = get_be32(buf + 4);
+		msg->receiver_index = weft_get_be32(buf + 4);
 		msg->body = buf + WEFT_WIRE_CONFIRM_HEADER_LEN;
 		msg->body_len = len - WEFT_WIRE_CONFIRM_HEADER_LEN;
 		return noise_bounds(msg->body_len, WEFT_WIRE_CONFIRM_NOISE_MIN);
@@ -91,8 +62,8 @@ int weft_wire_parse(struct weft_wire_msg *msg, const uint8_t *buf, size_t len)
 			return -WEFT_WIRE_ESHORT;
 		if (len > WEFT_WIRE_DATA_MAX_LEN)
 			return -WEFT_WIRE_ELONG;
-		msg->receiver_index = get_be32(buf + 4);
-		msg->counter = get_be64(buf + 8);
+		msg->receiver_index = weft_get_be32(buf + 4);
+		msg->counter = weft_get_be64(buf + 8);
 		msg->body = buf + WEFT_WIRE_DATA_HEADER_LEN;
 		msg->body_len = len - WEFT_WIRE_DATA_OVERHEAD;
 		msg->tag = buf + len - WEFT_WIRE_TAG_LEN;
@@ -142,7 +113,7 @@ int weft_wire_build_hello(uint8_t *buf, size_t cap, uint32_t sender_index, const
 		      WEFT_WIRE_HELLO_NOISE_MIN, noise, noise_len, out_len);
 
 	if (r == 0)
-		put_be32(buf + 4, sender_index);
+		weft_put_be32(buf + 4, sender_index);
 	return r;
 }
 
@@ -154,8 +125,8 @@ int weft_wire_build_welcome(uint8_t *buf, size_t cap, uint32_t sender_index,
 		      WEFT_WIRE_WELCOME_NOISE_MIN, noise, noise_len, out_len);
 
 	if (r == 0) {
-		put_be32(buf + 4, sender_index);
-		put_be32(buf + 8, receiver_index);
+		weft_put_be32(buf + 4, sender_index);
+		weft_put_be32(buf + 8, receiver_index);
 	}
 	return r;
 }
@@ -167,7 +138,7 @@ int weft_wire_build_confirm(uint8_t *buf, size_t cap, uint32_t receiver_index, c
 		      WEFT_WIRE_CONFIRM_NOISE_MIN, noise, noise_len, out_len);
 
 	if (r == 0)
-		put_be32(buf + 4, receiver_index);
+		weft_put_be32(buf + 4, receiver_index);
 	return r;
 }
 
@@ -175,8 +146,8 @@ void weft_wire_put_data_header(uint8_t hdr[static WEFT_WIRE_DATA_HEADER_LEN],
 			       uint32_t receiver_index, uint64_t counter)
 {
 	put_header(hdr, WEFT_WIRE_DATA);
-	put_be32(hdr + 4, receiver_index);
-	put_be64(hdr + 8, counter);
+	weft_put_be32(hdr + 4, receiver_index);
+	weft_put_be64(hdr + 8, counter);
 }
 
 /* ---- records ------------------------------------------------------------ */
@@ -194,7 +165,7 @@ int weft_wire_records_next(struct weft_wire_records *it, struct weft_wire_record
 		if (it->left < WEFT_WIRE_RECORD_HEADER_LEN)
 			goto overrun;
 		uint8_t kind = it->pos[0];
-		uint16_t len = (uint16_t)(it->pos[1] << 8 | it->pos[2]);
+		uint16_t len = weft_get_be16(it->pos + 1);
 
 		if (it->left - WEFT_WIRE_RECORD_HEADER_LEN < len)
 			goto overrun;
@@ -251,7 +222,7 @@ int weft_wire_writer_reserve(struct weft_wire_writer *w, uint8_t kind, size_t bo
 		return -ENOBUFS;
 	p = w->buf + w->len;
 	p[0] = kind;
-	put_be16(p + 1, (uint16_t)body_len);
+	weft_put_be16(p + 1, (uint16_t)body_len);
 	w->len += WEFT_WIRE_RECORD_HEADER_LEN + body_len;
 	*body = p + WEFT_WIRE_RECORD_HEADER_LEN;
 	return 0;

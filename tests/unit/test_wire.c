@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "common/bytes.h"
 #include "common/wire.h"
 
 static uint8_t noise[WEFT_WIRE_NOISE_MAX + 1];
@@ -38,6 +39,36 @@ static int parse_exact(struct weft_wire_msg *msg, const uint8_t *buf, size_t len
 		msg->tag = buf + (msg->tag - copy);
 	free(copy);
 	return r;
+}
+
+/* common/bytes.h: big-endian, at any alignment, every byte in its place. */
+static void test_bytes(void **state)
+{
+	static const uint8_t be[8] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
+	uint8_t buf[1 + 8 + 1];
+
+	for (size_t off = 0; off < 2; off++) {
+		uint8_t *p = buf + off;
+
+		memcpy(p, be, sizeof(be));
+		assert_int_equal(weft_get_be16(p), 0x0123);
+		assert_int_equal(weft_get_be32(p), 0x01234567);
+		assert_true(weft_get_be64(p) == UINT64_C(0x0123456789abcdef));
+		memset(buf, 0, sizeof(buf));
+		weft_put_be16(p, 0x0123);
+		assert_memory_equal(p, be, 2);
+		weft_put_be32(p, 0x01234567);
+		assert_memory_equal(p, be, 4);
+		weft_put_be64(p, UINT64_C(0x0123456789abcdef));
+		assert_memory_equal(p, be, 8);
+		/* Nothing written around it. */
+		assert_int_equal(buf[off ? 0 : 8], 0);
+		assert_int_equal(buf[9], 0);
+	}
+	memset(buf, 0xff, sizeof(buf));
+	assert_int_equal(weft_get_be16(buf), 0xffff);
+	assert_int_equal(weft_get_be32(buf), UINT32_MAX);
+	assert_true(weft_get_be64(buf) == UINT64_MAX);
 }
 
 static void test_constants(void **state)
@@ -443,6 +474,7 @@ static void test_writer_max_record(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_bytes),
 	    cmocka_unit_test(test_constants),
 	    cmocka_unit_test(test_hello_roundtrip),
 	    cmocka_unit_test(test_welcome_roundtrip),
