@@ -55,7 +55,7 @@ int weft_endpoint_parse(struct weft_endpoint *ep, const char *text, bool numeric
 	}
 	if (text[0] == '[') {
 		const char *close = strchr(text, ']');
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ep->addr;
+		struct sockaddr_in6 *sin6 = &ep->addr.in6;
 
 		if (!close) {
 			snprintf(err, WEFT_ERRLEN, "missing `]' after the IPv6 address");
@@ -69,7 +69,6 @@ int weft_endpoint_parse(struct weft_endpoint *ep, const char *text, bool numeric
 		if (inet_pton(AF_INET6, ep->host, &sin6->sin6_addr) != 1)
 			goto bad_v6;
 		sin6->sin6_family = AF_INET6;
-		ep->addr_len = sizeof(*sin6);
 		if (close[1] == ':')
 			port_text = close + 2;
 		else if (close[1]) {
@@ -78,7 +77,7 @@ int weft_endpoint_parse(struct weft_endpoint *ep, const char *text, bool numeric
 		}
 	} else {
 		const char *colon = strchr(text, ':');
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ep->addr;
+		struct sockaddr_in *sin = &ep->addr.in4;
 
 		if (colon && strchr(colon + 1, ':')) {
 			snprintf(err, WEFT_ERRLEN,
@@ -92,7 +91,6 @@ int weft_endpoint_parse(struct weft_endpoint *ep, const char *text, bool numeric
 		ep->host[host_len] = '\0';
 		if (inet_pton(AF_INET, ep->host, &sin->sin_addr) == 1) {
 			sin->sin_family = AF_INET;
-			ep->addr_len = sizeof(*sin);
 		} else if (numeric_only) {
 			snprintf(err, WEFT_ERRLEN,
 				 "not a numeric IPv4 or [IPv6] address (host names are not "
@@ -104,7 +102,7 @@ int weft_endpoint_parse(struct weft_endpoint *ep, const char *text, bool numeric
 		if (colon)
 			port_text = colon + 1;
 	}
-	ep->numeric = ep->addr_len != 0;
+	ep->numeric = weft_sockaddr_is_set(&ep->addr);
 	ep->port = WEFT_DEFAULT_PORT;
 	if (port_text) {
 		unsigned long port;
@@ -128,16 +126,12 @@ int weft_endpoint_parse(struct weft_endpoint *ep, const char *text, bool numeric
 	}
 	if (ep->numeric) {
 		/* canonical spelling: 2001:DB8:0::1 is written 2001:db8::1 */
-		if (ep->addr.ss_family == AF_INET6) {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ep->addr;
-
-			sin6->sin6_port = htons(ep->port);
-			inet_ntop(AF_INET6, &sin6->sin6_addr, ep->host, sizeof(ep->host));
+		if (ep->addr.sa.sa_family == AF_INET6) {
+			ep->addr.in6.sin6_port = htons(ep->port);
+			inet_ntop(AF_INET6, &ep->addr.in6.sin6_addr, ep->host, sizeof(ep->host));
 		} else {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ep->addr;
-
-			sin->sin_port = htons(ep->port);
-			inet_ntop(AF_INET, &sin->sin_addr, ep->host, sizeof(ep->host));
+			ep->addr.in4.sin_port = htons(ep->port);
+			inet_ntop(AF_INET, &ep->addr.in4.sin_addr, ep->host, sizeof(ep->host));
 		}
 	} else {
 		for (char *p = ep->host; *p; p++)
@@ -156,7 +150,7 @@ bad_host:
 
 void weft_endpoint_format(char out[static WEFT_ENDPOINT_STRLEN], const struct weft_endpoint *ep)
 {
-	if (ep->numeric && ep->addr.ss_family == AF_INET6)
+	if (ep->numeric && ep->addr.sa.sa_family == AF_INET6)
 		snprintf(out, WEFT_ENDPOINT_STRLEN, "[%s]:%u", ep->host, ep->port);
 	else
 		snprintf(out, WEFT_ENDPOINT_STRLEN, "%s:%u", ep->host, ep->port);

@@ -6,8 +6,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
+#include "common/sockaddr.h"
 #include "common/weft.h"
 
 #define WEFT_DEFAULT_PORT 6783
@@ -21,14 +21,15 @@ struct weft_endpoint {
 	char host[WEFT_ENDPOINT_HOST_MAX]; /* without brackets */
 	uint16_t port;
 	bool numeric;                      /* host is an IPv4/IPv6 literal */
-	struct sockaddr_storage addr;      /* valid when numeric */
-	socklen_t addr_len;
+	union weft_sockaddr addr;          /* numeric: the address and port; else unset */
 };
 
 /* Parses "IPv4[:port]", "[IPv6][:port]" or "host[:port]" (the port defaults to
  * WEFT_DEFAULT_PORT, 1..65535). Numeric hosts are stored in canonical form with
  * @addr filled in; host names (refused when @numeric_only) are stored lowercase,
- * unresolved. Returns 0, or -EINVAL with a reason. */
+ * unresolved. @addr is the address as written: "[::ffff:192.0.2.1]" stays
+ * AF_INET6 (weft_sockaddr_from() normalises it). Returns 0, or -EINVAL with a
+ * reason. */
 int weft_endpoint_parse(struct weft_endpoint *ep, const char *text, bool numeric_only,
 			char err[static WEFT_ERRLEN]) WEFT_WUR;
 
