@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "common/bytes.h"
 #include "common/session.h"
 
 #define REPLAY_MASK (WEFT_SESSION_REPLAY_BLOCKS - 1)
@@ -103,7 +104,7 @@ enum weft_session_drop weft_session_drop_reason(int err)
 
 struct weft_session *weft_session_new(const uint8_t send_key[static WEFT_KEY_LEN],
 				      const uint8_t recv_key[static WEFT_KEY_LEN],
-				      uint32_t local_index, uint32_t remote_index, bool initiator,
+				      uint32_t remote_index, bool initiator,
 				      const struct weft_session_limits *limits, uint64_t now_ms)
 {
 	struct weft_session *s;
@@ -120,7 +121,6 @@ struct weft_session *weft_session_new(const uint8_t send_key[static WEFT_KEY_LEN
 	}
 	memcpy(s->keys, send_key, WEFT_KEY_LEN);
 	memcpy(s->keys + WEFT_KEY_LEN, recv_key, WEFT_KEY_LEN);
-	s->local_index = local_index;
 	s->remote_index = remote_index;
 	s->initiator = initiator;
 	s->created_ms = now_ms;
@@ -219,21 +219,18 @@ int weft_session_open(struct weft_session *s, uint8_t *pkt, size_t len, uint64_t
 {
 	uint8_t nonce[12];
 	uint8_t *cipher = pkt + WEFT_WIRE_DATA_HEADER_LEN;
-	uint32_t index_be, local_be = htobe32(s->local_index);
-	uint64_t counter_be, counter;
+	uint64_t counter;
 	size_t clen;
 	int r;
 
 	if (len < WEFT_WIRE_DATA_MIN_LEN || len > WEFT_WIRE_DATA_MAX_LEN ||
 	    pkt[0] != WEFT_WIRE_DATA || (pkt[1] | pkt[2] | pkt[3]))
 		return drop(s, -EINVAL);
-	memcpy(&index_be, pkt + 4, sizeof(index_be));
-	if (index_be != local_be)
+	if (weft_get_be32(pkt + 4) != s->entry.index)
 		return drop(s, -ENOENT);
 	if (weft_session_expired(s, now_ms))
 		return drop(s, -EKEYEXPIRED);
-	memcpy(&counter_be, pkt + 8, sizeof(counter_be));
-	counter = be64toh(counter_be);
+	counter = weft_get_be64(pkt + 8);
 	if (counter >= WEFT_SESSION_REJECT_AFTER_MESSAGES)
 		return drop(s, -ERANGE);
 	/* The cheap reject first: a replay costs no ChaCha20 or Poly1305. */
@@ -251,167 +248,9 @@ int weft_session_open(struct weft_session *s, uint8_t *pkt, size_t len, uint64_t
 	return weft_session_replay_update(&s->replay, counter) ? 1 : 0;
 }
 
-/* ---- receiver-index table ------------------------------------------------------- */
-
-#define INDEX_MAX_DRAWS 64
-
-struct index_slot {
-	uint32_t index; /* 0: empty (0 is never handed out) */
-	unsigned kind;
-	void *ptr;
-};
-
-struct weft_session_index {
-	unsigned bits; /* 2^bits slots */
-	size_t count, max;
-	uint32_t (*random)(void *ctx);
-	void *random_ctx;
-	struct index_slot slots[];
-};
-
-static uint32_t sodium_random(void *ctx)
-{
-	(void)ctx;
-	return randombytes_random();
-}
-
-/* Indices are random already, but the Fibonacci mix keeps a poor injected
- * source (or a test's sequence) from clustering. */
-static size_t home(const struct weft_session_index *t, uint32_t index)
-{
-	return (uint32_t)(index * UINT32_C(0x9e3779b1)) >> (32 - t->bits);
-}
-
-struct weft_session_index *weft_session_index_new(size_t max_entries, uint32_t (*random)(void *ctx),
-						  void *random_ctx)
-{
-	struct weft_session_index *t;
-	unsigned bits = 2;
-
-	if (max_entries == 0 || max_entries > (UINT32_C(1) << 30))
-		return NULL;
-	if (!random && sodium_init() < 0)
-		return NULL;
-	/* At most half full keeps linear probes short. */
-	while (((size_t)1 << bits) < 2 * max_entries)
-		bits++;
-	t = calloc(1, sizeof(*t) + ((size_t)1 << bits) * sizeof(t->slots[0]));
-	if (!t)
-		return NULL;
-	t->bits = bits;
-	t->max = max_entries;
-	t->random = random ? random : sodium_random;
-	t->random_ctx = random_ctx;
-	return t;
-}
-
-void weft_session_index_free(struct weft_session_index *t)
-{
-	free(t);
-}
-
-static struct index_slot *find(const struct weft_session_index *t, uint32_t index)
-{
-	size_t mask = ((size_t)1 << t->bits) - 1;
-
-	if (index == 0)
-		return NULL;
-	/* Never full (count <= half the slots), so an empty slot ends every probe. */
-	for (size_t i = home(t, index);; i = (i + 1) & mask) {
-		const struct index_slot *slot = &t->slots[i];
-
-		if (slot->index == index)
-			return (struct index_slot *)slot;
-		if (slot->index == 0)
-			return NULL;
-	}
-}
-
-int weft_session_index_insert(struct weft_session_index *t, unsigned kind, void *ptr,
-			      uint32_t *index)
-{
-	size_t mask = ((size_t)1 << t->bits) - 1;
-
-	if (t->count >= t->max)
-		return -ENOSPC;
-	for (int draw = 0; draw < INDEX_MAX_DRAWS; draw++) {
-		uint32_t candidate = t->random(t->random_ctx);
-		size_t i;
-
-		if (candidate == 0 || find(t, candidate))
-			continue;
-		for (i = home(t, candidate); t->slots[i].index != 0; i = (i + 1) & mask)
-			;
-		t->slots[i] = (struct index_slot){.index = candidate, .kind = kind, .ptr = ptr};
-		t->count++;
-		*index = candidate;
-		return 0;
-	}
-	return -EAGAIN;
-}
-
-void *weft_session_index_lookup(const struct weft_session_index *t, uint32_t index, unsigned *kind)
-{
-	struct index_slot *slot = find(t, index);
-
-	if (!slot)
-		return NULL;
-	if (kind)
-		*kind = slot->kind;
-	return slot->ptr;
-}
-
-int weft_session_index_replace(struct weft_session_index *t, uint32_t index, unsigned kind,
-			       void *ptr)
-{
-	struct index_slot *slot = find(t, index);
-
-	if (!slot)
-		return -ENOENT;
-	slot->kind = kind;
-	slot->ptr = ptr;
-	return 0;
-}
-
-/* Distance from @from forward to @to on the ring. */
-static size_t ring_dist(size_t from, size_t to, size_t mask)
-{
-	return (to - from) & mask;
-}
-
-int weft_session_index_remove(struct weft_session_index *t, uint32_t index)
-{
-	size_t mask = ((size_t)1 << t->bits) - 1;
-	struct index_slot *slot = find(t, index);
-	size_t hole, j;
-
-	if (!slot)
-		return -ENOENT;
-	hole = (size_t)(slot - t->slots);
-	/* Backward-shift deletion: pull later entries of the probe run into the
-	 * hole unless that would put them before their home slot. No tombstones,
-	 * so lookups never slow down with churn. */
-	for (j = (hole + 1) & mask; t->slots[j].index != 0; j = (j + 1) & mask) {
-		size_t h = home(t, t->slots[j].index);
-
-		if (ring_dist(h, j, mask) >= ring_dist(hole, j, mask)) {
-			t->slots[hole] = t->slots[j];
-			hole = j;
-		}
-	}
-	t->slots[hole] = (struct index_slot){0};
-	t->count--;
-	return 0;
-}
-
-size_t weft_session_index_count(const struct weft_session_index *t)
-{
-	return t->count;
-}
-
 /* ---- per-peer session set -------------------------------------------------------- */
 
-void weft_session_set_init(struct weft_session_set *set, struct weft_session_index *index)
+void weft_session_set_init(struct weft_session_set *set, struct weft_index *index)
 {
 	memset(set, 0, sizeof(*set));
 	set->index = index;
@@ -421,8 +260,8 @@ static void destroy(struct weft_session_set *set, struct weft_session *s)
 {
 	if (!s)
 		return;
-	if (set->index && weft_session_index_lookup(set->index, s->local_index, NULL) == s)
-		(void)weft_session_index_remove(set->index, s->local_index);
+	/* Removes nothing if the index went on to another owner. */
+	weft_index_remove(set->index, &s->entry);
 	weft_session_free(s);
 }
 
@@ -450,6 +289,7 @@ static void promote(struct weft_session_set *set, struct weft_session *s)
 void weft_session_set_install(struct weft_session_set *set, struct weft_session *s, bool confirmed)
 {
 	assert(s && s != set->current && s != set->previous && s != set->next);
+	s->set = set;
 	if (confirmed) {
 		promote(set, s);
 	} else {
@@ -489,7 +329,7 @@ struct weft_session *weft_session_set_lookup(const struct weft_session_set *set,
 	struct weft_session *found = NULL;
 
 	for (size_t i = 0; i < WEFT_ARRAY_SIZE(all); i++) {
-		if (all[i] && all[i]->local_index == local_index) {
+		if (all[i] && all[i]->entry.index == local_index) {
 			found = all[i];
 			break;
 		}

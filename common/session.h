@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Transport sessions: the keys a handshake produced, send counters, the replay
- * window, key lifetimes, the per-peer session set and the receiver-index table.
- * Pure logic: the caller passes the time (milliseconds, any monotonic origin). */
+ * window, key lifetimes and the per-peer session set. Each session carries its
+ * entry in the receiver-index table (common/index.h). Pure logic: the caller
+ * passes the time (milliseconds, any monotonic origin). */
 #ifndef WEFT_SESSION_H
 #define WEFT_SESSION_H
 
@@ -10,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/index.h"
 #include "common/weft.h"
 #include "common/wire.h"
 
@@ -76,29 +78,35 @@ struct weft_session_limits {
 	((struct weft_session_limits){.rekey_after_ms = WEFT_SESSION_REKEY_AFTER_MS,               \
 				      .reject_after_ms = WEFT_SESSION_REJECT_AFTER_MS})
 
+struct weft_session_set;
+
 struct weft_session {
-	uint8_t *keys;	       /* sodium_malloc: send key, then receive key */
-	uint64_t send_counter; /* the next counter to seal with */
-	uint32_t local_index;  /* ours: peers put it in receiver_index */
-	uint32_t remote_index; /* theirs: we put it in receiver_index */
-	bool initiator;	       /* we sent the HELLO of this session's handshake */
+	uint8_t *keys;		       /* sodium_malloc: send key, then receive key */
+	uint64_t send_counter;	       /* the next counter to seal with */
+	struct weft_index_entry entry; /* entry.index is ours: peers put it in receiver_index */
+	uint32_t remote_index;	       /* theirs: we put it in receiver_index */
+	bool initiator;		       /* we sent the HELLO of this session's handshake */
 	uint64_t created_ms;
 	struct weft_session_limits limits;
 	uint64_t rx_packets; /* authenticated datagrams */
 	uint64_t drops[WEFT_SESSION_DROP_COUNT];
-	void *owner; /* borrowed, for the caller: its peer */
+	/* The set that owns it (set by weft_session_set_install(), NULL before):
+	 * the caller's peer is container_of(s->set, <peer>, <its set member>). */
+	struct weft_session_set *set;
 	struct weft_session_replay replay;
 };
 
 /* A session from a completed handshake's transport keys (copied; the caller
  * wipes its own). @limits NULL means WEFT_SESSION_LIMITS_DEFAULT. Returns NULL
- * when out of memory. The index table is not touched. */
+ * when out of memory. Its entry is in no table yet (entry.index 0): the caller
+ * hands it the handshake's index with weft_index_replace(). */
 struct weft_session *weft_session_new(const uint8_t send_key[static WEFT_KEY_LEN],
 				      const uint8_t recv_key[static WEFT_KEY_LEN],
-				      uint32_t local_index, uint32_t remote_index, bool initiator,
+				      uint32_t remote_index, bool initiator,
 				      const struct weft_session_limits *limits,
 				      uint64_t now_ms) WEFT_WUR;
-/* Wipes the keys and frees; accepts NULL. */
+/* Wipes the keys and frees; accepts NULL. Leaves the index table alone (the
+ * session set removes the entries of the sessions it frees). */
 void weft_session_free(struct weft_session *s);
 
 /* Seals a DATA datagram in place. The plaintext records are at
@@ -110,10 +118,11 @@ void weft_session_free(struct weft_session *s);
 int weft_session_seal(struct weft_session *s, uint8_t *pkt, size_t plain_len, uint64_t now_ms,
 		      size_t *out_len) WEFT_WUR;
 /* Opens a DATA datagram in place: the plaintext (*@plain_len bytes) is left at
- * pkt + WEFT_WIRE_DATA_HEADER_LEN. The replay window is checked before
- * decrypting and updated only once the tag verified. Returns 1 when the
- * datagram is the newest so far on this session, 0 for an accepted late one,
- * or a negative errno (see enum weft_session_drop), counted in s->drops. */
+ * pkt + WEFT_WIRE_DATA_HEADER_LEN. Its receiver index must be s->entry.index
+ * (-ENOENT otherwise). The replay window is checked before decrypting and
+ * updated only once the tag verified. Returns 1 when the datagram is the
+ * newest so far on this session, 0 for an accepted late one, or a negative
+ * errno (see enum weft_session_drop), counted in s->drops. */
 int weft_session_open(struct weft_session *s, uint8_t *pkt, size_t len, uint64_t now_ms,
 		      size_t *plain_len) WEFT_WUR;
 
@@ -126,37 +135,6 @@ bool weft_session_needs_rekey(const struct weft_session *s, uint64_t now_ms);
 bool weft_session_expired(const struct weft_session *s, uint64_t now_ms);
 /* Not expired and counters left. */
 bool weft_session_can_send(const struct weft_session *s, uint64_t now_ms);
-
-/* ---- receiver-index table -------------------------------------------------- */
-
-/* Maps our random 32-bit receiver indices to the caller's objects in O(1):
- * open addressing with linear probing and backward-shift deletion, at most half
- * full. An entry carries a caller-chosen kind, so a handshake in progress and
- * the session that takes over its index can share one table. */
-#define WEFT_SESSION_INDEX_HANDSHAKE 1
-#define WEFT_SESSION_INDEX_SESSION   2
-
-struct weft_session_index;
-
-/* A table for up to @max_entries entries. @random returns uniformly random
- * 32-bit values; NULL means libsodium's randombytes_random() (tests inject
- * their own). Returns NULL when out of memory or @max_entries is 0 or huge. */
-struct weft_session_index *weft_session_index_new(size_t max_entries, uint32_t (*random)(void *ctx),
-						  void *random_ctx) WEFT_WUR;
-void weft_session_index_free(struct weft_session_index *t);
-/* Picks a fresh index (never 0, never one in use; retries) and maps it to
- * @ptr. Returns 0 with *@index set, -ENOSPC when full, -EAGAIN if no fresh
- * index turned up in 64 draws (a broken random source). */
-int weft_session_index_insert(struct weft_session_index *t, unsigned kind, void *ptr,
-			      uint32_t *index) WEFT_WUR;
-/* The object for @index (kind in *@kind if not NULL), or NULL. */
-void *weft_session_index_lookup(const struct weft_session_index *t, uint32_t index, unsigned *kind);
-/* Points an existing @index at another object (handshake -> session). 0 or -ENOENT. */
-int weft_session_index_replace(struct weft_session_index *t, uint32_t index, unsigned kind,
-			       void *ptr) WEFT_WUR;
-/* 0 or -ENOENT. */
-int weft_session_index_remove(struct weft_session_index *t, uint32_t index);
-size_t weft_session_index_count(const struct weft_session_index *t);
 
 /* ---- per-peer session set ---------------------------------------------------- */
 
@@ -171,23 +149,23 @@ enum weft_session_slot {
  * installed (the CONFIRM proved the initiator holds the keys); an initiator's
  * only when the first datagram opens with it, since its CONFIRM may be lost.
  * The set owns its sessions; when it frees one, it also removes the session's
- * local index from @index (if the entry still points at that session). */
+ * entry from @index (weft_index_remove(): only if the table still maps it). */
 struct weft_session_set {
 	struct weft_session *current;
 	struct weft_session *previous;
 	struct weft_session *next;
-	struct weft_session_index *index; /* borrowed; may be NULL */
+	struct weft_index *index; /* borrowed; may be NULL */
 };
 
-void weft_session_set_init(struct weft_session_set *set, struct weft_session_index *index);
+void weft_session_set_init(struct weft_session_set *set, struct weft_index *index);
 /* Frees every session. */
 void weft_session_set_clear(struct weft_session_set *set);
 /* Frees the unconfirmed next session (its handshake is deemed failed). */
 void weft_session_set_drop_next(struct weft_session_set *set);
-/* Takes ownership of @s. Confirmed: @s becomes current, the current becomes
- * previous and the previous is freed. Not confirmed: @s becomes next (an older
- * next is freed). The newest installed session always wins, which is all that
- * simultaneous handshakes from both sides need. */
+/* Takes ownership of @s and sets s->set. Confirmed: @s becomes current, the
+ * current becomes previous and the previous is freed. Not confirmed: @s becomes
+ * next (an older next is freed). The newest installed session always wins,
+ * which is all that simultaneous handshakes from both sides need. */
 void weft_session_set_install(struct weft_session_set *set, struct weft_session *s, bool confirmed);
 /* Call after weft_session_open(@s) succeeded: a next session that carried
  * traffic is confirmed and installed. Returns the slot @s is in now. */
@@ -196,7 +174,7 @@ enum weft_session_slot weft_session_set_received(struct weft_session_set *set,
 /* Which slot holds @s. */
 enum weft_session_slot weft_session_set_slot(const struct weft_session_set *set,
 					     const struct weft_session *s);
-/* The session with local index @local_index and its slot, or NULL. */
+/* The session whose entry.index is @local_index and its slot, or NULL. */
 struct weft_session *weft_session_set_lookup(const struct weft_session_set *set,
 					     uint32_t local_index, enum weft_session_slot *slot);
 /* The session to seal with: current if it can send, else next (an initiator

@@ -37,6 +37,22 @@ static uint64_t rng(void)
 	return rng_state * 0x2545f4914f6cdd1dULL;
 }
 
+/* A session outside any index table, holding @local_index as if a table had
+ * handed it out (weft_session_open() checks the receiver index against it). */
+static struct weft_session *new_session(const uint8_t *send_key, const uint8_t *recv_key,
+					uint32_t local_index, uint32_t remote_index, bool initiator,
+					const struct weft_session_limits *limits, uint64_t now)
+{
+	struct weft_session *s =
+	    weft_session_new(send_key, recv_key, remote_index, initiator, limits, now);
+
+	assert_non_null(s);
+	assert_int_equal(s->entry.index, 0);
+	assert_null(s->set);
+	s->entry.index = local_index;
+	return s;
+}
+
 /* Initiator I (index 0x11111111) and responder R (index 0x22222222). */
 struct pair {
 	struct weft_session *i, *r;
@@ -44,8 +60,8 @@ struct pair {
 
 static void make_pair(struct pair *p, const struct weft_session_limits *limits)
 {
-	p->i = weft_session_new(key_i2r, key_r2i, 0x11111111, 0x22222222, true, limits, T0);
-	p->r = weft_session_new(key_r2i, key_i2r, 0x22222222, 0x11111111, false, limits, T0);
+	p->i = new_session(key_i2r, key_r2i, 0x11111111, 0x22222222, true, limits, T0);
+	p->r = new_session(key_r2i, key_i2r, 0x22222222, 0x11111111, false, limits, T0);
 	assert_non_null(p->i);
 	assert_non_null(p->r);
 }
@@ -179,8 +195,8 @@ static void test_protocol_doc_vector(void **state)
 
 	for (int i = 0; i < WEFT_KEY_LEN; i++)
 		send_key[i] = (uint8_t)i;
-	s = weft_session_new(send_key, key_r2i, 0x11111111, 0x22222222, true, NULL, T0);
-	r = weft_session_new(key_r2i, send_key, 0x22222222, 0x11111111, false, NULL, T0);
+	s = new_session(send_key, key_r2i, 0x11111111, 0x22222222, true, NULL, T0);
+	r = new_session(key_r2i, send_key, 0x22222222, 0x11111111, false, NULL, T0);
 	assert_true(s && r);
 	s->send_counter = 5;
 	weft_wire_writer_init(&w, pkt + 16, sizeof(pkt) - 32);
@@ -522,173 +538,61 @@ static void test_replay_reference_model(void **state)
 	free(seen);
 }
 
-/* ---- index table ---------------------------------------------------------------- */
-
-struct seq_rng {
-	const uint32_t *values;
-	size_t n, pos;
-};
-
-static uint32_t seq_random(void *ctx)
-{
-	struct seq_rng *s = ctx;
-	uint32_t v = s->values[s->pos % s->n];
-
-	s->pos++;
-	return v;
-}
-
-static void test_index_basic(void **state)
-{
-	static const uint32_t values[] = {0, 5, 5, 0, 5, 7, 9};
-	struct seq_rng seq = {values, WEFT_ARRAY_SIZE(values), 0};
-	struct weft_session_index *t = weft_session_index_new(4, seq_random, &seq);
-	int a, b, c;
-	uint32_t ia, ib;
-	unsigned kind = 0;
-
-	assert_non_null(t);
-	/* 0 is never handed out; a collision with a live entry draws again. */
-	assert_int_equal(weft_session_index_insert(t, WEFT_SESSION_INDEX_HANDSHAKE, &a, &ia), 0);
-	assert_int_equal(ia, 5);
-	assert_int_equal(seq.pos, 2);
-	assert_int_equal(weft_session_index_insert(t, WEFT_SESSION_INDEX_SESSION, &b, &ib), 0);
-	assert_int_equal(ib, 7);
-	assert_int_equal(seq.pos, 6);
-	assert_int_equal(weft_session_index_count(t), 2);
-	assert_ptr_equal(weft_session_index_lookup(t, 5, &kind), &a);
-	assert_int_equal(kind, WEFT_SESSION_INDEX_HANDSHAKE);
-	assert_ptr_equal(weft_session_index_lookup(t, 7, &kind), &b);
-	assert_int_equal(kind, WEFT_SESSION_INDEX_SESSION);
-	assert_null(weft_session_index_lookup(t, 9, &kind));
-	assert_null(weft_session_index_lookup(t, 0, NULL));
-	/* The handshake's index is taken over by its session. */
-	assert_int_equal(weft_session_index_replace(t, 5, WEFT_SESSION_INDEX_SESSION, &c), 0);
-	assert_ptr_equal(weft_session_index_lookup(t, 5, &kind), &c);
-	assert_int_equal(kind, WEFT_SESSION_INDEX_SESSION);
-	assert_int_equal(weft_session_index_replace(t, 6, WEFT_SESSION_INDEX_SESSION, &c), -ENOENT);
-	/* Remove, and the value may come back. */
-	assert_int_equal(weft_session_index_remove(t, 5), 0);
-	assert_int_equal(weft_session_index_remove(t, 5), -ENOENT);
-	assert_null(weft_session_index_lookup(t, 5, NULL));
-	assert_ptr_equal(weft_session_index_lookup(t, 7, NULL), &b);
-	assert_int_equal(weft_session_index_count(t), 1);
-	seq.pos = 4; /* next draws: 5 (free again) */
-	assert_int_equal(weft_session_index_insert(t, 1, &a, &ia), 0);
-	assert_int_equal(ia, 5);
-	weft_session_index_free(t);
-}
-
-static uint32_t constant_random(void *ctx)
-{
-	return *(uint32_t *)ctx;
-}
-
-static void test_index_full_and_broken_random(void **state)
-{
-	uint32_t value = 42, idx;
-	struct weft_session_index *t = weft_session_index_new(3, NULL, NULL);
-	int x;
-
-	assert_non_null(t);
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(weft_session_index_insert(t, 1, &x, &idx), 0);
-		assert_int_not_equal(idx, 0);
-	}
-	assert_int_equal(weft_session_index_insert(t, 1, &x, &idx), -ENOSPC);
-	weft_session_index_free(t);
-
-	t = weft_session_index_new(8, constant_random, &value);
-	assert_non_null(t);
-	assert_int_equal(weft_session_index_insert(t, 1, &x, &idx), 0);
-	assert_int_equal(idx, 42);
-	assert_int_equal(weft_session_index_insert(t, 1, &x, &idx), -EAGAIN);
-	value = 0;
-	assert_int_equal(weft_session_index_insert(t, 1, &x, &idx), -EAGAIN);
-	assert_int_equal(weft_session_index_count(t), 1);
-	weft_session_index_free(t);
-
-	assert_null(weft_session_index_new(0, NULL, NULL));
-}
-
-/* Heavy churn with indices drawn from a small range, so probe runs collide and
- * wrap around the table; every entry must stay findable after each removal. */
-static uint32_t small_random(void *ctx)
-{
-	return (uint32_t)(rng() % 300);
-}
-
-static void test_index_churn(void **state)
-{
-	enum { MAX = 100 };
-	struct weft_session_index *t = weft_session_index_new(MAX, small_random, NULL);
-	static char objs[20000];
-	uint32_t live[MAX];
-	void *ptrs[MAX];
-	size_t n = 0;
-	unsigned inserted = 0, removed = 0;
-
-	assert_non_null(t);
-	for (int op = 0; op < 20000; op++) {
-		if (n < MAX && (n == 0 || rng() % 2)) {
-			uint32_t idx;
-			int r = weft_session_index_insert(t, 1, &objs[op], &idx);
-			if (r == -EAGAIN)
-				continue; /* plausible with only 300 values */
-			assert_int_equal(r, 0);
-			assert_int_not_equal(idx, 0);
-			for (size_t i = 0; i < n; i++)
-				assert_int_not_equal(live[i], idx);
-			live[n] = idx;
-			ptrs[n++] = &objs[op];
-			inserted++;
-		} else {
-			size_t victim = rng() % n;
-			assert_int_equal(weft_session_index_remove(t, live[victim]), 0);
-			assert_null(weft_session_index_lookup(t, live[victim], NULL));
-			n--;
-			live[victim] = live[n];
-			ptrs[victim] = ptrs[n];
-			removed++;
-		}
-		assert_int_equal(weft_session_index_count(t), n);
-		for (size_t i = 0; i < n; i++)
-			assert_ptr_equal(weft_session_index_lookup(t, live[i], NULL), ptrs[i]);
-	}
-	assert_true(inserted > 5000 && removed > 5000);
-	weft_session_index_free(t);
-}
-
 /* ---- session set --------------------------------------------------------------------- */
 
-static struct weft_session *indexed_session(struct weft_session_index *t, bool initiator,
-					    uint64_t now, uint32_t *remote_index)
-{
-	uint32_t idx;
-	struct weft_session *s;
+/* A peer as the daemon has it: the set embedded, found again with container_of. */
+struct peer {
+	const char *name;
+	struct weft_session_set sessions;
+};
 
-	assert_int_equal(weft_session_index_insert(t, WEFT_SESSION_INDEX_HANDSHAKE, NULL, &idx), 0);
+/* What a handshake hands over: the index it held in @t, now its session's. */
+static struct weft_session *indexed_session(struct weft_index *t, bool initiator, uint64_t now,
+					    uint32_t *remote_index)
+{
+	struct weft_index_entry hs = {0};
+	struct weft_session *s;
+	uint32_t idx;
+
+	assert_int_equal(
+	    weft_index_insert(t, &hs, initiator ? WEFT_INDEX_INITIATION : WEFT_INDEX_RESPONSE), 0);
+	idx = hs.index;
 	*remote_index = idx ^ 0x5a5a5a5a;
-	s = weft_session_new(initiator ? key_i2r : key_r2i, initiator ? key_r2i : key_i2r, idx,
+	s = weft_session_new(initiator ? key_i2r : key_r2i, initiator ? key_r2i : key_i2r,
 			     *remote_index, initiator, NULL, now);
 	assert_non_null(s);
-	assert_int_equal(weft_session_index_replace(t, idx, WEFT_SESSION_INDEX_SESSION, s), 0);
+	assert_int_equal(weft_index_replace(t, &hs, &s->entry, WEFT_INDEX_SESSION), 0);
+	assert_int_equal(s->entry.index, idx);
+	assert_int_equal(hs.index, 0);
 	return s;
+}
+
+/* The session mapped at @index, as the receive path finds it; or NULL. */
+static struct weft_session *lookup_session(const struct weft_index *t, uint32_t index)
+{
+	struct weft_index_entry *e = weft_index_lookup(t, index, WEFT_INDEX_SESSION);
+
+	return e ? container_of(e, struct weft_session, entry) : NULL;
+}
+
+static struct weft_index *new_index(void)
+{
+	struct weft_index *t;
+
+	assert_int_equal(weft_index_new(&t, 16, NULL, NULL), 0);
+	return t;
 }
 
 /* A sender matching @s (its mirror image), not in any table. */
 static struct weft_session *mirror(const struct weft_session *s)
 {
-	struct weft_session *m =
-	    weft_session_new(s->initiator ? key_r2i : key_i2r, s->initiator ? key_i2r : key_r2i,
-			     s->remote_index, s->local_index, !s->initiator, NULL, s->created_ms);
-	assert_non_null(m);
-	return m;
+	return new_session(s->initiator ? key_r2i : key_i2r, s->initiator ? key_i2r : key_r2i,
+			   s->remote_index, s->entry.index, !s->initiator, NULL, s->created_ms);
 }
 
 static void test_set_rotation(void **state)
 {
-	struct weft_session_index *t = weft_session_index_new(16, NULL, NULL);
+	struct weft_index *t = new_index();
 	struct weft_session_set set;
 	struct weft_session *s1, *s2, *s3, *peer1, *peer2, *found;
 	enum weft_session_slot slot;
@@ -703,7 +607,7 @@ static void test_set_rotation(void **state)
 
 	/* Responder side: confirmed at once. */
 	s1 = indexed_session(t, false, T0, &r1);
-	i1 = s1->local_index;
+	i1 = s1->entry.index;
 	peer1 = mirror(s1);
 	weft_session_set_install(&set, s1, true);
 	assert_ptr_equal(weft_session_set_send(&set, T0), s1);
@@ -717,12 +621,12 @@ static void test_set_rotation(void **state)
 	assert_ptr_equal(set.current, s2);
 	assert_ptr_equal(set.previous, s1);
 	assert_ptr_equal(weft_session_set_send(&set, T0 + 60000), s2);
-	found = weft_session_index_lookup(t, i1, NULL);
+	found = lookup_session(t, i1);
 	assert_ptr_equal(found, s1);
 	assert_int_equal(weft_session_set_slot(&set, found), WEFT_SESSION_SLOT_PREVIOUS);
 	assert_ptr_equal(weft_session_set_lookup(&set, i1, &slot), s1);
 	assert_int_equal(slot, WEFT_SESSION_SLOT_PREVIOUS);
-	assert_ptr_equal(weft_session_set_lookup(&set, s2->local_index, &slot), s2);
+	assert_ptr_equal(weft_session_set_lookup(&set, s2->entry.index, &slot), s2);
 	assert_int_equal(slot, WEFT_SESSION_SLOT_CURRENT);
 	assert_null(weft_session_set_lookup(&set, 12345, &slot));
 	assert_int_equal(slot, WEFT_SESSION_SLOT_NONE);
@@ -735,38 +639,69 @@ static void test_set_rotation(void **state)
 
 	/* The previous one goes when it expires, and takes its index with it. */
 	assert_int_equal(weft_session_set_expire(&set, T0 + 179999), 0);
-	assert_int_equal(weft_session_index_count(t), 2);
+	assert_int_equal(weft_index_count(t), 2);
 	assert_int_equal(weft_session_set_expire(&set, T0 + 180000), 1);
 	assert_null(set.previous);
 	assert_ptr_equal(set.current, s2);
-	assert_null(weft_session_index_lookup(t, i1, NULL));
-	assert_int_equal(weft_session_index_count(t), 1);
+	assert_null(lookup_session(t, i1));
+	assert_int_equal(weft_index_count(t), 1);
 
 	/* Installing two more: the oldest previous is freed on the way. */
 	s3 = indexed_session(t, false, T0 + 200000, &r3);
-	i3 = s3->local_index;
+	i3 = s3->entry.index;
 	weft_session_set_install(&set, s3, true);
 	assert_ptr_equal(set.previous, s2);
 	struct weft_session *s4 = indexed_session(t, false, T0 + 210000, &r3);
 	weft_session_set_install(&set, s4, true);
 	assert_ptr_equal(set.current, s4);
 	assert_ptr_equal(set.previous, s3);
-	assert_int_equal(weft_session_index_count(t), 2);
-	assert_ptr_equal(weft_session_index_lookup(t, i3, NULL), s3);
+	assert_int_equal(weft_index_count(t), 2);
+	assert_ptr_equal(lookup_session(t, i3), s3);
 
 	weft_session_set_clear(&set);
-	assert_int_equal(weft_session_index_count(t), 0);
+	assert_int_equal(weft_index_count(t), 0);
 	assert_null(set.current);
 	weft_session_free(peer1);
 	weft_session_free(peer2);
-	weft_session_index_free(t);
+	weft_index_free(t);
+}
+
+/* The receive path: index -> session -> the set that owns it -> its peer. */
+static void test_set_owner(void **state)
+{
+	struct weft_index *t = new_index();
+	struct peer p = {.name = "db1"};
+	struct weft_session *s1, *s2, *rx;
+	uint32_t r, i1, i2;
+
+	weft_session_set_init(&p.sessions, t);
+	s1 = indexed_session(t, false, T0, &r);
+	assert_null(s1->set);
+	weft_session_set_install(&p.sessions, s1, true);
+	i1 = s1->entry.index;
+	rx = lookup_session(t, i1);
+	assert_ptr_equal(rx, s1);
+	assert_ptr_equal(rx->set, &p.sessions);
+	assert_string_equal(container_of(rx->set, struct peer, sessions)->name, "db1");
+	s2 = indexed_session(t, true, T0 + 1000, &r);
+	i2 = s2->entry.index;
+	weft_session_set_install(&p.sessions, s2, false);
+	assert_ptr_equal(lookup_session(t, i2)->set, &p.sessions);
+	/* A handshake entry is not a session, whatever its index. */
+	assert_null(weft_index_lookup(t, i1, WEFT_INDEX_INITIATION | WEFT_INDEX_RESPONSE));
+	assert_int_equal(weft_index_count(t), 2);
+	weft_session_set_clear(&p.sessions);
+	assert_null(lookup_session(t, i1));
+	assert_null(lookup_session(t, i2));
+	assert_int_equal(weft_index_count(t), 0);
+	weft_index_free(t);
 }
 
 /* An unconfirmed session whose handshake is deemed failed is dropped with its
  * index; what was current stays, and with nothing left a rekey is due. */
 static void test_set_drop_next(void **state)
 {
-	struct weft_session_index *t = weft_session_index_new(16, NULL, NULL);
+	struct weft_index *t = new_index();
 	struct weft_session_set set;
 	struct weft_session *s1, *s2;
 	uint32_t r, i2;
@@ -777,30 +712,30 @@ static void test_set_drop_next(void **state)
 	weft_session_set_install(&set, s1, false);
 	weft_session_set_drop_next(&set);
 	assert_null(set.next);
-	assert_int_equal(weft_session_index_count(t), 0);
+	assert_int_equal(weft_index_count(t), 0);
 	assert_null(weft_session_set_send(&set, T0));
 	assert_true(weft_session_set_needs_rekey(&set, T0));
 
 	s1 = indexed_session(t, false, T0, &r);
 	weft_session_set_install(&set, s1, true);
 	s2 = indexed_session(t, true, T0 + 1000, &r);
-	i2 = s2->local_index;
+	i2 = s2->entry.index;
 	weft_session_set_install(&set, s2, false);
 	weft_session_set_drop_next(&set);
 	assert_null(set.next);
 	assert_ptr_equal(set.current, s1);
-	assert_null(weft_session_index_lookup(t, i2, NULL));
+	assert_null(lookup_session(t, i2));
 	assert_ptr_equal(weft_session_set_send(&set, T0 + 1000), s1);
 	/* Dropping nothing is harmless. */
 	weft_session_set_drop_next(&set);
 	assert_ptr_equal(set.current, s1);
 	weft_session_set_clear(&set);
-	weft_session_index_free(t);
+	weft_index_free(t);
 }
 
 static void test_set_initiator_confirmation(void **state)
 {
-	struct weft_session_index *t = weft_session_index_new(16, NULL, NULL);
+	struct weft_index *t = new_index();
 	struct weft_session_set set;
 	struct weft_session *s1, *s2, *s2b, *peer2;
 	uint8_t pkt[256];
@@ -831,11 +766,11 @@ static void test_set_initiator_confirmation(void **state)
 	assert_false(weft_session_set_needs_rekey(&set, T0 + 120000));
 	/* A retry replaces the unconfirmed one. */
 	s2b = indexed_session(t, true, T0 + 125000, &r);
-	uint32_t gone = s2->local_index;
+	uint32_t gone = s2->entry.index;
 	weft_session_set_install(&set, s2b, false);
-	assert_null(weft_session_index_lookup(t, gone, NULL));
+	assert_null(lookup_session(t, gone));
 	assert_ptr_equal(set.next, s2b);
-	assert_int_equal(weft_session_index_count(t), 2);
+	assert_int_equal(weft_index_count(t), 2);
 
 	/* The peer's first datagram on it confirms it. */
 	peer2 = mirror(s2b);
@@ -861,10 +796,10 @@ static void test_set_initiator_confirmation(void **state)
 	assert_null(weft_session_set_send(&set, T0 + 350000));
 	assert_true(weft_session_set_needs_rekey(&set, T0 + 350000));
 	assert_int_equal(weft_session_set_expire(&set, T0 + 350000), 1);
-	assert_int_equal(weft_session_index_count(t), 0);
+	assert_int_equal(weft_index_count(t), 0);
 
 	weft_session_free(peer2);
-	weft_session_index_free(t);
+	weft_index_free(t);
 }
 
 /* Both sides initiate at once: each ends up with two sessions, each installed
@@ -879,10 +814,10 @@ static void test_set_simultaneous(void **state)
 	weft_session_set_init(&a, NULL);
 	weft_session_set_init(&b, NULL);
 	/* H1: A initiates (A=initiator). H2: B initiates. */
-	h1_a = weft_session_new(key_i2r, key_r2i, 0xa1, 0xb1, true, NULL, T0);
-	h1_b = weft_session_new(key_r2i, key_i2r, 0xb1, 0xa1, false, NULL, T0);
-	h2_b = weft_session_new(key_r2i, key_i2r, 0xb2, 0xa2, true, NULL, T0);
-	h2_a = weft_session_new(key_i2r, key_r2i, 0xa2, 0xb2, false, NULL, T0);
+	h1_a = new_session(key_i2r, key_r2i, 0xa1, 0xb1, true, NULL, T0);
+	h1_b = new_session(key_r2i, key_i2r, 0xb1, 0xa1, false, NULL, T0);
+	h2_b = new_session(key_r2i, key_i2r, 0xb2, 0xa2, true, NULL, T0);
+	h2_a = new_session(key_i2r, key_r2i, 0xa2, 0xb2, false, NULL, T0);
 	assert_true(h1_a && h1_b && h2_a && h2_b);
 	/* Each initiator finishes first (sends CONFIRM), then gets the other's CONFIRM. */
 	weft_session_set_install(&a, h1_a, false);
@@ -952,10 +887,11 @@ static void test_drop_names(void **state)
 static void test_free_null(void **state)
 {
 	weft_session_free(NULL);
-	weft_session_index_free(NULL);
 	/* The struct is wiped on free; the key memory is sodium's (guarded). */
-	struct weft_session *s = weft_session_new(key_i2r, key_r2i, 1, 2, true, NULL, 0);
+	struct weft_session *s = weft_session_new(key_i2r, key_r2i, 2, true, NULL, 0);
 	assert_non_null(s);
+	assert_int_equal(s->entry.index, 0);
+	assert_int_equal(s->remote_index, 2);
 	assert_memory_equal(s->keys, key_i2r, WEFT_KEY_LEN);
 	assert_memory_equal(s->keys + WEFT_KEY_LEN, key_r2i, WEFT_KEY_LEN);
 	weft_session_free(s);
@@ -977,10 +913,8 @@ int main(void)
 	    cmocka_unit_test(test_replay_far_jump),
 	    cmocka_unit_test(test_replay_ring_wrap),
 	    cmocka_unit_test(test_replay_reference_model),
-	    cmocka_unit_test(test_index_basic),
-	    cmocka_unit_test(test_index_full_and_broken_random),
-	    cmocka_unit_test(test_index_churn),
 	    cmocka_unit_test(test_set_rotation),
+	    cmocka_unit_test(test_set_owner),
 	    cmocka_unit_test(test_set_initiator_confirmation),
 	    cmocka_unit_test(test_set_drop_next),
 	    cmocka_unit_test(test_set_simultaneous),
