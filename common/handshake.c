@@ -8,55 +8,20 @@
 
 #include <sodium.h>
 
+#include "common/bytes.h"
 #include "common/handshake.h"
+#include "common/wire.h"
 
 /* ---- identity record ------------------------------------------------------ */
 
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (24 - 8 * i));
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
-static bool nick_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == '-';
-}
-
+/* @len bytes, not NUL-terminated (a record's nickname is not), all of them
+ * from WEFT_NAME_CHARS. */
 static bool nick_valid(const char *s, size_t len)
 {
 	if (len < 1 || len > WEFT_HANDSHAKE_NICK_MAX)
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (!nick_char(s[i]))
+		if (s[i] == '\0' || !strchr(WEFT_NAME_CHARS, s[i]))
 			return false;
 	return true;
 }
@@ -76,10 +41,10 @@ int weft_handshake_identity_encode(const struct weft_handshake_identity *id, uin
 	if (cap < 20 + nlen)
 		return -ENOBUFS;
 	out[0] = WEFT_HANDSHAKE_VERSION;
-	put_be32(out + 1, id->index);
-	put_be64(out + 5, id->timestamp_ms);
-	put_be32(out + 13, id->capabilities);
-	put_be16(out + 17, id->listen_port);
+	weft_put_be32(out + 1, id->index);
+	weft_put_be64(out + 5, id->timestamp_ms);
+	weft_put_be32(out + 13, id->capabilities);
+	weft_put_be16(out + 17, id->listen_port);
 	out[19] = (uint8_t)nlen;
 	memcpy(out + 20, id->nickname, nlen);
 	*len = 20 + nlen;
@@ -118,10 +83,10 @@ int weft_handshake_identity_decode(struct weft_handshake_identity *id, const uin
 		return -EPROTO;
 	}
 	id->version = in[0];
-	id->index = get_be32(in + 1);
-	id->timestamp_ms = get_be64(in + 5);
-	id->capabilities = get_be32(in + 13);
-	id->listen_port = get_be16(in + 17);
+	id->index = weft_get_be32(in + 1);
+	id->timestamp_ms = weft_get_be64(in + 5);
+	id->capabilities = weft_get_be32(in + 13);
+	id->listen_port = weft_get_be16(in + 17);
 	memcpy(id->nickname, in + 20, nlen);
 	id->nickname[nlen] = '\0';
 	if (id->index != expected_index) {
@@ -620,6 +585,102 @@ int weft_handshake_read_confirm(struct weft_handshake *hs, const uint8_t *msg, s
 	hs->remote = id;
 	hs->stage = ST_DONE;
 	return 0;
+}
+
+/* ---- whole datagrams ------------------------------------------------------ */
+
+/* Every message we write fits its datagram type's bounds, so framing it cannot
+ * fail once the Noise message is in place. */
+_Static_assert(WEFT_HANDSHAKE_HELLO_LEN(WEFT_HANDSHAKE_IDENTITY_MIN_LEN) >=
+		   WEFT_WIRE_HELLO_NOISE_MIN,
+	       "HELLO long enough");
+_Static_assert(WEFT_HANDSHAKE_WELCOME_LEN(WEFT_HANDSHAKE_IDENTITY_MIN_LEN) >=
+		   WEFT_WIRE_WELCOME_NOISE_MIN,
+	       "WELCOME long enough");
+_Static_assert(WEFT_HANDSHAKE_CONFIRM_LEN(WEFT_HANDSHAKE_IDENTITY_MIN_LEN) >=
+		   WEFT_WIRE_CONFIRM_NOISE_MIN,
+	       "CONFIRM long enough");
+_Static_assert(WEFT_HANDSHAKE_HELLO_MAX <= WEFT_WIRE_NOISE_MAX &&
+		   WEFT_HANDSHAKE_WELCOME_MAX <= WEFT_WIRE_NOISE_MAX &&
+		   WEFT_HANDSHAKE_CONFIRM_MAX <= WEFT_WIRE_NOISE_MAX,
+	       "handshake messages within the wire's limit");
+
+/* The Noise message is written straight to its place behind the header (no
+ * copy), so the header's room is checked first. */
+static int header_room(size_t cap, size_t hdr_len, const char *what, char err[static WEFT_ERRLEN])
+{
+	if (cap >= hdr_len)
+		return 0;
+	snprintf(err, WEFT_ERRLEN, "%s datagram: buffer of %zu bytes, the header alone needs %zu",
+		 what, cap, hdr_len);
+	return -ENOBUFS;
+}
+
+/* After the Noise message was written: a framing error is a bug (see the
+ * assertions above), and it ends the handshake like any failed write. */
+static int framed(struct weft_handshake *hs, int r, const char *what, size_t noise_len,
+		  char err[static WEFT_ERRLEN])
+{
+	if (r < 0) {
+		snprintf(err, WEFT_ERRLEN, "cannot frame a %s of %zu bytes (error %d)", what,
+			 noise_len, r);
+		fail(hs);
+	}
+	return r;
+}
+
+int weft_handshake_write_hello_datagram(struct weft_handshake *hs,
+					const struct weft_handshake_config *cfg,
+					uint32_t local_index, uint64_t now_ms, uint8_t *buf,
+					size_t cap, size_t *len, char err[static WEFT_ERRLEN])
+{
+	const size_t hdr = WEFT_WIRE_HELLO_HEADER_LEN;
+	size_t noise_len;
+	int r = header_room(cap, hdr, "HELLO", err);
+
+	if (r < 0)
+		return r;
+	r = weft_handshake_write_hello(hs, cfg, local_index, now_ms, buf + hdr, cap - hdr,
+				       &noise_len, err);
+	if (r < 0)
+		return r;
+	r = weft_wire_build_hello(buf, cap, local_index, buf + hdr, noise_len, len);
+	return framed(hs, r, "HELLO", noise_len, err);
+}
+
+int weft_handshake_write_welcome_datagram(struct weft_handshake *hs, uint32_t local_index,
+					  uint32_t remote_index, uint64_t now_ms, uint8_t *buf,
+					  size_t cap, size_t *len, char err[static WEFT_ERRLEN])
+{
+	const size_t hdr = WEFT_WIRE_WELCOME_HEADER_LEN;
+	size_t noise_len;
+	int r = header_room(cap, hdr, "WELCOME", err);
+
+	if (r < 0)
+		return r;
+	r = weft_handshake_write_welcome(hs, local_index, now_ms, buf + hdr, cap - hdr, &noise_len,
+					 err);
+	if (r < 0)
+		return r;
+	r = weft_wire_build_welcome(buf, cap, local_index, remote_index, buf + hdr, noise_len, len);
+	return framed(hs, r, "WELCOME", noise_len, err);
+}
+
+int weft_handshake_write_confirm_datagram(struct weft_handshake *hs, uint32_t remote_index,
+					  uint8_t *buf, size_t cap, size_t *len,
+					  char err[static WEFT_ERRLEN])
+{
+	const size_t hdr = WEFT_WIRE_CONFIRM_HEADER_LEN;
+	size_t noise_len;
+	int r = header_room(cap, hdr, "CONFIRM", err);
+
+	if (r < 0)
+		return r;
+	r = weft_handshake_write_confirm(hs, buf + hdr, cap - hdr, &noise_len, err);
+	if (r < 0)
+		return r;
+	r = weft_wire_build_confirm(buf, cap, remote_index, buf + hdr, noise_len, len);
+	return framed(hs, r, "CONFIRM", noise_len, err);
 }
 
 int weft_handshake_remote_static(const struct weft_handshake *hs, uint8_t out[static WEFT_KEY_LEN])

@@ -4,7 +4,8 @@
  * of every message, the responder's HELLO checks (timestamp window, replay
  * cache), the key-pinning policy and the hand-over of the transport keys.
  * Works on the Noise message bytes; the datagram framing and the clear
- * indices are common/wire's, passed in where they must be checked.
+ * indices are common/wire's, passed in where they must be checked. The
+ * write_*_datagram() calls write a message and frame it in one go.
  *
  *   initiator                                  responder
  *   write_hello    -- HELLO:   psk, e, {id} --> read_hello   (no DH: PSK-keyed AEAD,
@@ -71,7 +72,7 @@ struct weft_handshake_identity {
 	char nickname[WEFT_HANDSHAKE_NICK_MAX + 1]; /* NUL-terminated */
 };
 
-/* 1..32 characters of [A-Za-z0-9._-]. */
+/* 1..32 characters of WEFT_NAME_CHARS ([A-Za-z0-9._-]). */
 bool weft_handshake_nickname_valid(const char *nickname);
 /* Encodes @id as a version 1 record into @out (@cap bytes). Returns 0 with
  * *@len set, -EINVAL (bad nickname) or -ENOBUFS. */
@@ -201,6 +202,27 @@ int weft_handshake_write_welcome(struct weft_handshake *hs, uint32_t local_index
  * the HELLO's sender index. The handshake is done; check the pin. */
 int weft_handshake_read_confirm(struct weft_handshake *hs, const uint8_t *msg, size_t len,
 				char err[static WEFT_ERRLEN]) WEFT_WUR;
+
+/* The write_* calls above, each writing one whole handshake datagram (header,
+ * indices, Noise message: the bytes weft_wire_build_*() would frame) into @buf
+ * (capacity @cap; WEFT_WIRE_*_HEADER_LEN + WEFT_HANDSHAKE_*_MAX bytes always
+ * suffice) and setting *@len. The same errors and the same effect on @hs as
+ * the call each wraps; on failure @err always says why.
+ * HELLO: @local_index is our sender index (and the identity record's). */
+int weft_handshake_write_hello_datagram(struct weft_handshake *hs,
+					const struct weft_handshake_config *cfg,
+					uint32_t local_index, uint64_t now_ms, uint8_t *buf,
+					size_t cap, size_t *len,
+					char err[static WEFT_ERRLEN]) WEFT_WUR;
+/* WELCOME: @local_index is our sender index, @remote_index the HELLO's. */
+int weft_handshake_write_welcome_datagram(struct weft_handshake *hs, uint32_t local_index,
+					  uint32_t remote_index, uint64_t now_ms, uint8_t *buf,
+					  size_t cap, size_t *len,
+					  char err[static WEFT_ERRLEN]) WEFT_WUR;
+/* CONFIRM: @remote_index is the WELCOME's sender index. */
+int weft_handshake_write_confirm_datagram(struct weft_handshake *hs, uint32_t remote_index,
+					  uint8_t *buf, size_t cap, size_t *len,
+					  char err[static WEFT_ERRLEN]) WEFT_WUR;
 
 /* A failed read_welcome or read_confirm leaves @hs as it was, so a forged
  * datagram carrying our index cannot kill a handshake in progress; any other

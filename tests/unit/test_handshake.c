@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "common/handshake.h"
+#include "common/wire.h"
 
 /* Linked with -Wl,--wrap=crypto_scalarmult,--wrap=crypto_scalarmult_base:
  * every X25519 operation of libweft is counted here. */
@@ -667,6 +668,208 @@ static void test_drop_names(void **state)
 	assert_string_equal(weft_handshake_drop_name(WEFT_HANDSHAKE_DROP_COUNT), "other");
 }
 
+/* Room for any handshake datagram we write. */
+#define DGRAM_MAX (WEFT_WIRE_WELCOME_HEADER_LEN + WEFT_HANDSHAKE_WELCOME_MAX)
+
+/* The one-call datagrams are byte for byte what writing the Noise message and
+ * framing it with common/wire gives (fixed ephemeral keys on both sides make
+ * two runs of the same handshake identical). */
+static void test_datagrams(void **state)
+{
+	struct party i, r;
+	struct weft_handshake *i2, *r2;
+	struct flight f;
+	struct weft_wire_msg msg;
+	uint8_t two_step[DGRAM_MAX], one_call[DGRAM_MAX];
+	size_t two_len, one_len;
+
+	party_init(&i, "alpha", 6783, 1);
+	party_init(&r, "bravo", 6783, 2);
+	randombytes_buf(i.e, sizeof(i.e));
+	randombytes_buf(r.e, sizeof(r.e));
+	i.cfg.ephemeral_priv = i.e;
+	r.cfg.ephemeral_priv = r.e;
+	i2 = weft_handshake_new();
+	r2 = weft_handshake_new();
+	assert_non_null(i2);
+	assert_non_null(r2);
+
+	/* HELLO */
+	assert_int_equal(weft_handshake_write_hello(i.hs, &i.cfg, I_INDEX, NOW, f.hello,
+						    sizeof(f.hello), &f.hello_len, err),
+			 0);
+	assert_int_equal(weft_wire_build_hello(two_step, sizeof(two_step), I_INDEX, f.hello,
+					       f.hello_len, &two_len),
+			 0);
+	assert_int_equal(weft_handshake_write_hello_datagram(i2, &i.cfg, I_INDEX, NOW, one_call,
+							     sizeof(one_call), &one_len, err),
+			 0);
+	assert_int_equal(one_len, two_len);
+	assert_memory_equal(one_call, two_step, two_len);
+	assert_int_equal(weft_wire_parse(&msg, one_call, one_len), 0);
+	assert_int_equal(msg.type, WEFT_WIRE_HELLO);
+	assert_int_equal(msg.sender_index, I_INDEX);
+	assert_int_equal(
+	    weft_handshake_read_hello(r.hs, &r.cfg, NULL, I_INDEX, f.hello, f.hello_len, NOW, err),
+	    0);
+	assert_int_equal(weft_handshake_read_hello(r2, &r.cfg, NULL, msg.sender_index, msg.body,
+						   msg.body_len, NOW, err),
+			 0);
+
+	/* WELCOME */
+	assert_int_equal(weft_handshake_write_welcome(r.hs, R_INDEX, NOW + 5, f.welcome,
+						      sizeof(f.welcome), &f.welcome_len, err),
+			 0);
+	assert_int_equal(weft_wire_build_welcome(two_step, sizeof(two_step), R_INDEX, I_INDEX,
+						 f.welcome, f.welcome_len, &two_len),
+			 0);
+	assert_int_equal(weft_handshake_write_welcome_datagram(r2, R_INDEX, I_INDEX, NOW + 5,
+							       one_call, sizeof(one_call), &one_len,
+							       err),
+			 0);
+	assert_int_equal(one_len, two_len);
+	assert_memory_equal(one_call, two_step, two_len);
+	assert_int_equal(weft_wire_parse(&msg, one_call, one_len), 0);
+	assert_int_equal(msg.type, WEFT_WIRE_WELCOME);
+	assert_int_equal(msg.sender_index, R_INDEX);
+	assert_int_equal(msg.receiver_index, I_INDEX);
+	assert_int_equal(weft_handshake_read_welcome(i.hs, R_INDEX, f.welcome, f.welcome_len, err),
+			 0);
+	assert_int_equal(
+	    weft_handshake_read_welcome(i2, msg.sender_index, msg.body, msg.body_len, err), 0);
+
+	/* CONFIRM */
+	assert_int_equal(
+	    weft_handshake_write_confirm(i.hs, f.confirm, sizeof(f.confirm), &f.confirm_len, err),
+	    0);
+	assert_int_equal(weft_wire_build_confirm(two_step, sizeof(two_step), R_INDEX, f.confirm,
+						 f.confirm_len, &two_len),
+			 0);
+	/* Exactly the datagram's size is enough. */
+	assert_int_equal(
+	    weft_handshake_write_confirm_datagram(i2, R_INDEX, one_call, two_len, &one_len, err),
+	    0);
+	assert_int_equal(one_len, two_len);
+	assert_memory_equal(one_call, two_step, two_len);
+	assert_int_equal(weft_wire_parse(&msg, one_call, one_len), 0);
+	assert_int_equal(msg.type, WEFT_WIRE_CONFIRM);
+	assert_int_equal(msg.receiver_index, R_INDEX);
+	assert_int_equal(weft_handshake_read_confirm(r2, msg.body, msg.body_len, err), 0);
+	assert_true(weft_handshake_done(i2) && weft_handshake_done(r2));
+
+	weft_handshake_free(i2);
+	weft_handshake_free(r2);
+	party_free(&i);
+	party_free(&r);
+}
+
+/* Expects @call to fail with @want and to say why. */
+#define EXPECT_FAILS(call, want)                                                                   \
+	do {                                                                                       \
+		memset(err, 0, sizeof(err));                                                       \
+		assert_int_equal((call), (want));                                                  \
+		assert_true(strlen(err) > 0);                                                      \
+	} while (0)
+
+static void test_datagram_errors(void **state)
+{
+	struct party i, r;
+	uint8_t buf[DGRAM_MAX];
+	size_t len, need;
+
+	party_init(&i, "alpha", 1, 0);
+	party_init(&r, "bravo", 1, 0);
+
+	/* Out of order: nothing to answer or confirm yet. */
+	EXPECT_FAILS(weft_handshake_write_welcome_datagram(r.hs, R_INDEX, I_INDEX, NOW, buf,
+							   sizeof(buf), &len, err),
+		     -EINVAL);
+	EXPECT_FAILS(
+	    weft_handshake_write_confirm_datagram(i.hs, R_INDEX, buf, sizeof(buf), &len, err),
+	    -EINVAL);
+	/* Bad configuration. */
+	i.cfg.nickname = "no spaces";
+	EXPECT_FAILS(weft_handshake_write_hello_datagram(i.hs, &i.cfg, I_INDEX, NOW, buf,
+							 sizeof(buf), &len, err),
+		     -EINVAL);
+	i.cfg.nickname = "alpha";
+	i.cfg.static_priv = NULL;
+	EXPECT_FAILS(weft_handshake_write_hello_datagram(i.hs, &i.cfg, I_INDEX, NOW, buf,
+							 sizeof(buf), &len, err),
+		     -EINVAL);
+	i.cfg.static_priv = i.sk;
+
+	/* Too small for the header, and for the Noise message behind it. */
+	need = WEFT_WIRE_HELLO_HEADER_LEN + WEFT_HANDSHAKE_HELLO_LEN(20 + strlen("alpha"));
+	EXPECT_FAILS(
+	    weft_handshake_write_hello_datagram(i.hs, &i.cfg, I_INDEX, NOW, buf, 0, &len, err),
+	    -ENOBUFS);
+	EXPECT_FAILS(weft_handshake_write_hello_datagram(i.hs, &i.cfg, I_INDEX, NOW, buf,
+							 WEFT_WIRE_HELLO_HEADER_LEN - 1, &len, err),
+		     -ENOBUFS);
+	EXPECT_FAILS(weft_handshake_write_hello_datagram(i.hs, &i.cfg, I_INDEX, NOW, buf, need - 1,
+							 &len, err),
+		     -ENOBUFS);
+	assert_int_equal(
+	    weft_handshake_write_hello_datagram(i.hs, &i.cfg, I_INDEX, NOW, buf, need, &len, err),
+	    0);
+	assert_int_equal(len, need);
+	assert_int_equal(weft_handshake_read_hello(r.hs, &r.cfg, NULL, I_INDEX,
+						   buf + WEFT_WIRE_HELLO_HEADER_LEN,
+						   len - WEFT_WIRE_HELLO_HEADER_LEN, NOW, err),
+			 0);
+
+	/* A WELCOME or CONFIRM that does not fit changes nothing: retry with room. */
+	need = WEFT_WIRE_WELCOME_HEADER_LEN + WEFT_HANDSHAKE_WELCOME_LEN(20 + strlen("bravo"));
+	EXPECT_FAILS(weft_handshake_write_welcome_datagram(r.hs, R_INDEX, I_INDEX, NOW, buf,
+							   WEFT_WIRE_WELCOME_HEADER_LEN - 1, &len,
+							   err),
+		     -ENOBUFS);
+	EXPECT_FAILS(weft_handshake_write_welcome_datagram(r.hs, R_INDEX, I_INDEX, NOW, buf,
+							   need - 1, &len, err),
+		     -ENOBUFS);
+	assert_int_equal(weft_handshake_write_welcome_datagram(r.hs, R_INDEX, I_INDEX, NOW, buf,
+							       need, &len, err),
+			 0);
+	assert_int_equal(len, need);
+	assert_int_equal(weft_handshake_read_welcome(i.hs, R_INDEX,
+						     buf + WEFT_WIRE_WELCOME_HEADER_LEN,
+						     len - WEFT_WIRE_WELCOME_HEADER_LEN, err),
+			 0);
+	need = WEFT_WIRE_CONFIRM_HEADER_LEN + WEFT_HANDSHAKE_CONFIRM_LEN(20 + strlen("alpha"));
+	EXPECT_FAILS(weft_handshake_write_confirm_datagram(i.hs, R_INDEX, buf, 3, &len, err),
+		     -ENOBUFS);
+	EXPECT_FAILS(weft_handshake_write_confirm_datagram(i.hs, R_INDEX, buf, need - 1, &len, err),
+		     -ENOBUFS);
+	assert_int_equal(weft_handshake_write_confirm_datagram(i.hs, R_INDEX, buf, need, &len, err),
+			 0);
+	assert_int_equal(weft_handshake_read_confirm(r.hs, buf + WEFT_WIRE_CONFIRM_HEADER_LEN,
+						     len - WEFT_WIRE_CONFIRM_HEADER_LEN, err),
+			 0);
+	/* Done: nothing more to write. */
+	EXPECT_FAILS(
+	    weft_handshake_write_confirm_datagram(i.hs, R_INDEX, buf, sizeof(buf), &len, err),
+	    -EINVAL);
+	EXPECT_FAILS(weft_handshake_write_welcome_datagram(r.hs, R_INDEX, I_INDEX, NOW, buf,
+							   sizeof(buf), &len, err),
+		     -EINVAL);
+	party_free(&i);
+	party_free(&r);
+}
+
+/* Nicknames take exactly the characters of WEFT_NAME_CHARS. */
+static void test_nickname_chars(void **state)
+{
+	char nick[2] = {0, 0};
+
+	for (int c = 1; c < 256; c++) {
+		nick[0] = (char)c;
+		assert_int_equal(weft_handshake_nickname_valid(nick),
+				 strchr(WEFT_NAME_CHARS, c) != NULL);
+	}
+	assert_false(weft_handshake_nickname_valid(""));
+}
+
 static int setup(void **state)
 {
 	if (sodium_init() < 0)
@@ -688,6 +891,9 @@ int main(void)
 	    cmocka_unit_test(test_misuse),
 	    cmocka_unit_test(test_replay_cache),
 	    cmocka_unit_test(test_drop_names),
+	    cmocka_unit_test(test_datagrams),
+	    cmocka_unit_test(test_datagram_errors),
+	    cmocka_unit_test(test_nickname_chars),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
