@@ -6,7 +6,6 @@
 #include <config.h>   /* autoconf's, not common/config.h */
 
 #include <arpa/inet.h>
-#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -1428,12 +1427,13 @@ unsigned weft_config_reload_merge(struct weft_config *loaded, const struct weft_
 		const struct key_def *d = &schema[i];
 
 		/* a rule across lifecycles could fail on the merged configuration */
-		assert(!d->more_than || (d->flags & F_LIVE) == (d->more_than->flags & F_LIVE));
-		assert(!d->differs_from ||
-		       (d->flags & F_LIVE) == (d->differs_from->flags & F_LIVE));
-		assert(!d->required_if || (d->flags & F_LIVE) == (d->required_if->flags & F_LIVE));
+		WEFT_BUG_ON(d->more_than && (d->flags & F_LIVE) != (d->more_than->flags & F_LIVE));
+		WEFT_BUG_ON(d->differs_from &&
+			    (d->flags & F_LIVE) != (d->differs_from->flags & F_LIVE));
+		WEFT_BUG_ON(d->required_if &&
+			    (d->flags & F_LIVE) != (d->required_if->flags & F_LIVE));
 		/* peers are re-applied as a whole; the table marks their keys live */
-		assert(d->sect != S_PEER || (d->flags & F_LIVE));
+		WEFT_BUG_ON(d->sect == S_PEER && !(d->flags & F_LIVE));
 		if (d->flags & F_LIVE)
 			continue;
 		/* the canonical texts: "4M" and "4194304" are no change */

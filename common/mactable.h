@@ -48,15 +48,22 @@ struct weft_mactable_entry {
 	uint64_t age_ms; /* since the last frame from it */
 };
 
+/* The statistics, as one X(ID, field) list (the daemon generates its status
+ * and metrics from it). */
+/* clang-format off */
+#define WEFT_MACTABLE_STAT_LIST(X)                                                                 \
+	X(COUNT, count)       /* entries stored, including expired ones not yet swept */           \
+	X(CAPACITY, capacity)                                                                      \
+	X(ADDED, added)       /* WEFT_MACTABLE_ADDED results */                                    \
+	X(MOVED, moved)       /* WEFT_MACTABLE_MOVED results */                                    \
+	X(REMOVED, removed)   /* live entries dropped by weft_mactable_remove() */                 \
+	X(EXPIRED, expired)   /* dropped by weft_mactable_expire() */                              \
+	X(EVICTED, evicted)   /* live entries dropped to make room in a full table */              \
+	X(REJECTED, rejected) /* learn() with a group, zero or otherwise invalid source */
+/* clang-format on */
+#define WEFT_MACTABLE_STAT_FIELD(id, name) uint64_t name;
 struct weft_mactable_stats {
-	size_t count; /* entries stored, including expired ones not yet swept */
-	size_t capacity;
-	uint64_t added;	   /* WEFT_MACTABLE_ADDED results */
-	uint64_t moved;	   /* WEFT_MACTABLE_MOVED results */
-	uint64_t removed;  /* live entries dropped by weft_mactable_remove() */
-	uint64_t expired;  /* dropped by weft_mactable_expire() */
-	uint64_t evicted;  /* live entries dropped to make room in a full table */
-	uint64_t rejected; /* learn() with a group, zero or otherwise invalid source */
+	WEFT_MACTABLE_STAT_LIST(WEFT_MACTABLE_STAT_FIELD)
 };
 
 /*

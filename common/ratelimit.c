@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <config.h> /* autoconf's, not common/config.h */
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,16 @@ struct weft_ratelimit *weft_ratelimit_new(uint32_t rate, uint32_t burst, size_t 
 	rl->overflow.used = true;
 	rl->overflow.tokens = rl->cap;
 	return rl;
+}
+
+int weft_ratelimit_set(struct weft_ratelimit *rl, uint32_t rate, uint32_t burst)
+{
+	if (!rate || !burst || rate > RATE_MAX || burst > RATE_MAX)
+		return -EINVAL;
+	rl->rate = rate;
+	rl->cap = (uint64_t)burst * MILLI;
+	/* Buckets above a smaller burst are cut down at their next refill. */
+	return 0;
 }
 
 void weft_ratelimit_free(struct weft_ratelimit *rl)

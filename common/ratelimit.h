@@ -37,6 +37,9 @@ struct weft_ratelimit;
  * memory or an argument is 0 or too large. */
 struct weft_ratelimit *weft_ratelimit_new(uint32_t rate, uint32_t burst, size_t entries) WEFT_WUR;
 void weft_ratelimit_free(struct weft_ratelimit *rl);
+/* A new rate and burst (a reload); buckets keep their tokens, at most the
+ * new burst. 0, or -EINVAL for values weft_ratelimit_new() refuses. */
+int weft_ratelimit_set(struct weft_ratelimit *rl, uint32_t rate, uint32_t burst) WEFT_WUR;
 
 /* Takes one token for @addr's source at @now_ms (any monotonic clock in
  * milliseconds; a clock that goes back refills nothing). Returns whether the

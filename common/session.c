@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <config.h>   /* autoconf's, not common/config.h */
 
-#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -63,15 +62,9 @@ bool weft_session_replay_update(struct weft_session_replay *r, uint64_t counter)
 
 /* ---- drop reasons ------------------------------------------------------------ */
 
-static const char *const drop_names[WEFT_SESSION_DROP_COUNT] = {
-    [WEFT_SESSION_DROP_MALFORMED] = "malformed",
-    [WEFT_SESSION_DROP_UNKNOWN_INDEX] = "unknown_index",
-    [WEFT_SESSION_DROP_EXPIRED] = "expired",
-    [WEFT_SESSION_DROP_COUNTER_LIMIT] = "counter_limit",
-    [WEFT_SESSION_DROP_TOO_OLD] = "too_old",
-    [WEFT_SESSION_DROP_REPLAYED] = "replayed",
-    [WEFT_SESSION_DROP_AUTH_FAILED] = "auth_failed",
-};
+#define DROP_NAME(id, name) #name,
+static const char *const drop_names[WEFT_SESSION_DROP_COUNT] = {WEFT_SESSION_DROP_LIST(DROP_NAME)};
+#undef DROP_NAME
 
 const char *weft_session_drop_name(enum weft_session_drop drop)
 {
@@ -288,7 +281,7 @@ static void promote(struct weft_session_set *set, struct weft_session *s)
 
 void weft_session_set_install(struct weft_session_set *set, struct weft_session *s, bool confirmed)
 {
-	assert(s && s != set->current && s != set->previous && s != set->next);
+	WEFT_BUG_ON(!s || s == set->current || s == set->previous || s == set->next);
 	s->set = set;
 	if (confirmed) {
 		promote(set, s);

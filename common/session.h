@@ -50,16 +50,18 @@ bool weft_session_replay_update(struct weft_session_replay *r, uint64_t counter)
 
 /* ---- drop reasons ---------------------------------------------------------- */
 
-enum weft_session_drop {
-	WEFT_SESSION_DROP_MALFORMED,	 /* -EINVAL: not a well-formed DATA datagram */
-	WEFT_SESSION_DROP_UNKNOWN_INDEX, /* -ENOENT: no session has this receiver index */
-	WEFT_SESSION_DROP_EXPIRED,	 /* -EKEYEXPIRED: session older than reject_after */
-	WEFT_SESSION_DROP_COUNTER_LIMIT, /* -ERANGE: counter >= REJECT_AFTER_MESSAGES */
-	WEFT_SESSION_DROP_TOO_OLD,	 /* -ESTALE: counter below the replay window */
-	WEFT_SESSION_DROP_REPLAYED,	 /* -EALREADY: counter seen before */
-	WEFT_SESSION_DROP_AUTH_FAILED,	 /* -EBADMSG: tag did not verify */
-	WEFT_SESSION_DROP_COUNT
-};
+/* clang-format off */
+#define WEFT_SESSION_DROP_LIST(X)                                                                  \
+	X(MALFORMED, malformed)         /* -EINVAL: not a well-formed DATA datagram */             \
+	X(UNKNOWN_INDEX, unknown_index) /* -ENOENT: no session has this receiver index */          \
+	X(EXPIRED, expired)             /* -EKEYEXPIRED: session older than reject_after */        \
+	X(COUNTER_LIMIT, counter_limit) /* -ERANGE: counter >= REJECT_AFTER_MESSAGES */            \
+	X(TOO_OLD, too_old)             /* -ESTALE: counter below the replay window */             \
+	X(REPLAYED, replayed)           /* -EALREADY: counter seen before */                       \
+	X(AUTH_FAILED, auth_failed)     /* -EBADMSG: tag did not verify */
+/* clang-format on */
+#define WEFT_SESSION_DROP_ENUM(id, name) WEFT_SESSION_DROP_##id,
+enum weft_session_drop { WEFT_SESSION_DROP_LIST(WEFT_SESSION_DROP_ENUM) WEFT_SESSION_DROP_COUNT };
 
 /* "malformed", "unknown_index", "expired", "counter_limit", "too_old",
  * "replayed", "auth_failed"; "?" when out of range. */

@@ -21,6 +21,15 @@
 
 #define WEFT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A broken invariant: a bug in weft, never bad input. Unlike assert() it is
+ * never compiled out; it names the place on stderr and aborts. */
+#define WEFT_BUG_ON(cond)                                                                          \
+	do {                                                                                       \
+		if (__builtin_expect(!!(cond), 0))                                                 \
+			weft_bug(__FILE__, __LINE__, #cond);                                       \
+	} while (0)
+void weft_bug(const char *file, int line, const char *what) __attribute__((noreturn, cold));
+
 #ifndef container_of
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 #endif

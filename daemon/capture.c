@@ -31,7 +31,7 @@ static unsigned rx_mac_offset(void)
 	return TPACKET_ALIGN(TPACKET2_HDRLEN + 16) - ETH_HLEN;
 }
 
-int weft_capture_open(struct weft_capture **out, int ifindex, unsigned frames, size_t max_frame_len,
+int weft_capture_new(struct weft_capture **out, int ifindex, unsigned frames, size_t max_frame_len,
 		      char err[static WEFT_ERRLEN])
 {
 	struct weft_capture *cap;
@@ -92,11 +92,11 @@ int weft_capture_open(struct weft_capture **out, int ifindex, unsigned frames, s
 	*out = cap;
 	return 0;
 fail:
-	weft_capture_close(cap);
+	weft_capture_free(cap);
 	return r;
 }
 
-void weft_capture_close(struct weft_capture *cap)
+void weft_capture_free(struct weft_capture *cap)
 {
 	if (!cap)
 		return;

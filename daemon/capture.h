@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common/weft.h"
+#include "daemon/counters.h"
 
 struct weft_capture;
 
@@ -30,9 +31,11 @@ struct weft_capture_frame {
 
 /* Kernel counters (PACKET_STATISTICS), accumulated since open: the kernel
  * resets them on every read. */
+#define WEFT_CAPTURE_STAT_LIST(X)                                                                  \
+	X(PACKETS, packets) /* frames the socket saw, including dropped ones */                    \
+	X(DROPS, drops)	    /* frames lost because the ring was full */
 struct weft_capture_stats {
-	uint64_t packets; /* frames the socket saw, including dropped ones */
-	uint64_t drops;	  /* frames lost because the ring was full */
+	WEFT_CAPTURE_STAT_LIST(WEFT_COUNTER_FIELD)
 };
 
 /* Open a capture ring on interface @ifindex: a packet socket in promiscuous
@@ -41,12 +44,12 @@ struct weft_capture_stats {
  * @max_frame_len: the longest frame to capture whole, Ethernet header
  * included, VLAN tag excluded (MTU + 14); 4 more bytes fit so that a frame
  * whose tag stayed inline is not truncated either.
- * On success *out owns the socket and ring; free with weft_capture_close(). */
-int weft_capture_open(struct weft_capture **out, int ifindex, unsigned frames, size_t max_frame_len,
+ * On success *out owns the socket and ring; free with weft_capture_free(). */
+int weft_capture_new(struct weft_capture **out, int ifindex, unsigned frames, size_t max_frame_len,
 		      char err[static WEFT_ERRLEN]) WEFT_WUR;
 
 /* Closes the socket, unmaps the ring, frees; accepts NULL. */
-void weft_capture_close(struct weft_capture *cap);
+void weft_capture_free(struct weft_capture *cap);
 
 /* The socket to watch for EV_READ (level-triggered: readable while a frame
  * is ready). */
@@ -63,7 +66,7 @@ void weft_capture_release(struct weft_capture *cap);
 /* Read the kernel's counters (PACKET_STATISTICS) and add them to the totals. */
 int weft_capture_stats(struct weft_capture *cap, struct weft_capture_stats *stats) WEFT_WUR;
 
-/* The ring geometry chosen by weft_capture_open() (for logs and tests). */
+/* The ring geometry chosen by weft_capture_new() (for logs and tests). */
 void weft_capture_geometry(const struct weft_capture *cap, unsigned *frames, unsigned *frame_size,
 			   unsigned *snap_len);
 

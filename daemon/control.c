@@ -109,7 +109,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-int weft_control_open(struct weft_control **out, struct ev_loop *loop, const char *path,
+int weft_control_new(struct weft_control **out, struct ev_loop *loop, const char *path,
 		      weft_control_handler handler, void *ctx, char err[static WEFT_ERRLEN])
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};

@@ -17,7 +17,7 @@ typedef json_t *(*weft_control_handler)(void *ctx, const char *command);
 
 /* Binds @path (mode 0660, a stale socket file is replaced) and starts
  * accepting on @loop. */
-int weft_control_open(struct weft_control **out, struct ev_loop *loop, const char *path,
+int weft_control_new(struct weft_control **out, struct ev_loop *loop, const char *path,
 		      weft_control_handler handler, void *ctx, char err[static WEFT_ERRLEN]) WEFT_WUR;
 /* Stops the watcher, closes and unlinks the socket; accepts NULL. */
 void weft_control_free(struct weft_control *ctl);

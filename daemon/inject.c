@@ -49,7 +49,7 @@ struct weft_inject {
 /* Without PACKET_TX_HAS_OFF the kernel reads the frame right after the header. */
 #define TX_DATA_OFFSET (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll))
 
-int weft_inject_open(struct weft_inject **out, int ifindex, unsigned frames, size_t max_frame_len,
+int weft_inject_new(struct weft_inject **out, int ifindex, unsigned frames, size_t max_frame_len,
 		     char err[static WEFT_ERRLEN])
 {
 	struct weft_inject *inj;
@@ -95,11 +95,11 @@ int weft_inject_open(struct weft_inject **out, int ifindex, unsigned frames, siz
 	*out = inj;
 	return 0;
 fail:
-	weft_inject_close(inj);
+	weft_inject_free(inj);
 	return r;
 }
 
-void weft_inject_close(struct weft_inject *inj)
+void weft_inject_free(struct weft_inject *inj)
 {
 	if (!inj)
 		return;

@@ -8,17 +8,22 @@
 #include <stdint.h>
 
 #include "common/weft.h"
+#include "daemon/counters.h"
 
 struct weft_inject;
 
+/* clang-format off */
+#define WEFT_INJECT_STAT_LIST(X)                                                                   \
+	X(QUEUED, queued)             /* frames put into the ring */                               \
+	X(RING_FULL, ring_full)       /* frames refused with -ENOBUFS (ring full) */               \
+	X(BAD_LENGTH, bad_length)     /* frames refused with -EMSGSIZE */                          \
+	X(WRONG_FORMAT, wrong_format) /* slots the kernel refused (TP_STATUS_WRONG_FORMAT) */      \
+	X(KICKS, kicks)               /* send() calls */                                           \
+	X(KICK_BUSY, kick_busy)       /* kicks that met EAGAIN/ENOBUFS (a later kick sends) */     \
+	X(KICK_ERRORS, kick_errors)   /* kicks that failed otherwise */
+/* clang-format on */
 struct weft_inject_stats {
-	uint64_t queued;       /* frames put into the ring */
-	uint64_t ring_full;    /* frames refused with -ENOBUFS (ring full) */
-	uint64_t bad_length;   /* frames refused with -EMSGSIZE */
-	uint64_t wrong_format; /* slots the kernel refused (TP_STATUS_WRONG_FORMAT), reused */
-	uint64_t kicks;	       /* send() calls */
-	uint64_t kick_busy;   /* kicks that met EAGAIN/ENOBUFS (slots kept, sent by a later kick) */
-	uint64_t kick_errors; /* kicks that failed otherwise */
+	WEFT_INJECT_STAT_LIST(WEFT_COUNTER_FIELD)
 };
 
 /* Open a transmit ring on interface @ifindex. The socket never receives.
@@ -27,12 +32,12 @@ struct weft_inject_stats {
  * (MTU + 14); a frame whose EtherType is 802.1Q may be 4 bytes longer, as
  * the kernel allows. Frames the device refuses anyway are skipped
  * (PACKET_LOSS), never left to stall the ring.
- * On success *out owns the socket and ring; free with weft_inject_close(). */
-int weft_inject_open(struct weft_inject **out, int ifindex, unsigned frames, size_t max_frame_len,
+ * On success *out owns the socket and ring; free with weft_inject_free(). */
+int weft_inject_new(struct weft_inject **out, int ifindex, unsigned frames, size_t max_frame_len,
 		     char err[static WEFT_ERRLEN]) WEFT_WUR;
 
 /* Closes the socket (frames not yet kicked are lost), unmaps, frees; accepts NULL. */
-void weft_inject_close(struct weft_inject *inj);
+void weft_inject_free(struct weft_inject *inj);
 
 /* The socket; there is nothing to watch on it in normal operation. */
 int weft_inject_fd(const struct weft_inject *inj);

@@ -465,7 +465,7 @@ static int veth_create(struct weft_link *l, const char *port, const char *dp, un
 
 /* ---- public ------------------------------------------------------------------ */
 
-int weft_link_open(struct weft_link **out, char err[static WEFT_ERRLEN])
+int weft_link_new(struct weft_link **out, char err[static WEFT_ERRLEN])
 {
 	struct timeval tv = {.tv_sec = RECV_TIMEOUT_S};
 	struct weft_link *l;

@@ -33,7 +33,7 @@ struct weft_link_spec {
 };
 
 /* Opens the rtnetlink socket (in the caller's network namespace). */
-int weft_link_open(struct weft_link **out, char err[static WEFT_ERRLEN]) WEFT_WUR;
+int weft_link_new(struct weft_link **out, char err[static WEFT_ERRLEN]) WEFT_WUR;
 
 /* Closes the socket; does not tear anything down. Accepts NULL. */
 void weft_link_free(struct weft_link *l);

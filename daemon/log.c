@@ -65,16 +65,6 @@ void weft_log_write(int prio, int errnum, const char *fmt, ...)
 	errno = saved;
 }
 
-void weft_fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_ERR, 0, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
 bool weft_log_ratelimit_allow(struct weft_log_ratelimit *rl, uint64_t now_ms, unsigned *suppressed)
 {
 	*suppressed = 0;
@@ -107,6 +97,16 @@ int weft_errorf(char err[static WEFT_ERRLEN], int rc, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	weft_verrorf(err, rc, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int weft_failf(char err[static WEFT_ERRLEN], int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, WEFT_ERRLEN, fmt, ap);
 	va_end(ap);
 	return rc;
 }

@@ -21,9 +21,10 @@ void weft_log_write(int prio, int errnum, const char *fmt, ...) WEFT_PRINTF(3, 4
 int weft_errorf(char err[static WEFT_ERRLEN], int rc, const char *fmt, ...) WEFT_PRINTF(3, 4);
 int weft_verrorf(char err[static WEFT_ERRLEN], int rc, const char *fmt, va_list ap)
     WEFT_PRINTF(3, 0);
+/* Fills @err with the text alone (it already says why, typically quoting a
+ * callee's @err) and returns @rc, a negative errno: a failure passed up. */
+int weft_failf(char err[static WEFT_ERRLEN], int rc, const char *fmt, ...) WEFT_PRINTF(3, 4);
 
-/* Start-up, configuration and resource errors: log and exit(1). */
-void weft_fatal(const char *fmt, ...) WEFT_PRINTF(1, 2) __attribute__((noreturn));
 
 #define weft_log(prio, ...)                                                                        \
 	do {                                                                                       \

@@ -51,6 +51,12 @@ static void warn_if_stdout_exposed(void)
 			(unsigned)(st.st_mode & 07777));
 }
 
+static int out_of_memory(void)
+{
+	fprintf(stderr, "weftd: out of memory\n");
+	return 1;
+}
+
 static int print_key(uint8_t *key)
 {
 	char b64[WEFT_KEY_B64_LEN];
@@ -68,7 +74,7 @@ static int cmd_genkey(void)
 	int ret;
 
 	if (!priv)
-		weft_fatal("out of memory");
+		return out_of_memory();
 	weft_key_generate_private(priv);
 	ret = print_key(priv);
 	weft_key_free(priv);
@@ -81,7 +87,7 @@ static int cmd_genpsk(void)
 	int ret;
 
 	if (!psk)
-		weft_fatal("out of memory");
+		return out_of_memory();
 	weft_key_generate_secret(psk);
 	ret = print_key(psk);
 	weft_key_free(psk);
@@ -96,7 +102,7 @@ static int cmd_pubkey(void)
 	int ret = 1;
 
 	if (!priv)
-		weft_fatal("out of memory");
+		return out_of_memory();
 	if (!fgets(line, sizeof(line), stdin)) {
 		fprintf(stderr, "weftd pubkey: expected a private key on standard input\n");
 		goto out;

@@ -1,12 +1,57 @@
 /* SPDX-License-Identifier: MIT */
-/* Forwarding: frames from the capture ring to peers, datagrams from peers to the inject ring. */
+/* Forwarding: frames from the capture ring to peers, datagrams from peers
+ * to the inject ring. */
 #ifndef WEFT_ROUTER_H
 #define WEFT_ROUTER_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <ev.h>
 
-/* libev callbacks on struct weftd's capture_io and udp_io. */
-void weft_router_on_capture(struct ev_loop *loop, ev_io *w, int revents);
-void weft_router_on_udp(struct ev_loop *loop, ev_io *w, int revents);
+#include "common/weft.h"
+#include "daemon/counters.h"
+
+struct weft_capture;
+struct weft_drops;
+struct weft_egress;
+struct weft_handshakes;
+struct weft_index;
+struct weft_inject;
+struct weft_mactable;
+struct weft_peers;
+struct weft_udp;
+
+/* What the router works with; every member is borrowed. */
+struct weft_router_deps {
+	struct ev_loop *loop;
+	struct weft_capture *capture;
+	struct weft_inject *inject;
+	struct weft_udp *udp;
+	struct weft_mactable *macs;
+	struct weft_peers *peers;
+	struct weft_egress *egress;
+	struct weft_handshakes *handshakes;
+	struct weft_index *index;
+	struct weft_drops *drops;
+	size_t max_frame_len; /* overlay MTU + 14; a VLAN tag counts in it */
+};
+
+#define WEFT_ROUTER_COUNTER_LIST(X)                                                                \
+	X(TX_FRAMES, frames_sent)  /* captured frames sealed toward a peer (flood copies each) */ \
+	X(RX_FRAMES, frames_injected) /* frames from peers put into the inject ring */             \
+	X(FLOODS, floods)          /* captured frames sent to every peer */
+struct weft_router_counters {
+	WEFT_ROUTER_COUNTER_LIST(WEFT_COUNTER_FIELD)
+};
+
+struct weft_router;
+
+/* Starts watching the capture ring and the UDP socket on deps->loop. */
+int weft_router_new(struct weft_router **out, const struct weft_router_deps *deps,
+		    char err[static WEFT_ERRLEN]) WEFT_WUR;
+/* Stops the watchers and frees; accepts NULL. */
+void weft_router_free(struct weft_router *r);
+const struct weft_router_counters *weft_router_counters(const struct weft_router *r);
 
 #endif

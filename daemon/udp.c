@@ -46,8 +46,7 @@ struct weft_udp {
 	uint8_t *rx_buf;
 	struct mmsghdr *rx_msgs;
 	struct iovec *rx_iov;
-	struct sockaddr_storage *rx_src;
-	socklen_t *rx_src_len;
+	union weft_sockaddr *rx_src;
 	union ctl *rx_ctl;
 	struct weft_udp_local_addr *rx_local;
 	size_t *rx_seg;	 /* segment size of each message: the GRO size, or its length */
@@ -57,8 +56,7 @@ struct weft_udp {
 
 	/* send: the destination of the flush in progress, and a scratch vector
 	 * to resend one refused GSO message datagram by datagram */
-	struct sockaddr_storage dst;
-	socklen_t dst_len;
+	union weft_sockaddr dst;
 	const struct weft_udp_local_addr *src; /* NULL: the kernel's choice */
 	struct mmsghdr plain_msgs[WEFT_UDP_GSO_MAX_SEGMENTS];
 	struct iovec plain_iov[WEFT_UDP_GSO_MAX_SEGMENTS];
@@ -98,48 +96,27 @@ static int set_buf(int fd, int force_opt, int opt, int bytes)
 	return set_int(fd, SOL_SOCKET, opt, bytes);
 }
 
-/* IPv4-mapped IPv6 → AF_INET, in place, so a peer compares equal whichever way it came. */
-static void normalise(struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in s4;
-
-	if (ss->ss_family != AF_INET6 || *len < sizeof(*s6) ||
-	    !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-		return;
-	memset(&s4, 0, sizeof(s4));
-	s4.sin_family = AF_INET;
-	s4.sin_port = s6->sin6_port;
-	memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
-	memset(ss, 0, sizeof(*ss));
-	memcpy(ss, &s4, sizeof(s4));
-	*len = sizeof(s4);
-}
-
 static void free_rx(struct weft_udp *u)
 {
 	free(u->rx_buf);
 	free(u->rx_msgs);
 	free(u->rx_iov);
 	free(u->rx_src);
-	free(u->rx_src_len);
 	free(u->rx_ctl);
 	free(u->rx_local);
 	free(u->rx_seg);
 }
 
-int weft_udp_open(struct weft_udp **out, const struct weft_udp_config *cfg,
+int weft_udp_new(struct weft_udp **out, const struct weft_udp_config *cfg,
 		  char err[static WEFT_ERRLEN])
 {
-	const struct sockaddr_in6 *l6 = (const struct sockaddr_in6 *)&cfg->listen;
+	const struct sockaddr_in6 *l6 = &cfg->listen.in6;
 	struct weft_udp *u;
 	bool any6;
 	int r;
 
 	*out = NULL;
-	if (!(cfg->listen.ss_family == AF_INET && cfg->listen_len >= sizeof(struct sockaddr_in)) &&
-	    !(cfg->listen.ss_family == AF_INET6 &&
-	      cfg->listen_len >= sizeof(struct sockaddr_in6))) {
+	if (cfg->listen.sa.sa_family != AF_INET && cfg->listen.sa.sa_family != AF_INET6) {
 		snprintf(err, WEFT_ERRLEN, "udp: listen address is neither IPv4 nor IPv6");
 		return -EAFNOSUPPORT;
 	}
@@ -148,7 +125,7 @@ int weft_udp_open(struct weft_udp **out, const struct weft_udp_config *cfg,
 		snprintf(err, WEFT_ERRLEN, "udp: out of memory");
 		return -ENOMEM;
 	}
-	u->family = cfg->listen.ss_family;
+	u->family = cfg->listen.sa.sa_family;
 	u->fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (u->fd < 0) {
 		r = -errno;
@@ -187,8 +164,7 @@ int weft_udp_open(struct weft_udp **out, const struct weft_udp_config *cfg,
 	/* Bound to every address: a peer must get its answers from the address
 	 * it wrote to (a stateful firewall or NAT on the way matches on it), not
 	 * from whichever address the route prefers. */
-	if (u->family == AF_INET &&
-	    ((const struct sockaddr_in *)&cfg->listen)->sin_addr.s_addr == htonl(INADDR_ANY)) {
+	if (u->family == AF_INET && cfg->listen.in4.sin_addr.s_addr == htonl(INADDR_ANY)) {
 		if ((r = set_int(u->fd, IPPROTO_IP, IP_PKTINFO, 1)) < 0) {
 			snprintf(err, WEFT_ERRLEN, "udp: IP_PKTINFO: %s", strerror(-r));
 			goto fail;
@@ -206,19 +182,12 @@ int weft_udp_open(struct weft_udp **out, const struct weft_udp_config *cfg,
 	u->gso = !cfg->no_gso && set_int(u->fd, SOL_UDP, UDP_SEGMENT, 0) == 0;
 	u->gro = !cfg->no_gro && set_int(u->fd, SOL_UDP, UDP_GRO, 1) == 0;
 
-	if (bind(u->fd, (const struct sockaddr *)&cfg->listen, cfg->listen_len) < 0) {
-		char a[INET6_ADDRSTRLEN] = "?";
-		const void *ap =
-		    u->family == AF_INET
-			? (const void *)&((const struct sockaddr_in *)&cfg->listen)->sin_addr
-			: (const void *)&l6->sin6_addr;
+	if (bind(u->fd, &cfg->listen.sa, weft_sockaddr_len(&cfg->listen)) < 0) {
+		char a[WEFT_SOCKADDR_STRLEN];
 
 		r = -errno;
-		inet_ntop(u->family, ap, a, sizeof(a));
-		snprintf(err, WEFT_ERRLEN, "udp: bind to %s port %u: %s", a,
-			 ntohs(u->family == AF_INET
-				   ? ((const struct sockaddr_in *)&cfg->listen)->sin_port
-				   : l6->sin6_port),
+		snprintf(err, WEFT_ERRLEN, "udp: bind to %s port %u: %s",
+			 weft_sockaddr_format_host(a, &cfg->listen), weft_sockaddr_port(&cfg->listen),
 			 strerror(-r));
 		goto fail;
 	}
@@ -234,11 +203,10 @@ int weft_udp_open(struct weft_udp **out, const struct weft_udp_config *cfg,
 	u->rx_msgs = calloc(u->rx_slots, sizeof(*u->rx_msgs));
 	u->rx_iov = calloc(u->rx_slots, sizeof(*u->rx_iov));
 	u->rx_src = calloc(u->rx_slots, sizeof(*u->rx_src));
-	u->rx_src_len = calloc(u->rx_slots, sizeof(*u->rx_src_len));
 	u->rx_ctl = calloc(u->rx_slots, sizeof(*u->rx_ctl));
 	u->rx_local = calloc(u->rx_slots, sizeof(*u->rx_local));
 	u->rx_seg = calloc(u->rx_slots, sizeof(*u->rx_seg));
-	if (!u->rx_buf || !u->rx_msgs || !u->rx_iov || !u->rx_src || !u->rx_src_len || !u->rx_ctl ||
+	if (!u->rx_buf || !u->rx_msgs || !u->rx_iov || !u->rx_src || !u->rx_ctl ||
 	    !u->rx_local || !u->rx_seg) {
 		r = -ENOMEM;
 		snprintf(err, WEFT_ERRLEN, "udp: out of memory for %u receive slots of %zu bytes",
@@ -257,11 +225,11 @@ int weft_udp_open(struct weft_udp **out, const struct weft_udp_config *cfg,
 	*out = u;
 	return 0;
 fail:
-	weft_udp_close(u);
+	weft_udp_free(u);
 	return r;
 }
 
-void weft_udp_close(struct weft_udp *u)
+void weft_udp_free(struct weft_udp *u)
 {
 	if (!u)
 		return;
@@ -276,10 +244,14 @@ int weft_udp_fd(const struct weft_udp *u)
 	return u->fd;
 }
 
-int weft_udp_local(const struct weft_udp *u, struct sockaddr_storage *addr, socklen_t *len)
+int weft_udp_local(const struct weft_udp *u, union weft_sockaddr *addr)
 {
-	*len = sizeof(*addr);
-	return getsockname(u->fd, (struct sockaddr *)addr, len) < 0 ? -errno : 0;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(u->fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	return weft_sockaddr_from(addr, (struct sockaddr *)&ss, len);
 }
 
 bool weft_udp_gro(const struct weft_udp *u)
@@ -368,8 +340,12 @@ int weft_udp_recv_batch(struct weft_udp *u)
 		struct mmsghdr *m = &u->rx_msgs[i];
 		size_t seg;
 
-		u->rx_src_len[i] = m->msg_hdr.msg_namelen;
-		normalise(&u->rx_src[i], &u->rx_src_len[i]);
+		union weft_sockaddr raw = u->rx_src[i];
+
+		/* IPv4-mapped sources become IPv4, so a peer's address compares
+		 * equal whichever socket family saw it. */
+		if (weft_sockaddr_from(&u->rx_src[i], &raw.sa, m->msg_hdr.msg_namelen) < 0)
+			memset(&u->rx_src[i], 0, sizeof(u->rx_src[i]));
 		if (m->msg_hdr.msg_flags & MSG_TRUNC) {
 			u->st.rx_truncated++;
 			m->msg_len = 0;
@@ -411,8 +387,7 @@ static void hand_out(struct weft_udp *u, struct weft_udp_dgram *d, size_t len, s
 {
 	d->data = (uint8_t *)u->rx_iov[u->rx_cur].iov_base + u->rx_off;
 	d->len = len;
-	d->src = (const struct sockaddr *)&u->rx_src[u->rx_cur];
-	d->src_len = u->rx_src_len[u->rx_cur];
+	d->src = &u->rx_src[u->rx_cur];
 	d->local = u->rx_local[u->rx_cur];
 	u->rx_off = next_off;
 }
@@ -498,8 +473,7 @@ uint8_t *weft_udp_batch_reserve(struct weft_udp_batch *b, size_t *room)
 void weft_udp_batch_commit(struct weft_udp_batch *b, size_t len)
 {
 	/* Committing without room, or more than reserved, is a caller bug. */
-	if (b->n >= b->max || len == 0 || len > b->dgram_max)
-		abort();
+	WEFT_BUG_ON(b->n >= b->max || len == 0 || len > b->dgram_max);
 	b->off[b->n] = b->tail;
 	b->len[b->n] = (uint32_t)len;
 	b->tail += len;
@@ -509,6 +483,14 @@ void weft_udp_batch_commit(struct weft_udp_batch *b, size_t len)
 unsigned weft_udp_batch_count(const struct weft_udp_batch *b)
 {
 	return b->n;
+}
+
+void weft_udp_batch_clear(struct weft_udp_batch *b)
+{
+	if (!b)
+		return;
+	b->n = 0;
+	b->tail = 0;
 }
 
 static bool is_busy(int e)
@@ -537,7 +519,7 @@ static void prepare_msg(struct weft_udp *u, struct mmsghdr *m, struct iovec *iov
 
 	memset(m, 0, sizeof(*m));
 	mh->msg_name = &u->dst;
-	mh->msg_namelen = u->dst_len;
+	mh->msg_namelen = weft_sockaddr_len(&u->dst);
 	mh->msg_iov = iov;
 	mh->msg_iovlen = 1;
 	if (!gso && !u->src)
@@ -664,39 +646,6 @@ static unsigned build_msgs(struct weft_udp *u, struct weft_udp_batch *b)
 	return nmsg;
 }
 
-/* The destination in the socket's family (IPv4 → IPv4-mapped on a dual-stack socket). */
-static int set_dst(struct weft_udp *u, const struct sockaddr *dst, socklen_t len)
-{
-	memset(&u->dst, 0, sizeof(u->dst));
-	if (dst->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)dst;
-
-		if (u->family == AF_INET) {
-			memcpy(&u->dst, s4, sizeof(*s4));
-			u->dst_len = sizeof(*s4);
-		} else {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&u->dst;
-
-			s6->sin6_family = AF_INET6;
-			s6->sin6_port = s4->sin_port;
-			s6->sin6_addr.s6_addr[10] = 0xff;
-			s6->sin6_addr.s6_addr[11] = 0xff;
-			memcpy(&s6->sin6_addr.s6_addr[12], &s4->sin_addr, 4);
-			u->dst_len = sizeof(*s6);
-		}
-		return 0;
-	}
-	if (dst->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
-		memcpy(&u->dst, dst, sizeof(struct sockaddr_in6));
-		u->dst_len = sizeof(struct sockaddr_in6);
-		if (u->family == AF_INET6)
-			return 0;
-		normalise(&u->dst, &u->dst_len);
-		return u->dst.ss_family == AF_INET ? 0 : -EAFNOSUPPORT;
-	}
-	return -EAFNOSUPPORT;
-}
-
 /* A source address fit for this socket, or NULL for the kernel's choice. */
 static const struct weft_udp_local_addr *pick_src(const struct weft_udp *u,
 						  const struct weft_udp_local_addr *from)
@@ -710,21 +659,22 @@ static const struct weft_udp_local_addr *pick_src(const struct weft_udp *u,
 	if (from->family != AF_INET6)
 		return NULL;
 	if (IN6_IS_ADDR_V4MAPPED(&from->v6) !=
-	    (u->dst.ss_family == AF_INET6 &&
-	     IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)&u->dst)->sin6_addr)))
+	    (u->dst.sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&u->dst.in6.sin6_addr)))
 		return NULL;
 	return from;
 }
 
-int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const struct sockaddr *dst,
-		   socklen_t dst_len, struct weft_udp_local_addr *from)
+int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const union weft_sockaddr *dst,
+		   const struct weft_udp_local_addr *from, struct weft_udp_sent *sent)
 {
+	struct weft_udp_stats before = u->st;
 	unsigned nmsg, k = 0, intr = 0;
 	int last = 0;
 
+	memset(sent, 0, sizeof(*sent));
 	if (b->n == 0)
 		return 0;
-	last = set_dst(u, dst, dst_len);
+	last = weft_sockaddr_for_family(&u->dst, dst, u->family);
 	if (last < 0) {
 		u->st.tx_other_errors += b->n;
 		goto out;
@@ -742,7 +692,7 @@ int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const struct so
 			 * the new address. A real routing failure fails again
 			 * below and is counted as usual. */
 			u->st.tx_source_lost++;
-			memset(from, 0, sizeof(*from));
+			sent->source_lost = true;
 			u->src = NULL;
 			nmsg = build_msgs(u, b);
 			continue;
@@ -790,9 +740,10 @@ int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const struct so
 		k++;
 	}
 out:
+	sent->datagrams = (unsigned)(u->st.tx_datagrams - before.tx_datagrams);
+	sent->dropped = b->n - sent->datagrams;
 	u->src = NULL;
-	b->n = 0;
-	b->tail = 0;
+	weft_udp_batch_clear(b);
 	return last;
 }
 

@@ -10,7 +10,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "common/sockaddr.h"
 #include "common/weft.h"
+#include "daemon/counters.h"
 
 struct weft_udp;
 struct weft_udp_batch;
@@ -24,8 +26,7 @@ struct weft_udp_config {
 	/* Where to listen. The IPv6 any address (::) gives a dual-stack
 	 * socket; any other address a socket of its family bound to it. Port 0
 	 * picks a free one (see weft_udp_local). */
-	struct sockaddr_storage listen;
-	socklen_t listen_len;
+	union weft_sockaddr listen;
 	int sndbuf;	     /* bytes; 0: the kernel's default */
 	int rcvbuf;	     /* bytes; 0: the kernel's default */
 	unsigned recv_batch; /* messages per recvmmsg(); 0: 64 */
@@ -36,22 +37,26 @@ struct weft_udp_config {
 	bool no_gro; /* never enable UDP_GRO (tests, measurements) */
 };
 
+/* clang-format off */
+#define WEFT_UDP_STAT_LIST(X)                                                                      \
+	X(RX_DATAGRAMS, rx_datagrams)         /* datagrams (GRO segments) handed to the caller */  \
+	X(RX_BYTES, rx_bytes)                                                                      \
+	X(RX_CALLS, rx_calls)                 /* recvmmsg() calls that returned data */            \
+	X(RX_GRO_MESSAGES, rx_gro_messages)   /* received messages of more than one segment */     \
+	X(RX_TRUNCATED, rx_truncated)         /* messages cut short (MSG_TRUNC), dropped */         \
+	X(RX_ERRORS, rx_errors)               /* recvmmsg() failures other than EAGAIN */          \
+	X(TX_DATAGRAMS, tx_datagrams)         /* datagrams the kernel accepted */                  \
+	X(TX_BYTES, tx_bytes)                                                                      \
+	X(TX_CALLS, tx_calls)                 /* sendmmsg() calls */                               \
+	X(TX_GSO_SENDS, tx_gso_sends)         /* messages sent with UDP_SEGMENT (2+ datagrams) */  \
+	X(TX_EAGAIN, tx_eagain)               /* dropped: socket buffer full (EAGAIN/ENOBUFS) */   \
+	X(TX_EMSGSIZE, tx_emsgsize)           /* dropped: larger than the path MTU (DF is set) */  \
+	X(TX_OTHER_ERRORS, tx_other_errors)   /* dropped for any other reason */                   \
+	X(TX_GSO_FALLBACKS, tx_gso_fallbacks) /* GSO sends refused and sent again one by one */    \
+	X(TX_SOURCE_LOST, tx_source_lost)     /* batches whose source address the host lost */
+/* clang-format on */
 struct weft_udp_stats {
-	uint64_t rx_datagrams; /* datagrams (GRO segments) handed to the caller */
-	uint64_t rx_bytes;
-	uint64_t rx_calls;	  /* recvmmsg() calls that returned data */
-	uint64_t rx_gro_messages; /* received messages that carried more than one segment */
-	uint64_t rx_truncated;	  /* messages cut short (MSG_TRUNC), dropped */
-	uint64_t rx_errors;	  /* recvmmsg() failures other than EAGAIN */
-	uint64_t tx_datagrams;	  /* datagrams the kernel accepted */
-	uint64_t tx_bytes;
-	uint64_t tx_calls;	   /* sendmmsg() calls */
-	uint64_t tx_gso_sends;	   /* messages sent with UDP_SEGMENT (two or more datagrams) */
-	uint64_t tx_eagain;	   /* datagrams dropped: socket buffer full (EAGAIN/ENOBUFS) */
-	uint64_t tx_emsgsize;	   /* datagrams dropped: larger than the path MTU (DF is set) */
-	uint64_t tx_other_errors;  /* datagrams dropped for any other reason */
-	uint64_t tx_gso_fallbacks; /* GSO sends refused and sent again one by one */
-	uint64_t tx_source_lost;   /* batches whose source address the host no longer had */
+	WEFT_UDP_STAT_LIST(WEFT_COUNTER_FIELD)
 };
 
 /* Which of this host's addresses a datagram arrived at, so that the answer
@@ -75,8 +80,7 @@ struct weft_udp_dgram {
 	size_t len;
 	/* Borrowed, same lifetime. IPv4-mapped IPv6 sources come as AF_INET,
 	 * so a peer's address compares equal whichever socket family got it. */
-	const struct sockaddr *src;
-	socklen_t src_len;
+	const union weft_sockaddr *src;
 	struct weft_udp_local_addr local; /* where it arrived (see above) */
 };
 
@@ -85,18 +89,17 @@ struct weft_udp_dgram {
  * with EMSGSIZE), socket buffers as configured (forced past the sysctl
  * limits when CAP_NET_ADMIN allows), UDP_GRO and UDP_SEGMENT when the
  * kernel has them. Receive buffers are allocated here, once. */
-int weft_udp_open(struct weft_udp **out, const struct weft_udp_config *cfg,
+int weft_udp_new(struct weft_udp **out, const struct weft_udp_config *cfg,
 		  char err[static WEFT_ERRLEN]) WEFT_WUR;
 
 /* Closes the socket and frees; accepts NULL. */
-void weft_udp_close(struct weft_udp *u);
+void weft_udp_free(struct weft_udp *u);
 
 /* The socket to watch for EV_READ. */
 int weft_udp_fd(const struct weft_udp *u);
 
 /* The bound address (to learn the port picked for port 0). */
-int weft_udp_local(const struct weft_udp *u, struct sockaddr_storage *addr,
-		   socklen_t *len) WEFT_WUR;
+int weft_udp_local(const struct weft_udp *u, union weft_sockaddr *addr) WEFT_WUR;
 
 /* Whether the socket receives GRO-merged datagrams / sends with GSO. */
 bool weft_udp_gro(const struct weft_udp *u);
@@ -134,17 +137,30 @@ void weft_udp_batch_commit(struct weft_udp_batch *b, size_t len);
 /* Datagrams in the batch. */
 unsigned weft_udp_batch_count(const struct weft_udp_batch *b);
 
+/* Empties the batch (a reservation included) without sending; accepts NULL. */
+void weft_udp_batch_clear(struct weft_udp_batch *b);
+
+/* What one weft_udp_flush() did. */
+struct weft_udp_sent {
+	unsigned datagrams; /* the kernel accepted */
+	unsigned dropped;   /* refused (also counted in the socket's stats, by reason) */
+	/* The source address asked for is no longer the host's: the batch went
+	 * from the kernel's choice instead, and so should what follows. */
+	bool source_lost;
+};
+
 /* Send every datagram of @b to @dst, then empty @b. Runs of equal-sized
  * datagrams (the last may be shorter) go as one UDP_SEGMENT send of at most
  * 64; the messages of a batch go out in one sendmmsg() call as far as the
  * kernel takes them. Never blocks: datagrams the kernel refuses are dropped
  * and counted by reason (EAGAIN/ENOBUFS, EMSGSIZE, other). @from (NULL or
  * family 0: the kernel's choice) is the source address; one the host no
- * longer has is refused by the kernel, cleared here, and the batch sent
- * again from the kernel's choice (counted as tx_source_lost). Returns 0
- * when every datagram left, else the negative errno of the last failure. */
-int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const struct sockaddr *dst,
-		   socklen_t dst_len, struct weft_udp_local_addr *from) WEFT_WUR;
+ * longer has is refused by the kernel, and the batch is sent again from the
+ * kernel's choice (counted as tx_source_lost, and said in @sent). Fills
+ * @sent; returns 0 when every datagram left, else the negative errno of the
+ * last failure. */
+int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const union weft_sockaddr *dst,
+		   const struct weft_udp_local_addr *from, struct weft_udp_sent *sent);
 
 void weft_udp_stats(const struct weft_udp *u, struct weft_udp_stats *stats);
 

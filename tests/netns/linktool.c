@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 	}
 	if (i >= argc)
 		usage();
-	if (weft_link_open(&l, err)) {
+	if (weft_link_new(&l, err)) {
 		fprintf(stderr, "linktool: %s\n", err);
 		return 1;
 	}

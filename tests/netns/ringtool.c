@@ -184,9 +184,9 @@ static void open_pair(struct weft_capture **cap, int cap_if, unsigned cap_frames
 {
 	char err[WEFT_ERRLEN];
 
-	if (cap && weft_capture_open(cap, cap_if, cap_frames, cap_len, err) < 0)
+	if (cap && weft_capture_new(cap, cap_if, cap_frames, cap_len, err) < 0)
 		failf("%s", err);
-	if (inj && weft_inject_open(inj, inj_if, inj_frames, inj_len, err) < 0)
+	if (inj && weft_inject_new(inj, inj_if, inj_frames, inj_len, err) < 0)
 		failf("%s", err);
 }
 
@@ -276,9 +276,9 @@ static int cmd_xfer(int a, int b, int mtu)
 	printf("ok xfer mtu %d: %u frames byte for byte (max %zu, 802.1Q max %zu, 802.1ad), "
 	       "oversize refused with -EMSGSIZE, kernel-refused slot skipped\n",
 	       mtu, n, max, max + 4);
-	weft_inject_close(loose);
-	weft_inject_close(inj);
-	weft_capture_close(cap);
+	weft_inject_free(loose);
+	weft_inject_free(inj);
+	weft_capture_free(cap);
 	return 0;
 }
 
@@ -306,9 +306,9 @@ static int cmd_ignore(int a, int b)
 		failf("B captured its own injected frame %ld (PACKET_IGNORE_OUTGOING)",
 		      frame_seq(fr.data, fr.len));
 	printf("ok ignore: 10 frames injected on B reached A, none recaptured on B\n");
-	weft_capture_close(cap_a);
-	weft_capture_close(cap_b);
-	weft_inject_close(inj_b);
+	weft_capture_free(cap_a);
+	weft_capture_free(cap_b);
+	weft_inject_free(inj_b);
 	return 0;
 }
 
@@ -366,8 +366,8 @@ static int cmd_full(int a, int b)
 	printf("ok full: ring of %u took %u, refused %u with -ENOBUFS in %llu us, all %u sent "
 	       "after one kick, slots reusable\n",
 	       capacity, capacity, refused, (unsigned long long)(dt / 1000), got);
-	weft_inject_close(inj);
-	weft_capture_close(cap);
+	weft_inject_free(inj);
+	weft_capture_free(cap);
 	return 0;
 }
 
@@ -412,8 +412,8 @@ static int cmd_drops(int a, int b)
 		      (unsigned long long)(s1.packets - s1.drops));
 	printf("ok drops: %u frames into a ring of %u: packets %llu, drops %llu, %u drained\n",
 	       sent, ring, (unsigned long long)s1.packets, (unsigned long long)s1.drops, got);
-	weft_inject_close(inj);
-	weft_capture_close(cap);
+	weft_inject_free(inj);
+	weft_capture_free(cap);
 	return 0;
 }
 
@@ -444,8 +444,8 @@ static int cmd_trunc(int a, int b)
 	weft_capture_release(cap);
 	printf("ok trunc: 1400-byte frame in a %u-byte snap flagged truncated, next frame whole\n",
 	       snap);
-	weft_inject_close(inj);
-	weft_capture_close(cap);
+	weft_inject_free(inj);
+	weft_capture_free(cap);
 	return 0;
 }
 
@@ -500,8 +500,8 @@ static int cmd_bench(int a, int b, int secs, bool bypass)
 	       (unsigned long long)ist.kick_busy, (unsigned long long)cs.drops);
 	if (got == 0)
 		failf("nothing arrived");
-	weft_inject_close(inj);
-	weft_capture_close(cap);
+	weft_inject_free(inj);
+	weft_capture_free(cap);
 	return 0;
 }
 

@@ -47,24 +47,20 @@ static int recv_or_wait(struct weft_udp *rx)
 	return c;
 }
 
-static socklen_t make_addr(struct sockaddr_storage *ss, const char *ip, uint16_t port)
+static void make_addr(union weft_sockaddr *a, const char *ip, uint16_t port)
 {
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		return sizeof(*s4);
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, ip, &a->in4.sin_addr) == 1) {
+		a->in4.sin_family = AF_INET;
+		a->in4.sin_port = htons(port);
+		return;
 	}
-	if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		return sizeof(*s6);
+	if (inet_pton(AF_INET6, ip, &a->in6.sin6_addr) == 1) {
+		a->in6.sin6_family = AF_INET6;
+		a->in6.sin6_port = htons(port);
+		return;
 	}
 	failf("bad address %s", ip);
-	return 0;
 }
 
 static struct weft_udp *open_udp(const char *ip, bool no_gso, bool no_gro)
@@ -77,39 +73,20 @@ static struct weft_udp *open_udp(const char *ip, bool no_gso, bool no_gro)
 	struct weft_udp *u;
 	char err[WEFT_ERRLEN];
 
-	cfg.listen_len = make_addr(&cfg.listen, ip, 0);
-	if (weft_udp_open(&u, &cfg, err) < 0)
+	make_addr(&cfg.listen, ip, 0);
+	if (weft_udp_new(&u, &cfg, err) < 0)
 		failf("%s", err);
 	return u;
 }
 
 /* The address to send to: the socket's own, with @ip as the host. */
-static socklen_t addr_of(struct weft_udp *u, const char *ip, struct sockaddr_storage *ss)
+static void addr_of(struct weft_udp *u, const char *ip, union weft_sockaddr *a)
 {
-	struct sockaddr_storage local;
-	socklen_t len;
-	uint16_t port;
+	union weft_sockaddr local;
 
-	if (weft_udp_local(u, &local, &len) < 0)
+	if (weft_udp_local(u, &local) < 0)
 		failf("getsockname");
-	port = ntohs(local.ss_family == AF_INET ? ((struct sockaddr_in *)&local)->sin_port
-						: ((struct sockaddr_in6 *)&local)->sin6_port);
-	return make_addr(ss, ip, port);
-}
-
-static bool same_addr(const struct sockaddr *a, const struct sockaddr_storage *b)
-{
-	if (a->sa_family != b->ss_family)
-		return false;
-	if (a->sa_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-	return x->sin6_port == y->sin6_port &&
-	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	make_addr(a, ip, weft_sockaddr_port(&local));
 }
 
 /* Datagram @seq of @len (≥ 8) bytes: seq, length, then a pattern. */
@@ -170,8 +147,8 @@ static int cmd_loop(const char *fam, bool no_gso, bool no_gro)
 	struct weft_udp *rx, *tx;
 	struct weft_udp_batch *b;
 	struct weft_udp_stats rs, ts;
-	struct sockaddr_storage dst, src;
-	socklen_t dst_len, src_len;
+	union weft_sockaddr dst, src;
+	struct weft_udp_sent sent;
 	static uint32_t exp_len[4096];
 	uint32_t n = 0, got = 0;
 	int rounds = 3;
@@ -187,9 +164,8 @@ static int cmd_loop(const char *fam, bool no_gso, bool no_gro)
 		failf("family 4, 6 or dual");
 	rx = open_udp(rx_ip, no_gso, no_gro);
 	tx = open_udp(tx_ip, no_gso, no_gro);
-	dst_len = addr_of(rx, to_ip, &dst);
-	src_len = addr_of(tx, tx_ip, &src);
-	(void)src_len;
+	addr_of(rx, to_ip, &dst);
+	addr_of(tx, tx_ip, &src);
 	if (weft_udp_batch_new(&b, 512, 1500) < 0)
 		failf("batch_new");
 
@@ -201,7 +177,7 @@ static int cmd_loop(const char *fam, bool no_gso, bool no_gro)
 				n++;
 			}
 		}
-		if (weft_udp_flush(tx, b, (struct sockaddr *)&dst, dst_len, NULL) != 0)
+		if (weft_udp_flush(tx, b, &dst, NULL, &sent) != 0)
 			failf("flush of round %d failed", r);
 		if (weft_udp_batch_count(b) != 0)
 			failf("the batch was not emptied");
@@ -220,9 +196,9 @@ static int cmd_loop(const char *fam, bool no_gso, bool no_gro)
 			if (got >= n)
 				failf("more datagrams than sent");
 			check(&d, got, exp_len[got]);
-			if (!same_addr(d.src, &src))
+			if (!weft_sockaddr_equal(d.src, &src))
 				failf("datagram %u: source family %d, not the sender's address",
-				      got, d.src->sa_family);
+				      got, d.src->sa.sa_family);
 			got++;
 		}
 		if (weft_udp_recv_next(rx, &d))
@@ -253,8 +229,8 @@ static int cmd_loop(const char *fam, bool no_gso, bool no_gro)
 	       (unsigned long long)ts.tx_calls, (unsigned long long)ts.tx_gso_sends,
 	       (unsigned long long)rs.rx_calls, (unsigned long long)rs.rx_gro_messages);
 	weft_udp_batch_free(b);
-	weft_udp_close(rx);
-	weft_udp_close(tx);
+	weft_udp_free(rx);
+	weft_udp_free(tx);
 	return 0;
 }
 
@@ -319,8 +295,8 @@ static int cmd_df(const char *tx_ip, const char *rx_ns, const char *rx_ip)
 	struct weft_udp *rx, *tx;
 	struct weft_udp_batch *b;
 	struct weft_udp_stats ts;
-	struct sockaddr_storage dst;
-	socklen_t dst_len;
+	union weft_sockaddr dst;
+	struct weft_udp_sent sent;
 	long long frag0, frag1;
 	uint32_t got = 0, want_n = 0;
 	uint32_t want_seq[16], want_len[16];
@@ -336,7 +312,7 @@ static int cmd_df(const char *tx_ip, const char *rx_ns, const char *rx_ip)
 	/* With tx_ip "::" and an IPv4 receiver, the IPv4 DF option must hold
 	 * for the mapped traffic of a dual-stack socket. */
 	tx = open_udp(tx_ip, false, false);
-	dst_len = addr_of(rx, rx_ip, &dst);
+	addr_of(rx, rx_ip, &dst);
 	if (weft_udp_batch_new(&b, 16, 1500) < 0)
 		failf("batch_new");
 	frag0 = snmp(file, "Ip", frag);
@@ -345,7 +321,7 @@ static int cmd_df(const char *tx_ip, const char *rx_ns, const char *rx_ip)
 	add(b, 1, big);
 	add(b, 2, 100);
 	want_seq[want_n] = 2, want_len[want_n++] = 100;
-	r = weft_udp_flush(tx, b, (struct sockaddr *)&dst, dst_len, NULL);
+	r = weft_udp_flush(tx, b, &dst, NULL, &sent);
 	if (r != -EMSGSIZE)
 		failf("flush with a %zu-byte datagram: %d, want -EMSGSIZE", big, r);
 	weft_udp_stats(tx, &ts);
@@ -359,7 +335,7 @@ static int cmd_df(const char *tx_ip, const char *rx_ns, const char *rx_ip)
 		add(b, 20 + i, ok);
 		want_seq[want_n] = 20 + i, want_len[want_n++] = ok;
 	}
-	r = weft_udp_flush(tx, b, (struct sockaddr *)&dst, dst_len, NULL);
+	r = weft_udp_flush(tx, b, &dst, NULL, &sent);
 	if (r != -EMSGSIZE)
 		failf("flush of a GSO run of %zu-byte datagrams: %d, want -EMSGSIZE", big, r);
 	weft_udp_stats(tx, &ts);
@@ -401,8 +377,8 @@ static int cmd_df(const char *tx_ip, const char *rx_ns, const char *rx_ip)
 	       weft_udp_gso(tx) ? "on" : "off", (unsigned long long)ts.tx_gso_fallbacks, got, frag,
 	       frag1);
 	weft_udp_batch_free(b);
-	weft_udp_close(rx);
-	weft_udp_close(tx);
+	weft_udp_free(rx);
+	weft_udp_free(tx);
 	return 0;
 }
 
@@ -411,8 +387,8 @@ static int cmd_bench(int secs, bool no_gso)
 	struct weft_udp *rx, *tx;
 	struct weft_udp_batch *b;
 	struct weft_udp_stats ts;
-	struct sockaddr_storage dst;
-	socklen_t dst_len;
+	union weft_sockaddr dst;
+	struct weft_udp_sent sent;
 	long long rcvbuf_err0;
 	int status, pfd[2];
 	uint64_t t0, t, recvd = 0, rx_calls = 0;
@@ -420,7 +396,7 @@ static int cmd_bench(int secs, bool no_gso)
 
 	rx = open_udp("127.0.0.1", no_gso, no_gso);
 	tx = open_udp("127.0.0.1", no_gso, no_gso);
-	dst_len = addr_of(rx, "127.0.0.1", &dst);
+	addr_of(rx, "127.0.0.1", &dst);
 	if (weft_udp_batch_new(&b, 64, 1500) < 0)
 		failf("batch_new");
 	rcvbuf_err0 = snmp("/proc/net/snmp", "Udp", "RcvbufErrors");
@@ -434,7 +410,7 @@ static int cmd_bench(int secs, bool no_gso)
 		struct weft_udp_stats rs;
 		uint64_t last = now_ns(), end = now_ns() + (uint64_t)(secs + 5) * 1000000000ULL;
 
-		weft_udp_close(tx);
+		weft_udp_free(tx);
 		for (;;) {
 			struct pollfd p = {.fd = weft_udp_fd(rx), .events = POLLIN};
 			int c = weft_udp_recv_batch(rx);
@@ -467,7 +443,7 @@ static int cmd_bench(int secs, bool no_gso)
 		for (int i = 0; i < 64; i++)
 			add(b, (uint32_t)i, 1400);
 		/* Drops are counted; the rate is what matters here. */
-		int fr = weft_udp_flush(tx, b, (struct sockaddr *)&dst, dst_len, NULL);
+		int fr = weft_udp_flush(tx, b, &dst, NULL, &sent);
 
 		(void)fr;
 		if ((round & 7) == 0)
@@ -497,8 +473,8 @@ static int cmd_bench(int secs, bool no_gso)
 	if (recvd == 0)
 		failf("nothing received");
 	weft_udp_batch_free(b);
-	weft_udp_close(rx);
-	weft_udp_close(tx);
+	weft_udp_free(rx);
+	weft_udp_free(tx);
 	return 0;
 }
 

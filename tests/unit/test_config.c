@@ -471,7 +471,7 @@ static void test_defaults(void **state)
 	assert_int_equal(sin->sin_family, AF_INET);
 	assert_int_equal(ntohs(sin->sin_port), 6783);
 	assert_int_equal(sin->sin_addr.s_addr, htonl(INADDR_ANY));
-	assert_int_equal(cfg->listen.addr_len, sizeof(struct sockaddr_in));
+	assert_int_equal(weft_sockaddr_len(&cfg->listen.addr), sizeof(struct sockaddr_in));
 	assert_string_equal(cfg->bridge, "weft0");
 	assert_int_equal(cfg->mtu, 0);
 	assert_string_equal(cfg->underlay, "");

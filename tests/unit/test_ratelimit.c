@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,6 +67,27 @@ static void test_burst(void **state)
 	assert_false(allow(rl, &a, 1000));
 	assert_false(allow(rl, &a, 1999));
 	assert_int_equal(weft_ratelimit_count(rl), 1);
+	weft_ratelimit_free(rl);
+}
+
+/* A reload's new rate and burst apply to buckets already in use. */
+static void test_set(void **state)
+{
+	struct weft_ratelimit *rl = weft_ratelimit_new(10, 5, 64);
+	struct sockaddr_storage a = v4("192.0.2.1", 1);
+
+	assert_non_null(rl);
+	assert_int_equal(passes(rl, &a, 1000, 20), 5);
+	/* A smaller burst cuts a full bucket down to it. */
+	assert_int_equal(weft_ratelimit_set(rl, 10, 2), 0);
+	assert_int_equal(passes(rl, &a, 60000, 20), 2);
+	/* A higher rate refills faster: 100/s gives 1 token per 10 ms. */
+	assert_int_equal(weft_ratelimit_set(rl, 100, 2), 0);
+	assert_int_equal(passes(rl, &a, 60010, 20), 1);
+	assert_int_equal(weft_ratelimit_set(rl, 0, 2), -EINVAL);
+	assert_int_equal(weft_ratelimit_set(rl, 10, 0), -EINVAL);
+	/* A refused setting changed nothing. */
+	assert_int_equal(passes(rl, &a, 60020, 20), 1);
 	weft_ratelimit_free(rl);
 }
 
@@ -224,6 +246,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_burst),
 	    cmocka_unit_test(test_refill),
+	    cmocka_unit_test(test_set),
 	    cmocka_unit_test(test_sources_independent),
 	    cmocka_unit_test(test_ipv6),
 	    cmocka_unit_test(test_table_full),

@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: MIT */
+/* Handshakes. As initiator: one handshake per peer (struct weft_initiation,
+ * owned by the peer), HELLO out, WELCOME in, CONFIRM out, retried with
+ * backoff. As responder: HELLO in (rate-limited per source before any
+ * cryptography, replayed or stale ones refused before any Diffie-Hellman),
+ * WELCOME out, and a small table of handshakes waiting for their CONFIRM,
+ * each with its own receiver index. A finished handshake becomes a session
+ * of the peer it proved to be. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common/handshake.h"
+#include "common/index.h"
+#include "common/ratelimit.h"
+#include "common/wire.h"
+#include "daemon/clock.h"
+#include "daemon/counters.h"
+#include "daemon/egress.h"
+#include "daemon/handshakes.h"
+#include "daemon/identity.h"
+#include "daemon/log.h"
+#include "daemon/peers.h"
+#include "daemon/udp.h"
+
+/* A handshake unanswered this long is retried. */
+#define HANDSHAKE_TIMEOUT_MS 5000
+/* Backoff between attempts: 1 s doubling up to 30 s, plus up to 1/4 jitter. */
+#define BACKOFF_MIN_MS 1000
+#define BACKOFF_MAX_MS 30000
+/* Responder handshakes waiting for their CONFIRM. */
+#define PENDING_MAX	   64
+#define PENDING_TIMEOUT_MS 10000
+
+/* A responder handshake waiting for its CONFIRM. */
+struct pending {
+	struct weft_index_entry entry; /* WEFT_INDEX_RESPONSE; index 0: slot free */
+	struct weft_handshake *hs;
+	uint32_t remote_index;
+	uint64_t created_ms;
+};
+
+struct weft_handshakes {
+	struct weft_handshakes_deps d;
+	struct weft_ratelimit *ratelimit;
+	struct weft_handshake_replay *hello_replay;
+	struct pending pending[PENDING_MAX];
+	struct weft_handshake *spare; /* reads HELLOs; kept only when one is accepted */
+	struct weft_udp_batch *batch; /* one handshake datagram at a time */
+	/* Rate limit for logs triggered by remote input. */
+	struct weft_log_ratelimit log_rl;
+};
+
+int weft_handshakes_new(struct weft_handshakes **out, const struct weft_handshakes_deps *deps,
+			char err[static WEFT_ERRLEN])
+{
+	struct weft_handshakes *h = calloc(1, sizeof(*h));
+
+	*out = NULL;
+	if (!h)
+		return weft_errorf(err, -ENOMEM, "handshakes");
+	h->d = *deps;
+	h->log_rl = (struct weft_log_ratelimit)WEFT_LOG_RATELIMIT_INIT(10000, 10);
+	h->ratelimit = weft_ratelimit_new(deps->cfg->handshake_rate, deps->cfg->handshake_burst,
+					  WEFT_RATELIMIT_ENTRIES);
+	h->hello_replay = weft_handshake_replay_new(WEFT_HANDSHAKE_REPLAY_CAPACITY,
+						    WEFT_HANDSHAKE_REPLAY_KEEP_MS);
+	if (!h->ratelimit || !h->hello_replay ||
+	    weft_udp_batch_new(&h->batch, 1, WEFT_WIRE_HANDSHAKE_MAX_LEN) < 0) {
+		weft_handshakes_free(h);
+		return weft_errorf(err, -ENOMEM, "handshake state");
+	}
+	*out = h;
+	return 0;
+}
+
+static void pending_drop(struct weft_handshakes *h, struct pending *pd)
+{
+	weft_index_remove(h->d.index, &pd->entry);
+	weft_handshake_free(pd->hs);
+	memset(pd, 0, sizeof(*pd));
+}
+
+void weft_handshakes_free(struct weft_handshakes *h)
+{
+	if (!h)
+		return;
+	for (int i = 0; i < PENDING_MAX; i++)
+		if (h->pending[i].hs)
+			pending_drop(h, &h->pending[i]);
+	weft_handshake_free(h->spare);
+	weft_ratelimit_free(h->ratelimit);
+	weft_handshake_replay_free(h->hello_replay);
+	weft_udp_batch_free(h->batch);
+	free(h);
+}
+
+void weft_handshakes_reconfigure(struct weft_handshakes *h, const struct weft_config *cfg,
+				 uint64_t now)
+{
+	struct weft_peer *p;
+
+	h->d.cfg = cfg;
+	if (weft_ratelimit_set(h->ratelimit, cfg->handshake_rate, cfg->handshake_burst) < 0)
+		log_warn("handshake_rate %u / handshake_burst %u refused; keeping the old ones",
+			 cfg->handshake_rate, cfg->handshake_burst);
+	/* A peer given a new address, or newly added, need not wait out its backoff. */
+	weft_peers_foreach(h->d.peers, p) if (weft_sockaddr_is_set(&p->endpoint) &&
+					      !weft_peer_can_send(p, now)) p->init.next_ms = 0;
+}
+
+static void hs_config(const struct weft_handshakes *h, struct weft_handshake_config *hc)
+{
+	const struct weft_identity *id = h->d.identity;
+
+	memset(hc, 0, sizeof(*hc));
+	hc->static_priv = id->private_key;
+	hc->static_pub = id->public_key;
+	hc->psk = id->secret;
+	hc->network = h->d.cfg->name;
+	hc->nickname = id->nickname;
+	hc->listen_port = weft_sockaddr_port(&h->d.cfg->listen.addr);
+}
+
+/* @from: our address to send from (family 0: the kernel's choice). */
+static void send_datagram(struct weft_handshakes *h, const uint8_t *buf, size_t len,
+			  const union weft_sockaddr *dst, const struct weft_udp_local_addr *from)
+{
+	struct weft_udp_sent sent;
+	size_t room;
+	uint8_t *slot = weft_udp_batch_reserve(h->batch, &room);
+
+	WEFT_BUG_ON(!slot || len > room);
+	memcpy(slot, buf, len);
+	weft_udp_batch_commit(h->batch, len);
+	if (weft_udp_flush(h->d.udp, h->batch, dst, from, &sent) < 0)
+		log_debug("handshake datagram not sent");
+}
+
+static uint64_t backoff_ms(unsigned attempts)
+{
+	uint64_t ms = BACKOFF_MIN_MS;
+
+	for (unsigned i = 1; i < attempts && ms < BACKOFF_MAX_MS; i++)
+		ms *= 2;
+	if (ms > BACKOFF_MAX_MS)
+		ms = BACKOFF_MAX_MS;
+	return ms + randombytes_uniform((uint32_t)(ms / 4) + 1);
+}
+
+/* ---- initiator ----------------------------------------------------------------- */
+
+static void initiate(struct weft_handshakes *h, struct weft_peer *p, uint64_t now)
+{
+	struct weft_initiation *in = &p->init;
+	struct weft_handshake_config hc;
+	uint8_t buf[WEFT_WIRE_HANDSHAKE_MAX_LEN];
+	char err[WEFT_ERRLEN];
+	size_t len;
+
+	weft_peer_end_initiation(h->d.peers, p);
+	in->attempts++;
+	in->next_ms = now + backoff_ms(in->attempts);
+	if (!weft_sockaddr_is_set(&p->endpoint))
+		return;
+	in->hs = weft_handshake_new();
+	if (!in->hs) {
+		log_warn("peer %s: out of memory for a handshake", p->name);
+		return;
+	}
+	if (weft_index_insert(h->d.index, &in->entry, WEFT_INDEX_INITIATION) < 0) {
+		log_warn("peer %s: no free index for a handshake", p->name);
+		weft_handshake_free(in->hs);
+		in->hs = NULL;
+		return;
+	}
+	hs_config(h, &hc);
+	if (weft_handshake_write_hello_datagram(in->hs, &hc, in->entry.index, weft_clock_wall_ms(),
+						buf, sizeof(buf), &len, err) < 0) {
+		log_err("peer %s: cannot build a HELLO: %s", p->name, err);
+		weft_peer_end_initiation(h->d.peers, p);
+		return;
+	}
+	in->sent_ms = now;
+	log_debug("peer %s: HELLO (attempt %u)", p->name, in->attempts);
+	send_datagram(h, buf, len, &p->endpoint, &p->local);
+}
+
+/* Hands the finished handshake's keys to a new session of @p, which takes
+ * over the handshake's receiver index @entry. */
+static int install_session(struct weft_handshakes *h, struct weft_peer *p,
+			   struct weft_handshake *hs, struct weft_index_entry *entry,
+			   bool confirmed, uint64_t now)
+{
+	const struct weft_config *cfg = h->d.cfg;
+	struct weft_session_limits limits = {
+		.rekey_after_ms = (uint64_t)cfg->rekey_after * 1000u,
+		.reject_after_ms = (uint64_t)cfg->reject_after * 1000u,
+	};
+	struct weft_handshake_result res;
+	uint8_t *keys = sodium_malloc(2 * WEFT_KEY_LEN);
+	struct weft_session *s = NULL;
+
+	if (!keys)
+		return -ENOMEM;
+	if (weft_handshake_finish(hs, &res, keys, keys + WEFT_KEY_LEN) == 0)
+		s = weft_session_new(keys, keys + WEFT_KEY_LEN, res.remote_index, res.initiator,
+				     &limits, now);
+	sodium_free(keys);
+	if (!s)
+		return -ENOMEM;
+	if (weft_index_replace(h->d.index, entry, &s->entry, WEFT_INDEX_SESSION) < 0) {
+		weft_session_free(s);
+		return -ENOENT;
+	}
+	weft_session_set_install(&p->sessions, s, confirmed);
+	p->count.handshakes++;
+	p->init.attempts = 0;
+	p->last_handshake_wall_ms = weft_clock_wall_ms();
+	log_info("peer %s (%s): session established as %s", p->name, p->fingerprint,
+		 res.initiator ? "initiator" : "responder");
+	return 0;
+}
+
+static void handle_welcome(struct weft_handshakes *h, const struct weft_wire_msg *msg,
+			   const struct weft_udp_dgram *dg, uint64_t now)
+{
+	struct weft_index_entry *e = weft_index_lookup(h->d.index, msg->receiver_index,
+						       WEFT_INDEX_INITIATION);
+	struct weft_initiation *in = e ? container_of(e, struct weft_initiation, entry) : NULL;
+	struct weft_peer *p = in ? container_of(in, struct weft_peer, init) : NULL;
+	uint8_t remote[WEFT_KEY_LEN], buf[WEFT_WIRE_HANDSHAKE_MAX_LEN];
+	const struct weft_handshake_identity *id;
+	char err[WEFT_ERRLEN];
+	size_t len;
+
+	if (!p) {
+		h->d.drops->n[WEFT_DROP_UNKNOWN_INDEX]++;
+		return;
+	}
+	if (weft_handshake_read_welcome(in->hs, msg->sender_index, msg->body, msg->body_len,
+					err) < 0) {
+		h->d.drops->n[WEFT_DROP_HANDSHAKE_AUTH]++;
+		weft_log_ratelimited(&h->log_rl, now, LOG_INFO, "peer %s: bad WELCOME: %s", p->name,
+				     err);
+		return;
+	}
+	if (weft_handshake_remote_static(in->hs, remote) < 0 ||
+	    weft_handshake_check_pin(p->has_pin ? p->pin : NULL, h->d.cfg->require_pinned_keys,
+				     remote, err) < 0) {
+		h->d.drops->n[WEFT_DROP_HANDSHAKE_REFUSED]++;
+		weft_log_ratelimited(&h->log_rl, now, LOG_WARNING, "peer %s: refused: %s", p->name,
+				     err);
+		weft_peer_end_initiation(h->d.peers, p);
+		return;
+	}
+	id = weft_handshake_remote_identity(in->hs);
+	if (id && strcmp(id->nickname, p->name))
+		log_debug("peer %s calls itself %s", p->name, id->nickname);
+	if (weft_handshake_write_confirm_datagram(in->hs, msg->sender_index, buf, sizeof(buf), &len,
+						  err) < 0) {
+		log_err("peer %s: cannot build a CONFIRM: %s", p->name, err);
+		weft_peer_end_initiation(h->d.peers, p);
+		return;
+	}
+	/* The WELCOME is authenticated: answer, and from now on send, from
+	 * the address it came to. */
+	p->local = dg->local;
+	send_datagram(h, buf, len, dg->src, &p->local);
+	weft_peer_learn_key(h->d.peers, p, remote);
+	if (install_session(h, p, in->hs, &in->entry, false, now) < 0) {
+		log_warn("peer %s: could not install the new session", p->name);
+		weft_peer_end_initiation(h->d.peers, p);
+		return;
+	}
+	/* The index now belongs to the session. */
+	weft_handshake_free(in->hs);
+	in->hs = NULL;
+}
+
+/* ---- responder ------------------------------------------------------------------ */
+
+/* A free slot; when every slot is taken, expired ones are freed first, then
+ * the oldest. */
+static struct pending *pending_slot(struct weft_handshakes *h, uint64_t now)
+{
+	struct pending *oldest = &h->pending[0];
+
+	for (int i = 0; i < PENDING_MAX; i++) {
+		struct pending *pd = &h->pending[i];
+
+		if (pd->hs && now - pd->created_ms >= PENDING_TIMEOUT_MS)
+			pending_drop(h, pd);
+		if (!pd->hs)
+			return pd;
+		if (pd->created_ms < oldest->created_ms)
+			oldest = pd;
+	}
+	pending_drop(h, oldest);
+	return oldest;
+}
+
+static void count_refusal(struct weft_handshakes *h, int err)
+{
+	static const enum weft_drop by_reason[] = {
+		[WEFT_HANDSHAKE_DROP_TIMESTAMP] = WEFT_DROP_HANDSHAKE_STALE,
+		[WEFT_HANDSHAKE_DROP_REPLAY] = WEFT_DROP_HANDSHAKE_REPLAY,
+		[WEFT_HANDSHAKE_DROP_PIN] = WEFT_DROP_HANDSHAKE_REFUSED,
+	};
+	enum weft_handshake_drop reason = weft_handshake_drop_reason(err);
+	enum weft_drop drop = WEFT_DROP_HANDSHAKE_AUTH;
+
+	if ((size_t)reason < WEFT_ARRAY_SIZE(by_reason) && by_reason[reason])
+		drop = by_reason[reason];
+	h->d.drops->n[drop]++;
+}
+
+static void handle_hello(struct weft_handshakes *h, const struct weft_wire_msg *msg,
+			 const struct weft_udp_dgram *dg, uint64_t now)
+{
+	uint8_t buf[WEFT_WIRE_HANDSHAKE_MAX_LEN];
+	struct weft_handshake_config hc;
+	char err[WEFT_ERRLEN], from[WEFT_SOCKADDR_STRLEN];
+	struct pending *pd;
+	size_t len;
+	int ret;
+
+	if (!weft_ratelimit_allow(h->ratelimit, &dg->src->sa, now)) {
+		h->d.drops->n[WEFT_DROP_HANDSHAKE_RATE]++;
+		return;
+	}
+	if (!h->spare && !(h->spare = weft_handshake_new()))
+		return;
+	hs_config(h, &hc);
+	ret = weft_handshake_read_hello(h->spare, &hc, h->hello_replay, msg->sender_index,
+					msg->body, msg->body_len, weft_clock_wall_ms(), err);
+	if (ret < 0) {
+		count_refusal(h, ret);
+		weft_log_ratelimited(&h->log_rl, now, LOG_INFO, "HELLO from %s refused: %s",
+				     weft_sockaddr_format(from, dg->src), err);
+		return;
+	}
+	pd = pending_slot(h, now);
+	if (weft_index_insert(h->d.index, &pd->entry, WEFT_INDEX_RESPONSE) < 0) {
+		h->d.drops->n[WEFT_DROP_HANDSHAKE_REFUSED]++;
+		return;
+	}
+	pd->hs = h->spare;
+	h->spare = NULL;
+	pd->remote_index = msg->sender_index;
+	pd->created_ms = now;
+	if (weft_handshake_write_welcome_datagram(pd->hs, pd->entry.index, msg->sender_index,
+						  weft_clock_wall_ms(), buf, sizeof(buf), &len,
+						  err) < 0) {
+		log_warn("cannot build a WELCOME: %s", err);
+		pending_drop(h, pd);
+		return;
+	}
+	send_datagram(h, buf, len, dg->src, &dg->local);
+}
+
+/* Which peer a finished responder handshake is: the one with this key (pinned
+ * or learned), else the one of that nickname, else the one configured at the
+ * source address; NULL for a new member. */
+static struct weft_peer *match_peer(struct weft_peers *ps, const uint8_t key[static WEFT_KEY_LEN],
+				    const char *nickname, const union weft_sockaddr *src)
+{
+	struct weft_peer *p;
+
+	if ((p = weft_peers_find_key(ps, key)) || (p = weft_peers_find_name(ps, nickname)))
+		return p;
+	return weft_peers_find_endpoint(ps, src);
+}
+
+static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg *msg,
+			   const struct weft_udp_dgram *dg, uint64_t now)
+{
+	struct weft_index_entry *e = weft_index_lookup(h->d.index, msg->receiver_index,
+						       WEFT_INDEX_RESPONSE);
+	struct pending *pd = e ? container_of(e, struct pending, entry) : NULL;
+	const struct weft_handshake_identity *id;
+	uint8_t remote[WEFT_KEY_LEN];
+	char err[WEFT_ERRLEN], from[WEFT_SOCKADDR_STRLEN];
+	struct weft_peer *p;
+	int ret;
+
+	if (!pd) {
+		h->d.drops->n[WEFT_DROP_UNKNOWN_INDEX]++;
+		return;
+	}
+	ret = weft_handshake_read_confirm(pd->hs, msg->body, msg->body_len, err);
+	if (ret < 0) {
+		count_refusal(h, ret);
+		weft_log_ratelimited(&h->log_rl, now, LOG_INFO, "bad CONFIRM: %s", err);
+		return;
+	}
+	id = weft_handshake_remote_identity(pd->hs);
+	if (weft_handshake_remote_static(pd->hs, remote) < 0 || !id) {
+		pending_drop(h, pd);
+		return;
+	}
+	weft_sockaddr_format(from, dg->src);
+	p = match_peer(h->d.peers, remote, id->nickname, dg->src);
+	ret = weft_handshake_check_pin(p && p->has_pin ? p->pin : NULL,
+				       h->d.cfg->require_pinned_keys, remote, err);
+	if (ret < 0) {
+		h->d.drops->n[WEFT_DROP_HANDSHAKE_REFUSED]++;
+		weft_log_ratelimited(&h->log_rl, now, LOG_WARNING, "%s (%s at %s) refused: %s",
+				     p ? p->name : "unknown member", id->nickname, from, err);
+		pending_drop(h, pd);
+		return;
+	}
+	if (!p) {
+		p = weft_peers_add(h->d.peers, id->nickname);
+		if (!p) {
+			h->d.drops->n[WEFT_DROP_HANDSHAKE_REFUSED]++;
+			pending_drop(h, pd);
+			return;
+		}
+		log_info("new member %s at %s", id->nickname, from);
+		/* Its CONFIRM is its first authenticated datagram: the clock for
+		 * forget_member_after starts now, not at the epoch. */
+		p->last_rx_ms = now;
+	}
+	weft_peer_learn_key(h->d.peers, p, remote);
+	weft_peer_set_endpoint(p, dg->src, &dg->local);
+	if (install_session(h, p, pd->hs, &pd->entry, true, now) < 0) {
+		log_warn("peer %s: could not install the new session", p->name);
+		pending_drop(h, pd);
+		return;
+	}
+	/* The index now belongs to the session. */
+	weft_handshake_free(pd->hs);
+	memset(pd, 0, sizeof(*pd));
+	/* Our own handshake toward it is moot now. */
+	weft_peer_end_initiation(h->d.peers, p);
+	/* The initiator holds this session as unconfirmed until something
+	 * arrives on it: answer at once. */
+	weft_egress_keepalive(h->d.egress, p, now);
+}
+
+void weft_handshakes_receive(struct weft_handshakes *h, const struct weft_wire_msg *msg,
+			     const struct weft_udp_dgram *dg, uint64_t now)
+{
+	switch (msg->type) {
+	case WEFT_WIRE_HELLO:
+		handle_hello(h, msg, dg, now);
+		break;
+	case WEFT_WIRE_WELCOME:
+		handle_welcome(h, msg, dg, now);
+		break;
+	case WEFT_WIRE_CONFIRM:
+		handle_confirm(h, msg, dg, now);
+		break;
+	default:
+		h->d.drops->n[WEFT_DROP_GARBAGE]++;
+	}
+}
+
+/* ---- timers ---------------------------------------------------------------------- */
+
+void weft_handshakes_start(struct weft_handshakes *h, uint64_t now)
+{
+	struct weft_peer *p;
+
+	weft_peers_foreach(h->d.peers, p) if (weft_sockaddr_is_set(&p->endpoint)) initiate(h, p, now);
+}
+
+static void peer_tick(struct weft_handshakes *h, struct weft_peer *p, uint64_t now)
+{
+	struct weft_initiation *in = &p->init;
+	struct weft_session *next = p->sessions.next;
+
+	if (in->hs && now - in->sent_ms >= HANDSHAKE_TIMEOUT_MS) {
+		log_debug("peer %s: handshake unanswered", p->name);
+		weft_peer_end_initiation(h->d.peers, p);
+	}
+	/* Our new session never carried anything back: its CONFIRM was lost or
+	 * refused, and a peer that does not know our address would never start
+	 * over. Treat the handshake as failed. */
+	if (next && next->rx_packets == 0 && now - next->created_ms >= HANDSHAKE_TIMEOUT_MS) {
+		log_info("peer %s: new session never confirmed; handshaking again", p->name);
+		weft_session_set_drop_next(&p->sessions);
+	}
+	if (in->hs || !weft_sockaddr_is_set(&p->endpoint) || now < in->next_ms)
+		return;
+	/* No session, one due for rekeying, or a peer gone quiet (it may have
+	 * restarted and lost its sessions). */
+	if (weft_session_set_needs_rekey(&p->sessions, now) ||
+	    (weft_peer_silent(h->d.peers, p, now) && p->last_rx_ms))
+		initiate(h, p, now);
+}
+
+void weft_handshakes_tick(struct weft_handshakes *h, uint64_t now)
+{
+	struct weft_peer *p;
+
+	weft_peers_foreach(h->d.peers, p) peer_tick(h, p, now);
+}

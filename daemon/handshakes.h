@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* The handshake exchange on the wire: our HELLOs as initiator (one per
+ * peer, with retries and rekeys), the responder's table of handshakes
+ * waiting for their CONFIRM, and mapping a finished handshake to a peer. */
+#ifndef WEFT_HANDSHAKES_H
+#define WEFT_HANDSHAKES_H
+
+#include <stdint.h>
+
+#include "common/weft.h"
+
+struct weft_config;
+struct weft_drops;
+struct weft_egress;
+struct weft_identity;
+struct weft_index;
+struct weft_peer;
+struct weft_peers;
+struct weft_udp;
+struct weft_udp_dgram;
+struct weft_wire_msg;
+
+/* What the handshakes work with; every member is borrowed. */
+struct weft_handshakes_deps {
+	const struct weft_config *cfg; /* replaced by weft_handshakes_reconfigure() */
+	const struct weft_identity *identity;
+	struct weft_udp *udp;
+	struct weft_peers *peers;
+	struct weft_egress *egress;
+	struct weft_index *index;
+	struct weft_drops *drops;
+};
+
+struct weft_handshakes;
+
+int weft_handshakes_new(struct weft_handshakes **out, const struct weft_handshakes_deps *deps,
+			char err[static WEFT_ERRLEN]) WEFT_WUR;
+/* Ends the pending responder handshakes and frees; accepts NULL. */
+void weft_handshakes_free(struct weft_handshakes *h);
+/* A reloaded configuration: its handshake rate and burst apply at once, and
+ * every peer with an address but no session is tried again now. */
+void weft_handshakes_reconfigure(struct weft_handshakes *h, const struct weft_config *cfg,
+				 uint64_t now);
+
+/* A HELLO, WELCOME or CONFIRM @msg, parsed from @dg. */
+void weft_handshakes_receive(struct weft_handshakes *h, const struct weft_wire_msg *msg,
+			     const struct weft_udp_dgram *dg, uint64_t now);
+/* Starts a handshake toward every peer with an address. */
+void weft_handshakes_start(struct weft_handshakes *h, uint64_t now);
+/* Retries, rekeys, and handshakes toward peers gone quiet. */
+void weft_handshakes_tick(struct weft_handshakes *h, uint64_t now);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* This host's identity in the network: the network secret, its static key
+ * pair (created on first start) and the nickname it gives in handshakes. */
+#ifndef WEFT_IDENTITY_H
+#define WEFT_IDENTITY_H
+
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/key.h"
+
+struct weft_identity {
+	uint8_t *secret;      /* sodium_malloc */
+	uint8_t *private_key; /* sodium_malloc */
+	uint8_t public_key[WEFT_KEY_LEN];
+	char fingerprint[WEFT_KEY_FPR_LEN];
+	char nickname[WEFT_CONFIG_NAME_MAX + 1];
+};
+
+/* Loads the secret and the private key (creating and saving a new key when
+ * the file does not exist) named by @cfg, and picks the nickname: the
+ * configured one, else the host name cut to what a nickname allows. */
+int weft_identity_new(struct weft_identity **out, const struct weft_config *cfg,
+		       char err[static WEFT_ERRLEN]) WEFT_WUR;
+/* Wipes the keys and frees; accepts NULL. */
+void weft_identity_free(struct weft_identity *id);
+
+#endif

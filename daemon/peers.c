@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/* The peers table: slots (stable ids for the MAC table) plus a dense list
+ * (cheap iteration), each peer's configuration, endpoint, sessions and
+ * liveness. Removing a peer takes everything it owns with it: its initiator
+ * handshake, its sessions and their indices, its MAC entries. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common/handshake.h"
+#include "common/mactable.h"
+#include "daemon/log.h"
+#include "daemon/peers.h"
+#include "daemon/resolve.h"
+
+int weft_peers_new(struct weft_peers **out, unsigned max, struct weft_index *index,
+		   struct weft_mactable *macs, char err[static WEFT_ERRLEN])
+{
+	struct weft_peers *ps = calloc(1, sizeof(*ps));
+
+	*out = NULL;
+	if (!ps || !(ps->slot = calloc(max, sizeof(*ps->slot))) ||
+	    !(ps->list = calloc(max, sizeof(*ps->list)))) {
+		weft_peers_free(ps);
+		snprintf(err, WEFT_ERRLEN, "out of memory for %u peers", max);
+		return -ENOMEM;
+	}
+	ps->max = max;
+	ps->index = index;
+	ps->macs = macs;
+	*out = ps;
+	return 0;
+}
+
+void weft_peers_free(struct weft_peers *ps)
+{
+	struct weft_peer *p;
+
+	if (!ps)
+		return;
+	if (ps->list)
+		weft_peers_foreach(ps, p) weft_peers_remove(ps, p);
+	free(ps->slot);
+	free(ps->list);
+	free(ps);
+}
+
+struct weft_peer *weft_peers_add(struct weft_peers *ps, const char *name)
+{
+	struct weft_peer *p;
+	unsigned id;
+
+	if (ps->n == ps->max)
+		return NULL;
+	for (id = 0; ps->slot[id]; id++)
+		;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->id = id;
+	p->serial = ++ps->next_serial;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	weft_session_set_init(&p->sessions, ps->index);
+	ps->slot[id] = p;
+	p->pos = ps->n;
+	ps->list[ps->n++] = p;
+	return p;
+}
+
+void weft_peer_end_initiation(struct weft_peers *ps, struct weft_peer *p)
+{
+	if (!p->init.hs)
+		return;
+	weft_index_remove(ps->index, &p->init.entry);
+	weft_handshake_free(p->init.hs);
+	p->init.hs = NULL;
+}
+
+void weft_peers_remove(struct weft_peers *ps, struct weft_peer *p)
+{
+	struct weft_peer *last = ps->list[ps->n - 1];
+
+	weft_peer_end_initiation(ps, p);
+	weft_session_set_clear(&p->sessions);
+	weft_mactable_forget_peer(ps->macs, p->id);
+	last->pos = p->pos;
+	ps->list[p->pos] = last;
+	ps->n--;
+	ps->slot[p->id] = NULL;
+	free(p);
+}
+
+struct weft_peer *weft_peers_find_name(const struct weft_peers *ps, const char *name)
+{
+	struct weft_peer *p;
+
+	weft_peers_foreach(ps, p) if (!strcmp(p->name, name)) return p;
+	return NULL;
+}
+
+struct weft_peer *weft_peers_find_key(const struct weft_peers *ps,
+				      const uint8_t key[static WEFT_KEY_LEN])
+{
+	struct weft_peer *p;
+
+	weft_peers_foreach(ps, p)
+	{
+		const uint8_t *known = p->has_pin ? p->pin : p->has_static ? p->remote_static : NULL;
+
+		if (known && !sodium_memcmp(known, key, WEFT_KEY_LEN))
+			return p;
+	}
+	return NULL;
+}
+
+struct weft_peer *weft_peers_find_endpoint(const struct weft_peers *ps,
+					   const union weft_sockaddr *addr)
+{
+	struct weft_peer *p;
+
+	weft_peers_foreach(ps, p) if (weft_sockaddr_is_set(&p->endpoint) &&
+				      weft_sockaddr_equal(&p->endpoint, addr)) return p;
+	return NULL;
+}
+
+/* ---- configuration ----------------------------------------------------------- */
+
+static void apply_config(struct weft_peers *ps, struct weft_peer *p,
+			 const struct weft_config_peer *cp)
+{
+	const struct weft_config *cfg = ps->cfg;
+	char err[WEFT_ERRLEN];
+
+	p->configured = true;
+	p->has_pin = cp->has_public_key;
+	if (p->has_pin)
+		memcpy(p->pin, cp->public_key, WEFT_KEY_LEN);
+	if (cp->has_endpoint) {
+		int family = cfg->listen.addr.sa.sa_family == AF_INET ? AF_INET : AF_UNSPEC;
+		union weft_sockaddr addr;
+
+		if (weft_resolve_endpoint(&cp->endpoint, family, &addr, err) == 0) {
+			p->endpoint = addr;
+			/* A new address may want another source; the peer's
+			 * next datagram tells. */
+			memset(&p->local, 0, sizeof(p->local));
+		} else {
+			log_warn("peer %s: %s", p->name, err);
+		}
+	}
+	/* A learned key that the new pin contradicts is dropped with its sessions. */
+	if (p->has_pin && p->has_static && sodium_memcmp(p->pin, p->remote_static, WEFT_KEY_LEN)) {
+		log_warn("peer %s: pinned key changed; dropping its sessions", p->name);
+		weft_session_set_clear(&p->sessions);
+		weft_mactable_forget_peer(ps->macs, p->id);
+		p->has_static = false;
+		p->up = false;
+	}
+}
+
+unsigned weft_peers_configure(struct weft_peers *ps, const struct weft_config *cfg)
+{
+	struct weft_peer *p;
+	unsigned refused = 0;
+
+	ps->cfg = cfg;
+	/* Configured peers that the file no longer names go away. */
+	weft_peers_foreach(ps, p)
+	{
+		if (p->configured && !weft_config_find_peer(cfg, p->name)) {
+			log_info("peer %s removed from the configuration", p->name);
+			weft_peers_remove(ps, p);
+		}
+	}
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		const struct weft_config_peer *cp = &cfg->peers[i];
+
+		p = weft_peers_find_name(ps, cp->name);
+		if (!p) {
+			p = weft_peers_add(ps, cp->name);
+			if (!p) {
+				log_err("no room for peer %s", cp->name);
+				refused++;
+				continue;
+			}
+		}
+		apply_config(ps, p, cp);
+	}
+	return refused;
+}
+
+/* ---- liveness ---------------------------------------------------------------- */
+
+bool weft_peer_can_send(const struct weft_peer *p, uint64_t now)
+{
+	return weft_sockaddr_is_set(&p->endpoint) && weft_session_set_send(&p->sessions, now);
+}
+
+bool weft_peer_silent(const struct weft_peers *ps, const struct weft_peer *p, uint64_t now)
+{
+	return now - p->last_rx_ms >= (uint64_t)ps->cfg->peer_timeout * 1000u;
+}
+
+void weft_peer_set_endpoint(struct weft_peer *p, const union weft_sockaddr *src,
+			    const struct weft_udp_local_addr *local)
+{
+	p->endpoint = *src;
+	p->local = *local;
+}
+
+void weft_peer_received(struct weft_peer *p, struct weft_session *s, bool newest,
+			const struct weft_udp_dgram *dg, uint64_t now)
+{
+	bool follow = weft_session_set_received(&p->sessions, s) == WEFT_SESSION_SLOT_CURRENT &&
+		      newest;
+
+	if (follow)
+		p->local = dg->local;
+	if (follow && !weft_sockaddr_equal(dg->src, &p->endpoint)) {
+		char was[WEFT_SOCKADDR_STRLEN], is[WEFT_SOCKADDR_STRLEN];
+
+		log_info("peer %s (%s) moved from %s to %s", p->name, p->fingerprint,
+			 weft_sockaddr_is_set(&p->endpoint) ? weft_sockaddr_format(was, &p->endpoint)
+							    : "nowhere",
+			 weft_sockaddr_format(is, dg->src));
+		p->endpoint = *dg->src;
+	}
+	p->count.rx_packets++;
+	p->count.rx_bytes += dg->len;
+	p->last_rx_ms = now;
+	if (!p->up) {
+		p->up = true;
+		log_info("peer %s (%s) is up", p->name, p->fingerprint);
+	}
+}
+
+void weft_peer_learn_key(struct weft_peers *ps, struct weft_peer *p,
+			 const uint8_t key[static WEFT_KEY_LEN])
+{
+	if (p->has_static && sodium_memcmp(p->remote_static, key, WEFT_KEY_LEN) != 0) {
+		/* A member (it knows the secret) took over this unpinned name. */
+		log_warn("peer %s: its key changed", p->name);
+		weft_session_set_clear(&p->sessions);
+		weft_mactable_forget_peer(ps->macs, p->id);
+	}
+	memcpy(p->remote_static, key, WEFT_KEY_LEN);
+	p->has_static = true;
+	weft_key_fingerprint(p->fingerprint, key);
+}
+
+static void update_liveness(struct weft_peers *ps, struct weft_peer *p, uint64_t now)
+{
+	bool silent = weft_peer_silent(ps, p, now);
+
+	weft_session_set_expire(&p->sessions, now);
+	if (p->up && (silent || !weft_session_set_send(&p->sessions, now))) {
+		p->up = false;
+		log_info("peer %s (%s) is down: %s", p->name, p->fingerprint,
+			 silent ? "no traffic" : "no session");
+		weft_mactable_forget_peer(ps->macs, p->id);
+	}
+}
+
+/* A member that joined by handshake and has been silent this long is gone
+ * for good (a host removed, re-keyed or renamed): its slot and its handshake
+ * retries go too. If it comes back, it joins again. */
+static bool forgotten(const struct weft_peers *ps, const struct weft_peer *p, uint64_t now)
+{
+	uint64_t after = (uint64_t)ps->cfg->forget_member_after * 1000u;
+
+	return !p->configured && !p->up && now - p->last_rx_ms >= after;
+}
+
+void weft_peers_tick(struct weft_peers *ps, uint64_t now)
+{
+	struct weft_peer *p;
+
+	weft_peers_foreach(ps, p)
+	{
+		update_liveness(ps, p, now);
+		if (forgotten(ps, p, now)) {
+			log_info("member %s (%s) forgotten: silent for %llu s", p->name,
+				 p->fingerprint, (unsigned long long)((now - p->last_rx_ms) / 1000));
+			weft_peers_remove(ps, p);
+		}
+	}
+}

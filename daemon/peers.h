@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/* The peers table: who the other members are, where they are, their
+ * sessions, liveness and counters. Handshakes (daemon/handshakes.c) and the
+ * egress (daemon/egress.c) act on peers; this module only keeps them. */
+#ifndef WEFT_PEERS_H
+#define WEFT_PEERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/index.h"
+#include "common/key.h"
+#include "common/session.h"
+#include "common/sockaddr.h"
+#include "daemon/counters.h"
+#include "daemon/udp.h"
+
+struct weft_handshake;
+struct weft_mactable;
+
+/* clang-format off */
+#define WEFT_PEER_DROP_LIST(X)                                                                     \
+	X(BAD_RECORD, bad_record) /* malformed record or frame inside an authentic datagram */     \
+	X(NO_SESSION, no_session) /* frame for this peer while no session could send */            \
+	X(SEAL, seal)             /* the session refused to seal (expired, counters) */            \
+	X(SEND, send)             /* the kernel refused the datagram */
+/* clang-format on */
+#define WEFT_PEER_DROP_ENUM(id, name) WEFT_COUNTER_ENUM(WEFT_PEER_DROP_, id, name)
+enum weft_peer_drop { WEFT_PEER_DROP_LIST(WEFT_PEER_DROP_ENUM) WEFT_PEER_DROP_COUNT };
+
+#define WEFT_PEER_COUNTER_LIST(X)                                                                  \
+	X(RX_PACKETS, rx_packets)                                                                  \
+	X(RX_BYTES, rx_bytes)                                                                      \
+	X(TX_PACKETS, tx_packets)                                                                  \
+	X(TX_BYTES, tx_bytes)                                                                      \
+	X(RX_FRAMES, rx_frames)                                                                    \
+	X(TX_FRAMES, tx_frames)                                                                    \
+	X(HANDSHAKES, handshakes)
+struct weft_peer_counters {
+	WEFT_PEER_COUNTER_LIST(WEFT_COUNTER_FIELD)
+};
+
+/* Our handshake toward a peer as initiator. The peer owns it (freeing the
+ * peer ends it); daemon/handshakes.c drives it. */
+struct weft_initiation {
+	struct weft_index_entry entry; /* WEFT_INDEX_INITIATION; index 0 when none */
+	struct weft_handshake *hs;     /* NULL: no handshake in flight */
+	uint64_t sent_ms;
+	unsigned attempts;	       /* since the last session was established */
+	uint64_t next_ms;	       /* next attempt (backoff with jitter) */
+};
+
+struct weft_peer {
+	uint32_t id;	 /* slot in the table: the MAC table's peer id */
+	unsigned pos;	 /* place in the dense list (peers.c) */
+	uint64_t serial; /* never reused: tells a peer from a later one in the same slot */
+	char name[WEFT_CONFIG_NAME_MAX + 1];
+	bool configured; /* from a [peer] section; else learned from a handshake */
+	bool has_pin;
+	uint8_t pin[WEFT_KEY_LEN];
+
+	bool has_static;
+	uint8_t remote_static[WEFT_KEY_LEN];
+	char fingerprint[WEFT_KEY_FPR_LEN];
+
+	union weft_sockaddr endpoint; /* unset: nowhere known */
+	/* Our address its newest authenticated datagram came to: we answer
+	 * from it (family 0: the kernel's choice). */
+	struct weft_udp_local_addr local;
+
+	struct weft_session_set sessions;
+	struct weft_initiation init;
+
+	uint64_t last_rx_ms; /* last authenticated datagram */
+	uint64_t last_tx_ms;
+	uint64_t last_handshake_wall_ms; /* completed, wall clock, for status */
+	bool up;
+
+	struct weft_peer_counters count;
+	uint64_t drops[WEFT_PEER_DROP_COUNT];
+	uint64_t session_drops[WEFT_SESSION_DROP_COUNT];
+};
+
+/* The table. Slots give each peer a small stable id (the MAC table stores
+ * it); the dense list makes a flood or a timer pass cost the peers there
+ * are, not the slots there could be. */
+struct weft_peers {
+	struct weft_peer **slot; /* by id; NULL: free */
+	struct weft_peer **list; /* list[0 .. n) */
+	unsigned n;
+	unsigned max;
+	uint64_t next_serial;
+	struct weft_index *index;      /* borrowed: sessions' and handshakes' indices */
+	struct weft_mactable *macs;    /* borrowed: a peer's MACs go with it */
+	const struct weft_config *cfg; /* borrowed; the newest applied (weft_peers_configure) */
+};
+
+/* Every peer @p of @ps, newest list position first. The current peer may be
+ * removed inside the loop (a removal moves an already visited peer into its
+ * place); no other may. */
+#define weft_peers_foreach(ps, p)                                                                  \
+	for (unsigned _pi = (ps)->n; _pi-- > 0 && ((p) = (ps)->list[_pi], true);)
+
+/* A table for at most @max peers, holding none yet. */
+int weft_peers_new(struct weft_peers **out, unsigned max, struct weft_index *index,
+		   struct weft_mactable *macs, char err[static WEFT_ERRLEN]) WEFT_WUR;
+/* Frees every peer, then the table; accepts NULL. */
+void weft_peers_free(struct weft_peers *ps);
+
+/* A new peer in a free slot, or NULL when the table is full or out of memory. */
+struct weft_peer *weft_peers_add(struct weft_peers *ps, const char *name);
+/* Ends its handshake and sessions, forgets its MACs, frees it. */
+void weft_peers_remove(struct weft_peers *ps, struct weft_peer *p);
+/* The peer in slot @id, or NULL. */
+static inline struct weft_peer *weft_peers_get(const struct weft_peers *ps, uint32_t id)
+{
+	return id < ps->max ? ps->slot[id] : NULL;
+}
+struct weft_peer *weft_peers_find_name(const struct weft_peers *ps, const char *name);
+/* The peer pinned to @key, or unpinned with @key learned. */
+struct weft_peer *weft_peers_find_key(const struct weft_peers *ps,
+				      const uint8_t key[static WEFT_KEY_LEN]);
+/* The peer whose endpoint is @addr. */
+struct weft_peer *weft_peers_find_endpoint(const struct weft_peers *ps,
+					   const union weft_sockaddr *addr);
+static inline unsigned weft_peers_count(const struct weft_peers *ps)
+{
+	return ps->n;
+}
+
+/* Applies @cfg's [peer] sections: peers it no longer names go, new ones are
+ * added, endpoints (host names resolved now) and pins are set; @cfg is kept
+ * (borrowed) for the timers. Returns how many peers could not be added. */
+unsigned weft_peers_configure(struct weft_peers *ps, const struct weft_config *cfg);
+/* Expires sessions, marks peers up or down, forgets learned members silent
+ * for forget_member_after. */
+void weft_peers_tick(struct weft_peers *ps, uint64_t now);
+
+/* The peer has an address and a session that can seal. */
+bool weft_peer_can_send(const struct weft_peer *p, uint64_t now);
+/* Nothing heard from it for peer_timeout. */
+bool weft_peer_silent(const struct weft_peers *ps, const struct weft_peer *p, uint64_t now);
+/* An authenticated DATA datagram @dg arrived on its session @s: confirms
+ * sessions, follows the endpoint and our local address (@newest: the
+ * highest counter so far), marks the peer alive. */
+void weft_peer_received(struct weft_peer *p, struct weft_session *s, bool newest,
+			const struct weft_udp_dgram *dg, uint64_t now);
+/* The key a finished handshake proved; a different learned key drops the
+ * peer's sessions and MACs. */
+void weft_peer_learn_key(struct weft_peers *ps, struct weft_peer *p,
+			 const uint8_t key[static WEFT_KEY_LEN]);
+/* The endpoint follows the newest authenticated datagram, from @src to @local. */
+void weft_peer_set_endpoint(struct weft_peer *p, const union weft_sockaddr *src,
+			    const struct weft_udp_local_addr *local);
+/* Ends the initiator handshake in flight, if any. */
+void weft_peer_end_initiation(struct weft_peers *ps, struct weft_peer *p);
+
+#endif

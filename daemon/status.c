@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/* The status document. Every counter group is emitted from its module's
+ * X(ID, field) list, so a counter added there shows up here unasked. */
+#include "config.h"
+
+#include <string.h>
+
+#include "common/frame.h"
+#include "common/key.h"
+#include "common/mactable.h"
+#include "common/session.h"
+#include "common/sockaddr.h"
+#include "daemon/capture.h"
+#include "daemon/clock.h"
+#include "daemon/daemon.h"
+#include "daemon/identity.h"
+#include "daemon/inject.h"
+#include "daemon/log.h"
+#include "daemon/peers.h"
+#include "daemon/router.h"
+#include "daemon/status.h"
+#include "daemon/udp.h"
+
+static void set_int(json_t *o, const char *key, uint64_t v)
+{
+	json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+static json_t *drops_json(const struct weft_drops *drops)
+{
+	json_t *o = json_object();
+
+	for (int i = 0; i < WEFT_DROP_COUNT; i++)
+		set_int(o, weft_drop_name(i), drops->n[i]);
+	return o;
+}
+
+/* The address alone, as status shows a local address. */
+static void format_local(char out[static WEFT_SOCKADDR_STRLEN], const struct weft_udp_local_addr *l)
+{
+	union weft_sockaddr a;
+
+	memset(&a, 0, sizeof(a));
+	if (l->family == AF_INET) {
+		a.in4.sin_family = AF_INET;
+		a.in4.sin_addr = l->v4;
+	} else {
+		a.in6.sin6_family = AF_INET6;
+		a.in6.sin6_addr = l->v6;
+		a.in6.sin6_scope_id = (uint32_t)l->ifindex;
+	}
+	weft_sockaddr_format_host(out, &a);
+}
+
+static json_t *peer_json(const struct weft_peer *p)
+{
+	static const char *const session_drop_names[] = {WEFT_SESSION_DROP_LIST(WEFT_COUNTER_NAME)};
+	static const char *const drop_names[] = {WEFT_PEER_DROP_LIST(WEFT_COUNTER_NAME)};
+	char endpoint[WEFT_SOCKADDR_STRLEN];
+	const char *state = p->up ? "up" : p->init.hs ? "handshaking" : "down";
+	json_t *o, *drops = json_object();
+
+	for (int i = 0; i < WEFT_PEER_DROP_COUNT; i++)
+		set_int(drops, drop_names[i], p->drops[i]);
+	for (int i = 0; i < WEFT_SESSION_DROP_COUNT; i++)
+		set_int(drops, session_drop_names[i], p->session_drops[i]);
+	o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "name", p->name, "fingerprint",
+		      p->has_static ? p->fingerprint : "-", "endpoint",
+		      weft_sockaddr_format(endpoint, &p->endpoint), "state", state, "configured",
+		      p->configured);
+#define PEER_COUNTER(id, name) set_int(o, #name, p->count.name);
+	WEFT_PEER_COUNTER_LIST(PEER_COUNTER)
+#undef PEER_COUNTER
+	json_object_set_new(o, "drops", drops);
+	if (p->local.family) {
+		char local[WEFT_SOCKADDR_STRLEN];
+
+		format_local(local, &p->local);
+		json_object_set_new(o, "local_address", json_string(local));
+	}
+	if (p->last_handshake_wall_ms)
+		set_int(o, "last_handshake_ago_s",
+			(weft_clock_wall_ms() - p->last_handshake_wall_ms) / 1000);
+	return o;
+}
+
+static json_t *macs_json(const struct weftd *d, uint64_t now)
+{
+	json_t *macs = json_array();
+	struct weft_mactable_entry e;
+	size_t cursor = 0;
+
+	while (weft_mactable_next(d->macs, &cursor, now, &e)) {
+		const struct weft_peer *p = weft_peers_get(d->peers, e.peer);
+		char mac[WEFT_FRAME_MAC_STRLEN];
+
+		weft_frame_format_mac(mac, e.mac);
+		json_array_append_new(macs, json_pack("{s:s,s:s,s:I}", "mac", mac, "peer",
+						      p ? p->name : "?", "idle_s",
+						      (json_int_t)(e.age_ms / 1000)));
+	}
+	return macs;
+}
+
+/* The ring, socket and table counters, each group from its list. */
+static void counters_json(struct weftd *d, json_t *root)
+{
+	const struct weft_router_counters *rc = weft_router_counters(d->router);
+	struct weft_capture_stats cs = {0};
+	struct weft_inject_stats is;
+	struct weft_udp_stats us;
+	struct weft_mactable_stats ms;
+	json_t *capture = json_object(), *inject = json_object(), *udp = json_object(),
+	       *mactable = json_object();
+
+	if (weft_capture_stats(d->capture, &cs) < 0)
+		log_debug("capture statistics unavailable");
+	weft_inject_stats(d->inject, &is);
+	weft_udp_stats(d->udp, &us);
+	weft_mactable_get_stats(d->macs, &ms);
+	/* The capture counters are the kernel's (PACKET_STATISTICS). */
+#define CAPTURE(id, name) set_int(capture, "kernel_" #name, cs.name);
+	WEFT_CAPTURE_STAT_LIST(CAPTURE)
+#undef CAPTURE
+#define COUNTER(id, name) set_int(OBJ, #name, SRC.name);
+#define OBJ inject
+#define SRC is
+	WEFT_INJECT_STAT_LIST(COUNTER)
+#undef OBJ
+#undef SRC
+#define OBJ udp
+#define SRC us
+	WEFT_UDP_STAT_LIST(COUNTER)
+#undef OBJ
+#undef SRC
+#define OBJ mactable
+#define SRC ms
+	WEFT_MACTABLE_STAT_LIST(COUNTER)
+#undef OBJ
+#undef SRC
+	/* The router's: what left through the capture side, what came in. */
+#define OBJ capture
+#define SRC (*rc)
+	WEFT_ROUTER_COUNTER_LIST(COUNTER)
+#undef OBJ
+#undef SRC
+#undef COUNTER
+	json_object_set_new(udp, "gso", json_boolean(weft_udp_gso(d->udp)));
+	json_object_set_new(udp, "gro", json_boolean(weft_udp_gro(d->udp)));
+	json_object_set_new(root, "capture", capture);
+	json_object_set_new(root, "inject", inject);
+	json_object_set_new(root, "udp", udp);
+	json_object_set_new(root, "mactable", mactable);
+}
+
+json_t *weft_status_json(struct weftd *d)
+{
+	const struct weft_config *cfg = d->cfg;
+	uint64_t now = weft_clock_now_ms();
+	char listen[WEFT_SOCKADDR_STRLEN], key[WEFT_KEY_B64_LEN];
+	json_t *root, *peers = json_array();
+
+	weft_key_encode(key, d->identity->public_key);
+	root = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:I}", "network", cfg->name, "fingerprint",
+			 d->identity->fingerprint, "public_key", key, "listen",
+			 weft_sockaddr_format(listen, &cfg->listen.addr), "bridge", cfg->bridge,
+			 "mtu", (int)d->mtu, "uptime_s", (json_int_t)((now - d->started_ms) / 1000));
+	counters_json(d, root);
+	json_object_set_new(root, "drops", drops_json(&d->drops));
+	/* In the table's list order, oldest first (foreach goes the other way). */
+	for (unsigned i = 0; i < d->peers->n; i++)
+		json_array_append_new(peers, peer_json(d->peers->list[i]));
+	json_object_set_new(root, "peers", peers);
+	json_object_set_new(root, "macs", macs_json(d, now));
+	return root;
+}
