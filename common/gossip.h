@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/* The MEMBERS record (docs/protocol.md, section 13.3): its codec. Pure
+ * logic: the member table that merges entries is common/members.h. */
+#ifndef WEFT_GOSSIP_H
+#define WEFT_GOSSIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/sockaddr.h"
+#include "common/weft.h"
+
+#define WEFT_GOSSIP_FORMAT	   1
+#define WEFT_GOSSIP_ID_LEN	   8 /* a member id: the first 8 bytes of its key */
+#define WEFT_GOSSIP_NICK_MAX	   32
+#define WEFT_GOSSIP_MAX_ADDRS	   8
+#define WEFT_GOSSIP_MAX_LINKS	   1024
+#define WEFT_GOSSIP_MAX_ENTRIES	   255 /* per record */
+#define WEFT_GOSSIP_RECORD_HDR_LEN 2   /* format, count */
+/* key, seq, nickname length, address count, link count */
+#define WEFT_GOSSIP_ENTRY_MIN_LEN (WEFT_KEY_LEN + 8 + 1 + 1 + 2)
+
+/* One entry. Parsed entries point into the record body (borrowed, valid as
+ * long as the body); entries to encode point wherever the caller keeps them. */
+struct weft_gossip_entry {
+	const uint8_t *key; /* WEFT_KEY_LEN bytes */
+	uint64_t seq;
+	char nickname[WEFT_GOSSIP_NICK_MAX + 1];
+	unsigned n_addrs;
+	union weft_sockaddr addrs[WEFT_GOSSIP_MAX_ADDRS]; /* AF_INET or AF_INET6, port != 0 */
+	unsigned n_links;
+	const uint8_t *links; /* n_links member ids, WEFT_GOSSIP_ID_LEN bytes each */
+};
+
+/* Checks a whole MEMBERS record body (section 13.3). Returns the number of
+ * entries (1..255), -EPROTONOSUPPORT for an unknown format (skip the record)
+ * or -EINVAL when it is malformed in any way (drop it whole). Reads nothing
+ * beyond @len. */
+int weft_gossip_check(const uint8_t *body, size_t len) WEFT_WUR;
+
+/* Walks the entries of a body that weft_gossip_check() accepted. */
+struct weft_gossip_reader {
+	const uint8_t *pos;
+	size_t left;
+	unsigned remaining;
+};
+void weft_gossip_reader_init(struct weft_gossip_reader *r, const uint8_t *body, size_t len);
+/* The next entry; false after the last. */
+bool weft_gossip_reader_next(struct weft_gossip_reader *r, struct weft_gossip_entry *e);
+
+/* Bytes that @e takes in a record. */
+size_t weft_gossip_entry_len(const struct weft_gossip_entry *e);
+
+/* Builds a record body in @buf (capacity @cap): start it, add entries while
+ * they fit, finish it. */
+struct weft_gossip_writer {
+	uint8_t *buf;
+	size_t cap;
+	size_t len;
+	unsigned count;
+};
+void weft_gossip_writer_init(struct weft_gossip_writer *w, uint8_t *buf, size_t cap);
+/* Appends @e; -ENOBUFS (nothing written) when it does not fit or the record
+ * already holds 255 entries, -EINVAL when @e is not valid to send (nickname,
+ * address families, counts). */
+int weft_gossip_writer_add(struct weft_gossip_writer *w, const struct weft_gossip_entry *e) WEFT_WUR;
+/* The body's length, 0 when no entry was added (send nothing then). */
+size_t weft_gossip_writer_finish(struct weft_gossip_writer *w);
+
+/* The member id of @key. */
+static inline const uint8_t *weft_gossip_id(const uint8_t *key)
+{
+	return key;
+}
+
+#endif

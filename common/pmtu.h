@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* Path MTU toward one peer (docs/protocol.md, section 13.7): the PROBE and
+ * PROBE_ACK codecs and the search, as a state machine driven by the caller's
+ * clock. Sizes are UDP payload lengths (whole DATA datagrams). */
+#ifndef WEFT_PMTU_H
+#define WEFT_PMTU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/weft.h"
+
+#define WEFT_PMTU_PROBE_MIN_LEN	 4
+#define WEFT_PMTU_ACK_LEN	 6
+#define WEFT_PMTU_TIMEOUT_MS	 1000
+#define WEFT_PMTU_RECHECK_MS	 600000
+#define WEFT_PMTU_PRECISION	 8 /* stop when lost - acked < this */
+#define WEFT_PMTU_FLOOR_IPV4	 548
+#define WEFT_PMTU_FLOOR_IPV6	 1232
+
+/* PROBE body: probe_id, then padding. -EINVAL when shorter than 4 bytes. */
+int weft_pmtu_parse_probe(const uint8_t *body, size_t len, uint32_t *probe_id) WEFT_WUR;
+/* PROBE_ACK body: exactly 6 bytes. -EINVAL otherwise. */
+int weft_pmtu_parse_ack(const uint8_t *body, size_t len, uint32_t *probe_id, uint16_t *size) WEFT_WUR;
+void weft_pmtu_put_ack(uint8_t body[static WEFT_PMTU_ACK_LEN], uint32_t probe_id, uint16_t size);
+
+/* The search for one peer. */
+struct weft_pmtu {
+	size_t ceiling;	      /* the largest size our own interface allows */
+	size_t floor;	      /* below this nothing is probed (548 / 1232) */
+	size_t acked;	      /* largest size acknowledged in this search (0: none yet) */
+	size_t lost;	      /* smallest size lost in this search (0: none) */
+	size_t mtu;	      /* the result in use: the last finished search's, else ceiling */
+	bool known;	      /* mtu comes from a finished search */
+	bool in_flight;	      /* a probe is out */
+	uint32_t probe_id;    /* of the probe in flight */
+	size_t probe_size;    /* of the probe in flight */
+	uint64_t sent_ms;     /* when it left */
+	uint64_t next_ms;     /* when the next search starts (after a finished one) */
+	uint32_t next_id;     /* ids count up from a random start */
+};
+
+/* A search that starts at once, with our interface's @ceiling, over IPv6 or not. */
+void weft_pmtu_init(struct weft_pmtu *p, size_t ceiling, bool ipv6, uint32_t first_id);
+/* The interface's ceiling changed (a route or MTU change): search again now. */
+void weft_pmtu_set_ceiling(struct weft_pmtu *p, size_t ceiling);
+
+/* What to do now: returns the size of a probe to send (set *@probe_id), or 0
+ * when nothing is to be sent. A probe unanswered for WEFT_PMTU_TIMEOUT_MS
+ * counts as lost first. */
+size_t weft_pmtu_next_probe(struct weft_pmtu *p, uint64_t now, uint32_t *probe_id);
+/* The kernel refused to send the probe (EMSGSIZE): lost at once. */
+void weft_pmtu_send_failed(struct weft_pmtu *p, uint64_t now);
+/* A PROBE_ACK arrived. Returns true when it finished a search with a new
+ * result (p->mtu changed). Acks that match no probe in flight are ignored. */
+bool weft_pmtu_ack(struct weft_pmtu *p, uint32_t probe_id, uint16_t size, uint64_t now);
+
+#endif
