@@ -68,8 +68,9 @@ static const struct enum_value log_levels[] = {
 enum key {
 	K_NAME, K_NICKNAME, K_SECRET_FILE, K_PRIVATE_KEY_FILE, K_LISTEN, K_BRIDGE, K_MTU,
 	K_UNDERLAY, K_REQUIRE_PINNED_KEYS, K_CREATE_BRIDGE, K_HANDSHAKE_RATE, K_HANDSHAKE_BURST,
+	K_MEMBERS_FILE, K_MAX_DIRECT, K_CLAMP_MSS,
 	K_KEEPALIVE_INTERVAL, K_PEER_TIMEOUT, K_FORGET_MEMBER_AFTER, K_MAC_AGEING, K_REKEY_AFTER,
-	K_REJECT_AFTER,
+	K_REJECT_AFTER, K_GOSSIP_INTERVAL,
 	K_UDP_SNDBUF, K_UDP_RCVBUF, K_RX_RING_FRAMES, K_TX_RING_FRAMES,
 	K_CONTROL_SOCKET,
 	K_LOG_LEVEL,
@@ -173,6 +174,20 @@ static const struct key_def schema[N_KEYS] = {
 	[K_HANDSHAKE_BURST] = {.sect = S_NETWORK, .key = "handshake_burst", .flags = F_LIVE,
 	 CFG(T_UINT, handshake_burst), .min = 1, .max = 10000, .def = "10", .unit = "handshakes",
 	 .help = "Handshakes a source address may send at once before handshake_rate applies."},
+	[K_MEMBERS_FILE] = {.sect = S_NETWORK, .key = "members_file", .flags = F_EMPTY,
+	 CFG_STR(T_PATH, members_file, WEFT_CONFIG_VALUE_MAX),
+	 .def = "/var/lib/weft/<name>.members",
+	 .help = "Where the members learned by gossip are kept across restarts (tried again at "
+		 "start-up); empty = not kept."},
+	[K_MAX_DIRECT] = {.sect = S_NETWORK, .key = "max_direct", .flags = F_LIVE,
+	 CFG(T_UINT, max_direct), .min = 0, .max = WEFT_CONFIG_MAX_PEERS, .def = "0",
+	 .unit = "peers",
+	 .help = "Most direct sessions to members learned by gossip (configured peers always "
+		 "get one); the others are reached through relays. 0 = no cap (a full mesh)."},
+	[K_CLAMP_MSS] = {.sect = S_NETWORK, .key = "clamp_mss", .flags = F_LIVE,
+	 CFG(T_BOOL, clamp_mss), .def = "no",
+	 .help = "yes: lower the MSS of TCP SYNs crossing the overlay to what the path carries, "
+		 "for stacks that ignore ICMP \"fragmentation needed\"."},
 
 	[K_KEEPALIVE_INTERVAL] = {.sect = S_TIMERS, .key = "keepalive_interval", .flags = F_LIVE,
 	 CFG(T_UINT, keepalive_interval), .min = 1, .max = 3600, .def = "10", .unit = "seconds",
@@ -196,6 +211,10 @@ static const struct key_def schema[N_KEYS] = {
 	 CFG(T_UINT, reject_after), .min = 11, .max = 86400, .def = "180", .unit = "seconds",
 	 .more_than = &schema[K_REKEY_AFTER],
 	 .help = "Session age at which a session is refused; more than rekey_after."},
+	[K_GOSSIP_INTERVAL] = {.sect = S_TIMERS, .key = "gossip_interval", .flags = F_LIVE,
+	 CFG(T_UINT, gossip_interval), .min = 1, .max = 3600, .def = "30", .unit = "seconds",
+	 .help = "Interval at which every member is told the whole membership again (changes "
+		 "go out at once)."},
 
 	[K_UDP_SNDBUF] = {.sect = S_SOCKET, .key = "udp_sndbuf", CFG(T_SIZE, udp_sndbuf),
 	 .min = 64 << 10, .max = 256 << 20, .def = "4M",
@@ -527,6 +546,8 @@ static int parse_value(const struct key_def *d, const char *text, void *base,
 		}
 		break;
 	case T_PATH:
+		if (len == 0 && (d->flags & F_EMPTY))
+			break;
 		if (text[0] != '/') {
 			snprintf(err, WEFT_ERRLEN, "not an absolute path");
 			return -EINVAL;
@@ -1274,7 +1295,8 @@ static void describe(char out[static WEFT_ERRLEN], const struct key_def *d)
 		snprintf(out, WEFT_ERRLEN, "1 to %u characters of A-Z a-z 0-9 . _ -", d->max);
 		break;
 	case T_PATH:
-		snprintf(out, WEFT_ERRLEN, "Absolute path of at most %u bytes", d->max);
+		snprintf(out, WEFT_ERRLEN, "Absolute path of at most %u bytes%s", d->max,
+			 (d->flags & F_EMPTY) ? ", or empty" : "");
 		break;
 	case T_IFNAME:
 		snprintf(out, WEFT_ERRLEN, "Interface name of at most %u characters%s", d->max,

@@ -46,6 +46,9 @@ struct weft_config {
 	bool create_bridge;
 	unsigned handshake_rate;               /* handshakes/s per source address */
 	unsigned handshake_burst;
+	char members_file[WEFT_CONFIG_PATH_MAX]; /* "" = learned members not kept */
+	unsigned max_direct;                   /* direct sessions to learned members; 0 = no cap */
+	bool clamp_mss;
 
 	/* [timers] (seconds) */
 	unsigned keepalive_interval;
@@ -54,6 +57,7 @@ struct weft_config {
 	unsigned mac_ageing;
 	unsigned rekey_after;
 	unsigned reject_after;
+	unsigned gossip_interval;
 
 	/* [socket] */
 	unsigned udp_sndbuf;                   /* bytes */

@@ -119,6 +119,9 @@ size_t weft_handshake_replay_count(const struct weft_handshake_replay *c);
 /* What both roles start from. Every pointer is borrowed for the duration of
  * the call it is passed to (keys are copied into the handshake's own
  * sodium_malloc memory). */
+/* Capability bits of the identity record (docs/protocol.md, section 13.1). */
+#define WEFT_HANDSHAKE_CAP_MESH (1U << 0) /* MEMBERS, RELAY, PROBE, PROBE_ACK records */
+
 struct weft_handshake_config {
 	const uint8_t *static_priv; /* our X25519 private key */
 	const uint8_t *static_pub;  /* its public half */

@@ -180,6 +180,13 @@ int weft_wire_records_next(struct weft_wire_records *it, struct weft_wire_record
 			return len < WEFT_WIRE_FRAME_MIN_LEN ? -EINVAL : 1;
 		case WEFT_WIRE_REC_KEEPALIVE:
 			return len != 0 ? -EINVAL : 1;
+		case WEFT_WIRE_REC_MEMBERS:
+		case WEFT_WIRE_REC_RELAY:
+		case WEFT_WIRE_REC_PROBE:
+		case WEFT_WIRE_REC_PROBE_ACK:
+			/* Their bodies are their modules' to check (common/gossip,
+			 * relay, pmtu). */
+			return 1;
 		default:
 			/* Forward compatibility: a newer peer's record we cannot use. */
 			it->skipped++;

@@ -102,9 +102,13 @@ void weft_wire_put_data_header(uint8_t hdr[static WEFT_WIRE_DATA_HEADER_LEN],
 enum weft_wire_record_kind {
 	WEFT_WIRE_REC_FRAME = 1,     /* one Ethernet frame, 14..65535 bytes */
 	WEFT_WIRE_REC_KEEPALIVE = 2, /* empty body */
+	WEFT_WIRE_REC_MEMBERS = 16,  /* membership gossip (common/gossip.h) */
+	WEFT_WIRE_REC_RELAY = 17,    /* a frame through this member (common/relay.h) */
+	WEFT_WIRE_REC_PROBE = 18,    /* path MTU probe (common/pmtu.h) */
+	WEFT_WIRE_REC_PROBE_ACK = 19,
 };
 /* 0 and 3..15 are reserved for this protocol version's future use, 16..127 for
- * control records (PMTU probe/ack, gossip), 128..255 for experiments. A
+ * control records (16..19 defined above), 128..255 for experiments. A
  * receiver skips every kind it does not know by its length. */
 #define WEFT_WIRE_REC_CONTROL_MIN 16
 #define WEFT_WIRE_REC_CONTROL_MAX 127

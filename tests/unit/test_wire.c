@@ -310,7 +310,7 @@ static void test_records_iterate(void **state)
 
 	put_rec(&p, WEFT_WIRE_REC_FRAME, 14, 0xa1);
 	put_rec(&p, WEFT_WIRE_REC_KEEPALIVE, 0, 0);
-	put_rec(&p, 16, 5, 0xcc);    /* a control record we do not know yet */
+	put_rec(&p, 20, 5, 0xcc);    /* a control record we do not know yet */
 	put_rec(&p, 0, 0, 0);	     /* reserved kind, empty */
 	put_rec(&p, 255, 300, 0xdd); /* experimental */
 	put_rec(&p, WEFT_WIRE_REC_FRAME, 1500, 0xa2);
@@ -339,6 +339,27 @@ static void test_records_iterate(void **state)
 	/* Empty plaintext: no records. */
 	weft_wire_records_init(&it, plain, 0);
 	assert_int_equal(weft_wire_records_next(&it, &rec), 0);
+}
+
+/* The mesh's control records are known kinds: handed out, bodies unchecked. */
+static void test_records_mesh_kinds(void **state)
+{
+	static const uint8_t kinds[] = {WEFT_WIRE_REC_MEMBERS, WEFT_WIRE_REC_RELAY,
+					WEFT_WIRE_REC_PROBE, WEFT_WIRE_REC_PROBE_ACK};
+	uint8_t plain[256], *p = plain;
+	struct weft_wire_records it;
+	struct weft_wire_record rec;
+
+	for (size_t i = 0; i < sizeof(kinds); i++)
+		put_rec(&p, kinds[i], (uint16_t)i, 0x5a);
+	weft_wire_records_init(&it, plain, (size_t)(p - plain));
+	for (size_t i = 0; i < sizeof(kinds); i++) {
+		assert_int_equal(weft_wire_records_next(&it, &rec), 1);
+		assert_int_equal(rec.kind, kinds[i]);
+		assert_int_equal(rec.len, i);
+	}
+	assert_int_equal(weft_wire_records_next(&it, &rec), 0);
+	assert_int_equal(it.skipped, 0);
 }
 
 static void test_records_overrun(void **state)
@@ -486,6 +507,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_reserved),
 	    cmocka_unit_test(test_parse_bounds),
 	    cmocka_unit_test(test_records_iterate),
+	    cmocka_unit_test(test_records_mesh_kinds),
 	    cmocka_unit_test(test_records_overrun),
 	    cmocka_unit_test(test_records_bad_known_lengths),
 	    cmocka_unit_test(test_writer),
