@@ -18,7 +18,7 @@
 #define WEFT_MEMBERS_UNREACHABLE_MS 60000
 
 /* A stored member. Owned by the table; valid until the next call that
- * changes the table (merge, set_own, set_direct, expire). */
+ * changes the table (merge, set_own, expire). */
 struct weft_member {
 	uint8_t key[WEFT_KEY_LEN];
 	uint64_t seq;
