@@ -37,7 +37,7 @@ struct weft_pmtu {
 	uint32_t probe_id;    /* of the probe in flight */
 	size_t probe_size;    /* of the probe in flight */
 	uint64_t sent_ms;     /* when it left */
-	uint64_t next_ms;     /* when the next search starts (after a finished one) */
+	uint64_t next_ms;     /* when the next search starts (0: one is running) */
 	uint32_t next_id;     /* ids count up from a random start */
 };
 
@@ -48,7 +48,9 @@ void weft_pmtu_set_ceiling(struct weft_pmtu *p, size_t ceiling);
 
 /* What to do now: returns the size of a probe to send (set *@probe_id), or 0
  * when nothing is to be sent. A probe unanswered for WEFT_PMTU_TIMEOUT_MS
- * counts as lost first. */
+ * counts as lost first. Like send_failed(), it can finish a search (on a
+ * loss, or at once when the ceiling is at or below the floor): the caller
+ * compares p->mtu before and after each of these calls, not only on acks. */
 size_t weft_pmtu_next_probe(struct weft_pmtu *p, uint64_t now, uint32_t *probe_id);
 /* The kernel refused to send the probe (EMSGSIZE): lost at once. */
 void weft_pmtu_send_failed(struct weft_pmtu *p, uint64_t now);

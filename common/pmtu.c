@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Path MTU toward one peer (docs/protocol.md, section 13.7).
+ *
+ * The codecs: PROBE is probe_id (4, big-endian) then padding; PROBE_ACK is
+ * probe_id (4) and size (2), nothing else.
+ *
+ * The search keeps an interval: lo, a size known to get through (the largest
+ * acked, else the floor, which is assumed to), and hi, the smallest size
+ * lost. It first probes the ceiling; once that is lost it probes the middle
+ * of (lo, hi), one probe at a time, until the ceiling is acked or
+ * hi - lo < WEFT_PMTU_PRECISION. Then lo is the result (mtu, known) and the
+ * next search, again from the ceiling, starts WEFT_PMTU_RECHECK_MS later.
+ *
+ * next_ms is 0 while a search runs (init and set_ceiling have no clock, so
+ * they only mark it); a finished search sets it to now + RECHECK, never 0.
+ * A search finishes only in settle(), after an ack or a loss (or at once for
+ * a ceiling at or below the floor): in ack(), but also in next_probe() (a
+ * timeout) and send_failed(). No clock of its own, no I/O, no allocation.
+ */
+#include <config.h> /* autoconf's, not common/config.h */
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/bytes.h"
+#include "common/pmtu.h"
+
+/* The PROBE_ACK size field is 16 bits wide (and a DATA datagram at most
+ * 65535 bytes long): a larger size could never be acknowledged. */
+#define SIZE_MAX_PROBED UINT16_MAX
+
+_Static_assert(WEFT_PMTU_PRECISION >= 2, "a midpoint strictly inside the interval");
+_Static_assert(WEFT_PMTU_FLOOR_IPV4 <= WEFT_PMTU_FLOOR_IPV6, "floors");
+
+/* ---- codecs ------------------------------------------------------------------ */
+
+int weft_pmtu_parse_probe(const uint8_t *body, size_t len, uint32_t *probe_id)
+{
+	if (len < WEFT_PMTU_PROBE_MIN_LEN)
+		return -EINVAL;
+	*probe_id = weft_get_be32(body);
+	return 0;
+}
+
+int weft_pmtu_parse_ack(const uint8_t *body, size_t len, uint32_t *probe_id, uint16_t *size)
+{
+	if (len != WEFT_PMTU_ACK_LEN)
+		return -EINVAL;
+	*probe_id = weft_get_be32(body);
+	*size = weft_get_be16(body + 4);
+	return 0;
+}
+
+void weft_pmtu_put_ack(uint8_t body[static WEFT_PMTU_ACK_LEN], uint32_t probe_id, uint16_t size)
+{
+	weft_put_be32(body, probe_id);
+	weft_put_be16(body + 4, size);
+}
+
+/* ---- the search --------------------------------------------------------------- */
+
+static bool searching(const struct weft_pmtu *p)
+{
+	return p->next_ms == 0;
+}
+
+/* The size known (or assumed) to get through in this search. */
+static size_t low(const struct weft_pmtu *p)
+{
+	return p->acked ? p->acked : p->floor;
+}
+
+static void restart(struct weft_pmtu *p)
+{
+	p->acked = 0;
+	p->lost = 0;
+	p->in_flight = false;
+	p->next_ms = 0;
+}
+
+/* Finishes the search when nothing is left to learn. Returns true when that
+ * changed the mtu in use. */
+static bool settle(struct weft_pmtu *p, uint64_t now)
+{
+	size_t lo = low(p), old = p->mtu;
+
+	if (lo < p->ceiling && (!p->lost || p->lost - lo >= WEFT_PMTU_PRECISION))
+		return false;
+	p->mtu = lo;
+	p->known = true;
+	p->in_flight = false;
+	p->next_ms =
+	    now <= UINT64_MAX - WEFT_PMTU_RECHECK_MS ? now + WEFT_PMTU_RECHECK_MS : UINT64_MAX;
+	return p->mtu != old;
+}
+
+/* The probe in flight is lost: it bounds the interval from above. */
+static void lose(struct weft_pmtu *p, uint64_t now)
+{
+	p->in_flight = false;
+	p->lost = p->probe_size;
+	settle(p, now);
+}
+
+static size_t launch(struct weft_pmtu *p, size_t size, uint64_t now, uint32_t *probe_id)
+{
+	p->in_flight = true;
+	p->probe_id = p->next_id++;
+	p->probe_size = size;
+	p->sent_ms = now;
+	*probe_id = p->probe_id;
+	return size;
+}
+
+void weft_pmtu_init(struct weft_pmtu *p, size_t ceiling, bool ipv6, uint32_t first_id)
+{
+	size_t base = ipv6 ? WEFT_PMTU_FLOOR_IPV6 : WEFT_PMTU_FLOOR_IPV4;
+
+	memset(p, 0, sizeof(*p));
+	p->ceiling = ceiling < SIZE_MAX_PROBED ? ceiling : SIZE_MAX_PROBED;
+	p->floor = base < p->ceiling ? base : p->ceiling;
+	p->mtu = p->ceiling;
+	p->next_id = first_id;
+	restart(p);
+}
+
+void weft_pmtu_set_ceiling(struct weft_pmtu *p, size_t ceiling)
+{
+	p->ceiling = ceiling < SIZE_MAX_PROBED ? ceiling : SIZE_MAX_PROBED;
+	/* Lowered with a tiny ceiling, the floor stays lowered: the struct does
+	 * not remember the family. Lower is only more cautious. */
+	if (p->floor > p->ceiling)
+		p->floor = p->ceiling;
+	if (!p->known || p->mtu > p->ceiling)
+		p->mtu = p->ceiling;
+	restart(p);
+}
+
+size_t weft_pmtu_next_probe(struct weft_pmtu *p, uint64_t now, uint32_t *probe_id)
+{
+	if (p->in_flight) {
+		/* A clock behind sent_ms (never, with a monotonic one) waits. */
+		if (now < p->sent_ms || now - p->sent_ms < WEFT_PMTU_TIMEOUT_MS)
+			return 0;
+		lose(p, now);
+	}
+	if (!searching(p)) {
+		if (now < p->next_ms)
+			return 0;
+		restart(p);
+	}
+	/* A ceiling at or below the floor is taken as it is, unprobed. */
+	settle(p, now);
+	if (!searching(p))
+		return 0;
+	if (!p->lost)
+		return launch(p, p->ceiling, now, probe_id);
+	return launch(p, low(p) + (p->lost - low(p)) / 2, now, probe_id);
+}
+
+void weft_pmtu_send_failed(struct weft_pmtu *p, uint64_t now)
+{
+	if (p->in_flight)
+		lose(p, now);
+}
+
+bool weft_pmtu_ack(struct weft_pmtu *p, uint32_t probe_id, uint16_t size, uint64_t now)
+{
+	if (!p->in_flight || probe_id != p->probe_id || size != p->probe_size)
+		return false;
+	p->in_flight = false;
+	p->acked = size;
+	return settle(p, now);
+}
