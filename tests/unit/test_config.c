@@ -209,6 +209,13 @@ static const struct good goods[] = {
 	{"network", "handshake_rate", "10000", "10000"},
 	{"network", "handshake_burst", "1", "1"},
 	{"network", "handshake_burst", "007", "7"},
+	{"network", "members_file", "/srv/weft/prod.members", "/srv/weft/prod.members"},
+	{"network", "members_file", "", ""},
+	{"network", "max_direct", "0", "0"},
+	{"network", "max_direct", "1024", "1024"},
+	{"network", "max_direct", "008", "8"},
+	{"network", "clamp_mss", "yes", "yes"},
+	{"network", "clamp_mss", "Off", "no"},
 	{"timers", "keepalive_interval", "1", "1"},
 	{"timers", "keepalive_interval", "39", "39"},
 	{"timers", "peer_timeout", "11", "11"},
@@ -221,6 +228,8 @@ static const struct good goods[] = {
 	{"timers", "rekey_after", "179", "179"},
 	{"timers", "reject_after", "121", "121"},
 	{"timers", "reject_after", "86400", "86400"},
+	{"timers", "gossip_interval", "1", "1"},
+	{"timers", "gossip_interval", "3600", "3600"},
 	{"socket", "udp_sndbuf", "64K", "65536"},
 	{"socket", "udp_sndbuf", "256M", "268435456"},
 	{"socket", "udp_sndbuf", "1048576", "1048576"},
@@ -301,6 +310,13 @@ static const struct bad bads[] = {
 	{"network", "handshake_burst", "0", "out of range 1..10000"},
 	{"network", "handshake_burst", "1e3", "not a decimal number"},
 	{"network", "handshake_burst", "0x10", "not a decimal number"},
+	{"network", "members_file", "weft/prod.members", "not an absolute path"},
+	{"network", "members_file", "/var/lib/a b", "contains blanks or control characters"},
+	{"network", "max_direct", "1025", "out of range 0..1024"},
+	{"network", "max_direct", "-1", "not a decimal number"},
+	{"network", "max_direct", "", "not a decimal number"},
+	{"network", "clamp_mss", "maybe", "not a boolean: yes or no"},
+	{"network", "clamp_mss", "", "not a boolean: yes or no"},
 	{"timers", "keepalive_interval", "0", "out of range 1..3600"},
 	{"timers", "keepalive_interval", "3601", "out of range 1..3600"},
 	{"timers", "keepalive_interval", "10s", "not a decimal number"},
@@ -318,6 +334,9 @@ static const struct bad bads[] = {
 	{"timers", "rekey_after", "180", "must be less than reject_after (180)"},
 	{"timers", "reject_after", "120", "must be more than rekey_after (120)"},
 	{"timers", "reject_after", "86401", "out of range 11..86400"},
+	{"timers", "gossip_interval", "0", "out of range 1..3600"},
+	{"timers", "gossip_interval", "3601", "out of range 1..3600"},
+	{"timers", "gossip_interval", "30s", "not a decimal number"},
 	{"socket", "udp_sndbuf", "63K", "out of range 64K..256M"},
 	{"socket", "udp_sndbuf", "257M", "out of range 64K..256M"},
 	{"socket", "udp_sndbuf", "1G", "not a size: bytes, or a number with a K or M suffix"},
@@ -423,7 +442,7 @@ static void test_every_key_is_tested(void **state)
 		assert_true(bad);
 		keys++;
 	}
-	assert_int_equal(keys, 26);
+	assert_int_equal(keys, 30);
 	free(out);
 	weft_config_free(cfg);
 }
@@ -447,6 +466,9 @@ static void test_defaults(void **state)
 				 "create_bridge = yes\n"
 				 "handshake_rate = 20\n"
 				 "handshake_burst = 10\n"
+				 "members_file = /var/lib/weft/t.members\n"
+				 "max_direct = 0\n"
+				 "clamp_mss = no\n"
 				 "\n[timers]\n"
 				 "keepalive_interval = 10\n"
 				 "peer_timeout = 40\n"
@@ -454,6 +476,7 @@ static void test_defaults(void **state)
 				 "mac_ageing = 300\n"
 				 "rekey_after = 120\n"
 				 "reject_after = 180\n"
+				 "gossip_interval = 30\n"
 				 "\n[socket]\n"
 				 "udp_sndbuf = 4194304\n"
 				 "udp_rcvbuf = 4194304\n"
@@ -479,12 +502,16 @@ static void test_defaults(void **state)
 	assert_true(cfg->create_bridge);
 	assert_int_equal(cfg->handshake_rate, 20);
 	assert_int_equal(cfg->handshake_burst, 10);
+	assert_string_equal(cfg->members_file, "/var/lib/weft/t.members");
+	assert_int_equal(cfg->max_direct, 0);
+	assert_false(cfg->clamp_mss);
 	assert_int_equal(cfg->keepalive_interval, 10);
 	assert_int_equal(cfg->peer_timeout, 40);
 	assert_int_equal(cfg->forget_member_after, 900);
 	assert_int_equal(cfg->mac_ageing, 300);
 	assert_int_equal(cfg->rekey_after, 120);
 	assert_int_equal(cfg->reject_after, 180);
+	assert_int_equal(cfg->gossip_interval, 30);
 	assert_int_equal(cfg->udp_sndbuf, 4 << 20);
 	assert_int_equal(cfg->udp_rcvbuf, 4 << 20);
 	assert_int_equal(cfg->rx_ring_frames, 4096);
@@ -906,6 +933,38 @@ static void test_dump_roundtrip(void **state)
 	weft_config_free(cfg);
 }
 
+/* The mesh keys: an empty members_file means learned members are not kept,
+ * and it dumps as empty rather than falling back to the default. */
+static void test_mesh_keys(void **state)
+{
+	struct weft_config *cfg =
+	    load_ok(MINIMAL "members_file =\nmax_direct = 1024\n"
+			    "clamp_mss = on\n[timers]\ngossip_interval = 1\n");
+	char *out = dump_reloads(cfg);
+
+	assert_string_equal(cfg->members_file, "");
+	assert_int_equal(cfg->max_direct, 1024);
+	assert_true(cfg->clamp_mss);
+	assert_int_equal(cfg->gossip_interval, 1);
+	assert_non_null(strstr(out, "\nmembers_file =\nmax_direct = 1024\nclamp_mss = yes\n"));
+	assert_non_null(strstr(out, "\ngossip_interval = 1\n"));
+	free(out);
+	weft_config_free(cfg);
+
+	/* the default follows the network name */
+	cfg = load_ok("[network]\nname = eu-1\nsecret_file = /s\n");
+	assert_string_equal(cfg->members_file, "/var/lib/weft/eu-1.members");
+	weft_config_free(cfg);
+
+	/* all four wrong: each is reported, in line order */
+	load_fails(MINIMAL "members_file = weft.members\nmax_direct = 1025\nclamp_mss = sometimes\n"
+			   "[timers]\ngossip_interval = 0\n",
+		   4, "t.conf:4: [network] members_file: `weft.members': not an absolute path",
+		   "t.conf:5: [network] max_direct: `1025': out of range 0..1024",
+		   "t.conf:6: [network] clamp_mss: `sometimes': not a boolean: yes or no",
+		   "t.conf:8: [timers] gossip_interval: `0': out of range 1..3600");
+}
+
 /* The longest values a file may hold, written as tightly as inih allows,
  * still dump to lines inih can read back (found by fuzz_config: a 184-byte
  * path on a "secret_file=" line dumped to a 199-character line). One more
@@ -925,9 +984,9 @@ static void test_longest_values_roundtrip(void **state)
 	memcpy(host + WEFT_CONFIG_VALUE_MAX - 2, ":1", 3);
 	assert_int_equal(strlen(host), WEFT_CONFIG_VALUE_MAX);
 	snprintf(text, sizeof(text),
-		 "[network]\nname=t\nsecret_file=%s\nprivate_key_file=%s\n[peer \"p\"]\n"
-		 "endpoint=%s\n",
-		 path, path, host);
+		 "[network]\nname=t\nsecret_file=%s\nprivate_key_file=%s\nmembers_file=%s\n"
+		 "[peer \"p\"]\nendpoint=%s\n",
+		 path, path, path, host);
 	cfg = load_ok(text);
 	free(dump_reloads(cfg));
 	weft_config_free(cfg);
@@ -935,6 +994,8 @@ static void test_longest_values_roundtrip(void **state)
 	strcat(path, "p");
 	snprintf(text, sizeof(text), "[network]\nname=t\nsecret_file=%s\n", path);
 	load_fails_with(text, "t.conf:3: [network] secret_file: ", "longer than 160 bytes");
+	snprintf(text, sizeof(text), "[network]\nname=t\nsecret_file=/s\nmembers_file=%s\n", path);
+	load_fails_with(text, "t.conf:4: [network] members_file: ", "longer than 160 bytes");
 
 	memmove(host + 1, host, strlen(host) + 1);
 	snprintf(text, sizeof(text),
@@ -985,7 +1046,7 @@ static void test_docs_parse(void **state)
 		assert_true(strstr(text, set) || strstr(text, unset));
 		keys++;
 	}
-	assert_int_equal(keys, 26);
+	assert_int_equal(keys, 30);
 	/* and uncommenting every default changes nothing */
 	for (char *p = strstr(copy, "\n#"); p; p = strstr(p + 1, "\n#"))
 		if (p[2] >= 'a' && p[2] <= 'z' && strchr(p + 2, '=') < strchr(p + 2, '\n'))
@@ -1043,12 +1104,16 @@ static const struct lifecycle lifecycles[] = {
 	{"network", "create_bridge", false},
 	{"network", "handshake_rate", true},
 	{"network", "handshake_burst", true},
+	{"network", "members_file", false},
+	{"network", "max_direct", true},
+	{"network", "clamp_mss", true},
 	{"timers", "keepalive_interval", true},
 	{"timers", "peer_timeout", true},
 	{"timers", "forget_member_after", true},
 	{"timers", "mac_ageing", true},
 	{"timers", "rekey_after", true},
 	{"timers", "reject_after", true},
+	{"timers", "gossip_interval", true},
 	{"socket", "udp_sndbuf", false},
 	{"socket", "udp_rcvbuf", false},
 	{"socket", "rx_ring_frames", false},
@@ -1175,10 +1240,10 @@ static void test_reload_live_keys_only(void **state)
 	struct weft_config *running,
 	    *loaded = merge(MINIMAL "[peer \"old\"]\nendpoint = 192.0.2.9\n",
 			    MINIMAL "require_pinned_keys = yes\nhandshake_rate = 50\n"
-				    "handshake_burst = 5\n"
+				    "handshake_burst = 5\nmax_direct = 16\nclamp_mss = yes\n"
 				    "[timers]\nkeepalive_interval = 5\npeer_timeout = 30\n"
 				    "forget_member_after = 600\nmac_ageing = 60\n"
-				    "rekey_after = 100\nreject_after = 150\n"
+				    "rekey_after = 100\nreject_after = 150\ngossip_interval = 5\n"
 				    "[log]\nlevel = debug\n"
 				    "[peer \"a\"]\nendpoint = 192.0.2.1\npublic_key = " ALICE "\n",
 			    &running, 0, "");
@@ -1186,12 +1251,15 @@ static void test_reload_live_keys_only(void **state)
 	assert_true(loaded->require_pinned_keys);
 	assert_int_equal(loaded->handshake_rate, 50);
 	assert_int_equal(loaded->handshake_burst, 5);
+	assert_int_equal(loaded->max_direct, 16);
+	assert_true(loaded->clamp_mss);
 	assert_int_equal(loaded->keepalive_interval, 5);
 	assert_int_equal(loaded->peer_timeout, 30);
 	assert_int_equal(loaded->forget_member_after, 600);
 	assert_int_equal(loaded->mac_ageing, 60);
 	assert_int_equal(loaded->rekey_after, 100);
 	assert_int_equal(loaded->reject_after, 150);
+	assert_int_equal(loaded->gossip_interval, 5);
 	assert_int_equal(loaded->log_level, LOG_DEBUG);
 	/* the peers are the file's: "old" is gone, "a" is new */
 	assert_int_equal(loaded->n_peers, 1);
@@ -1238,15 +1306,17 @@ static void test_reload_long_list(void **state)
 			    "[network]\nname = u\nnickname = h2\nsecret_file = /etc/weft/u.secret\n"
 			    "private_key_file = /k\nlisten = 127.0.0.1:1\nbridge = br1\n"
 			    "mtu = 1400\nunderlay = eth1\ncreate_bridge = no\nhandshake_rate = 2\n"
+			    "members_file =\n"
 			    "[socket]\nudp_sndbuf = 1M\nudp_rcvbuf = 1M\nrx_ring_frames = 64\n"
 			    "tx_ring_frames = 64\n[control]\nsocket = /run/u.sock\n",
-			    &running, 14,
+			    &running, 15,
 			    "reload: [network] name, nickname, secret_file, private_key_file, "
-			    "listen, bridge, mtu, underlay, create_bridge, [socket] udp_sndbuf, "
-			    "udp_rcvbuf, rx_ring_frames, tx_ring_frames and 1 more take effect "
-			    "at the next restart; running on with the old values");
+			    "listen, bridge, mtu, underlay, create_bridge, members_file, [socket] "
+			    "udp_sndbuf, udp_rcvbuf, rx_ring_frames and 2 more take effect at the "
+			    "next restart; running on with the old values");
 
-	/* everything is back but the live key */
+	/* everything is back but the live key; the empty members_file too */
+	assert_string_equal(loaded->members_file, "/var/lib/weft/t.members");
 	assert_int_equal(loaded->handshake_rate, 2);
 	loaded->handshake_rate = 1;
 	assert_same_dump(loaded, running);
@@ -1276,6 +1346,7 @@ int main(void)
 	    cmocka_unit_test(test_too_many_peers),
 	    cmocka_unit_test(test_load_file),
 	    cmocka_unit_test(test_dump_roundtrip),
+	    cmocka_unit_test(test_mesh_keys),
 	    cmocka_unit_test(test_longest_values_roundtrip),
 	    cmocka_unit_test(test_docs_parse),
 	    cmocka_unit_test(test_docs_match_conf),
