@@ -79,7 +79,8 @@ static size_t parse_entry(const uint8_t *p, size_t left, struct weft_gossip_entr
 	nlen = p[NICKLEN_OFF];
 	off = NICKLEN_OFF + 1;
 	/* nickname and the address count byte */
-	if (left - off < nlen + 1 || !nick_valid((const char *)p + off, nlen))
+	if (left - off < nlen + 1 || !nick_valid((const char *)p + off, nlen) ||
+	    weft_get_be64(p + SEQ_OFF) > WEFT_GOSSIP_SEQ_MAX)
 		return 0;
 	if (e) {
 		e->key = p;
@@ -181,7 +182,8 @@ size_t weft_gossip_entry_len(const struct weft_gossip_entry *e)
 
 static bool entry_valid(const struct weft_gossip_entry *e)
 {
-	if (!e->key || !nick_valid(e->nickname, strnlen(e->nickname, sizeof(e->nickname))))
+	if (!e->key || !nick_valid(e->nickname, strnlen(e->nickname, sizeof(e->nickname))) ||
+	    e->seq > WEFT_GOSSIP_SEQ_MAX)
 		return false;
 	if (e->n_addrs > WEFT_GOSSIP_MAX_ADDRS || e->n_links > WEFT_GOSSIP_MAX_LINKS ||
 	    (e->n_links && !e->links))

@@ -17,6 +17,9 @@
 #define WEFT_GOSSIP_MAX_ADDRS	   8
 #define WEFT_GOSSIP_MAX_LINKS	   1024
 #define WEFT_GOSSIP_MAX_ENTRIES	   255 /* per record */
+/* The largest seq an entry may carry (below 2^63): a member handed a bigger
+ * one about itself could never go past it again. */
+#define WEFT_GOSSIP_SEQ_MAX ((UINT64_C(1) << 63) - 1)
 #define WEFT_GOSSIP_RECORD_HDR_LEN 2   /* format, count */
 /* key, seq, nickname length, address count, link count */
 #define WEFT_GOSSIP_ENTRY_MIN_LEN (WEFT_KEY_LEN + 8 + 1 + 1 + 2)

@@ -276,7 +276,7 @@ bool weft_members_set_own(struct weft_members *m, const union weft_sockaddr *add
 	if (nl)
 		memcpy(m->own.links, m->scratch, (size_t)nl * ID_LEN);
 	m->own.n_links = nl;
-	if (m->own.seq < UINT64_MAX)
+	if (m->own.seq < WEFT_GOSSIP_SEQ_MAX)
 		m->own.seq++;
 	m->own.changed_ms = now;
 	return true;
@@ -311,10 +311,17 @@ static bool entry_sane(const struct weft_gossip_entry *e)
 static enum weft_members_merge merge_own(struct weft_members *m, const struct weft_gossip_entry *e,
 					 uint64_t now)
 {
+	unsigned nl;
+
 	if (e->seq < m->own.seq)
 		return WEFT_MEMBERS_OWN_OLD;
-	/* At UINT64_MAX nothing can go past it: stay there, still announce. */
-	m->own.seq = e->seq < UINT64_MAX ? e->seq + 1 : UINT64_MAX;
+	/* Our own entry coming back as we sent it is no news. */
+	nl = canon_links(m->scratch, e->links, e->n_links, m->own.key);
+	if (e->seq == m->own.seq && same_contents(&m->own, e, m->scratch, nl))
+		return WEFT_MEMBERS_OWN_OLD;
+	/* At the largest seq nothing can go past it: stay there, still announce
+	 * (the codec refuses larger ones). */
+	m->own.seq = e->seq < WEFT_GOSSIP_SEQ_MAX ? e->seq + 1 : WEFT_GOSSIP_SEQ_MAX;
 	m->own.changed_ms = now;
 	return WEFT_MEMBERS_OWN;
 }

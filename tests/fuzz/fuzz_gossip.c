@@ -72,7 +72,7 @@ static void check_merge(struct weft_members *m, const struct weft_gossip_entry *
 
 		weft_members_own(m, &own);
 		check(memcmp(own.key, e->key, WEFT_KEY_LEN) == 0);
-		check(own.seq > e->seq || own.seq == UINT64_MAX);
+		check(own.seq > e->seq || own.seq == WEFT_GOSSIP_SEQ_MAX);
 		check(!mem);
 		break;
 	}

@@ -185,7 +185,7 @@ static void test_roundtrip_random(void **state)
 			for (int k = 0; k < WEFT_KEY_LEN; k++)
 				keys[i][k] = (uint8_t)rng();
 			e->key = keys[i];
-			e->seq = rng();
+			e->seq = rng() & WEFT_GOSSIP_SEQ_MAX;
 			for (unsigned k = 0; k < nlen; k++)
 				e->nickname[k] = chars[rng() % (sizeof(chars) - 1)];
 			e->n_addrs = (unsigned)(rng() % (WEFT_GOSSIP_MAX_ADDRS + 1));
@@ -326,6 +326,28 @@ static void test_check_header(void **state)
 	/* a trailing byte */
 	body[len] = 0;
 	assert_int_equal(weft_gossip_check(body, len + 1), -EINVAL);
+}
+
+/* A seq of 2^63 or more is malformed (a member could never go past it),
+ * and the writer refuses to send one. */
+static void test_check_seq(void **state)
+{
+	uint8_t buf[512];
+	struct weft_gossip_entry e;
+	struct weft_gossip_writer w;
+	size_t len;
+
+	entry_b(&e);
+	e.seq = WEFT_GOSSIP_SEQ_MAX;
+	weft_gossip_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(weft_gossip_writer_add(&w, &e), 0);
+	len = weft_gossip_writer_finish(&w);
+	assert_int_equal(weft_gossip_check(buf, len), 1);
+	buf[2 + WEFT_KEY_LEN] |= 0x80; /* the seq's top bit */
+	assert_int_equal(weft_gossip_check(buf, len), -EINVAL);
+	e.seq = WEFT_GOSSIP_SEQ_MAX + 1;
+	weft_gossip_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(weft_gossip_writer_add(&w, &e), -EINVAL);
 }
 
 static void test_check_truncated(void **state)
@@ -587,6 +609,7 @@ int main(void)
 	    cmocka_unit_test(test_roundtrip_random),
 	    cmocka_unit_test(test_limits_accepted),
 	    cmocka_unit_test(test_check_header),
+	    cmocka_unit_test(test_check_seq),
 	    cmocka_unit_test(test_check_truncated),
 	    cmocka_unit_test(test_check_nickname),
 	    cmocka_unit_test(test_check_addresses),
