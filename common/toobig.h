@@ -36,17 +36,24 @@ enum weft_toobig_action weft_toobig_classify(const uint8_t *frame, size_t len);
  * ICMPv6 type 2 with MTU @mtu (IPv6; it quotes as much of the packet as
  * fits in 1280 bytes), checksums computed. @len may be less than the frame's
  * real length (a capture cut short): only what is there is quoted. Returns
- * the answer's length, or 0 when @frame is not an IPv4/IPv6 packet whose
- * headers can be read, or is itself an ICMP error (never answered). */
+ * the answer's length, or 0 when there is nothing to answer: @frame is not an
+ * IPv4/IPv6 packet whose headers can be read (IPv4: with a valid header
+ * checksum), is itself an ICMP/ICMPv6 error or a non-first fragment, or has
+ * an address that is not one host's, either way (RFC 1122 3.2.2, RFC 4443
+ * 2.4: unspecified, loopback, broadcast or multicast IP; a group MAC). @out
+ * and @frame must not overlap. */
 size_t weft_toobig_answer(uint8_t *out, const uint8_t *frame, size_t len, unsigned mtu);
 
 /* IPv4 fragmentation of the untagged frame @frame (DF clear) into frames
  * whose IP packets are at most @mtu bytes: calls @emit for each fragment
- * frame, built in @scratch (at least 14 + @mtu bytes), in order. Fragment
- * offsets are multiples of 8; options marked "copied" go into every
- * fragment, others only into the first. Returns the number of fragments, or
- * -EINVAL when the frame cannot be fragmented (not IPv4, DF set, truncated
- * headers or a total length beyond @len, @mtu too small for a fragment). */
+ * frame, built in @scratch (at least 14 + @mtu bytes, not overlapping
+ * @frame), in order. Fragment offsets are multiples of 8; options marked
+ * "copied" go into every fragment, others only into the first. A packet
+ * that fits @mtu already is emitted once, unchanged. Returns the number of
+ * fragments, or -EINVAL when the frame cannot be fragmented (not IPv4, DF
+ * set, truncated or broken headers: a bad header checksum, malformed
+ * options; a total length beyond @len, @mtu too small for a fragment); then
+ * @emit was not called. */
 int weft_toobig_fragment(const uint8_t *frame, size_t len, unsigned mtu, uint8_t *scratch,
 			 void (*emit)(void *ctx, const uint8_t *frag, size_t frag_len),
 			 void *ctx) WEFT_WUR;
