@@ -30,6 +30,8 @@
 #include "daemon/inject.h"
 #include "daemon/link.h"
 #include "daemon/log.h"
+#include "daemon/mesh.h"
+#include "daemon/paths.h"
 #include "daemon/peers.h"
 #include "daemon/router.h"
 #include "daemon/status.h"
@@ -37,6 +39,8 @@
 
 #define TICK_SECONDS	  0.1
 #define MAC_EXPIRE_BUDGET 256
+/* The capture ring holds at least a whole 1500-byte packet's frame. */
+#define CAPTURE_MIN_FRAME (WEFT_FRAME_HDR_LEN + 1500)
 
 /* ---- one weftd per bridge -------------------------------------------------- */
 
@@ -73,7 +77,6 @@ static int size_overlay(struct weftd *d, char err[static WEFT_ERRLEN])
 	bool ipv6 = cfg->listen.addr.sa.sa_family == AF_INET6;
 	unsigned underlay_mtu = 1500;
 	char ifname[IFNAMSIZ] = "", why[WEFT_ERRLEN];
-	struct weft_peer *p;
 	int ret = -ENOENT;
 
 	if (cfg->mtu) {
@@ -86,9 +89,11 @@ static int size_overlay(struct weftd *d, char err[static WEFT_ERRLEN])
 			return weft_failf(err, ret, "underlay %s: %.200s", cfg->underlay, why);
 		snprintf(ifname, sizeof(ifname), "%s", cfg->underlay);
 	} else {
-		weft_peers_foreach(d->peers, p)
-		{
-			if (ret == 0 || !weft_sockaddr_is_set(&p->endpoint))
+		/* In configuration order: the first peer's path sizes the overlay. */
+		for (unsigned i = 0; i < d->peers->n && ret < 0; i++) {
+			const struct weft_peer *p = d->peers->list[i];
+
+			if (!weft_sockaddr_is_set(&p->endpoint))
 				continue;
 			ret = weft_link_route_mtu(d->link, &p->endpoint.sa, ifname, &underlay_mtu,
 						  why);
@@ -113,6 +118,9 @@ static int setup_links(struct weftd *d, char err[static WEFT_ERRLEN])
 	struct weft_link_spec spec = {
 		.bridge = d->cfg->bridge,
 		.create_bridge = d->cfg->create_bridge,
+		/* Frames too big for the overlay reach weftd, which answers them
+		 * (ICMP) instead of the bridge dropping them unseen. */
+		.port_mtu = WEFT_LINK_PORT_MTU,
 	};
 	char why[WEFT_ERRLEN];
 	int ret;
@@ -170,6 +178,8 @@ static void reload(struct weftd *d)
 		log_warn("%s", warning);
 	weft_peers_configure(d->peers, cfg);
 	weft_handshakes_reconfigure(d->handshakes, cfg, weft_clock_now_ms());
+	weft_mesh_reconfigure(d->mesh, cfg);
+	weft_router_reconfigure(d->router, cfg->clamp_mss);
 	weft_mactable_set_ageing(d->macs, (uint64_t)cfg->mac_ageing * 1000u);
 	weft_log_init(cfg->log_level);
 	weft_config_free(d->cfg);
@@ -189,7 +199,9 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	uint64_t now = weft_clock_now_ms();
 
 	weft_peers_tick(d->peers, now);
+	weft_mesh_tick(d->mesh, now);
 	weft_handshakes_tick(d->handshakes, now);
+	weft_paths_tick(d->peers, d->egress, d->max_datagram, now);
 	weft_egress_tick(d->egress, (uint64_t)d->cfg->keepalive_interval * 1000u, now);
 	weft_mactable_expire(d->macs, now, MAC_EXPIRE_BUDGET);
 	/* Frames left in the TX ring by a busy kick go out now at the latest. */
@@ -247,11 +259,16 @@ static int open_data_path(struct weftd *d, char err[static WEFT_ERRLEN])
 {
 	const struct weft_config *cfg = d->cfg;
 	size_t max_frame_len = d->mtu + WEFT_FRAME_HDR_LEN;
+	/* Captured whole up to a 1500-byte packet, the containers' usual MTU,
+	 * so that weftd can fragment what the overlay cannot carry; of larger
+	 * frames the headers are enough to answer. */
+	size_t capture_len = max_frame_len > CAPTURE_MIN_FRAME ? max_frame_len : CAPTURE_MIN_FRAME;
 	char why[WEFT_ERRLEN];
 	int ret;
 
 	if ((ret = weft_capture_new(&d->capture, d->dp_ifindex, cfg->rx_ring_frames,
-				     max_frame_len + WEFT_FRAME_VLAN_LEN, why)) < 0)
+				    capture_len + WEFT_FRAME_VLAN_LEN,
+				    why)) < 0)
 		return weft_failf(err, ret, "capture ring: %.200s", why);
 	if ((ret = weft_inject_new(&d->inject, d->dp_ifindex, cfg->tx_ring_frames, max_frame_len,
 				    why)) < 0)
@@ -271,6 +288,17 @@ static int open_data_path(struct weftd *d, char err[static WEFT_ERRLEN])
 				  err);
 	if (ret < 0)
 		return ret;
+	ret = weft_mesh_new(&d->mesh,
+			    &(struct weft_mesh_deps){
+				.cfg = cfg,
+				.identity = d->identity,
+				.peers = d->peers,
+				.egress = d->egress,
+				.max_datagram = d->max_datagram,
+			    },
+			    err);
+	if (ret < 0)
+		return ret;
 	ret = weft_router_new(&d->router,
 			      &(struct weft_router_deps){
 				  .loop = d->loop,
@@ -281,9 +309,11 @@ static int open_data_path(struct weftd *d, char err[static WEFT_ERRLEN])
 				  .peers = d->peers,
 				  .egress = d->egress,
 				  .handshakes = d->handshakes,
+				  .mesh = d->mesh,
 				  .index = d->index,
 				  .drops = &d->drops,
 				  .max_frame_len = max_frame_len,
+				  .clamp_mss = cfg->clamp_mss,
 			      },
 			      err);
 	if (ret < 0)
@@ -320,6 +350,7 @@ static void teardown(struct weftd *d)
 	ev_signal_stop(d->loop, &d->sighup);
 	weft_control_free(d->control);
 	weft_router_free(d->router);
+	weft_mesh_free(d->mesh);
 	weft_handshakes_free(d->handshakes);
 	weft_egress_free(d->egress);
 	weft_peers_free(d->peers);

@@ -22,6 +22,7 @@ struct weft_index;
 struct weft_inject;
 struct weft_link;
 struct weft_mactable;
+struct weft_mesh;
 struct weft_peers;
 struct weft_router;
 struct weft_udp;
@@ -49,6 +50,7 @@ struct weftd {
 	struct weft_peers *peers;
 	struct weft_egress *egress;
 	struct weft_handshakes *handshakes;
+	struct weft_mesh *mesh;
 	struct weft_router *router;
 	struct weft_control *control;
 	struct weft_drops drops;

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
+#include "common/pmtu.h"
 #include "common/session.h"
 #include "common/wire.h"
 #include "daemon/egress.h"
@@ -184,6 +186,26 @@ void weft_egress_keepalive(struct weft_egress *e, struct weft_peer *p, uint64_t 
 
 	if (weft_egress_reserve(e, p, WEFT_WIRE_REC_KEEPALIVE, 0, &body, now) == 0)
 		seal_dgram(p, &e->queues[p->id], now);
+}
+
+int weft_egress_probe(struct weft_egress *e, struct weft_peer *p, size_t size, uint32_t probe_id,
+		      uint64_t now)
+{
+	struct queue *q = queue_of(e, p);
+	uint8_t *body;
+	size_t len;
+
+	if (size < WEFT_WIRE_OVERHEAD + WEFT_PMTU_PROBE_MIN_LEN || size > e->max_datagram)
+		return -EINVAL;
+	len = size - WEFT_WIRE_OVERHEAD;
+	/* Alone in its datagram: close the open one first. */
+	seal_dgram(p, q, now);
+	if (weft_egress_reserve(e, p, WEFT_WIRE_REC_PROBE, len, &body, now) < 0)
+		return -ENOBUFS;
+	weft_put_be32(body, probe_id);
+	memset(body + 4, 0, len - 4);
+	seal_dgram(p, q, now);
+	return 0;
 }
 
 void weft_egress_flush(struct weft_egress *e, uint64_t now)

@@ -29,6 +29,11 @@ int weft_egress_reserve(struct weft_egress *e, struct weft_peer *p, uint8_t kind
 			uint8_t **body, uint64_t now) WEFT_WUR;
 /* A KEEPALIVE record for @p, sealed at once (sent at the next flush). */
 void weft_egress_keepalive(struct weft_egress *e, struct weft_peer *p, uint64_t now);
+/* A PROBE record with id @probe_id alone in a datagram of exactly @size
+ * bytes of UDP payload, sealed now (docs/protocol.md, section 13.7). 0, or
+ * -EINVAL when @size is outside what a datagram toward peers may be. */
+int weft_egress_probe(struct weft_egress *e, struct weft_peer *p, size_t size, uint32_t probe_id,
+		      uint64_t now) WEFT_WUR;
 /* Seals every open datagram and sends every peer's batch. */
 void weft_egress_flush(struct weft_egress *e, uint64_t now);
 /* A keepalive to every peer we sent nothing to for @keepalive_ms, then a flush. */

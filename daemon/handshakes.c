@@ -125,6 +125,7 @@ static void hs_config(const struct weft_handshakes *h, struct weft_handshake_con
 	hc->network = h->d.cfg->name;
 	hc->nickname = id->nickname;
 	hc->listen_port = weft_sockaddr_port(&h->d.cfg->listen.addr);
+	hc->capabilities = WEFT_HANDSHAKE_CAP_MESH;
 }
 
 /* @from: our address to send from (family 0: the kernel's choice). */
@@ -219,6 +220,7 @@ static int install_session(struct weft_handshakes *h, struct weft_peer *p,
 		return -ENOENT;
 	}
 	weft_session_set_install(&p->sessions, s, confirmed);
+	p->capabilities = res.remote.capabilities;
 	p->count.handshakes++;
 	p->init.attempts = 0;
 	p->last_handshake_wall_ms = weft_clock_wall_ms();
@@ -423,6 +425,7 @@ static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg
 			return;
 		}
 		log_info("new member %s at %s", id->nickname, from);
+		p->origin = WEFT_PEER_FROM_HANDSHAKE;
 		/* Its CONFIRM is its first authenticated datagram: the clock for
 		 * forget_member_after starts now, not at the epoch. */
 		p->last_rx_ms = now;

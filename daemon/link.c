@@ -624,6 +624,7 @@ int weft_link_setup(struct weft_link *l, const struct weft_link_spec *spec, int 
 	const struct link_info *ends[2] = {&port, &dp};
 	const struct link_info *up[3] = {&dp, &port, &br};
 	char port_name[IFNAMSIZ], dp_name[IFNAMSIZ];
+	unsigned port_mtu = spec->port_mtu ? spec->port_mtu : spec->mtu;
 	int rc;
 
 	*dp_ifindex = 0;
@@ -643,17 +644,17 @@ int weft_link_setup(struct weft_link *l, const struct weft_link_spec *spec, int 
 	rc = setup_bridge(l, spec, &br, err);
 	if (rc)
 		return rc;
-	rc = setup_veth(l, spec->mtu, &port, &dp, err);
+	rc = setup_veth(l, port_mtu, &port, &dp, err);
 	if (rc)
 		return rc;
 
 	for (size_t i = 0; i < WEFT_ARRAY_SIZE(ends); i++) {
 		const struct link_info *e = ends[i];
 
-		if (e->mtu != spec->mtu) {
-			rc = link_set(l, e->ifindex, spec->mtu, 0, false);
+		if (e->mtu != port_mtu) {
+			rc = link_set(l, e->ifindex, port_mtu, 0, false);
 			if (rc)
-				return fail(l, err, rc, "setting MTU %u on %s", spec->mtu, e->name);
+				return fail(l, err, rc, "setting MTU %u on %s", port_mtu, e->name);
 		}
 		/* Before it goes up; IPv6 may be off in this kernel: then there is nothing to
 		 * quiet. */

@@ -30,7 +30,12 @@ struct weft_link_spec {
 	const char *bridge; /* borrowed; at most WEFT_LINK_BRIDGE_NAME_MAX characters */
 	unsigned mtu;	    /* overlay MTU (weft_frame_overlay_mtu()), 68 .. 65535 */
 	bool create_bridge; /* create B if it is missing; otherwise a missing B is an error */
+	/* The veth pair's MTU, above the overlay MTU so that the bridge hands
+	 * weftd the frames too big for the overlay instead of dropping them
+	 * unseen; 0: the overlay MTU. The bridge itself keeps the overlay MTU. */
+	unsigned port_mtu;
 };
+#define WEFT_LINK_PORT_MTU 65535
 
 /* Opens the rtnetlink socket (in the caller's network namespace). */
 int weft_link_new(struct weft_link **out, char err[static WEFT_ERRLEN]) WEFT_WUR;

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "common/gossip.h"
 #include "common/handshake.h"
 #include "common/mactable.h"
 #include "daemon/log.h"
@@ -83,7 +84,10 @@ void weft_peer_end_initiation(struct weft_peers *ps, struct weft_peer *p)
 
 void weft_peers_remove(struct weft_peers *ps, struct weft_peer *p)
 {
-	struct weft_peer *last = ps->list[ps->n - 1];
+	struct weft_peer *last = ps->list[ps->n - 1], *q;
+
+	/* Nobody relays through it any more. */
+	weft_peers_foreach(ps, q) if (q->via == p) q->via = NULL;
 
 	weft_peer_end_initiation(ps, p);
 	weft_session_set_clear(&p->sessions);
@@ -118,6 +122,15 @@ struct weft_peer *weft_peers_find_key(const struct weft_peers *ps,
 	return NULL;
 }
 
+struct weft_peer *weft_peers_find_id(const struct weft_peers *ps, const uint8_t *id)
+{
+	struct weft_peer *p;
+
+	weft_peers_foreach(ps, p) if (p->has_static &&
+				      !memcmp(p->remote_static, id, WEFT_GOSSIP_ID_LEN)) return p;
+	return NULL;
+}
+
 struct weft_peer *weft_peers_find_endpoint(const struct weft_peers *ps,
 					   const union weft_sockaddr *addr)
 {
@@ -137,6 +150,7 @@ static void apply_config(struct weft_peers *ps, struct weft_peer *p,
 	char err[WEFT_ERRLEN];
 
 	p->configured = true;
+	p->origin = WEFT_PEER_FROM_CONFIG;
 	p->has_pin = cp->has_public_key;
 	if (p->has_pin)
 		memcpy(p->pin, cp->public_key, WEFT_KEY_LEN);
@@ -199,6 +213,27 @@ unsigned weft_peers_configure(struct weft_peers *ps, const struct weft_config *c
 bool weft_peer_can_send(const struct weft_peer *p, uint64_t now)
 {
 	return weft_sockaddr_is_set(&p->endpoint) && weft_session_set_send(&p->sessions, now);
+}
+
+struct weft_peer *weft_peer_relay(const struct weft_peer *p, uint64_t now)
+{
+	struct weft_peer *via = p->via;
+
+	return via && via != p && (via->capabilities & WEFT_HANDSHAKE_CAP_MESH) &&
+		       weft_peer_can_send(via, now)
+		   ? via
+		   : NULL;
+}
+
+bool weft_peer_route(const struct weft_peer *p, uint64_t now, struct weft_peer **via)
+{
+	bool direct = weft_peer_can_send(p, now);
+
+	*via = NULL;
+	if (direct && p->up)
+		return true;
+	*via = p->has_static ? weft_peer_relay(p, now) : NULL;
+	return direct || *via;
 }
 
 bool weft_peer_silent(const struct weft_peers *ps, const struct weft_peer *p, uint64_t now)
@@ -266,14 +301,15 @@ static void update_liveness(struct weft_peers *ps, struct weft_peer *p, uint64_t
 	}
 }
 
-/* A member that joined by handshake and has been silent this long is gone
- * for good (a host removed, re-keyed or renamed): its slot and its handshake
- * retries go too. If it comes back, it joins again. */
+/* A member that joined by handshake or gossip, that no member reaches any
+ * more and that has been silent this long is gone for good (a host removed,
+ * re-keyed or renamed): its slot and its handshake retries go too. If it
+ * comes back, it joins again. */
 static bool forgotten(const struct weft_peers *ps, const struct weft_peer *p, uint64_t now)
 {
 	uint64_t after = (uint64_t)ps->cfg->forget_member_after * 1000u;
 
-	return !p->configured && !p->up && now - p->last_rx_ms >= after;
+	return !p->configured && !p->up && !p->in_mesh && now - p->last_rx_ms >= after;
 }
 
 void weft_peers_tick(struct weft_peers *ps, uint64_t now)

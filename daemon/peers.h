@@ -11,6 +11,7 @@
 #include "common/config.h"
 #include "common/index.h"
 #include "common/key.h"
+#include "common/pmtu.h"
 #include "common/session.h"
 #include "common/sockaddr.h"
 #include "daemon/counters.h"
@@ -51,12 +52,20 @@ struct weft_initiation {
 	uint64_t next_ms;	       /* next attempt (backoff with jitter) */
 };
 
+/* How we came to know a peer (weftctl status "learned"). */
+enum weft_peer_origin {
+	WEFT_PEER_FROM_CONFIG,	  /* a [peer] section */
+	WEFT_PEER_FROM_HANDSHAKE, /* it handshook with us */
+	WEFT_PEER_FROM_GOSSIP,	  /* another member told us (or the members file) */
+};
+
 struct weft_peer {
 	uint32_t id;	 /* slot in the table: the MAC table's peer id */
 	unsigned pos;	 /* place in the dense list (peers.c) */
 	uint64_t serial; /* never reused: tells a peer from a later one in the same slot */
 	char name[WEFT_CONFIG_NAME_MAX + 1];
-	bool configured; /* from a [peer] section; else learned from a handshake */
+	bool configured; /* from a [peer] section; else learned */
+	enum weft_peer_origin origin;
 	bool has_pin;
 	uint8_t pin[WEFT_KEY_LEN];
 
@@ -71,6 +80,16 @@ struct weft_peer {
 
 	struct weft_session_set sessions;
 	struct weft_initiation init;
+	uint32_t capabilities; /* the peer's, from its last handshake (WEFT_HANDSHAKE_CAP_*) */
+
+	/* The mesh's view (daemon/mesh.c): whether the member table holds it as
+	 * reachable, and the relay toward it while it has no direct session. */
+	bool in_mesh;
+	struct weft_peer *via;
+	uint64_t synced_handshakes; /* count.handshakes when the whole membership was last sent */
+	unsigned addr_turn;	    /* which gossiped address the next handshake tries */
+	/* The path toward it (daemon/paths.c). */
+	struct weft_pmtu pmtu;
 
 	uint64_t last_rx_ms; /* last authenticated datagram */
 	uint64_t last_tx_ms;
@@ -121,6 +140,8 @@ struct weft_peer *weft_peers_find_name(const struct weft_peers *ps, const char *
 /* The peer pinned to @key, or unpinned with @key learned. */
 struct weft_peer *weft_peers_find_key(const struct weft_peers *ps,
 				      const uint8_t key[static WEFT_KEY_LEN]);
+/* The peer whose known key starts with member id @id (8 bytes). */
+struct weft_peer *weft_peers_find_id(const struct weft_peers *ps, const uint8_t *id);
 /* The peer whose endpoint is @addr. */
 struct weft_peer *weft_peers_find_endpoint(const struct weft_peers *ps,
 					   const union weft_sockaddr *addr);
@@ -139,6 +160,14 @@ void weft_peers_tick(struct weft_peers *ps, uint64_t now);
 
 /* The peer has an address and a session that can seal. */
 bool weft_peer_can_send(const struct weft_peer *p, uint64_t now);
+/* The relay to reach @p through while it has no direct session: a peer
+ * with a session that speaks the mesh records; NULL when there is none. */
+struct weft_peer *weft_peer_relay(const struct weft_peer *p, uint64_t now);
+/* How frames reach @p now: true with *@via NULL for directly, with *@via
+ * set for through that relay; false when neither can. A peer gone quiet
+ * (down) is reached through its relay when it has one, though its session
+ * could still seal: the direct path is what went quiet. */
+bool weft_peer_route(const struct weft_peer *p, uint64_t now, struct weft_peer **via);
 /* Nothing heard from it for peer_timeout. */
 bool weft_peer_silent(const struct weft_peers *ps, const struct weft_peer *p, uint64_t now);
 /* An authenticated DATA datagram @dg arrived on its session @s: confirms

@@ -1,20 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /* The hot path. Egress: drain the capture ring, pick a peer per frame by
- * destination MAC (or flood), and put each frame as a record into that
- * peer's open datagram (daemon/egress.c seals and sends them, one batched
- * send per peer). Ingress: recvmmsg a batch, open each DATA datagram in
- * place, learn source MACs, copy frames into the TX ring, kick it once.
- * Nothing here allocates. */
+ * destination MAC (or every member, for a flood), and put each frame as a
+ * record into that peer's open datagram: a FRAME to a peer with a session,
+ * a RELAY to the relay of one without (daemon/egress.c seals and sends them,
+ * one batched send per peer). A frame larger than its path carries is
+ * answered (ICMP, ICMPv6) or fragmented instead (common/toobig.c).
+ * Ingress: recvmmsg a batch, open each DATA datagram in place, hand its
+ * records out: frames are learned and copied into the TX ring (one kick per
+ * batch), relayed frames delivered or passed on, gossip and probes to their
+ * modules. Nothing here allocates. */
 #include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "common/frame.h"
 #include "common/index.h"
 #include "common/mactable.h"
+#include "common/pmtu.h"
+#include "common/relay.h"
 #include "common/session.h"
+#include "common/toobig.h"
 #include "common/wire.h"
 #include "daemon/capture.h"
 #include "daemon/clock.h"
@@ -22,6 +30,8 @@
 #include "daemon/handshakes.h"
 #include "daemon/inject.h"
 #include "daemon/log.h"
+#include "daemon/mesh.h"
+#include "daemon/paths.h"
 #include "daemon/peers.h"
 #include "daemon/router.h"
 #include "daemon/udp.h"
@@ -29,85 +39,254 @@
 /* Per wakeup, so that one busy direction cannot starve the other. */
 #define CAPTURE_BUDGET	 1024
 #define UDP_BATCH_BUDGET 16
+/* The largest frame weftd fragments: a 1500-byte packet, tagged. */
+#define FRAGMENT_MAX (WEFT_FRAME_HDR_LEN + 1500 + WEFT_FRAME_VLAN_LEN)
+
+/* A frame on its way out: captured, or a fragment weftd made of one. The
+ * data is untagged; a tag, if any, goes back in when the frame is copied. */
+struct frame_view {
+	const uint8_t *data;
+	size_t len;
+	bool truncated; /* the capture slot held only the first len bytes */
+	bool vlan;
+	uint16_t tpid, tci;
+};
 
 struct weft_router {
 	struct weft_router_deps d;
 	ev_io capture_io;
 	ev_io udp_io;
 	struct weft_router_counters count;
+	size_t flood_limit; /* of this capture wakeup: the smallest path of a flood */
+	uint8_t answer[WEFT_TOOBIG_ANSWER_MAX + WEFT_FRAME_VLAN_LEN];
+	uint8_t fragment[FRAGMENT_MAX];
 };
 
-static void send_frame(struct weft_router *r, struct weft_peer *p,
-		       const struct weft_capture_frame *f, size_t out_len, uint64_t now)
+static size_t out_len(const struct frame_view *f)
+{
+	return f->len + (f->vlan ? WEFT_FRAME_VLAN_LEN : 0);
+}
+
+/* The frame as it was sent, tag and all, at @body (out_len bytes). */
+static void put_frame(uint8_t *body, const struct frame_view *f)
+{
+	if (f->vlan)
+		/* out_len counts the tag: it always fits. */
+		WEFT_BUG_ON(weft_frame_copy_with_vlan(body, out_len(f), f->data, f->len, f->tpid,
+						      f->tci) < 0);
+	else
+		memcpy(body, f->data, f->len);
+}
+
+/* The largest frame toward @p, directly or through @via. */
+static size_t limit_for(const struct weft_router *r, const struct weft_peer *p,
+			const struct weft_peer *via)
+{
+	if (!via)
+		return weft_path_frame_max(p, r->d.max_frame_len);
+	return weft_path_frame_max(via, r->d.max_frame_len) - WEFT_RELAY_HDR_LEN;
+}
+
+static void clamp(struct weft_router *r, uint8_t *frame, const struct frame_view *f, size_t limit)
+{
+	if (r->d.clamp_mss && !f->vlan &&
+	    weft_toobig_clamp_mss(frame, f->len, (unsigned)(limit - WEFT_FRAME_HDR_LEN)))
+		r->count.mss_clamped++;
+}
+
+static void send_direct(struct weft_router *r, struct weft_peer *p, const struct frame_view *f,
+			uint64_t now)
 {
 	uint8_t *body;
 
-	if (weft_egress_reserve(r->d.egress, p, WEFT_WIRE_REC_FRAME, out_len, &body, now) < 0)
+	if (weft_egress_reserve(r->d.egress, p, WEFT_WIRE_REC_FRAME, out_len(f), &body, now) < 0)
 		return; /* counted by the egress */
-	if (f->vlan_valid) {
-		/* out_len was computed for the tag: it always fits. */
-		WEFT_BUG_ON(weft_frame_copy_with_vlan(body, out_len, f->data, f->len, f->vlan_tpid,
-						      f->vlan_tci) < 0);
-	} else {
-		memcpy(body, f->data, f->len);
-	}
+	put_frame(body, f);
+	clamp(r, body, f, limit_for(r, p, NULL));
 	p->count.tx_frames++;
 	r->count.frames_sent++;
 }
 
-static void route_captured(struct weft_router *r, const struct weft_capture_frame *f,
-			   uint64_t now)
+static void send_relayed(struct weft_router *r, struct weft_peer *p, struct weft_peer *via,
+			 const struct frame_view *f, uint64_t now)
 {
-	struct weft_drops *drops = r->d.drops;
-	const uint8_t *dst, *src;
-	struct weft_peer *p;
-	size_t out_len;
-	unsigned sent = 0;
+	uint8_t *body;
 
-	if (f->truncated) {
-		drops->n[WEFT_DROP_FRAME_TOO_BIG]++;
+	if (weft_egress_reserve(r->d.egress, via, WEFT_WIRE_REC_RELAY,
+				WEFT_RELAY_HDR_LEN + out_len(f), &body, now) < 0)
 		return;
+	weft_relay_put_header(body, p->remote_static, weft_mesh_own_id(r->d.mesh),
+			      WEFT_RELAY_HOPS_INIT);
+	put_frame(body + WEFT_RELAY_HDR_LEN, f);
+	clamp(r, body + WEFT_RELAY_HDR_LEN, f, limit_for(r, p, via));
+	p->count.tx_frames++;
+	r->count.frames_sent++;
+	r->count.relay_sent++;
+}
+
+/* Directly or through @via (weft_peer_route()). */
+static void send_to(struct weft_router *r, struct weft_peer *p, struct weft_peer *via,
+		    const struct frame_view *f, uint64_t now)
+{
+	if (via)
+		send_relayed(r, p, via, f, now);
+	else
+		send_direct(r, p, f, now);
+}
+
+/* The smallest path among the members a flood goes to (SIZE_MAX: none). */
+static size_t flood_limit(const struct weft_router *r, uint64_t now)
+{
+	size_t limit = SIZE_MAX;
+	struct weft_peer *p, *via;
+
+	weft_peers_foreach(r->d.peers, p)
+	{
+		size_t l = weft_peer_route(p, now, &via) ? limit_for(r, p, via) : SIZE_MAX;
+
+		if (l < limit)
+			limit = l;
 	}
-	if (weft_frame_is_runt(f->len)) {
-		drops->n[WEFT_DROP_FRAME_RUNT]++;
+	return limit;
+}
+
+static void route_frame(struct weft_router *r, const struct frame_view *f, uint64_t now);
+
+struct fragment_ctx {
+	struct weft_router *r;
+	const struct frame_view *f;
+	uint64_t now;
+};
+
+static void emit_fragment(void *ctx, const uint8_t *frag, size_t len)
+{
+	struct fragment_ctx *c = ctx;
+	struct frame_view fv = *c->f;
+
+	fv.data = frag;
+	fv.len = len;
+	route_frame(c->r, &fv, c->now);
+}
+
+static void inject_answer(struct weft_router *r, const struct frame_view *f, size_t len)
+{
+	uint8_t tagged[sizeof(r->answer)];
+	const uint8_t *frame = r->answer;
+	int ret;
+
+	if (f->vlan) {
+		if (weft_frame_copy_with_vlan(tagged, len + WEFT_FRAME_VLAN_LEN, r->answer, len,
+					      f->tpid, f->tci) < 0)
+			return;
+		frame = tagged;
+		len += WEFT_FRAME_VLAN_LEN;
+	}
+	ret = weft_inject_put(r->d.inject, frame, len);
+	if (ret == -ENOBUFS)
+		r->d.drops->n[WEFT_DROP_INJECT_FULL]++;
+	else if (ret < 0)
+		r->d.drops->n[WEFT_DROP_INJECT_BAD]++;
+}
+
+/* @f is larger than @limit, the largest frame its path carries: answer its
+ * sender, fragment it, or drop it. */
+static void too_big(struct weft_router *r, const struct frame_view *f, size_t limit, uint64_t now)
+{
+	unsigned mtu = (unsigned)(limit - WEFT_FRAME_HDR_LEN - (f->vlan ? WEFT_FRAME_VLAN_LEN : 0));
+	struct fragment_ctx ctx = {.r = r, .f = f, .now = now};
+	size_t len;
+
+	switch (weft_toobig_classify(f->data, f->len)) {
+	case WEFT_TOOBIG_ICMP4:
+	case WEFT_TOOBIG_ICMP6:
+		len = weft_toobig_answer(r->answer, f->data, f->len, mtu);
+		if (!len)
+			break;
+		inject_answer(r, f, len);
+		if (weft_toobig_classify(f->data, f->len) == WEFT_TOOBIG_ICMP4)
+			r->count.too_big_icmp4++;
+		else
+			r->count.too_big_icmp6++;
 		return;
+	case WEFT_TOOBIG_FRAGMENT:
+		if (f->truncated || f->len > sizeof(r->fragment))
+			break;
+		if (weft_toobig_fragment(f->data, f->len, mtu, r->fragment, emit_fragment, &ctx) > 0) {
+			r->count.too_big_fragmented++;
+			return;
+		}
+		break;
+	case WEFT_TOOBIG_DROP:
+		break;
 	}
-	dst = weft_frame_dst(f->data);
-	src = weft_frame_src(f->data);
-	if (weft_frame_is_link_local_control(dst)) {
-		drops->n[WEFT_DROP_FRAME_LINK_LOCAL]++;
-		return;
-	}
-	out_len = f->len + (f->vlan_valid ? WEFT_FRAME_VLAN_LEN : 0);
-	if (out_len > r->d.max_frame_len) {
-		drops->n[WEFT_DROP_FRAME_TOO_BIG]++;
-		return;
-	}
-	/* A source the table places behind a peer has come home: forget the
-	 * remote entry at once so replies are not sent away (no blackout). */
-	if (!weft_frame_is_multicast(src) && weft_mactable_remove(r->d.macs, src, now) == 0)
-		log_debug("a MAC moved home from a peer");
+	r->d.drops->n[WEFT_DROP_FRAME_TOO_BIG]++;
+}
+
+/* One frame to its destination member, or to every member. */
+static void route_frame(struct weft_router *r, const struct frame_view *f, uint64_t now)
+{
+	const uint8_t *dst = weft_frame_dst(f->data);
+	struct weft_peer *p, *via = NULL;
+	unsigned sent = 0;
 
 	p = weft_frame_is_multicast(dst)
 		? NULL
 		: weft_peers_get(r->d.peers, weft_mactable_lookup(r->d.macs, dst, now));
-	if (p && weft_peer_can_send(p, now)) {
-		send_frame(r, p, f, out_len, now);
+	if (p && weft_peer_route(p, now, &via)) {
+		size_t limit = limit_for(r, p, via);
+
+		if (out_len(f) > limit || f->truncated)
+			too_big(r, f, limit, now);
+		else
+			send_to(r, p, via, f, now);
 		return;
 	}
-	/* Broadcast, multicast, unknown unicast, or an owner without a session:
-	 * every peer with a live session gets a copy. */
+	/* Broadcast, multicast, unknown unicast, or an owner out of reach:
+	 * every member gets one copy, directly or through its relay. */
+	if (out_len(f) > r->flood_limit || f->truncated) {
+		too_big(r, f, r->flood_limit == SIZE_MAX ? r->d.max_frame_len : r->flood_limit, now);
+		return;
+	}
 	weft_peers_foreach(r->d.peers, p)
 	{
-		if (weft_peer_can_send(p, now)) {
-			send_frame(r, p, f, out_len, now);
+		if (weft_peer_route(p, now, &via)) {
+			send_to(r, p, via, f, now);
 			sent++;
 		}
 	}
 	if (sent)
 		r->count.floods++;
 	else
-		drops->n[WEFT_DROP_NO_SESSION]++;
+		r->d.drops->n[WEFT_DROP_NO_SESSION]++;
+}
+
+static void route_captured(struct weft_router *r, const struct weft_capture_frame *c,
+			   uint64_t now)
+{
+	struct frame_view f = {
+		.data = c->data,
+		.len = c->len,
+		.truncated = c->truncated,
+		.vlan = c->vlan_valid,
+		.tpid = c->vlan_tpid,
+		.tci = c->vlan_tci,
+	};
+	const uint8_t *src;
+
+	if (weft_frame_is_runt(f.len)) {
+		r->d.drops->n[WEFT_DROP_FRAME_RUNT]++;
+		return;
+	}
+	src = weft_frame_src(f.data);
+	if (weft_frame_is_link_local_control(weft_frame_dst(f.data))) {
+		r->d.drops->n[WEFT_DROP_FRAME_LINK_LOCAL]++;
+		return;
+	}
+	/* A source the table places behind a peer has come home: forget the
+	 * remote entry at once so replies are not sent away (no blackout). */
+	if (!weft_frame_is_multicast(src) && weft_mactable_remove(r->d.macs, src, now) == 0)
+		log_debug("a MAC moved home from a peer");
+	route_frame(r, &f, now);
 }
 
 static void on_capture(struct ev_loop *loop, ev_io *w, int revents)
@@ -116,15 +295,116 @@ static void on_capture(struct ev_loop *loop, ev_io *w, int revents)
 	uint64_t now = weft_clock_now_ms();
 	struct weft_capture_frame f;
 
+	r->flood_limit = flood_limit(r, now);
 	for (int n = 0; n < CAPTURE_BUDGET && weft_capture_next(r->d.capture, &f); n++) {
 		route_captured(r, &f, now);
 		weft_capture_release(r->d.capture);
 	}
 	weft_egress_flush(r->d.egress, now);
+	/* ICMP answers to our own bridge. */
+	if (weft_inject_pending(r->d.inject) && weft_inject_flush(r->d.inject) < 0)
+		log_debug("inject ring kick failed");
+}
+
+/* ---- ingress --------------------------------------------------------------------- */
+
+/* A frame from member @p (directly or relayed) into our bridge. */
+static void deliver_frame(struct weft_router *r, struct weft_peer *p, const uint8_t *frame,
+			  size_t len, uint64_t now)
+{
+	const uint8_t *src = weft_frame_src(frame);
+	int learned = weft_mactable_learn(r->d.macs, src, p->id, now);
+	int ret;
+
+	if (learned < 0) {
+		/* A group or zero source MAC is not a valid frame. */
+		p->drops[WEFT_PEER_DROP_BAD_RECORD]++;
+		return;
+	}
+	if (learned == WEFT_MACTABLE_MOVED && weft_log_enabled(LOG_DEBUG)) {
+		char mac[WEFT_FRAME_MAC_STRLEN];
+
+		log_debug("MAC %s moved to peer %s", weft_frame_format_mac(mac, src), p->name);
+	}
+	ret = weft_inject_put(r->d.inject, frame, len);
+	if (ret == -ENOBUFS) {
+		r->d.drops->n[WEFT_DROP_INJECT_FULL]++;
+	} else if (ret < 0) {
+		r->d.drops->n[WEFT_DROP_INJECT_BAD]++;
+	} else {
+		p->count.rx_frames++;
+		r->count.frames_injected++;
+	}
+}
+
+/* A RELAY record from @from: ours to deliver, or to pass on (never back). */
+static void handle_relay(struct weft_router *r, struct weft_peer *from, const uint8_t *body,
+			 size_t len, uint64_t now)
+{
+	struct weft_peer *to, *via = NULL;
+	struct weft_relay rl;
+	uint8_t *out;
+
+	if (weft_relay_parse(&rl, body, len) < 0) {
+		r->count.relay_malformed++;
+		return;
+	}
+	if (!memcmp(rl.dst, weft_mesh_own_id(r->d.mesh), WEFT_GOSSIP_ID_LEN)) {
+		struct weft_peer *origin = weft_peers_find_id(r->d.peers, rl.origin);
+
+		if (!origin) {
+			r->count.relay_unknown_origin++;
+			return;
+		}
+		deliver_frame(r, origin, rl.frame, rl.frame_len, now);
+		r->count.relay_delivered++;
+		return;
+	}
+	to = weft_peers_find_id(r->d.peers, rl.dst);
+	if (rl.hops <= 1 || !to || to == from || !weft_peer_route(to, now, &via) || via == from) {
+		r->count.relay_no_route++;
+		return;
+	}
+	if (weft_egress_reserve(r->d.egress, via ? via : to, WEFT_WIRE_REC_RELAY, len, &out, now) <
+	    0)
+		return;
+	memcpy(out, body, len);
+	out[WEFT_RELAY_HDR_LEN - 1] = (uint8_t)(rl.hops - 1);
+	r->count.relay_forwarded++;
+}
+
+static void handle_probe(struct weft_router *r, struct weft_peer *p, const uint8_t *body,
+			 size_t len, size_t dgram_len, uint64_t now)
+{
+	uint8_t *ack;
+	uint32_t id;
+
+	if (weft_pmtu_parse_probe(body, len, &id) < 0) {
+		r->count.probe_malformed++;
+		return;
+	}
+	if (weft_egress_reserve(r->d.egress, p, WEFT_WIRE_REC_PROBE_ACK, WEFT_PMTU_ACK_LEN, &ack,
+				now) < 0)
+		return;
+	weft_pmtu_put_ack(ack, id, (uint16_t)dgram_len);
+	r->count.probes_answered++;
+}
+
+static void handle_probe_ack(struct weft_router *r, struct weft_peer *p, const uint8_t *body,
+			     size_t len, uint64_t now)
+{
+	uint32_t id;
+	uint16_t size;
+
+	if (weft_pmtu_parse_ack(body, len, &id, &size) < 0) {
+		r->count.probe_malformed++;
+		return;
+	}
+	weft_paths_ack(p, id, size, now);
 }
 
 static void deliver_records(struct weft_router *r, struct weft_peer *p, const uint8_t *plain,
-			    size_t len, uint64_t now)
+			    size_t len, size_t dgram_len, uint64_t now)
 {
 	struct weft_wire_records it;
 	struct weft_wire_record rec;
@@ -138,28 +418,24 @@ static void deliver_records(struct weft_router *r, struct weft_peer *p, const ui
 				break;
 			continue;
 		}
-		if (rec.kind != WEFT_WIRE_REC_FRAME)
-			continue; /* keepalive: its arrival already counted as life */
-		const uint8_t *src = weft_frame_src(rec.body);
-		int learned = weft_mactable_learn(r->d.macs, src, p->id, now);
-		if (learned < 0) {
-			/* A group or zero source MAC is not a valid frame. */
-			p->drops[WEFT_PEER_DROP_BAD_RECORD]++;
-			continue;
-		}
-		if (learned == WEFT_MACTABLE_MOVED && weft_log_enabled(LOG_DEBUG)) {
-			char mac[WEFT_FRAME_MAC_STRLEN];
-
-			log_debug("MAC %s moved to peer %s", weft_frame_format_mac(mac, src), p->name);
-		}
-		ret = weft_inject_put(r->d.inject, rec.body, rec.len);
-		if (ret == -ENOBUFS) {
-			r->d.drops->n[WEFT_DROP_INJECT_FULL]++;
-		} else if (ret < 0) {
-			r->d.drops->n[WEFT_DROP_INJECT_BAD]++;
-		} else {
-			p->count.rx_frames++;
-			r->count.frames_injected++;
+		switch (rec.kind) {
+		case WEFT_WIRE_REC_FRAME:
+			deliver_frame(r, p, rec.body, rec.len, now);
+			break;
+		case WEFT_WIRE_REC_RELAY:
+			handle_relay(r, p, rec.body, rec.len, now);
+			break;
+		case WEFT_WIRE_REC_MEMBERS:
+			weft_mesh_receive(r->d.mesh, p, rec.body, rec.len, now);
+			break;
+		case WEFT_WIRE_REC_PROBE:
+			handle_probe(r, p, rec.body, rec.len, dgram_len, now);
+			break;
+		case WEFT_WIRE_REC_PROBE_ACK:
+			handle_probe_ack(r, p, rec.body, rec.len, now);
+			break;
+		default:
+			break; /* keepalive: its arrival already counted as life */
 		}
 	}
 }
@@ -186,7 +462,7 @@ static void handle_data(struct weft_router *r, const struct weft_wire_msg *msg,
 		return;
 	}
 	weft_peer_received(p, s, ret == 1, dg, now);
-	deliver_records(r, p, dg->data + WEFT_WIRE_DATA_HEADER_LEN, plain_len, now);
+	deliver_records(r, p, dg->data + WEFT_WIRE_DATA_HEADER_LEN, plain_len, dg->len, now);
 }
 
 static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
@@ -216,7 +492,8 @@ static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
 		if (weft_udp_recv_drained(r->d.udp))
 			break;
 	}
-	/* Handshake answers and keepalives queued while receiving. */
+	/* Handshake answers, keepalives, relayed frames and probe answers
+	 * queued while receiving. */
 	weft_egress_flush(r->d.egress, now);
 }
 
@@ -249,4 +526,9 @@ void weft_router_free(struct weft_router *r)
 const struct weft_router_counters *weft_router_counters(const struct weft_router *r)
 {
 	return &r->count;
+}
+
+void weft_router_reconfigure(struct weft_router *r, bool clamp_mss)
+{
+	r->d.clamp_mss = clamp_mss;
 }

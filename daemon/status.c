@@ -8,6 +8,7 @@
 #include "common/frame.h"
 #include "common/key.h"
 #include "common/mactable.h"
+#include "common/relay.h"
 #include "common/session.h"
 #include "common/sockaddr.h"
 #include "daemon/capture.h"
@@ -16,6 +17,8 @@
 #include "daemon/identity.h"
 #include "daemon/inject.h"
 #include "daemon/log.h"
+#include "daemon/mesh.h"
+#include "daemon/paths.h"
 #include "daemon/peers.h"
 #include "daemon/router.h"
 #include "daemon/status.h"
@@ -52,7 +55,31 @@ static void format_local(char out[static WEFT_SOCKADDR_STRLEN], const struct wef
 	weft_sockaddr_format_host(out, &a);
 }
 
-static json_t *peer_json(const struct weft_peer *p)
+static const char *const origin_names[] = {
+	[WEFT_PEER_FROM_CONFIG] = "config",
+	[WEFT_PEER_FROM_HANDSHAKE] = "handshake",
+	[WEFT_PEER_FROM_GOSSIP] = "gossip",
+};
+
+/* How frames reach it now, through whom, and the largest IP packet they
+ * may carry (the path MTU, less a relay's record header when relayed). */
+static void route_json(json_t *o, const struct weft_peer *p, size_t max_frame_len, uint64_t now)
+{
+	struct weft_peer *via;
+	bool reached = weft_peer_route(p, now, &via);
+	size_t frame = via ? weft_path_frame_max(via, max_frame_len) - WEFT_RELAY_HDR_LEN
+			   : weft_path_frame_max(p, max_frame_len);
+
+	json_object_set_new(o, "route",
+			    json_string(!reached ? "none" : via ? "relayed" : "direct"));
+	if (via)
+		json_object_set_new(o, "via", json_string(via->name));
+	set_int(o, "path_mtu", frame - WEFT_FRAME_HDR_LEN);
+	json_object_set_new(o, "path_mtu_probed", json_boolean(p->pmtu.known));
+	json_object_set_new(o, "learned", json_string(origin_names[p->origin]));
+}
+
+static json_t *peer_json(const struct weft_peer *p, size_t max_frame_len, uint64_t now)
 {
 	static const char *const session_drop_names[] = {WEFT_SESSION_DROP_LIST(WEFT_COUNTER_NAME)};
 	static const char *const drop_names[] = {WEFT_PEER_DROP_LIST(WEFT_COUNTER_NAME)};
@@ -72,6 +99,7 @@ static json_t *peer_json(const struct weft_peer *p)
 	WEFT_PEER_COUNTER_LIST(PEER_COUNTER)
 #undef PEER_COUNTER
 	json_object_set_new(o, "drops", drops);
+	route_json(o, p, max_frame_len, now);
 	if (p->local.family) {
 		char local[WEFT_SOCKADDR_STRLEN];
 
@@ -106,12 +134,13 @@ static json_t *macs_json(const struct weftd *d, uint64_t now)
 static void counters_json(struct weftd *d, json_t *root)
 {
 	const struct weft_router_counters *rc = weft_router_counters(d->router);
+	const struct weft_mesh_counters *mc = weft_mesh_counters(d->mesh);
 	struct weft_capture_stats cs = {0};
 	struct weft_inject_stats is;
 	struct weft_udp_stats us;
 	struct weft_mactable_stats ms;
 	json_t *capture = json_object(), *inject = json_object(), *udp = json_object(),
-	       *mactable = json_object();
+	       *mactable = json_object(), *router = json_object(), *mesh = json_object();
 
 	if (weft_capture_stats(d->capture, &cs) < 0)
 		log_debug("capture statistics unavailable");
@@ -138,10 +167,14 @@ static void counters_json(struct weftd *d, json_t *root)
 	WEFT_MACTABLE_STAT_LIST(COUNTER)
 #undef OBJ
 #undef SRC
-	/* The router's: what left through the capture side, what came in. */
-#define OBJ capture
+#define OBJ router
 #define SRC (*rc)
 	WEFT_ROUTER_COUNTER_LIST(COUNTER)
+#undef OBJ
+#undef SRC
+#define OBJ mesh
+#define SRC (*mc)
+	WEFT_MESH_COUNTER_LIST(COUNTER)
 #undef OBJ
 #undef SRC
 #undef COUNTER
@@ -151,6 +184,8 @@ static void counters_json(struct weftd *d, json_t *root)
 	json_object_set_new(root, "inject", inject);
 	json_object_set_new(root, "udp", udp);
 	json_object_set_new(root, "mactable", mactable);
+	json_object_set_new(root, "router", router);
+	json_object_set_new(root, "mesh", mesh);
 }
 
 json_t *weft_status_json(struct weftd *d)
@@ -169,7 +204,8 @@ json_t *weft_status_json(struct weftd *d)
 	json_object_set_new(root, "drops", drops_json(&d->drops));
 	/* In the table's list order, oldest first (foreach goes the other way). */
 	for (unsigned i = 0; i < d->peers->n; i++)
-		json_array_append_new(peers, peer_json(d->peers->list[i]));
+		json_array_append_new(peers, peer_json(d->peers->list[i],
+						       d->mtu + WEFT_FRAME_HDR_LEN, now));
 	json_object_set_new(root, "peers", peers);
 	json_object_set_new(root, "macs", macs_json(d, now));
 	return root;

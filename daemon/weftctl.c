@@ -123,13 +123,14 @@ static void print_peers(json_t *peers)
 	size_t i;
 	json_t *p;
 
-	printf("%-16s %-9s %-12s %-28s %9s %10s %12s %10s %12s %s\n", "PEER", "KEY", "STATE",
-	       "ENDPOINT", "HANDSHAKE", "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES", "DROPS");
+	printf("%-16s %-9s %-12s %-28s %-20s %5s %-9s %9s %10s %12s %10s %12s %s\n", "PEER", "KEY",
+	       "STATE", "ENDPOINT", "ROUTE", "MTU", "LEARNED", "HANDSHAKE", "RX-PKTS", "RX-BYTES",
+	       "TX-PKTS", "TX-BYTES", "DROPS");
 	json_array_foreach(peers, i, p) {
 		json_t *drops = json_object_get(p, "drops"), *v;
 		json_int_t total = 0;
 		const char *key;
-		char hs[32];
+		char hs[32], route[64];
 
 		json_object_foreach(drops, key, v) total += json_integer_value(v);
 		if (json_is_integer(json_object_get(p, "last_handshake_ago_s")))
@@ -137,8 +138,13 @@ static void print_peers(json_t *peers)
 				 (long long)num(p, "last_handshake_ago_s"));
 		else
 			snprintf(hs, sizeof(hs), "never");
-		printf("%-16s %-9s %-12s %-28s %9s %10lld %12lld %10lld %12lld %lld\n", str(p, "name"),
-		       str(p, "fingerprint"), str(p, "state"), str(p, "endpoint"), hs,
+		if (json_is_string(json_object_get(p, "via")))
+			snprintf(route, sizeof(route), "via %s", str(p, "via"));
+		else
+			snprintf(route, sizeof(route), "%s", str(p, "route"));
+		printf("%-16s %-9s %-12s %-28s %-20s %5lld %-9s %9s %10lld %12lld %10lld %12lld %lld\n",
+		       str(p, "name"), str(p, "fingerprint"), str(p, "state"), str(p, "endpoint"),
+		       route, (long long)num(p, "path_mtu"), str(p, "learned"), hs,
 		       (long long)num(p, "rx_packets"), (long long)num(p, "rx_bytes"),
 		       (long long)num(p, "tx_packets"), (long long)num(p, "tx_bytes"),
 		       (long long)total);
@@ -167,6 +173,8 @@ static void print_status(json_t *st, const char *what)
 		print_counters("capture", json_object_get(st, "capture"));
 		print_counters("inject", json_object_get(st, "inject"));
 		print_counters("udp", json_object_get(st, "udp"));
+		print_counters("router", json_object_get(st, "router"));
+		print_counters("mesh", json_object_get(st, "mesh"));
 		print_counters("drops", json_object_get(st, "drops"));
 		printf("\n");
 	}

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The quickstart demo: three hosts in network namespaces, two containers on
-# each host's bridge, weftd joining the bridges over an underlay; then ping and
+# each host's bridge, weftd joining the bridges over an underlay. Hosts 2 and
+# 3 are given host 1's address only: gossip makes the full mesh. Then ping and
 # iperf3 across the mesh, `weftctl status` of one host, and cleanup.
 #
 #   h1: c1 c2 ─ weft0 ─ weftd ═╗
@@ -23,13 +24,14 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "three hosts, two containers each (namespaces ${WT_PREFIX}*)"
 topo_create --hosts 3 --containers 2 --no-bridge
 mesh_init
+export MESH_SEED=1
 for i in 1 2 3; do mesh_config "$i"; done
-sed -n '1,40p' "$WT_TMP/h1.conf" | sed 's/^/    h1.conf: /'
+sed -n '1,40p' "$WT_TMP/h2.conf" | sed 's/^/    h2.conf: /'
 
-step "start weftd on every host"
+step "start weftd on every host (h2 and h3 know only h1's address)"
 mesh_start_all
 mesh_wait_all_up 15
-echo "all three hosts have sessions with each other"
+echo "all three hosts have sessions with each other: h2 and h3 found each other by gossip"
 
 step "ping across the mesh (container h1c1 → every other container)"
 for i in 1 2 3; do

@@ -8,6 +8,7 @@
 #                           (else skip); cleanup trap installed
 #   mesh_init               secret and per-host keys in $WT_TMP
 #   mesh_config I [K=V]     write $WT_TMP/hI.conf: every other host is a peer
+#                           (MESH_SEED=S: host S only, the seed; S itself names none)
 #   mesh_start I            start weftd on host I (name weftdI), wait for its socket
 #   mesh_start_all          mesh_start every host, then attach_containers
 #   mesh_stop I             SIGTERM weftd on host I, check it exited 0
@@ -56,14 +57,16 @@ mesh_config() {
 	{
 		printf '[network]\nname = mesh\nnickname = h%d\nsecret_file = %s/secret\n' "$i" "$WT_TMP"
 		printf 'private_key_file = %s/h%d.key\n' "$WT_TMP" "$i"
+		printf 'members_file = %s/h%d.members\n' "$WT_TMP" "$i"
 		printf 'listen = %s\nbridge = %s\n' "$(mesh_endpoint "$i")" "$WT_BRIDGE"
 		local line
 		for line in "$@"; do printf '%s\n' "$line"; done
-		printf '[timers]\nkeepalive_interval = 2\npeer_timeout = 8\n'
+		printf '[timers]\nkeepalive_interval = 2\npeer_timeout = 8\ngossip_interval = 5\n'
 		printf '[control]\nsocket = %s/h%d.sock\n' "$WT_TMP" "$i"
 		printf '[log]\nlevel = %s\n' "${MESH_LOG_LEVEL:-info}"
 		for ((j = 1; j <= WT_HOSTS; j++)); do
 			[ "$j" = "$i" ] && continue
+			[ -n "${MESH_SEED:-}" ] && [ "$j" != "$MESH_SEED" ] && continue
 			printf '[peer "h%d"]\nendpoint = %s\n' "$j" "$(mesh_endpoint "$j")"
 			if [ "${MESH_PIN:-0}" = 1 ]; then
 				printf 'public_key = %s\n' "$(cat "$WT_TMP/h$j.pub")"

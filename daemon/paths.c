@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* Path MTU per peer. The search itself is common/pmtu.c; here it is started
+ * when a peer first has a session, fed with the clock, and its probes go out
+ * through the egress. A path whose MTU is below the interface's then caps the
+ * frames toward that peer (daemon/router.c answers bigger ones). */
+#include "config.h"
+
+#include <sodium.h>
+
+#include "common/frame.h"
+#include "common/handshake.h"
+#include "common/pmtu.h"
+#include "common/wire.h"
+#include "daemon/egress.h"
+#include "daemon/log.h"
+#include "daemon/paths.h"
+#include "daemon/peers.h"
+
+/* A search ends on an answer, a timeout or a refused send alike. */
+static void log_change(const struct weft_peer *p, size_t was)
+{
+	if (p->pmtu.mtu != was)
+		log_info("peer %s: path MTU %zu bytes (overlay MTU %zu)", p->name, p->pmtu.mtu,
+			 weft_path_frame_max(p, SIZE_MAX) - WEFT_FRAME_HDR_LEN);
+}
+
+void weft_paths_tick(struct weft_peers *ps, struct weft_egress *e, size_t max_datagram,
+		     uint64_t now)
+{
+	struct weft_peer *p;
+
+	weft_peers_foreach(ps, p)
+	{
+		size_t was = p->pmtu.mtu, size;
+		uint32_t id;
+
+		if (!(p->capabilities & WEFT_HANDSHAKE_CAP_MESH) || !weft_peer_can_send(p, now))
+			continue;
+		if (!p->pmtu.ceiling)
+			weft_pmtu_init(&p->pmtu, max_datagram, p->endpoint.sa.sa_family == AF_INET6,
+				       randombytes_random());
+		size = weft_pmtu_next_probe(&p->pmtu, now, &id);
+		if (size && weft_egress_probe(e, p, size, id, now) < 0)
+			weft_pmtu_send_failed(&p->pmtu, now);
+		log_change(p, was);
+	}
+}
+
+void weft_paths_ack(struct weft_peer *p, uint32_t probe_id, uint16_t size, uint64_t now)
+{
+	size_t was = p->pmtu.mtu;
+
+	(void)weft_pmtu_ack(&p->pmtu, probe_id, size, now);
+	log_change(p, was);
+}
+
+size_t weft_path_frame_max(const struct weft_peer *p, size_t max_frame_len)
+{
+	size_t path;
+
+	/* Nothing probed yet, or a path too small to carry a frame at all
+	 * (a ceiling below weft's own overhead): the interface's size. */
+	if (!p->pmtu.ceiling || p->pmtu.mtu <= WEFT_WIRE_OVERHEAD + WEFT_FRAME_HDR_LEN)
+		return max_frame_len;
+	path = p->pmtu.mtu - WEFT_WIRE_OVERHEAD;
+	return path < max_frame_len ? path : max_frame_len;
+}
