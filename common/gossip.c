@@ -15,6 +15,7 @@
 
 #include "common/bytes.h"
 #include "common/gossip.h"
+#include "common/handshake.h"
 
 #define FAMILY_4    4
 #define FAMILY_6    6
@@ -26,16 +27,7 @@
 _Static_assert(WEFT_GOSSIP_ENTRY_MIN_LEN == 44, "key, seq, nickname length, counts");
 _Static_assert(WEFT_GOSSIP_MAX_LINKS <= UINT16_MAX, "a link count fits its 2 bytes");
 
-/* @len bytes, not NUL-terminated on the wire, all from WEFT_NAME_CHARS. */
-static bool nick_valid(const char *s, size_t len)
-{
-	if (len < 1 || len > WEFT_GOSSIP_NICK_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == '\0' || !strchr(WEFT_NAME_CHARS, s[i]))
-			return false;
-	return true;
-}
+_Static_assert(WEFT_GOSSIP_NICK_MAX == WEFT_HANDSHAKE_NICK_MAX, "one nickname rule");
 
 /* One address at @p (@left bytes): its wire length, or 0 when malformed. */
 static size_t parse_addr(const uint8_t *p, size_t left, union weft_sockaddr *out)
@@ -79,7 +71,7 @@ static size_t parse_entry(const uint8_t *p, size_t left, struct weft_gossip_entr
 	nlen = p[NICKLEN_OFF];
 	off = NICKLEN_OFF + 1;
 	/* nickname and the address count byte */
-	if (left - off < nlen + 1 || !nick_valid((const char *)p + off, nlen) ||
+	if (left - off < nlen + 1 || !weft_handshake_nick_valid((const char *)p + off, nlen) ||
 	    weft_get_be64(p + SEQ_OFF) > WEFT_GOSSIP_SEQ_MAX)
 		return 0;
 	if (e) {
@@ -182,7 +174,8 @@ size_t weft_gossip_entry_len(const struct weft_gossip_entry *e)
 
 static bool entry_valid(const struct weft_gossip_entry *e)
 {
-	if (!e->key || !nick_valid(e->nickname, strnlen(e->nickname, sizeof(e->nickname))) ||
+	if (!e->key ||
+	    !weft_handshake_nick_valid(e->nickname, strnlen(e->nickname, sizeof(e->nickname))) ||
 	    e->seq > WEFT_GOSSIP_SEQ_MAX)
 		return false;
 	if (e->n_addrs > WEFT_GOSSIP_MAX_ADDRS || e->n_links > WEFT_GOSSIP_MAX_LINKS ||

@@ -14,9 +14,7 @@
 
 /* ---- identity record ------------------------------------------------------ */
 
-/* @len bytes, not NUL-terminated (a record's nickname is not), all of them
- * from WEFT_NAME_CHARS. */
-static bool nick_valid(const char *s, size_t len)
+bool weft_handshake_nick_valid(const char *s, size_t len)
 {
 	if (len < 1 || len > WEFT_HANDSHAKE_NICK_MAX)
 		return false;
@@ -28,7 +26,8 @@ static bool nick_valid(const char *s, size_t len)
 
 bool weft_handshake_nickname_valid(const char *nickname)
 {
-	return nickname && nick_valid(nickname, strnlen(nickname, WEFT_HANDSHAKE_NICK_MAX + 1));
+	return nickname &&
+	       weft_handshake_nick_valid(nickname, strnlen(nickname, WEFT_HANDSHAKE_NICK_MAX + 1));
 }
 
 int weft_handshake_identity_encode(const struct weft_handshake_identity *id, uint8_t *out,
@@ -36,7 +35,7 @@ int weft_handshake_identity_encode(const struct weft_handshake_identity *id, uin
 {
 	size_t nlen = strnlen(id->nickname, sizeof(id->nickname));
 
-	if (!nick_valid(id->nickname, nlen))
+	if (!weft_handshake_nick_valid(id->nickname, nlen))
 		return -EINVAL;
 	if (cap < 20 + nlen)
 		return -ENOBUFS;
@@ -78,7 +77,7 @@ int weft_handshake_identity_decode(struct weft_handshake_identity *id, const uin
 			 len - 20 - nlen);
 		return -EPROTO;
 	}
-	if (!nick_valid((const char *)in + 20, nlen)) {
+	if (!weft_handshake_nick_valid((const char *)in + 20, nlen)) {
 		snprintf(err, WEFT_ERRLEN, "identity record: bad nickname (%zu bytes)", nlen);
 		return -EPROTO;
 	}

@@ -74,6 +74,9 @@ struct weft_handshake_identity {
 
 /* 1..32 characters of WEFT_NAME_CHARS ([A-Za-z0-9._-]). */
 bool weft_handshake_nickname_valid(const char *nickname);
+/* The same for @len bytes that need no terminator (as nicknames travel in
+ * identity and MEMBERS records): 1..32 of WEFT_NAME_CHARS. */
+bool weft_handshake_nick_valid(const char *s, size_t len);
 /* Encodes @id as a version 1 record into @out (@cap bytes). Returns 0 with
  * *@len set, -EINVAL (bad nickname) or -ENOBUFS. */
 int weft_handshake_identity_encode(const struct weft_handshake_identity *id, uint8_t *out,

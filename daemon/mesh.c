@@ -156,6 +156,21 @@ static bool direct_allowed(const struct weft_mesh *m)
 	return cap == 0 || direct_learned(m->d.peers) < cap;
 }
 
+/* Whether the member with @key, calling itself @nickname, is a peer already:
+ * by its key, or by its name when that peer's key is not known yet (a
+ * configured peer that has not handshaken: its handshake will tell, and a
+ * second peer for it would only fight the first). */
+static bool is_peer(const struct weft_mesh *m, const uint8_t key[static WEFT_KEY_LEN],
+		    const char *nickname)
+{
+	const struct weft_peer *p;
+
+	if (weft_peers_find_key(m->d.peers, key))
+		return true;
+	p = weft_peers_find_name(m->d.peers, nickname);
+	return p && !p->has_static;
+}
+
 /* A peer for a member first learned by gossip (or from the members file),
  * named by its nickname, or nickname-XXXX (its id) when that is taken. */
 static struct weft_peer *adopt(struct weft_mesh *m, const uint8_t key[static WEFT_KEY_LEN],
@@ -203,7 +218,7 @@ static void update_peers(struct weft_mesh *m, uint64_t now)
 	for (unsigned i = 0; i < weft_members_count(m->members); i++) {
 		const struct weft_member *mb = weft_members_at(m->members, i);
 
-		if (!mb->reachable || weft_peers_find_key(ps, mb->key))
+		if (!mb->reachable || is_peer(m, mb->key, mb->nickname))
 			continue;
 		p = adopt(m, mb->key, mb->nickname, mb->n_addrs ? &mb->addrs[0] : NULL, now);
 		if (p)
@@ -382,8 +397,8 @@ static void load(struct weft_mesh *m, uint64_t now)
 		}
 		if (addr_text && weft_sockaddr_from(&addr, &ep.addr.sa, weft_sockaddr_len(&ep.addr)) < 0)
 			continue;
-		if (!memcmp(key, m->d.identity->public_key, WEFT_KEY_LEN) ||
-		    weft_peers_find_key(m->d.peers, key) || !policy(m, key, nick))
+		if (!memcmp(key, m->d.identity->public_key, WEFT_KEY_LEN) || is_peer(m, key, nick) ||
+		    !policy(m, key, nick))
 			continue;
 		if (adopt(m, key, nick, addr_text ? &addr : NULL, now))
 			n++;
