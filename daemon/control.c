@@ -76,7 +76,7 @@ static void serve(struct weft_control *ctl, int fd)
 		reply = error_reply("request is not JSON");
 	else if (json_unpack(request, "{s:s}", "command", &command) < 0)
 		reply = error_reply("request has no \"command\"");
-	else if (!(reply = ctl->handler(ctl->ctx, command)))
+	else if (!(reply = ctl->handler(ctl->ctx, command, request)))
 		reply = error_reply("unknown command");
 	text = json_dumps(reply, JSON_COMPACT);
 	if (text) {

@@ -11,9 +11,10 @@
 
 struct weft_control;
 
-/* Builds the answer to @command; returns a new reference, or NULL for an
- * unknown command. */
-typedef json_t *(*weft_control_handler)(void *ctx, const char *command);
+/* Builds the answer to @command; @request is the whole request object
+ * (borrowed: its other members are the command's arguments). Returns a new
+ * reference, or NULL for an unknown command. */
+typedef json_t *(*weft_control_handler)(void *ctx, const char *command, json_t *request);
 
 /* Binds @path (mode 0660, a stale socket file is replaced) and starts
  * accepting on @loop. */

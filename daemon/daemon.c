@@ -139,9 +139,11 @@ static int setup_links(struct weftd *d, char err[static WEFT_ERRLEN])
 
 /* ---- control, signals, reload, tick ---------------------------------------------- */
 
-static json_t *on_control(void *ctx, const char *command)
+static json_t *on_control(void *ctx, const char *command, json_t *request)
 {
 	struct weftd *d = ctx;
+
+	(void)request;
 
 	if (!strcmp(command, "status"))
 		return weft_status_json(d);
