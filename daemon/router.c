@@ -194,16 +194,17 @@ static void too_big(struct weft_router *r, const struct frame_view *f, size_t li
 {
 	unsigned mtu = (unsigned)(limit - WEFT_FRAME_HDR_LEN - (f->vlan ? WEFT_FRAME_VLAN_LEN : 0));
 	struct fragment_ctx ctx = {.r = r, .f = f, .now = now};
+	enum weft_toobig_action action = weft_toobig_classify(f->data, f->len);
 	size_t len;
 
-	switch (weft_toobig_classify(f->data, f->len)) {
+	switch (action) {
 	case WEFT_TOOBIG_ICMP4:
 	case WEFT_TOOBIG_ICMP6:
 		len = weft_toobig_answer(r->answer, f->data, f->len, mtu);
 		if (!len)
 			break;
 		inject_answer(r, f, len);
-		if (weft_toobig_classify(f->data, f->len) == WEFT_TOOBIG_ICMP4)
+		if (action == WEFT_TOOBIG_ICMP4)
 			r->count.too_big_icmp4++;
 		else
 			r->count.too_big_icmp6++;
