@@ -21,12 +21,12 @@
 #include "common/config.h"
 #include "common/key.h"
 
-enum section { S_NETWORK, S_TIMERS, S_SOCKET, S_CONTROL, S_LOG, S_PEER, S_COUNT };
+enum section { S_NETWORK, S_TIMERS, S_SOCKET, S_CONTROL, S_METRICS, S_LOG, S_PEER, S_COUNT };
 
 /* clang-format off */
 static const char *const section_names[S_COUNT] = {
 	[S_NETWORK] = "network", [S_TIMERS] = "timers", [S_SOCKET] = "socket",
-	[S_CONTROL] = "control", [S_LOG] = "log", [S_PEER] = "peer",
+	[S_CONTROL] = "control", [S_METRICS] = "metrics", [S_LOG] = "log", [S_PEER] = "peer",
 };
 
 static const char *const section_help[S_COUNT] = {
@@ -34,6 +34,7 @@ static const char *const section_help[S_COUNT] = {
 	[S_TIMERS] = "Timers, in seconds.",
 	[S_SOCKET] = "Socket buffers and packet rings.",
 	[S_CONTROL] = "The control socket used by weftctl.",
+	[S_METRICS] = "Prometheus metrics over HTTP (also printed by `weftctl metrics').",
 	[S_LOG] = "Logging (to stderr; journald when run by systemd).",
 	[S_PEER] = "One [peer \"NAME\"] section per other member, NAME as for the network name.",
 };
@@ -73,6 +74,7 @@ enum key {
 	K_REJECT_AFTER, K_GOSSIP_INTERVAL,
 	K_UDP_SNDBUF, K_UDP_RCVBUF, K_RX_RING_FRAMES, K_TX_RING_FRAMES,
 	K_CONTROL_SOCKET,
+	K_METRICS_LISTEN,
 	K_LOG_LEVEL,
 	K_PEER_ENDPOINT, K_PEER_PUBLIC_KEY,
 	N_KEYS
@@ -233,6 +235,12 @@ static const struct key_def schema[N_KEYS] = {
 	 /* sun_path holds 108 bytes with the NUL */
 	 CFG_STR(T_PATH, control_socket, 107), .def = "/run/weft/<name>.sock",
 	 .help = "UNIX socket on which weftctl talks to weftd."},
+
+	[K_METRICS_LISTEN] = {.sect = S_METRICS, .key = "listen", .flags = F_NUMERIC | F_EMPTY,
+	 CFG(T_ENDPOINT, metrics_listen), .def = "",
+	 .help = "TCP address and port serving GET /metrics (e.g. 127.0.0.1:9783); empty = no "
+		 "HTTP listener. Anyone who can connect reads the metrics: keep it on loopback or "
+		 "a management network."},
 
 	[K_LOG_LEVEL] = {.sect = S_LOG, .key = "level", .flags = F_LIVE, CFG(T_ENUM, log_level),
 	 .def = "info", .values = log_levels,
@@ -647,6 +655,10 @@ static int parse_value(const struct key_def *d, const char *text, void *base,
 				 WEFT_CONFIG_VALUE_MAX);
 			return -EINVAL;
 		}
+		if (len == 0 && (d->flags & F_EMPTY)) {
+			memset(field, 0, sizeof(struct weft_endpoint));
+			return 0;
+		}
 		return weft_endpoint_parse((struct weft_endpoint *)(void *)field,
 						  text, d->flags & F_NUMERIC, err);
 	case T_KEY:
@@ -703,8 +715,10 @@ static bool format_value(const struct key_def *d, const void *base, char out[sta
 				snprintf(out, VALUE_MAX, "%s", d->values[i].name);
 		break;
 	case T_ENDPOINT:
-		weft_endpoint_format(
-		    out, (const struct weft_endpoint *)(const void *)field);
+		if (((const struct weft_endpoint *)(const void *)field)->host[0] == '\0')
+			out[0] = '\0'; /* F_EMPTY: not set */
+		else
+			weft_endpoint_format(out, (const struct weft_endpoint *)(const void *)field);
 		break;
 	case T_KEY:
 		weft_key_encode(out, (const uint8_t *)field);
@@ -1322,10 +1336,10 @@ static void describe(char out[static WEFT_ERRLEN], const struct key_def *d)
 		snprintf(out, WEFT_ERRLEN, "auto or %u..%u", d->min, d->max);
 		break;
 	case T_ENDPOINT:
-		snprintf(out, WEFT_ERRLEN, "%s; PORT defaults to %d",
+		snprintf(out, WEFT_ERRLEN, "%s; PORT defaults to %d%s",
 			 (d->flags & F_NUMERIC) ? "IPv4[:PORT] or [IPv6][:PORT], numeric"
 						: "IPv4[:PORT], [IPv6][:PORT] or HOST[:PORT]",
-			 WEFT_DEFAULT_PORT);
+			 WEFT_DEFAULT_PORT, (d->flags & F_EMPTY) ? ", or empty" : "");
 		break;
 	case T_KEY:
 		snprintf(out, WEFT_ERRLEN, "%d base64 characters (%d bytes)", WEFT_KEY_B64_LEN - 1,

@@ -68,6 +68,9 @@ struct weft_config {
 	/* [control] */
 	char control_socket[WEFT_CONFIG_PATH_MAX];
 
+	/* [metrics] */
+	struct weft_endpoint metrics_listen;   /* host "" = no HTTP listener */
+
 	/* [log] */
 	int log_level;                         /* syslog priority LOG_ERR..LOG_DEBUG */
 

@@ -239,6 +239,9 @@ static const struct good goods[] = {
 	{"socket", "rx_ring_frames", "65536", "65536"},
 	{"socket", "tx_ring_frames", "1024", "1024"},
 	{"control", "socket", "/run/weft-prod.sock", "/run/weft-prod.sock"},
+	{"metrics", "listen", "127.0.0.1:9783", "127.0.0.1:9783"},
+	{"metrics", "listen", "[::1]:9783", "[::1]:9783"},
+	{"metrics", "listen", "", ""},
 	{"log", "level", "error", "error"},
 	{"log", "level", "warning", "warning"},
 	{"log", "level", "DEBUG", "debug"},
@@ -351,6 +354,8 @@ static const struct bad bads[] = {
 	{"socket", "tx_ring_frames", "4k", "not a decimal number"},
 	{"control", "socket", "run/weft.sock", "not an absolute path"},
 	{"control", "socket", LONG_PATH, "longer than 107 bytes"},
+	{"metrics", "listen", "localhost:9783", "host names are not allowed here"},
+	{"metrics", "listen", "127.0.0.1:0", "port"},
 	{"log", "level", "verbose", "expected error, warning, info or debug"},
 	{"log", "level", "warn", "expected error, warning, info or debug"},
 	{"peer", "endpoint", "192.0.2.300:6783", "not an IPv4/IPv6 address or host name"},
@@ -442,7 +447,7 @@ static void test_every_key_is_tested(void **state)
 		assert_true(bad);
 		keys++;
 	}
-	assert_int_equal(keys, 30);
+	assert_int_equal(keys, 31);
 	free(out);
 	weft_config_free(cfg);
 }
@@ -484,6 +489,8 @@ static void test_defaults(void **state)
 				 "tx_ring_frames = 4096\n"
 				 "\n[control]\n"
 				 "socket = /run/weft/t.sock\n"
+				 "\n[metrics]\n"
+				 "listen =\n"
 				 "\n[log]\n"
 				 "level = info\n");
 	/* and the fields themselves */
@@ -1046,7 +1053,7 @@ static void test_docs_parse(void **state)
 		assert_true(strstr(text, set) || strstr(text, unset));
 		keys++;
 	}
-	assert_int_equal(keys, 30);
+	assert_int_equal(keys, 31);
 	/* and uncommenting every default changes nothing */
 	for (char *p = strstr(copy, "\n#"); p; p = strstr(p + 1, "\n#"))
 		if (p[2] >= 'a' && p[2] <= 'z' && strchr(p + 2, '=') < strchr(p + 2, '\n'))
@@ -1119,6 +1126,7 @@ static const struct lifecycle lifecycles[] = {
 	{"socket", "rx_ring_frames", false},
 	{"socket", "tx_ring_frames", false},
 	{"control", "socket", false},
+	{"metrics", "listen", false},
 	{"log", "level", true},
 	{"peer", "endpoint", true},
 	{"peer", "public_key", true},
