@@ -10,6 +10,7 @@
 
 #include "common/bytes.h"
 #include "common/handshake.h"
+#include "common/key.h"
 #include "common/wire.h"
 
 /* ---- identity record ------------------------------------------------------ */
@@ -255,6 +256,7 @@ enum weft_handshake_drop weft_handshake_drop_reason(int err)
 	case -EALREADY:
 		return WEFT_HANDSHAKE_DROP_REPLAY;
 	case -EPERM:
+	case -EACCES:
 		return WEFT_HANDSHAKE_DROP_PIN;
 	default:
 		return WEFT_HANDSHAKE_DROP_OTHER;
@@ -394,12 +396,20 @@ static int write_message(struct weft_handshake *hs, uint8_t *out, size_t cap, si
 	return r;
 }
 
+enum message { MSG_HELLO, MSG_WELCOME, MSG_CONFIRM };
+
 /* Reads the peer's next Noise message into the scratch state and decodes its
- * identity record; @hs->noise is untouched, the caller commits on success. */
-static int read_message(struct weft_handshake *hs, const uint8_t *msg, size_t len,
-			uint32_t expected_index, struct weft_handshake_identity *id,
+ * identity record; @hs->noise is untouched, the caller commits on success.
+ * A HELLO that fails its tag is -EBADMSG: only the network secret and name
+ * key it. A later message that fails is -EPROTO: the HELLO of this handshake
+ * authenticated, so what fails is the identity it carries (or the datagram
+ * was forged). */
+static int read_message(struct weft_handshake *hs, enum message kind, const uint8_t *msg,
+			size_t len, uint32_t expected_index, struct weft_handshake_identity *id,
 			char err[static WEFT_ERRLEN])
 {
+	static const char *const names[] = {"HELLO", "WELCOME", "CONFIRM"};
+	const char *what = names[kind];
 	size_t plen;
 	int r;
 
@@ -409,10 +419,16 @@ static int read_message(struct weft_handshake *hs, const uint8_t *msg, size_t le
 		snprintf(err, WEFT_ERRLEN, "identity record longer than %d bytes",
 			 WEFT_HANDSHAKE_PAYLOAD_MAX);
 		r = -EPROTO;
-	} else if (r < 0) {
-		snprintf(err, WEFT_ERRLEN, "handshake message of %zu bytes did not authenticate",
-			 len);
+	} else if (r < 0 && kind == MSG_HELLO) {
+		snprintf(err, WEFT_ERRLEN,
+			 "%s of %zu bytes did not authenticate with our network secret and name",
+			 what, len);
 		r = -EBADMSG;
+	} else if (r < 0) {
+		snprintf(err, WEFT_ERRLEN,
+			 "%s of %zu bytes did not decrypt though its handshake's HELLO did",
+			 what, len);
+		r = -EPROTO;
 	} else {
 		r = weft_handshake_identity_decode(id, hs->payload, plen, expected_index, err);
 	}
@@ -458,7 +474,7 @@ int weft_handshake_read_welcome(struct weft_handshake *hs, uint32_t sender_index
 		snprintf(err, WEFT_ERRLEN, "no HELLO of ours waits for a WELCOME");
 		return -EINVAL;
 	}
-	r = read_message(hs, msg, len, sender_index, &id, err);
+	r = read_message(hs, MSG_WELCOME, msg, len, sender_index, &id, err);
 	if (r < 0)
 		return r;
 	commit_read(hs);
@@ -505,7 +521,7 @@ int weft_handshake_read_hello(struct weft_handshake *hs, const struct weft_hands
 
 	if (r < 0)
 		return r;
-	r = read_message(hs, msg, len, sender_index, &id, err);
+	r = read_message(hs, MSG_HELLO, msg, len, sender_index, &id, err);
 	if (r < 0)
 		goto fail;
 	commit_read(hs);
@@ -573,7 +589,7 @@ int weft_handshake_read_confirm(struct weft_handshake *hs, const uint8_t *msg, s
 		snprintf(err, WEFT_ERRLEN, "no WELCOME of ours waits for a CONFIRM");
 		return -EINVAL;
 	}
-	r = read_message(hs, msg, len, hs->remote_index, &id, err);
+	r = read_message(hs, MSG_CONFIRM, msg, len, hs->remote_index, &id, err);
 	if (r < 0)
 		return r;
 	commit_read(hs);
@@ -732,16 +748,22 @@ int weft_handshake_check_pin(const uint8_t *pin, bool require_pinned,
 			     const uint8_t remote_static[static WEFT_KEY_LEN],
 			     char err[static WEFT_ERRLEN])
 {
+	char pinned[WEFT_KEY_FPR_LEN], presented[WEFT_KEY_FPR_LEN];
+
+	weft_key_fingerprint(presented, remote_static);
 	if (pin) {
 		if (sodium_memcmp(pin, remote_static, WEFT_KEY_LEN) != 0) {
-			snprintf(err, WEFT_ERRLEN, "static key differs from the pinned public key");
+			weft_key_fingerprint(pinned, pin);
+			snprintf(err, WEFT_ERRLEN,
+				 "pinned key differs: pinned %s, presented %s", pinned, presented);
 			return -EPERM;
 		}
 		return 0;
 	}
 	if (require_pinned) {
-		snprintf(err, WEFT_ERRLEN, "no public key pinned and require_pinned is set");
-		return -EPERM;
+		snprintf(err, WEFT_ERRLEN,
+			 "key %s is not pinned and require_pinned_keys is set", presented);
+		return -EACCES;
 	}
 	return 0;
 }

@@ -137,13 +137,21 @@ struct weft_handshake_config {
 	const uint8_t *ephemeral_priv; /* tests and fuzzing only; NULL: random */
 };
 
-/* Errors, so the caller can count drops by reason:
- *   -EBADMSG   authentication failed or malformed Noise message (a non-member,
- *              a wrong network secret or network name, a corrupted datagram)
- *   -EPROTO    bad identity record (malformed, index mismatch)
+/* Errors, so the caller can count drops by reason and tell an operator what
+ * is wrong:
+ *   -EBADMSG   a HELLO that does not authenticate: its key comes from the
+ *              network secret and name alone, so the sender is a non-member,
+ *              or uses another network secret or network name, or the
+ *              datagram is corrupted (read_hello only)
+ *   -EPROTO    the identity, in a handshake whose HELLO authenticated: a
+ *              WELCOME or CONFIRM that does not decrypt (the static key or the
+ *              identity record inside fails its tag: forged, corrupted or from
+ *              a broken key pair), or an identity record that is malformed or
+ *              carries another index than the datagram
  *   -ETIME     HELLO timestamp outside the tolerance window
  *   -EALREADY  HELLO ephemeral key already answered (replay)
- *   -EPERM     refused by the pinning policy
+ *   -EPERM     refused by the pinning policy: the key differs from the pin
+ *   -EACCES    refused by the pinning policy: no pin, and pins are required
  *   -EINVAL    call out of order or bad configuration (a bug of the caller)
  *   -ENOBUFS   output buffer too small (nothing changed)
  *   -ENOMEM    out of memory */
@@ -152,7 +160,7 @@ enum weft_handshake_drop {
 	WEFT_HANDSHAKE_DROP_IDENTITY,  /* -EPROTO */
 	WEFT_HANDSHAKE_DROP_TIMESTAMP, /* -ETIME */
 	WEFT_HANDSHAKE_DROP_REPLAY,    /* -EALREADY */
-	WEFT_HANDSHAKE_DROP_PIN,       /* -EPERM */
+	WEFT_HANDSHAKE_DROP_PIN,       /* -EPERM, -EACCES */
 	WEFT_HANDSHAKE_DROP_OTHER,     /* anything else */
 	WEFT_HANDSHAKE_DROP_COUNT
 };
@@ -264,9 +272,10 @@ int weft_handshake_finish(struct weft_handshake *hs, struct weft_handshake_resul
 
 /* ---- pinning policy -------------------------------------------------------- */
 
-/* @pin: the public key configured for this peer, or NULL. A pin must match;
- * without one, the key is refused when @require_pinned. Returns 0 or -EPERM
- * with a reason. */
+/* @pin: the public key configured for this peer, or NULL. A pin must match
+ * (else -EPERM, and @err names both keys by fingerprint: the pinned one, then
+ * the presented one); without one, the key is refused when @require_pinned
+ * (-EACCES, @err names the presented key). Returns 0 or one of those. */
 int weft_handshake_check_pin(const uint8_t *pin, bool require_pinned,
 			     const uint8_t remote_static[static WEFT_KEY_LEN],
 			     char err[static WEFT_ERRLEN]) WEFT_WUR;

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "common/handshake.h"
+#include "common/key.h"
 #include "common/wire.h"
 
 /* Linked with -Wl,--wrap=crypto_scalarmult,--wrap=crypto_scalarmult_base:
@@ -258,6 +259,89 @@ static void test_wrong_psk_no_dh(void **state)
 	party_free(&r);
 }
 
+/* The three refusals an operator must tell apart, each by its own code:
+ * another network secret or name (-EBADMSG, at the HELLO), an identity that
+ * does not hold up after the HELLO authenticated (-EPROTO: here a host whose
+ * public key does not belong to its private key, so the static key it sends
+ * fails the DH-keyed tag), and a key that differs from the pin (-EPERM,
+ * naming both keys). */
+static void test_refusal_kinds(void **state)
+{
+	char fi[WEFT_KEY_FPR_LEN], fo[WEFT_KEY_FPR_LEN], want[WEFT_ERRLEN];
+	uint8_t other[32], key[32];
+	struct party i, r;
+	struct flight f;
+
+	/* Network secret. */
+	party_init(&i, "alpha", 1, 0);
+	party_init(&r, "bravo", 1, 0);
+	memcpy(other, psk, 32);
+	other[0] ^= 1;
+	i.cfg.psk = other;
+	assert_int_equal(weft_handshake_write_hello(i.hs, &i.cfg, I_INDEX, NOW, f.hello,
+						    sizeof(f.hello), &f.hello_len, err),
+			 0);
+	err[0] = '\0';
+	assert_int_equal(
+	    weft_handshake_read_hello(r.hs, &r.cfg, NULL, I_INDEX, f.hello, f.hello_len, NOW, err),
+	    -EBADMSG);
+	assert_non_null(strstr(err, "network secret and name"));
+	assert_int_equal(weft_handshake_drop_reason(-EBADMSG), WEFT_HANDSHAKE_DROP_AUTH);
+	/* Network name. */
+	i.cfg.psk = psk;
+	i.cfg.network = "prod-2";
+	assert_int_equal(weft_handshake_write_hello(i.hs, &i.cfg, I_INDEX, NOW, f.hello,
+						    sizeof(f.hello), &f.hello_len, err),
+			 0);
+	assert_int_equal(
+	    weft_handshake_read_hello(r.hs, &r.cfg, NULL, I_INDEX, f.hello, f.hello_len, NOW, err),
+	    -EBADMSG);
+	i.cfg.network = NET;
+
+	/* Identity: the initiator sends a public key that is not its private
+	 * key's. Its HELLO authenticates; its CONFIRM does not decrypt. */
+	randombytes_buf(key, sizeof(key));
+	i.cfg.static_pub = key;
+	do_hello(&i, &r, NULL, &f);
+	do_welcome(&i, &r, &f);
+	assert_int_equal(
+	    weft_handshake_write_confirm(i.hs, f.confirm, sizeof(f.confirm), &f.confirm_len, err),
+	    0);
+	err[0] = '\0';
+	assert_int_equal(weft_handshake_read_confirm(r.hs, f.confirm, f.confirm_len, err), -EPROTO);
+	assert_non_null(strstr(err, "CONFIRM"));
+	assert_non_null(strstr(err, "did not decrypt"));
+	assert_false(weft_handshake_done(r.hs));
+	/* The same from the responder: its WELCOME does not decrypt. */
+	i.cfg.static_pub = i.pk;
+	r.cfg.static_pub = key;
+	do_hello(&i, &r, NULL, &f);
+	assert_int_equal(weft_handshake_write_welcome(r.hs, R_INDEX, NOW, f.welcome,
+						      sizeof(f.welcome), &f.welcome_len, err),
+			 0);
+	err[0] = '\0';
+	assert_int_equal(weft_handshake_read_welcome(i.hs, R_INDEX, f.welcome, f.welcome_len, err),
+			 -EPROTO);
+	assert_non_null(strstr(err, "WELCOME"));
+	assert_int_equal(weft_handshake_drop_reason(-EPROTO), WEFT_HANDSHAKE_DROP_IDENTITY);
+	r.cfg.static_pub = r.pk;
+
+	/* Pin: the handshake completes, the key is not the pinned one. */
+	do_hello(&i, &r, NULL, &f);
+	do_welcome(&i, &r, &f);
+	do_confirm(&i, &r, &f);
+	assert_int_equal(weft_handshake_remote_static(r.hs, key), 0);
+	randombytes_buf(other, sizeof(other));
+	weft_key_fingerprint(fi, i.pk);
+	weft_key_fingerprint(fo, other);
+	snprintf(want, sizeof(want), "pinned key differs: pinned %s, presented %s", fo, fi);
+	assert_int_equal(weft_handshake_check_pin(other, false, key, err), -EPERM);
+	assert_string_equal(err, want);
+	assert_int_equal(weft_handshake_check_pin(i.pk, true, key, err), 0);
+	party_free(&i);
+	party_free(&r);
+}
+
 static void test_replay_and_timestamps(void **state)
 {
 	struct weft_handshake_replay *cache = weft_handshake_replay_new(64, 240000);
@@ -367,18 +451,20 @@ static void test_tamper(void **state)
 	assert_int_equal(weft_handshake_write_welcome(r.hs, R_INDEX, NOW, f.welcome,
 						      sizeof(f.welcome), &f.welcome_len, err),
 			 0);
+	/* After an authentic HELLO, a message that fails is the identity's
+	 * failure (-EPROTO), not the network secret's (-EBADMSG). */
 	for (size_t b = 0; b < f.welcome_len; b++) {
 		f.welcome[b] ^= 0x01;
 		assert_int_equal(
 		    weft_handshake_read_welcome(i.hs, R_INDEX, f.welcome, f.welcome_len, err),
-		    -EBADMSG);
+		    -EPROTO);
 		f.welcome[b] ^= 0x01;
 		n++;
 	}
 	assert_int_equal(
 	    weft_handshake_read_welcome(i.hs, R_INDEX, f.welcome, f.welcome_len + 1, err),
-	    -EBADMSG);
-	assert_int_equal(weft_handshake_read_welcome(i.hs, R_INDEX, f.welcome, 80, err), -EBADMSG);
+	    -EPROTO);
+	assert_int_equal(weft_handshake_read_welcome(i.hs, R_INDEX, f.welcome, 80, err), -EPROTO);
 	assert_int_equal(weft_handshake_read_welcome(i.hs, R_INDEX, f.welcome, f.welcome_len, err),
 			 0);
 
@@ -388,11 +474,11 @@ static void test_tamper(void **state)
 	for (size_t b = 0; b < f.confirm_len; b++) {
 		f.confirm[b] ^= 0x80;
 		assert_int_equal(weft_handshake_read_confirm(r.hs, f.confirm, f.confirm_len, err),
-				 -EBADMSG);
+				 -EPROTO);
 		f.confirm[b] ^= 0x80;
 		n++;
 	}
-	assert_int_equal(weft_handshake_read_confirm(r.hs, f.confirm, 47, err), -EBADMSG);
+	assert_int_equal(weft_handshake_read_confirm(r.hs, f.confirm, 47, err), -EPROTO);
 	assert_false(weft_handshake_done(r.hs));
 	assert_int_equal(weft_handshake_read_confirm(r.hs, f.confirm, f.confirm_len, err), 0);
 	assert_true(weft_handshake_done(r.hs));
@@ -404,6 +490,7 @@ static void test_tamper(void **state)
 
 static void test_pin(void **state)
 {
+	char fa[WEFT_KEY_FPR_LEN], fb[WEFT_KEY_FPR_LEN], want[WEFT_ERRLEN];
 	uint8_t a[32], b[32];
 	struct party i, r;
 	struct flight f;
@@ -414,14 +501,28 @@ static void test_pin(void **state)
 	assert_int_equal(weft_handshake_check_pin(a, true, b, err), 0);
 	assert_int_equal(weft_handshake_check_pin(NULL, false, b, err), 0);
 	err[0] = '\0';
-	assert_int_equal(weft_handshake_check_pin(NULL, true, b, err), -EPERM);
-	assert_non_null(strstr(err, "require_pinned"));
-	b[17] ^= 4;
+	/* Not pinned where pins are required: -EACCES, naming the key presented. */
+	assert_int_equal(weft_handshake_check_pin(NULL, true, b, err), -EACCES);
+	assert_non_null(strstr(err, "require_pinned_keys"));
+	weft_key_fingerprint(fb, b);
+	assert_non_null(strstr(err, fb));
+	assert_int_equal(weft_handshake_drop_reason(-EACCES), WEFT_HANDSHAKE_DROP_PIN);
+	/* A pin that differs: -EPERM, naming the pinned key, then the presented one. */
+	b[1] ^= 4;
+	weft_key_fingerprint(fa, a);
+	weft_key_fingerprint(fb, b);
+	assert_string_not_equal(fa, fb);
+	snprintf(want, sizeof(want), "pinned key differs: pinned %s, presented %s", fa, fb);
 	err[0] = '\0';
 	assert_int_equal(weft_handshake_check_pin(a, false, b, err), -EPERM);
-	assert_non_null(strstr(err, "pinned"));
+	assert_string_equal(err, want);
 	assert_int_equal(weft_handshake_check_pin(a, true, b, err), -EPERM);
+	assert_string_equal(err, want);
 	assert_int_equal(weft_handshake_drop_reason(-EPERM), WEFT_HANDSHAKE_DROP_PIN);
+	/* A difference past the fingerprint's bytes still refuses. */
+	b[1] ^= 4;
+	b[17] ^= 4;
+	assert_int_equal(weft_handshake_check_pin(a, false, b, err), -EPERM);
 
 	/* In a handshake: the initiator learns the key from the WELCOME. */
 	party_init(&i, "alpha", 1, 0);
@@ -658,9 +759,9 @@ static void test_replay_cache(void **state)
 
 static void test_drop_names(void **state)
 {
-	const int errs[] = {-EBADMSG, -EPROTO, -ETIME, -EALREADY, -EPERM, -ENOMEM};
-	const char *names[] = {"auth_failed", "bad_identity", "timestamp",
-			       "replayed",    "pin_refused",  "other"};
+	const int errs[] = {-EBADMSG, -EPROTO, -ETIME, -EALREADY, -EPERM, -EACCES, -ENOMEM};
+	const char *names[] = {"auth_failed", "bad_identity", "timestamp", "replayed",
+			       "pin_refused", "pin_refused",  "other"};
 
 	for (size_t j = 0; j < WEFT_ARRAY_SIZE(errs); j++)
 		assert_string_equal(weft_handshake_drop_name(weft_handshake_drop_reason(errs[j])),
@@ -883,6 +984,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full_handshake),
 	    cmocka_unit_test(test_wrong_psk_no_dh),
+	    cmocka_unit_test(test_refusal_kinds),
 	    cmocka_unit_test(test_replay_and_timestamps),
 	    cmocka_unit_test(test_tamper),
 	    cmocka_unit_test(test_pin),
