@@ -1399,6 +1399,168 @@ void weft_config_write_docs(FILE *out)
 	}
 }
 
+/* Writes @text for roff: a backslash and a minus must be escaped. */
+static void roff_escape(FILE *out, const char *text)
+{
+	for (; *text; text++) {
+		if (*text == '\\')
+			fputs("\\e", out);
+		else if (*text == '-')
+			fputs("\\-", out);
+		else
+			fputc(*text, out);
+	}
+}
+
+/* Writes @text as one line of running text, which must not start with a
+ * roff control character. */
+static void put_roff(FILE *out, const char *text)
+{
+	if (*text == '.' || *text == '\'')
+		fputs("\\&", out);
+	roff_escape(out, text);
+	fputc('\n', out);
+}
+
+void weft_config_write_manpage(FILE *out)
+{
+	char desc[WEFT_ERRLEN], value[WEFT_CONFIG_PATH_MAX];
+
+	fputs(".\\\" SPDX-License-Identifier: MIT\n"
+	      ".\\\" The output of `weftd --print-manpage', made from the configuration schema\n"
+	      ".\\\" (common/config.c) like conf/weft.conf: regenerate it, do not edit it.\n"
+	      ".TH WEFT.CONF 5 \"\" weft \"File Formats Manual\"\n"
+	      /* no hyphenation or justification: key names stay whole */
+	      ".nh\n"
+	      ".ad l\n"
+	      ".SH NAME\n"
+	      "weft.conf \\- configuration of weftd, the weft overlay daemon\n"
+	      ".SH SYNOPSIS\n"
+	      ".I /etc/weft/NAME.conf\n"
+	      ".SH DESCRIPTION\n"
+	      "One file per network, run by\n"
+	      ".BR weftd@NAME.service ,\n"
+	      "which starts\n"
+	      ".BR \"weftd \\-c /etc/weft/NAME.conf\" .\n"
+	      ".PP\n"
+	      "The file is INI:\n"
+	      ".B [section]\n"
+	      "headers, then\n"
+	      ".IB key \" = \" value\n"
+	      "lines.\n"
+	      "Comments start with # or ; at the start of a line, or with \" ;\" after a value.\n"
+	      "Unknown sections and keys, and a section or key given twice, are errors.\n"
+	      ".PP\n"
+	      ".B weftd \\-t \\-c\n"
+	      ".I FILE\n"
+	      "checks a file and prints every error with its line;\n"
+	      ".B weftd \\-\\-dump\\-config \\-c\n"
+	      ".I FILE\n"
+	      "prints it with every default filled in;\n"
+	      ".B weftd \\-\\-print\\-example\n"
+	      "prints an example with every key documented.\n"
+	      ".PP\n"
+	      "On SIGHUP\n"
+	      "(\\fBsystemctl reload weftd@NAME\\fR)\n"
+	      "weftd reads the file again.\n"
+	      "Keys marked \\(lqapplied on reload\\(rq take effect at once;\n"
+	      "the others keep their running value until the next start,\n"
+	      "and the reload names them in a warning.\n"
+	      "An invalid file is reported and the running configuration kept.\n"
+	      ".PP\n"
+	      "In the defaults below, NAME stands for the network name, the value of\n"
+	      ".BR [network] \" name\" ;\n"
+	      "name the file after it, so that the unit, the file and the control socket\n"
+	      "share one name.\n",
+	      out);
+
+	for (int s = 0; s < S_COUNT; s++) {
+		if (s == S_PEER)
+			fprintf(out, ".SH \"[peer \\(dqNAME\\(dq]\"\n");
+		else
+			fprintf(out, ".SH [%s]\n", section_names[s]);
+		put_roff(out, section_help[s]);
+		for (size_t i = 0; i < N_KEYS; i++) {
+			const struct key_def *d = &schema[i];
+
+			if (d->sect != (enum section)s)
+				continue;
+			fprintf(out, ".TP\n.B %s\n", d->key);
+			put_roff(out, d->help);
+			describe(desc, d);
+			fputs(".br\n", out);
+			roff_escape(out, desc);
+			fputs(".\n", out);
+			if (d->flags & F_REQUIRED) {
+				fputs("Required.\n", out);
+			} else if (d->def) {
+				render_default(value, d->def, "NAME");
+				fputs("Default: ", out);
+				if (*value) {
+					fputs("\\fB", out);
+					roff_escape(out, value);
+					fputs("\\fR.\n", out);
+				} else {
+					fputs("empty.\n", out);
+				}
+			} else {
+				fputs("Optional.\n", out);
+			}
+			if (d->flags & F_LIVE)
+				fputs("Applied on reload.\n", out);
+			else
+				fputs("Read at start\\-up only.\n", out);
+		}
+	}
+
+	/* The keys the example sets: the smallest useful file. */
+	fputs(".SH EXAMPLE\n.EX\n", out);
+	for (int s = 0; s < S_COUNT; s++) {
+		bool header = false;
+
+		for (size_t i = 0; i < N_KEYS; i++) {
+			const struct key_def *d = &schema[i];
+
+			if (d->sect != (enum section)s || !d->example)
+				continue;
+			if (!header) {
+				if (s == S_PEER)
+					fprintf(out, "\n[peer \"db1\"]\n");
+				else
+					fprintf(out, "%s[%s]\n", s ? "\n" : "", section_names[s]);
+				header = true;
+			}
+			fprintf(out, "%s = ", d->key);
+			roff_escape(out, d->example);
+			fputc('\n', out);
+		}
+	}
+	fputs(".EE\n", out);
+
+	/* The paths whose default names the network: where NAME's files live. */
+	fputs(".SH FILES\n"
+	      ".TP\n"
+	      ".I /etc/weft/NAME.conf\n"
+	      "This file, read by\n"
+	      ".BR weftd@NAME.service .\n",
+	      out);
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key_def *d = &schema[i];
+
+		if (d->type != T_PATH || !d->def || !strstr(d->def, "<name>"))
+			continue;
+		render_default(value, d->def, "NAME");
+		fputs(".TP\n.I ", out);
+		roff_escape(out, value);
+		fprintf(out, "\nThe default of \\fB[%s] %s\\fR.\n", section_names[d->sect], d->key);
+		put_roff(out, d->help);
+	}
+	fputs(".SH SEE ALSO\n"
+	      ".BR weftd (8),\n"
+	      ".BR weftctl (8)\n",
+	      out);
+}
+
 /* ---- reload ------------------------------------------------------------------------------ */
 
 bool weft_config_key_live(const char *section, const char *key)

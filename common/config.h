@@ -102,6 +102,9 @@ void weft_config_free(struct weft_config *cfg);
 void weft_config_dump(const struct weft_config *cfg, FILE *out);
 /* Writes the documented example: every key with its help line and default. */
 void weft_config_write_docs(FILE *out);
+/* Writes weft.conf(5), the manual page of the same schema: every key with its
+ * help, type, default and whether a reload applies it. */
+void weft_config_write_manpage(FILE *out);
 
 const struct weft_config_peer *weft_config_find_peer(const struct weft_config *cfg, const char *name);
 

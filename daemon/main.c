@@ -24,6 +24,7 @@ static void usage(FILE *out)
 		"       weftd -t -c FILE              check the configuration and exit\n"
 		"       weftd --dump-config -c FILE   print the normalised configuration\n"
 		"       weftd --print-example         print the documented example configuration\n"
+		"       weftd --print-manpage         print the weft.conf(5) manual page (roff)\n"
 		"       weftd genkey                  print a new private key (base64)\n"
 		"       weftd pubkey                  read a private key on stdin, print its public key\n"
 		"       weftd genpsk                  print a new network secret (base64)\n"
@@ -33,6 +34,7 @@ static void usage(FILE *out)
 		"  -t, --test          check the configuration, print `configuration OK' or every error\n"
 		"      --dump-config   print every key, defaults filled in\n"
 		"      --print-example print conf/weft.conf, every key documented\n"
+		"      --print-manpage print docs/man/weft.conf.5, every key documented\n"
 		"  -d, --debug         log at debug level (overrides [log] level)\n"
 		"  -h, --help          this text\n"
 		"  -V, --version       print the version\n");
@@ -139,12 +141,13 @@ static struct weft_config *load_config(const char *path)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_DUMP = 256, OPT_EXAMPLE };
+	enum { OPT_DUMP = 256, OPT_EXAMPLE, OPT_MANPAGE };
 	static const struct option options[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"test", no_argument, NULL, 't'},
 		{"dump-config", no_argument, NULL, OPT_DUMP},
 		{"print-example", no_argument, NULL, OPT_EXAMPLE},
+		{"print-manpage", no_argument, NULL, OPT_MANPAGE},
 		{"debug", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -168,6 +171,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_EXAMPLE:
 			weft_config_write_docs(stdout);
+			return fflush(stdout) == 0 ? 0 : 1;
+		case OPT_MANPAGE:
+			weft_config_write_manpage(stdout);
 			return fflush(stdout) == 0 ? 0 : 1;
 		case 'd':
 			debug = true;

@@ -5,7 +5,8 @@
 #   bad/NAME.conf   `weftd -t -c' must exit 1 and print one line on stderr per
 #                   line of bad/NAME.err, each containing that line;
 #   conf/*.conf     `weftd -t -c' must print `configuration OK', and
-#                   conf/weft.conf must be exactly `weftd --print-example'.
+#                   conf/weft.conf must be exactly `weftd --print-example';
+#   docs/man/weft.conf.5 must be exactly `weftd --print-manpage'.
 # Files are checked from their own directory, so messages read `NAME.conf:LINE: ...'.
 # Uses $WEFTD (exported by make check); exits 77 (skip) only when weftd is not
 # built. A built weftd is always tested: its --help text is not the interface,
@@ -120,6 +121,14 @@ if [ $? -eq 0 ] && cmp -s "$work/out" "$conf/weft.conf"; then
 else
 	not_ok "conf/weft.conf" "differs from weftd --print-example (regenerate it)"
 	diff -u "$conf/weft.conf" "$work/out" | sed 's/^/    /'
+fi
+
+run "$conf" --print-manpage
+if [ $? -eq 0 ] && cmp -s "$work/out" "$top_srcdir/docs/man/weft.conf.5"; then
+	ok "docs/man/weft.conf.5 is weftd --print-manpage"
+else
+	not_ok "docs/man/weft.conf.5" "differs from weftd --print-manpage (regenerate it)"
+	diff -u "$top_srcdir/docs/man/weft.conf.5" "$work/out" | sed 's/^/    /'
 fi
 
 echo "config: $pass passed, $fail failed"
