@@ -119,7 +119,19 @@ send 1 2 - 4 64 $max
 big0=$(mesh_drop_get 1 frame_too_big)
 c 1 1 perl -e "$SENDFRAMES" eth0 "$mac2" "$mac1" 8100:a064 3 $((max + 4)) >"$WT_TMP/big12" ||
 	fail "sending oversized frames from h1c1 failed"
-sleep 0.5
+# Until every frame sent has reached the other side's tcpdump (a loaded
+# machine takes longer than a fixed pause), at most 5 s; then 0.3 s more
+# for anything that should not arrive.
+arrived() { # I J: frames from hIc1 to hJc1 in hJc1's capture so far
+	tcpdump -r "$WT_TMP/c$2.pcap" -n "ether src $(cont_mac "$1" 1) and ether dst $(cont_mac "$2" 1)" \
+		2>/dev/null | wc -l
+}
+for _ in $(seq 50); do
+	[ "$(arrived 1 2)" -ge "$(wc -l <"$WT_TMP/sent12")" ] &&
+		[ "$(arrived 2 1)" -ge "$(wc -l <"$WT_TMP/sent21")" ] && break
+	sleep 0.1
+done
+sleep 0.3
 for i in 1 2; do
 	kill_spawned "tcpdump$i"
 done
