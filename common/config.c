@@ -69,7 +69,7 @@ static const struct enum_value log_levels[] = {
 enum key {
 	K_NAME, K_NICKNAME, K_SECRET_FILE, K_PRIVATE_KEY_FILE, K_LISTEN, K_BRIDGE, K_MTU,
 	K_UNDERLAY, K_REQUIRE_PINNED_KEYS, K_CREATE_BRIDGE, K_HANDSHAKE_RATE, K_HANDSHAKE_BURST,
-	K_MEMBERS_FILE, K_MAX_DIRECT, K_CLAMP_MSS,
+	K_MEMBERS_FILE, K_BANNED_FILE, K_MAX_DIRECT, K_CLAMP_MSS,
 	K_KEEPALIVE_INTERVAL, K_PEER_TIMEOUT, K_FORGET_MEMBER_AFTER, K_MAC_AGEING, K_REKEY_AFTER,
 	K_REJECT_AFTER, K_GOSSIP_INTERVAL,
 	K_UDP_SNDBUF, K_UDP_RCVBUF, K_RX_RING_FRAMES, K_TX_RING_FRAMES,
@@ -181,6 +181,11 @@ static const struct key_def schema[N_KEYS] = {
 	 .def = "/var/lib/weft/<name>.members",
 	 .help = "Where the members learned by gossip are kept across restarts (tried again at "
 		 "start-up); empty = not kept."},
+	[K_BANNED_FILE] = {.sect = S_NETWORK, .key = "banned_file", .flags = F_EMPTY,
+	 CFG_STR(T_PATH, banned_file, WEFT_CONFIG_VALUE_MAX),
+	 .def = "/var/lib/weft/<name>.banned",
+	 .help = "Where the keys banned by `weftctl forget' (or by removing their [peer] "
+		 "section) are kept across restarts; empty = bans last until the daemon stops."},
 	[K_MAX_DIRECT] = {.sect = S_NETWORK, .key = "max_direct", .flags = F_LIVE,
 	 CFG(T_UINT, max_direct), .min = 0, .max = WEFT_CONFIG_MAX_PEERS, .def = "0",
 	 .unit = "peers",

@@ -47,6 +47,7 @@ struct weft_config {
 	unsigned handshake_rate;               /* handshakes/s per source address */
 	unsigned handshake_burst;
 	char members_file[WEFT_CONFIG_PATH_MAX]; /* "" = learned members not kept */
+	char banned_file[WEFT_CONFIG_PATH_MAX];  /* "" = bans not kept across restarts */
 	unsigned max_direct;                   /* direct sessions to learned members; 0 = no cap */
 	bool clamp_mss;
 
