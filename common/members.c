@@ -495,6 +495,19 @@ unsigned weft_members_expire(struct weft_members *m, uint64_t now)
 	return gone;
 }
 
+bool weft_members_remove(struct weft_members *m, const uint8_t key[static WEFT_KEY_LEN])
+{
+	long found = lookup(m, key, NULL);
+	unsigned pos = (unsigned)found;
+
+	if (found < 0)
+		return false;
+	member_free(m->by_id[pos]);
+	memmove(&m->by_id[pos], &m->by_id[pos + 1], (m->n - pos - 1) * sizeof(*m->by_id));
+	m->n--;
+	return true;
+}
+
 /* ---- gossip out --------------------------------------------------------------- */
 
 /* Adds @mem to @w; an entry too big for an empty record goes with as many of

@@ -92,6 +92,9 @@ const struct weft_member *weft_members_at(const struct weft_members *m, unsigned
  * shortest paths, ties to the lowest first-hop id. Marks members that
  * became unreachable (and when). */
 void weft_members_route(struct weft_members *m, uint64_t now);
+/* Forgets the member with @key at once (an operator's ban; the policy then
+ * keeps it from coming back by gossip); returns whether there was one. */
+bool weft_members_remove(struct weft_members *m, const uint8_t key[static WEFT_KEY_LEN]);
 /* Forgets members unreachable for WEFT_MEMBERS_UNREACHABLE_MS; returns how many. */
 unsigned weft_members_expire(struct weft_members *m, uint64_t now);
 

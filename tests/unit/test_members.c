@@ -377,6 +377,31 @@ static void test_merge_full(void **state)
 	weft_members_free(m);
 }
 
+/* A removed member is gone at once, its slot free, the order kept; a key
+ * not stored (or our own) is no removal. */
+static void test_remove(void **state)
+{
+	struct weft_members *m = table(3);
+
+	assert_int_equal(put(m, KEY(0x30), 0), WEFT_MEMBERS_NEW);
+	assert_int_equal(put(m, KEY(0x10), 0), WEFT_MEMBERS_NEW);
+	assert_int_equal(put(m, KEY(0x20), 0), WEFT_MEMBERS_NEW);
+	assert_true(weft_members_remove(m, KEY(0x20)));
+	assert_false(weft_members_remove(m, KEY(0x20)));
+	assert_false(weft_members_remove(m, KEY(0x40)));
+	assert_false(weft_members_remove(m, OWN));
+	assert_int_equal(weft_members_count(m), 2);
+	assert_null(weft_members_find(m, KEY(0x20)));
+	assert_memory_equal(weft_members_at(m, 0)->key, KEY(0x10), WEFT_KEY_LEN);
+	assert_memory_equal(weft_members_at(m, 1)->key, KEY(0x30), WEFT_KEY_LEN);
+	assert_true(weft_members_remove(m, KEY(0x10)));
+	assert_true(weft_members_remove(m, KEY(0x30)));
+	assert_int_equal(weft_members_count(m), 0);
+	/* and the room is there again */
+	assert_int_equal(put(m, KEY(0x20), 0), WEFT_MEMBERS_NEW);
+	weft_members_free(m);
+}
+
 static void test_merge_insane(void **state)
 {
 	struct weft_members *m = table(4);
@@ -848,6 +873,7 @@ int main(void)
 	    cmocka_unit_test(test_merge_id_collision),
 	    cmocka_unit_test(test_merge_full),
 	    cmocka_unit_test(test_merge_insane),
+	    cmocka_unit_test(test_remove),
 	    cmocka_unit_test(test_new_args),
 	    cmocka_unit_test(test_set_own),
 	    cmocka_unit_test(test_route_line),
