@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
+#include <linux/ip.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
@@ -37,9 +39,13 @@ struct weft_link {
 	char *buf;
 	char extack[EXTACK_LEN]; /* the kernel's message for the last request, if any */
 
-	/* What setup established, for teardown. */
+	/* What setup established, for teardown and for plugging in again. */
 	bool have_names;
 	bool created_bridge;
+	bool create_bridge; /* the spec's: make B again if it is missing */
+	bool plugged;	    /* B-br is a port of B (as far as the last look knew) */
+	bool ipv6_warned;   /* disable_ipv6 could not be written: said once */
+	unsigned mtu;	    /* the overlay MTU, for the bridge */
 	int bridge_ifindex;
 	char bridge[IFNAMSIZ], port[IFNAMSIZ], dp[IFNAMSIZ];
 };
@@ -385,6 +391,18 @@ static int link_set(struct weft_link *l, int ifindex, unsigned mtu, int master, 
 	return talk(l, nlh, NULL, NULL);
 }
 
+/* Sets the interface flags in @mask to those in @flags, leaving the others. */
+static int link_set_flags(struct weft_link *l, int ifindex, unsigned mask, unsigned flags)
+{
+	union req req;
+	struct nlmsghdr *nlh = link_req(&req, RTM_NEWLINK, 0, ifindex);
+	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+	ifi->ifi_change = mask;
+	ifi->ifi_flags = flags;
+	return talk(l, nlh, NULL, NULL);
+}
+
 /* No IPv6 link-local address, hence no router solicitations or MLD reports. */
 static int link_no_ipv6_ll(struct weft_link *l, int ifindex)
 {
@@ -397,6 +415,100 @@ static int link_no_ipv6_ll(struct weft_link *l, int ifindex)
 	mnl_attr_nest_end(nlh, inet6);
 	mnl_attr_nest_end(nlh, spec);
 	return talk(l, nlh, NULL, NULL);
+}
+
+/*
+ * IPv4 that arrives on the interface is never the host's: the strict
+ * reverse-path filter drops every packet with a source address (nothing is
+ * routed back through an interface without addresses, so even a loose
+ * filter set for all interfaces drops them), no ARP reply for any local
+ * address, no local source accepted, nothing forwarded. What it cannot stop
+ * is a packet from 0.0.0.0 (it has no source to check).
+ */
+static int link_no_ipv4(struct weft_link *l, int ifindex)
+{
+	static const struct {
+		uint16_t key;
+		uint32_t value;
+	} conf[] = {
+	    {IPV4_DEVCONF_RP_FILTER, 1},
+	    {IPV4_DEVCONF_ARP_IGNORE, 8},
+	    {IPV4_DEVCONF_ACCEPT_LOCAL, 0},
+	    {IPV4_DEVCONF_FORWARDING, 0},
+	};
+	union req req;
+	struct nlmsghdr *nlh = link_req(&req, RTM_NEWLINK, 0, ifindex);
+	struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	struct nlattr *inet = mnl_attr_nest_start(nlh, AF_INET);
+	struct nlattr *c = mnl_attr_nest_start(nlh, IFLA_INET_CONF);
+
+	for (size_t i = 0; i < WEFT_ARRAY_SIZE(conf); i++)
+		mnl_attr_put_u32(nlh, conf[i].key, conf[i].value);
+	mnl_attr_nest_end(nlh, c);
+	mnl_attr_nest_end(nlh, inet);
+	mnl_attr_nest_end(nlh, spec);
+	return talk(l, nlh, NULL, NULL);
+}
+
+/*
+ * IPv6 off: the interface takes no IPv6 at all, so a router advertisement
+ * from the overlay configures nothing on it. Only the sysctl does this (no
+ * rtnetlink attribute sets it); -ENOENT if the kernel has no IPv6.
+ */
+static int ipv6_disable(const char *ifname)
+{
+	char path[64 + IFNAMSIZ];
+	ssize_t n;
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, "1\n", 2);
+	if (n < 0)
+		rc = -errno;
+	else if (n != 2)
+		rc = -EIO;
+	close(fd);
+	return rc;
+}
+
+/*
+ * weft's port is not a host interface: no ARP (IFF_NOARP: no requests, no
+ * replies, and the kernel drops ARP arriving on it), no IPv6, no IPv4 taken
+ * in. The rings are AF_PACKET, below all of this. Before the link goes up,
+ * so it never says anything; again on every setup, for links left by an
+ * older weftd.
+ */
+static int isolate(struct weft_link *l, const struct link_info *e, char err[static WEFT_ERRLEN])
+{
+	int rc;
+
+	if (!(e->flags & IFF_NOARP)) {
+		rc = link_set_flags(l, e->ifindex, IFF_NOARP, IFF_NOARP);
+		if (rc)
+			return fail(l, err, rc, "switching ARP off on %s", e->name);
+	}
+	/* The kernel may have no IPv6: then there is nothing to quiet. */
+	rc = link_no_ipv6_ll(l, e->ifindex);
+	if (rc)
+		log_debug("%s: no IPv6 address generation mode set: %s", e->name, strerror(-rc));
+	rc = ipv6_disable(e->name);
+	if (rc && rc != -ENOENT && !l->ipv6_warned) {
+		/* Without write access to /proc/sys (a unit without ReadWritePaths for
+		 * it): the link-local address is still off, SLAAC from a rogue router
+		 * advertisement is not. */
+		log_warn("%s: cannot switch IPv6 off (/proc/sys/net/ipv6/conf/%s/disable_ipv6: "
+			 "%s); it has no link-local address, but a router advertisement from "
+			 "the overlay could still give it one",
+			 e->name, e->name, strerror(-rc));
+		l->ipv6_warned = true;
+	}
+	rc = link_no_ipv4(l, e->ifindex);
+	if (rc)
+		return fail(l, err, rc, "IPv4 settings (rp_filter, arp_ignore) of %s", e->name);
+	return 0;
 }
 
 /* Creating a link ignores IFLA_IFALIAS: only a change of an existing one sets it. */
@@ -534,19 +646,25 @@ int weft_link_veth_names(const char *bridge, char port[static IFNAMSIZ], char dp
 	return 0;
 }
 
-/* Finds or creates the bridge; *br describes it afterwards. */
-static int setup_bridge(struct weft_link *l, const struct weft_link_spec *spec,
-			struct link_info *br, char err[static WEFT_ERRLEN])
+/*
+ * Finds bridge B, or creates it when it is missing and that is allowed;
+ * *br describes it afterwards. -ENODEV (and @err) when it is missing and
+ * may not be created. A bridge seen for the first time (at setup, or made
+ * again after someone deleted it) is ours to remove only if we made it, now
+ * or in an earlier run (its alias says).
+ */
+static int find_bridge(struct weft_link *l, struct link_info *br, char err[static WEFT_ERRLEN])
 {
+	bool created = false;
 	int rc = link_get(l, l->bridge, 0, br);
 
 	if (rc == -ENODEV) {
-		if (!spec->create_bridge)
+		if (!l->create_bridge)
 			return fail(NULL, err, -ENODEV,
 				    "bridge %s does not exist and creating it is off", l->bridge);
-		rc = bridge_create(l, l->bridge, spec->mtu);
+		rc = bridge_create(l, l->bridge, l->mtu);
 		if (rc == 0) {
-			l->created_bridge = true;
+			created = true;
 			log_info("created bridge %s (STP off, bridge netfilter off)", l->bridge);
 		} else if (rc != -EEXIST) {
 			return fail(l, err, rc, "creating bridge %s", l->bridge);
@@ -555,15 +673,18 @@ static int setup_bridge(struct weft_link *l, const struct weft_link_spec *spec,
 	}
 	if (rc)
 		return fail(l, err, rc, "looking up bridge %s", l->bridge);
-	l->bridge_ifindex = br->ifindex;
 	if (strcmp(br->kind, "bridge") != 0)
 		return fail(NULL, err, -EEXIST, "%s exists and is not a bridge (it is %s%s)",
 			    l->bridge, br->kind[0] ? "a " : "a device without a kind", br->kind);
-	if (l->created_bridge && strcmp(br->alias, WEFT_LINK_ALIAS) != 0) {
+	if (br->ifindex == l->bridge_ifindex)
+		return 0;
+	l->bridge_ifindex = br->ifindex;
+	l->created_bridge = created;
+	if (created && strcmp(br->alias, WEFT_LINK_ALIAS) != 0) {
 		rc = link_set_alias(l, br->ifindex, WEFT_LINK_ALIAS);
 		if (rc)
 			return fail(l, err, rc, "marking bridge %s as weftd's (alias)", l->bridge);
-	} else if (!l->created_bridge && strcmp(br->alias, WEFT_LINK_ALIAS) == 0) {
+	} else if (!created && strcmp(br->alias, WEFT_LINK_ALIAS) == 0) {
 		l->created_bridge = true;
 		log_info("bridge %s was created by an earlier weftd: it is ours to remove",
 			 l->bridge);
@@ -574,6 +695,60 @@ static int setup_bridge(struct weft_link *l, const struct weft_link_spec *spec,
 			 "create as it is",
 			 l->bridge);
 	return 0;
+}
+
+/* The overlay MTU on bridge @br: exactly on a bridge weftd created; on
+ * another one lowered to it if larger, never raised. */
+static int size_bridge(struct weft_link *l, const struct link_info *br,
+		       char err[static WEFT_ERRLEN])
+{
+	int rc;
+
+	if (br->mtu > l->mtu || (l->created_bridge && br->mtu != l->mtu)) {
+		rc = link_set(l, br->ifindex, l->mtu, 0, false);
+		if (rc)
+			return fail(l, err, rc, "setting MTU %u on bridge %s", l->mtu, l->bridge);
+		if (!l->created_bridge)
+			log_warn("bridge %s: MTU lowered from %u to the overlay MTU %u", l->bridge,
+				 br->mtu, l->mtu);
+	} else if (br->mtu < l->mtu) {
+		log_info("bridge %s: MTU %u is below the overlay MTU %u; leaving it", l->bridge,
+			 br->mtu, l->mtu);
+	}
+	return 0;
+}
+
+/* B-br into bridge @br (unless it is there), the bridge's MTU, the bridge
+ * up: 1 if the port was plugged in now, 0 if it already was (then only
+ * @always sizes the bridge and brings it up). */
+static int plug_into(struct weft_link *l, struct link_info *br, const struct link_info *port,
+		     bool always, char err[static WEFT_ERRLEN])
+{
+	bool was = port->master == br->ifindex;
+	int rc;
+
+	l->plugged = was;
+	if (was && !always)
+		return 0;
+	if (!was) {
+		rc = link_set(l, port->ifindex, 0, br->ifindex, false);
+		if (rc)
+			return fail(l, err, rc, "adding %s to bridge %s", l->port, l->bridge);
+		/* Joining may have lowered an auto-sized bridge's MTU: read it again. */
+		rc = link_get(l, NULL, br->ifindex, br);
+		if (rc)
+			return fail(l, err, rc, "looking up bridge %s", l->bridge);
+	}
+	rc = size_bridge(l, br, err);
+	if (rc)
+		return rc;
+	if (!(br->flags & IFF_UP)) {
+		rc = link_set(l, br->ifindex, 0, 0, true);
+		if (rc)
+			return fail(l, err, rc, "bringing %s up", l->bridge);
+	}
+	l->plugged = true;
+	return was ? 0 : 1;
 }
 
 /* Finds or creates the veth pair; *port and *dp describe it afterwards. */
@@ -622,10 +797,9 @@ int weft_link_setup(struct weft_link *l, const struct weft_link_spec *spec, int 
 {
 	struct link_info br, port, dp;
 	const struct link_info *ends[2] = {&port, &dp};
-	const struct link_info *up[3] = {&dp, &port, &br};
 	char port_name[IFNAMSIZ], dp_name[IFNAMSIZ];
 	unsigned port_mtu = spec->port_mtu ? spec->port_mtu : spec->mtu;
-	int rc;
+	int rc, have_bridge;
 
 	*dp_ifindex = 0;
 	err[0] = '\0';
@@ -640,10 +814,15 @@ int weft_link_setup(struct weft_link *l, const struct weft_link_spec *spec, int 
 	memcpy(l->port, port_name, sizeof(l->port));
 	memcpy(l->dp, dp_name, sizeof(l->dp));
 	l->have_names = true;
+	l->create_bridge = spec->create_bridge;
+	l->mtu = spec->mtu;
+	l->plugged = false;
 
-	rc = setup_bridge(l, spec, &br, err);
-	if (rc)
-		return rc;
+	/* The bridge first: a name taken by something else fails before any
+	 * veth is made. A missing bridge that may not be created is waited for. */
+	have_bridge = find_bridge(l, &br, err);
+	if (have_bridge && have_bridge != -ENODEV)
+		return have_bridge;
 	rc = setup_veth(l, port_mtu, &port, &dp, err);
 	if (rc)
 		return rc;
@@ -656,14 +835,9 @@ int weft_link_setup(struct weft_link *l, const struct weft_link_spec *spec, int 
 			if (rc)
 				return fail(l, err, rc, "setting MTU %u on %s", port_mtu, e->name);
 		}
-		/* Before it goes up; IPv6 may be off in this kernel: then there is nothing to
-		 * quiet. */
-		if (!(e->flags & IFF_UP)) {
-			rc = link_no_ipv6_ll(l, e->ifindex);
-			if (rc)
-				log_debug("%s: no IPv6 address generation mode set: %s", e->name,
-					  strerror(-rc));
-		}
+		rc = isolate(l, e, err);
+		if (rc)
+			return rc;
 	}
 	rc = weft_offload_off(l->port, WEFT_OFFLOAD_TX, err);
 	if (rc == 0)
@@ -671,38 +845,67 @@ int weft_link_setup(struct weft_link *l, const struct weft_link_spec *spec, int 
 	if (rc)
 		return rc;
 
-	if (port.master != br.ifindex) {
-		rc = link_set(l, port.ifindex, 0, br.ifindex, false);
-		if (rc)
-			return fail(l, err, rc, "adding %s to bridge %s", l->port, l->bridge);
-	}
-	/* Joining may have lowered an auto-sized bridge's MTU: read it again. */
-	rc = link_get(l, NULL, br.ifindex, &br);
-	if (rc)
-		return fail(l, err, rc, "looking up bridge %s", l->bridge);
-	if (br.mtu > spec->mtu || (l->created_bridge && br.mtu != spec->mtu)) {
-		rc = link_set(l, br.ifindex, spec->mtu, 0, false);
-		if (rc)
-			return fail(l, err, rc, "setting MTU %u on bridge %s", spec->mtu,
-				    l->bridge);
-		if (!l->created_bridge)
-			log_warn("bridge %s: MTU lowered from %u to the overlay MTU %u", l->bridge,
-				 br.mtu, spec->mtu);
-	} else if (br.mtu < spec->mtu) {
-		log_info("bridge %s: MTU %u is below the overlay MTU %u; leaving it", l->bridge,
-			 br.mtu, spec->mtu);
-	}
-
 	/* The far end first, so the bridge port never forwards into a down peer. */
-	for (size_t i = 0; i < WEFT_ARRAY_SIZE(up); i++) {
-		if (up[i]->flags & IFF_UP)
+	for (size_t i = WEFT_ARRAY_SIZE(ends); i-- > 0;) {
+		if (ends[i]->flags & IFF_UP)
 			continue;
-		rc = link_set(l, up[i]->ifindex, 0, 0, true);
+		rc = link_set(l, ends[i]->ifindex, 0, 0, true);
 		if (rc)
-			return fail(l, err, rc, "bringing %s up", up[i]->name);
+			return fail(l, err, rc, "bringing %s up", ends[i]->name);
 	}
 	*dp_ifindex = dp.ifindex;
+	if (have_bridge == 0) {
+		rc = plug_into(l, &br, &port, true, err);
+		if (rc < 0)
+			return rc;
+	}
 	return 0;
+}
+
+bool weft_link_plugged(const struct weft_link *l)
+{
+	return l->plugged;
+}
+
+int weft_link_plug(struct weft_link *l, char err[static WEFT_ERRLEN])
+{
+	struct link_info br, port;
+	int rc;
+
+	err[0] = '\0';
+	if (!l->have_names)
+		return fail(NULL, err, -EINVAL, "nothing set up to plug in");
+	rc = find_bridge(l, &br, err);
+	if (rc) {
+		l->plugged = false;
+		return rc;
+	}
+	rc = link_get(l, l->port, 0, &port);
+	if (rc) {
+		l->plugged = false;
+		return rc == -ENODEV ? fail(NULL, err, rc, "%s is gone", l->port)
+				     : fail(l, err, rc, "looking up %s", l->port);
+	}
+	return plug_into(l, &br, &port, false, err);
+}
+
+int weft_link_set_mtu(struct weft_link *l, unsigned mtu, char err[static WEFT_ERRLEN])
+{
+	struct link_info br;
+	int rc;
+
+	err[0] = '\0';
+	if (mtu < 68 || mtu > 65535)
+		return fail(NULL, err, -EINVAL, "overlay MTU %u: must be 68 to 65535", mtu);
+	l->mtu = mtu;
+	if (!l->plugged)
+		return 0;
+	rc = link_get(l, NULL, l->bridge_ifindex, &br);
+	if (rc == -ENODEV)
+		return 0; /* gone: plugging in again sizes the next one */
+	if (rc)
+		return fail(l, err, rc, "looking up bridge %s", l->bridge);
+	return size_bridge(l, &br, err);
 }
 
 /* Still the bridge setup found or made? Without its ifindex (setup failed early), its alias says.
@@ -774,6 +977,8 @@ int weft_link_teardown(struct weft_link *l)
 	}
 	l->have_names = false;
 	l->created_bridge = false;
+	l->plugged = false;
+	l->bridge_ifindex = 0;
 	return first;
 }
 

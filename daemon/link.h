@@ -29,7 +29,7 @@ struct weft_link;
 struct weft_link_spec {
 	const char *bridge; /* borrowed; at most WEFT_LINK_BRIDGE_NAME_MAX characters */
 	unsigned mtu;	    /* overlay MTU (weft_frame_overlay_mtu()), 68 .. 65535 */
-	bool create_bridge; /* create B if it is missing; otherwise a missing B is an error */
+	bool create_bridge; /* create B if it is missing; otherwise a missing B is waited for */
 	/* The veth pair's MTU, above the overlay MTU so that the bridge hands
 	 * weftd the frames too big for the overlay instead of dropping them
 	 * unseen; 0: the overlay MTU. The bridge itself keeps the overlay MTU. */
@@ -54,18 +54,44 @@ int weft_link_veth_names(const char *bridge, char port[static IFNAMSIZ], char dp
  *   netfilter off for it, alias WEFT_LINK_ALIAS); a link B that is not a
  *   bridge is an error. A bridge we did not create is left as configured,
  *   except that its MTU is lowered to @spec->mtu if larger (never raised).
- * - veth pair B-br/B-dp: created if missing, MTU @spec->mtu, no IPv6
- *   link-local address (no RS/MLD chatter from plumbing); a B-br or B-dp that
- *   is not a veth, or not the two ends of one pair, is an error.
+ * - veth pair B-br/B-dp: created if missing, MTU @spec->port_mtu; a B-br or
+ *   B-dp that is not a veth, or not the two ends of one pair, is an error.
+ * - both ends are no host interface: IFF_NOARP, no IPv6 (no link-local
+ *   address, disable_ipv6 where /proc/sys is writable, else one warning),
+ *   IPv4 that arrives on them is not taken in (rp_filter 1, arp_ignore 8,
+ *   accept_local 0, forwarding 0); all before they go up.
  * - B-br: bridge port of B; every TX checksum and segmentation offload off,
  *   so captured frames are whole and checksummed. B-dp: GRO off.
  * - all three up.
+ * When B is missing and may not be created, everything but the bridge is
+ * done and setup still succeeds: weft_link_plugged() says false, and
+ * weft_link_plug() plugs B-br in once B exists.
  * On success *@dp_ifindex is B-dp's ifindex. On failure, @err says what and
  * why; whatever was created so far is remembered, so weft_link_teardown()
  * removes it.
  */
 int weft_link_setup(struct weft_link *l, const struct weft_link_spec *spec, int *dp_ifindex,
 		    char err[static WEFT_ERRLEN]) WEFT_WUR;
+
+/* B-br is a port of bridge B, as of the last setup or plug. */
+bool weft_link_plugged(const struct weft_link *l);
+
+/*
+ * Looks again (after the kernel said links changed): plugs B-br into B if
+ * it is not (B appeared, or was deleted and made again; B is created when
+ * the spec allows), and sizes and raises B as setup does. Returns 1 if it
+ * plugged the port in now, 0 if it already was, -ENODEV if B is missing
+ * and may not be created (the port waits unplugged), another negative
+ * errno (and @err) if B is not a bridge, B-br is gone, or a change failed.
+ */
+int weft_link_plug(struct weft_link *l, char err[static WEFT_ERRLEN]) WEFT_WUR;
+
+/*
+ * A new overlay MTU (the underlay changed): applied to B now if plugged,
+ * by the rules of setup (B exactly if weftd created it, else lowered only),
+ * and to any B plugged into later. The veth pair keeps its MTU.
+ */
+int weft_link_set_mtu(struct weft_link *l, unsigned mtu, char err[static WEFT_ERRLEN]) WEFT_WUR;
 
 /*
  * Removes what setup put in place: the veth pair (always; deleting B-br

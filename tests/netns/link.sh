@@ -99,12 +99,25 @@ check_picture() {
 		want_eq "$(mtu_of "$d")" "$m" "$d MTU"
 		has "$d" "addrgenmode none"
 		want_eq "$(n ip -6 -o addr show dev "$d")" "" "$d IPv6 addresses"
+		check_isolated "$d"
 	done
 	want_eq "$(master_of "$b-br")" "$b" "$b-br master"
 	want_eq "$(master_of "$b-dp")" "" "$b-dp master"
 	n ip -o link show dev "$b-br" | grep -q "$b-br@$b-dp" || fail "$b-br is not $b-dp's peer"
 	ok
 	check_offloads "$b"
+}
+
+# Not a host interface: no ARP, IPv6 off, IPv4 arriving on it not taken in.
+check_isolated() {
+	local d=$1
+	n ip -o link show dev "$d" | grep -q '[<,]NOARP[,>]' || fail "$d: ARP is on"
+	ok
+	want_eq "$(n cat "/proc/sys/net/ipv6/conf/$d/disable_ipv6")" 1 "$d disable_ipv6"
+	want_eq "$(n cat "/proc/sys/net/ipv4/conf/$d/rp_filter")" 1 "$d rp_filter"
+	want_eq "$(n cat "/proc/sys/net/ipv4/conf/$d/arp_ignore")" 8 "$d arp_ignore"
+	want_eq "$(n cat "/proc/sys/net/ipv4/conf/$d/accept_local")" 0 "$d accept_local"
+	want_eq "$(n cat "/proc/sys/net/ipv4/conf/$d/forwarding")" 0 "$d forwarding"
 }
 
 # Every TX checksum and segmentation offload of B-br off, GRO off on B-dp.
@@ -152,11 +165,25 @@ want_eq "$after" "$before" "links after a second setup"
 check_picture wlt0 1423
 want_eq "$(n ip -o link show type bridge | grep -c ': wlt0[:@]')" 1 "bridges named wlt0"
 
-# Someone lowered an offload and the MTU meanwhile: setup puts them back.
+# Someone lowered an offload and the MTU meanwhile, and made the port an
+# ordinary interface again: setup puts it all back.
 n ethtool -K wlt0-br tx on gso on >/dev/null 2>&1 || true
 n ip link set wlt0-dp mtu 1400
+n ip link set wlt0-dp arp on
+n sysctl -qw net.ipv6.conf.wlt0-br.disable_ipv6=0 net.ipv4.conf.wlt0-dp.rp_filter=0
 lt setup wlt0 1423 create
 check_picture wlt0 1423
+
+# A new overlay MTU goes to the bridge weftd made, up or down; the veth pair keeps its own.
+lt setup wlt0 1423 create set-mtu 1500
+want_eq "$(mtu_of wlt0)" 1500 "wlt0 MTU after set-mtu 1500"
+lt setup wlt0 1423 create set-mtu 1300
+want_eq "$(mtu_of wlt0)" 1300 "wlt0 MTU after set-mtu 1300"
+want_eq "$(mtu_of wlt0-dp)" 1423 "wlt0-dp MTU after set-mtu"
+lt setup wlt0 1423 create plug
+want_eq "$out" "dp_ifindex $dp
+was plugged" "plug when plugged"
+want_eq "$(mtu_of wlt0)" 1423 "wlt0 MTU after setup"
 
 # Teardown (in a fresh process, as after a crash) removes all three.
 lt setup wlt0 1423 create teardown
@@ -208,6 +235,9 @@ if command -v iperf3 >/dev/null 2>&1 && command -v tcpdump >/dev/null 2>&1; then
 	ip netns exec "$cns" ip link set eth0 mtu 1423 up
 	ip netns exec "$cns" ip addr add 10.1.0.1/24 dev eth0
 	n ip addr add 10.1.0.2/24 dev wlt3-dp
+	# An address on weft's port makes it a host interface for this
+	# measurement, ARP included (its answers must reach the container).
+	n ip link set wlt3-dp arp on
 	# Else the bridge device itself answers ARP for 10.1.0.2 (same namespace).
 	ip netns exec "$cns" ip neigh replace 10.1.0.2 dev eth0 nud permanent \
 		lladdr "$(n cat /sys/class/net/wlt3-dp/address)"
@@ -265,10 +295,45 @@ there pre1 # not ours, even though it has no port left
 
 # ---- failures say why and leave nothing behind ------------------------------
 
-lt_fails "bridge nob does not exist and creating it is off" setup nob 1423 nocreate
+# ---- a bridge that is not there yet (create = no) ----------------------------
+# The veth pair is made and waits unplugged; the bridge is plugged into once it
+# exists, and again after it was deleted and made again.
+lt setup nob 1423 nocreate
+nobdp=$(ifindex nob-dp)
+want_eq "$out" "dp_ifindex $nobdp
+unplugged" "setup without the bridge"
 gone nob
+for d in nob-br nob-dp; do
+	there "$d"
+	is_up "$d"
+	check_isolated "$d"
+done
+want_eq "$(master_of nob-br)" "" "nob-br master, no bridge yet"
+lt_fails "bridge nob does not exist and creating it is off" setup nob 1423 nocreate plug
+n ip link add nob type bridge
+n ip link set nob mtu 1499
+n ip link set nob mtu 1500
+lt setup nob 1423 nocreate plug
+want_eq "$out" "dp_ifindex $nobdp
+was plugged" "setup once the bridge exists"
+want_eq "$(master_of nob-br)" nob "nob-br master"
+is_up nob
+want_eq "$(mtu_of nob)" 1423 "nob MTU (lowered from 1500)"
+lt setup nob 1423 nocreate set-mtu 1500
+want_eq "$(mtu_of nob)" 1423 "nob MTU: not ours, never raised"
+lt setup nob 1423 nocreate set-mtu 1400
+want_eq "$(mtu_of nob)" 1400 "nob MTU: lowered to 1400"
+n ip link del nob
+want_eq "$(master_of nob-br)" "" "nob-br master after the bridge was deleted"
+lt_fails "bridge nob does not exist" setup nob 1400 nocreate plug
+n ip link add nob type bridge
+lt setup nob 1400 nocreate
+want_eq "$(master_of nob-br)" nob "nob-br master, bridge made again"
+want_eq "$(ifindex nob-dp)" "$nobdp" "nob-dp kept across the bridge's absence"
+lt setup nob 1400 nocreate teardown
 gone nob-br
 gone nob-dp
+there nob # not ours
 n ip link add vx type veth peer name vxp
 lt_fails "vx exists and is not a bridge (it is a veth)" setup vx 1423 create
 gone vx-br

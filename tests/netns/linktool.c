@@ -4,7 +4,10 @@
  * order on one rtnetlink handle; the first failure prints its reason and
  * exits 1.
  *
- *   setup BRIDGE MTU create|nocreate   prints "dp_ifindex N"
+ *   setup BRIDGE MTU create|nocreate   prints "dp_ifindex N", then "unplugged"
+ *                                      when the bridge is missing and may not be made
+ *   plug                               prints "plugged" (now) or "was plugged"
+ *   set-mtu MTU                        the overlay MTU, for the bridge
  *   teardown
  *   route-mtu ADDRESS                  prints "IFNAME MTU"
  *   mtu IFNAME                         prints "MTU"
@@ -22,8 +25,8 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: linktool [-v] {setup BRIDGE MTU create|nocreate | teardown | "
-			"route-mtu ADDRESS | mtu IFNAME}...\n");
+	fprintf(stderr, "usage: linktool [-v] {setup BRIDGE MTU create|nocreate | plug | "
+			"set-mtu MTU | teardown | route-mtu ADDRESS | mtu IFNAME}...\n");
 	exit(2);
 }
 
@@ -65,7 +68,7 @@ int main(int argc, char **argv)
 		const char *cmd = argv[i++];
 
 		if (strcmp(cmd, "setup") == 0) {
-			struct weft_link_spec spec;
+			struct weft_link_spec spec = {0}; /* port_mtu 0: the overlay MTU */
 			int dp;
 
 			if (argc - i < 3)
@@ -81,7 +84,17 @@ int main(int argc, char **argv)
 			i += 3;
 			rc = weft_link_setup(l, &spec, &dp, err);
 			if (rc == 0)
-				printf("dp_ifindex %d\n", dp);
+				printf("dp_ifindex %d\n%s", dp,
+				       weft_link_plugged(l) ? "" : "unplugged\n");
+		} else if (strcmp(cmd, "plug") == 0) {
+			rc = weft_link_plug(l, err);
+			if (rc >= 0)
+				printf("%s\n", rc ? "plugged" : "was plugged");
+			rc = rc < 0 ? rc : 0;
+		} else if (strcmp(cmd, "set-mtu") == 0) {
+			if (i >= argc)
+				usage();
+			rc = weft_link_set_mtu(l, (unsigned)strtoul(argv[i++], NULL, 10), err);
 		} else if (strcmp(cmd, "teardown") == 0) {
 			rc = weft_link_teardown(l);
 			if (rc)
