@@ -138,7 +138,6 @@ cni_del() {
 	[ -f "$cache" ] && prev=$cache
 	cni_call DEL "$1" "$2" "$prev" "$WT_TMP/cni/out.json" || fail "CNI DEL h$1c$2"
 	[ ! -s "$WT_TMP/cni/out.json" ] || fail "CNI DEL h$1c$2 printed a result: $(cat "$WT_TMP/cni/out.json")"
-	[ "$prev" = /dev/null ] || cp "$cache" "$cache.deleted"
 	rm -f "$cache"
 }
 
