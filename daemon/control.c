@@ -109,6 +109,44 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+/* The socket's directory (/run/weft when run by hand, where systemd's
+ * RuntimeDirectory= did not make it): created, never re-moded. */
+static int make_parent(const char *path, char err[static WEFT_ERRLEN])
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return weft_failf(err, -errno, "control socket directory %s: %s", dir,
+				  strerror(errno));
+	return 0;
+}
+
+/* Another weftd (another bridge, so the instance lock did not stop it)
+ * may serve this path: taking the file over would cut its weftctl off and
+ * its exit would delete ours. Whoever answers a connect owns it. */
+static int check_not_served(const char *path, char err[static WEFT_ERRLEN])
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ret = 0;
+
+	if (fd < 0)
+		return weft_failf(err, -errno, "control socket: %s", strerror(errno));
+	strcpy(sun.sun_path, path);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		ret = weft_failf(err, -EADDRINUSE,
+				 "control socket %s is served by another running weftd; give this "
+				 "one its own [control] socket",
+				 path);
+	close(fd);
+	return ret;
+}
+
 int weft_control_new(struct weft_control **out, struct ev_loop *loop, const char *path,
 		      weft_control_handler handler, void *ctx, char err[static WEFT_ERRLEN])
 {
@@ -132,11 +170,15 @@ int weft_control_new(struct weft_control **out, struct ev_loop *loop, const char
 	strcpy(sun.sun_path, path);
 	strcpy(ctl->path, path);
 
+	if ((ret = make_parent(path, err)) < 0 || (ret = check_not_served(path, err)) < 0) {
+		free(ctl);
+		return ret;
+	}
 	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (ctl->fd < 0)
 		goto fail_errno;
-	/* A socket file left by a crashed run: replace it. A live daemon on it
-	 * was already refused by the instance lock. */
+	/* A socket file left by a crashed run: nobody answers on it (checked
+	 * above), so it is replaced. */
 	if (unlink(path) < 0 && errno != ENOENT)
 		goto fail_errno;
 	if (bind(ctl->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)

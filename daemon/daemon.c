@@ -26,11 +26,14 @@
 #include "daemon/daemon.h"
 #include "daemon/egress.h"
 #include "daemon/handshakes.h"
+#include "daemon/http.h"
 #include "daemon/identity.h"
 #include "daemon/inject.h"
 #include "daemon/link.h"
 #include "daemon/log.h"
+#include "daemon/membership.h"
 #include "daemon/mesh.h"
+#include "daemon/metrics.h"
 #include "daemon/paths.h"
 #include "daemon/peers.h"
 #include "daemon/router.h"
@@ -139,15 +142,57 @@ static int setup_links(struct weftd *d, char err[static WEFT_ERRLEN])
 
 /* ---- control, signals, reload, tick ---------------------------------------------- */
 
+static json_t *metrics_reply(struct weftd *d)
+{
+	size_t len;
+	char *text = weft_metrics_text(d, &len);
+	json_t *reply;
+
+	if (!text)
+		return json_pack("{s:s}", "error", "out of memory");
+	reply = json_pack("{s:s%}", "metrics", text, len);
+	free(text);
+	return reply;
+}
+
+static json_t *peers_reply(struct weftd *d)
+{
+	json_t *status = weft_status_json(d), *reply;
+
+	reply = json_pack("{s:O,s:o}", "peers", json_object_get(status, "peers"), "banned",
+			  weft_membership_bans_json(d->membership));
+	json_decref(status);
+	return reply;
+}
+
 static json_t *on_control(void *ctx, const char *command, json_t *request)
 {
 	struct weftd *d = ctx;
-
-	(void)request;
+	uint64_t now = weft_clock_now_ms();
+	json_t *reply = NULL;
 
 	if (!strcmp(command, "status"))
 		return weft_status_json(d);
-	return NULL;
+	if (!strcmp(command, "metrics"))
+		return metrics_reply(d);
+	if (!strcmp(command, "peers"))
+		return peers_reply(d);
+	if (!strcmp(command, "connect"))
+		reply = weft_membership_connect(d->membership, request, now);
+	else if (!strcmp(command, "forget"))
+		reply = weft_membership_forget(d->membership, request, now);
+	else if (!strcmp(command, "unforget"))
+		reply = weft_membership_unforget(d->membership, request, now);
+	else
+		return NULL;
+	/* What changed goes out now, not at the next tick. */
+	weft_egress_flush(d->egress, now);
+	return reply;
+}
+
+static char *metrics_body(void *ctx, size_t *len)
+{
+	return weft_metrics_text(ctx, len);
 }
 
 static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
@@ -178,6 +223,7 @@ static void reload(struct weftd *d)
 	}
 	if (weft_config_reload_merge(cfg, d->cfg, warning))
 		log_warn("%s", warning);
+	weft_membership_reconfigure(d->membership, d->cfg, cfg);
 	weft_peers_configure(d->peers, cfg);
 	weft_handshakes_reconfigure(d->handshakes, cfg, weft_clock_now_ms());
 	weft_mesh_reconfigure(d->mesh, cfg);
@@ -237,7 +283,8 @@ static int open_state(struct weftd *d, char err[static WEFT_ERRLEN])
 		return ret;
 	if (weft_peers_configure(d->peers, cfg) > 0)
 		return weft_errorf(err, -ENOMEM, "peers");
-	return 0;
+	return weft_membership_new(&d->membership,
+				   &(struct weft_membership_deps){.cfg = cfg, .peers = d->peers}, err);
 }
 
 static int open_udp(struct weftd *d, char err[static WEFT_ERRLEN])
@@ -297,6 +344,7 @@ static int open_data_path(struct weftd *d, char err[static WEFT_ERRLEN])
 				.peers = d->peers,
 				.egress = d->egress,
 				.max_datagram = d->max_datagram,
+				.bans = weft_membership_bans(d->membership),
 			    },
 			    err);
 	if (ret < 0)
@@ -320,7 +368,12 @@ static int open_data_path(struct weftd *d, char err[static WEFT_ERRLEN])
 			      err);
 	if (ret < 0)
 		return ret;
-	return weft_control_new(&d->control, d->loop, cfg->control_socket, on_control, d, err);
+	weft_membership_attach(d->membership, d->handshakes, d->mesh);
+	ret = weft_control_new(&d->control, d->loop, cfg->control_socket, on_control, d, err);
+	if (ret < 0 || !cfg->metrics_listen.host[0])
+		return ret;
+	return weft_http_new(&d->metrics, d->loop, &cfg->metrics_listen.addr, "/metrics",
+			     WEFT_METRICS_CONTENT_TYPE, metrics_body, d, err);
 }
 
 static void start_timers(struct weftd *d)
@@ -350,9 +403,11 @@ static void teardown(struct weftd *d)
 	ev_signal_stop(d->loop, &d->sigterm);
 	ev_signal_stop(d->loop, &d->sigint);
 	ev_signal_stop(d->loop, &d->sighup);
+	weft_http_free(d->metrics);
 	weft_control_free(d->control);
 	weft_router_free(d->router);
 	weft_mesh_free(d->mesh);
+	weft_membership_free(d->membership);
 	weft_handshakes_free(d->handshakes);
 	weft_egress_free(d->egress);
 	weft_peers_free(d->peers);

@@ -21,7 +21,9 @@ struct weft_identity;
 struct weft_index;
 struct weft_inject;
 struct weft_link;
+struct weft_http;
 struct weft_mactable;
+struct weft_membership;
 struct weft_mesh;
 struct weft_peers;
 struct weft_router;
@@ -52,7 +54,9 @@ struct weftd {
 	struct weft_handshakes *handshakes;
 	struct weft_mesh *mesh;
 	struct weft_router *router;
+	struct weft_membership *membership; /* bans, weftctl connect/forget */
 	struct weft_control *control;
+	struct weft_http *metrics; /* [metrics] listen; NULL: none */
 	struct weft_drops drops;
 
 	ev_timer tick; /* 100 ms: peer timers, MAC ageing */

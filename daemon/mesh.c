@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/banlist.h"
 #include "common/config.h"
 #include "common/endpoint.h"
 #include "common/handshake.h"
@@ -55,13 +56,16 @@ struct weft_mesh {
 /* ---- policy ------------------------------------------------------------------ */
 
 /* Gossip never brings in a key that a handshake from it would be refused
- * for: with require_pinned_keys only pinned keys (and those are known
- * peers already), and never another key under a pinned peer's name. */
+ * for: never a banned key; with require_pinned_keys only pinned keys (and
+ * those are known peers already); never another key under a pinned peer's
+ * name. */
 static bool policy(void *ctx, const uint8_t key[static WEFT_KEY_LEN], const char *nickname)
 {
 	struct weft_mesh *m = ctx;
 	const struct weft_peer *p;
 
+	if (m->d.bans && weft_banlist_find(m->d.bans, key))
+		return false;
 	if (weft_peers_find_key(m->d.peers, key))
 		return true;
 	if (m->d.cfg->require_pinned_keys)
@@ -236,6 +240,13 @@ static void update_peers(struct weft_mesh *m, uint64_t now)
 		p->via = p->in_mesh && mb->hops > 1 ? weft_peers_find_id(ps, mb->next_hop) : NULL;
 		if (!mb || p->configured)
 			continue;
+		/* A member reached by `weftctl connect' was named after its
+		 * address; its own entry tells the name it goes by. */
+		if (p->origin == WEFT_PEER_FROM_CONTROL && strcmp(p->name, mb->nickname) &&
+		    !weft_peers_find_name(ps, mb->nickname)) {
+			log_info("peer %s is member %s", p->name, mb->nickname);
+			snprintf(p->name, sizeof(p->name), "%s", mb->nickname);
+		}
 		if (!weft_sockaddr_is_set(&p->endpoint) && mb->n_addrs && direct_allowed(m))
 			p->endpoint = mb->addrs[0];
 		rotate_address(p, mb);
@@ -471,6 +482,14 @@ void weft_mesh_tick(struct weft_mesh *m, uint64_t now)
 	if (m->file_dirty && now - m->saved_ms >= SAVE_INTERVAL_MS) {
 		save(m);
 		m->saved_ms = now;
+	}
+}
+
+void weft_mesh_forget(struct weft_mesh *m, const uint8_t key[static WEFT_KEY_LEN])
+{
+	if (weft_members_remove(m->members, key)) {
+		m->file_dirty = true;
+		m->routes_dirty = true;
 	}
 }
 

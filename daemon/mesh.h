@@ -43,8 +43,10 @@ struct weft_mesh_deps {
 	struct weft_peers *peers;
 	struct weft_egress *egress;
 	size_t max_datagram; /* the largest datagram toward peers */
+	const struct weft_banlist *bans; /* keys the operator banned: never members */
 };
 
+struct weft_banlist;
 struct weft_mesh;
 
 /* The member table with our own entry, and a peer for every member in the
@@ -61,6 +63,9 @@ void weft_mesh_receive(struct weft_mesh *m, struct weft_peer *from, const uint8_
 /* Our own entry, routes and relays, peers for new members, gossip out,
  * forgetting, the members file. */
 void weft_mesh_tick(struct weft_mesh *m, uint64_t now);
+
+/* Forgets the member with @key now (the operator banned it). */
+void weft_mesh_forget(struct weft_mesh *m, const uint8_t key[static WEFT_KEY_LEN]);
 
 /* Our member id (WEFT_GOSSIP_ID_LEN bytes). */
 const uint8_t *weft_mesh_own_id(const struct weft_mesh *m);

@@ -57,6 +57,7 @@ enum weft_peer_origin {
 	WEFT_PEER_FROM_CONFIG,	  /* a [peer] section */
 	WEFT_PEER_FROM_HANDSHAKE, /* it handshook with us */
 	WEFT_PEER_FROM_GOSSIP,	  /* another member told us (or the members file) */
+	WEFT_PEER_FROM_CONTROL,	  /* `weftctl connect' */
 };
 
 struct weft_peer {

@@ -59,6 +59,7 @@ static const char *const origin_names[] = {
 	[WEFT_PEER_FROM_CONFIG] = "config",
 	[WEFT_PEER_FROM_HANDSHAKE] = "handshake",
 	[WEFT_PEER_FROM_GOSSIP] = "gossip",
+	[WEFT_PEER_FROM_CONTROL] = "connect",
 };
 
 /* How frames reach it now, through whom, and the largest IP packet they

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* weftctl: asks a running weftd for its state over the control socket. */
+/* weftctl: asks a running weftd for its state, and changes its membership,
+ * over the control socket. */
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <glob.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,27 +14,47 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
+
+#include "common/config.h"
+
+/* Where weftd@NAME's files are (the unit and tmpfiles say the same). */
+#define WEFT_CONFIG_DIR "/etc/weft"
+#define WEFT_RUN_DIR "/run/weft"
 
 #define REPLY_MAX (16u << 20)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: weftctl [-s SOCKET | -n NETWORK] [--json] status|peers|macs\n"
-		     "\n"
-		     "  -s, --socket PATH    control socket (default /run/weft/weft.sock)\n"
-		     "  -n, --network NAME   use /run/weft/NAME.sock\n"
-		     "  -j, --json           print the daemon's JSON answer unchanged\n"
-		     "  -h, --help           this text\n");
+	fprintf(out,
+		"Usage: weftctl [-s SOCKET | -n NAME] [--json] COMMAND [ARGUMENT]\n"
+		"\n"
+		"Commands:\n"
+		"  status             the daemon, its counters, peers and MAC table (default)\n"
+		"  peers              peers and the banned keys\n"
+		"  macs               the MAC table\n"
+		"  metrics            every counter in the Prometheus text format\n"
+		"  connect ADDR       handshake with the member at ADDR (IPv4[:PORT], [IPv6][:PORT])\n"
+		"  forget PEER        end PEER's sessions and ban its key (PEER: name, key or\n"
+		"                     fingerprint; a whole key bans one not known yet)\n"
+		"  unforget KEY       lift the ban on KEY (key, fingerprint or the peer's name)\n"
+		"\n"
+		"  -s, --socket PATH  control socket\n"
+		"  -n, --name NAME    the instance NAME (weftd@NAME, /etc/weft/NAME.conf) or the\n"
+		"                     network NAME; without -s or -n, the only socket in /run/weft\n"
+		"  -j, --json         print the daemon's JSON answer unchanged\n"
+		"  -V, --version      print the version\n"
+		"  -h, --help         this text\n");
 }
 
-static char *request(const char *path, const char *command)
+static char *request(const char *path, json_t *req_json)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct timeval tv = {.tv_sec = 5};
-	char *buf = NULL, req[128];
+	char *buf = NULL, *req;
 	size_t len = 0, cap = 0;
 	int fd;
 
@@ -50,12 +73,14 @@ static char *request(const char *path, const char *command)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	snprintf(req, sizeof(req), "{\"command\":\"%s\"}\n", command);
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+	req = json_dumps(req_json, JSON_COMPACT);
+	if (!req || write(fd, req, strlen(req)) != (ssize_t)strlen(req) || write(fd, "\n", 1) != 1) {
 		fprintf(stderr, "weftctl: %s: write failed\n", path);
+		free(req);
 		close(fd);
 		return NULL;
 	}
+	free(req);
 	for (;;) {
 		if (len + 4096 + 1 > cap) {
 			char *n;
@@ -186,32 +211,195 @@ static void print_status(json_t *st, const char *what)
 		print_macs(json_object_get(st, "macs"));
 }
 
+static void print_bans(json_t *bans)
+{
+	size_t i;
+	json_t *b;
+
+	if (!json_array_size(bans))
+		return;
+	printf("\n%-16s %-9s %-44s %s\n", "BANNED", "KEY", "PUBLIC-KEY", "SINCE");
+	json_array_foreach(bans, i, b) {
+		time_t since = (time_t)num(b, "since");
+		char when[32] = "?";
+		struct tm tm;
+
+		if (gmtime_r(&since, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("%-16s %-9s %-44s %s\n", str(b, "name"), str(b, "fingerprint"),
+		       str(b, "key"), when);
+	}
+}
+
+static void print_reply(json_t *reply, const char *what)
+{
+	if (!strcmp(what, "metrics"))
+		fputs(str(reply, "metrics"), stdout);
+	else if (!strcmp(what, "peers")) {
+		print_peers(json_object_get(reply, "peers"));
+		print_bans(json_object_get(reply, "banned"));
+	} else if (!strcmp(what, "connect"))
+		printf("%s %s as peer %s\n",
+		       json_is_true(json_object_get(reply, "new")) ? "connecting to"
+								   : "handshaking again with",
+		       str(reply, "endpoint"), str(reply, "peer"));
+	else if (!strcmp(what, "forget"))
+		printf("forgot %s (key %s): its key is banned until `weftctl unforget %s'\n",
+		       str(reply, "forgotten"), str(reply, "fingerprint"), str(reply, "fingerprint"));
+	else if (!strcmp(what, "unforget"))
+		printf("%s (key %s) may join again\n", str(reply, "unforgotten"),
+		       str(reply, "fingerprint"));
+	else
+		print_status(reply, what);
+}
+
+/* ---- which daemon ------------------------------------------------------------------ */
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* Copies a socket path; false when it does not fit sun_path. */
+static bool set_path(char path[static 108], const char *from)
+{
+	size_t n = strlen(from);
+
+	if (n >= 108)
+		return false;
+	memcpy(path, from, n + 1);
+	return true;
+}
+
+/* The [control] socket of the configuration file @conf. */
+static bool socket_of_config(const char *conf, char path[static 108])
+{
+	struct weft_config_errors errs;
+	struct weft_config *cfg;
+
+	weft_config_errors_init(&errs);
+	cfg = weft_config_load_file(conf, &errs);
+	weft_config_errors_free(&errs);
+	if (!cfg)
+		return false;
+	bool ok = set_path(path, cfg->control_socket);
+
+	weft_config_free(cfg);
+	return ok;
+}
+
+/* NAME is the instance (weftd@NAME runs /etc/weft/NAME.conf), else a
+ * network name (its socket is /run/weft/NAME.sock by default), else the
+ * [network] name of one of the files in /etc/weft. */
+static int find_by_name(const char *name, char path[static 108])
+{
+	char conf[PATH_MAX];
+	glob_t g;
+
+	if (!name[0] || strchr(name, '/')) {
+		fprintf(stderr, "weftctl: `%s' is not an instance or network name\n", name);
+		return -1;
+	}
+	snprintf(conf, sizeof(conf), WEFT_CONFIG_DIR "/%s.conf", name);
+	if (exists(conf) && socket_of_config(conf, path))
+		return 0;
+	snprintf(path, 108, WEFT_RUN_DIR "/%s.sock", name);
+	if (exists(path))
+		return 0;
+	if (glob(WEFT_CONFIG_DIR "/*.conf", 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			struct weft_config_errors errs;
+			struct weft_config *cfg;
+			bool match;
+
+			weft_config_errors_init(&errs);
+			cfg = weft_config_load_file(g.gl_pathv[i], &errs);
+			weft_config_errors_free(&errs);
+			match = cfg && !strcmp(cfg->name, name) && set_path(path, cfg->control_socket);
+			weft_config_free(cfg);
+			if (match) {
+				globfree(&g);
+				return 0;
+			}
+		}
+		globfree(&g);
+	}
+	fprintf(stderr,
+		"weftctl: no weftd instance or network `%s' (no %s/%s.conf, no %s/%s.sock)\n",
+		name, WEFT_CONFIG_DIR, name, WEFT_RUN_DIR, name);
+	return -1;
+}
+
+/* Without -s or -n: the one socket in /run/weft. */
+static int find_only(char path[static 108])
+{
+	glob_t g;
+	int ret = -1;
+
+	if (glob(WEFT_RUN_DIR "/*.sock", 0, NULL, &g) != 0) {
+		fprintf(stderr, "weftctl: no control socket in %s (is weftd running? -s or -n "
+				"names one)\n",
+			WEFT_RUN_DIR);
+		return -1;
+	}
+	if (g.gl_pathc == 1 && set_path(path, g.gl_pathv[0])) {
+		ret = 0;
+	} else {
+		fprintf(stderr, "weftctl: %zu daemons run here; name one with -n:", g.gl_pathc);
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			fprintf(stderr, " %s", g.gl_pathv[i]);
+		fputc('\n', stderr);
+	}
+	globfree(&g);
+	return ret;
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
+
+struct command {
+	const char *name;
+	const char *request; /* the daemon's command */
+	const char *argument; /* the request member of its one argument; NULL: none */
+};
+
+static const struct command commands[] = {
+	{"status", "status", NULL},	  {"macs", "status", NULL},
+	{"peers", "peers", NULL},	  {"metrics", "metrics", NULL},
+	{"connect", "connect", "endpoint"}, {"forget", "forget", "peer"},
+	{"unforget", "unforget", "peer"},
+};
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"socket", required_argument, NULL, 's'}, {"network", required_argument, NULL, 'n'},
-		{"json", no_argument, NULL, 'j'},         {"help", no_argument, NULL, 'h'},
+		{"socket", required_argument, NULL, 's'}, {"name", required_argument, NULL, 'n'},
+		{"network", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},
+		{"version", no_argument, NULL, 'V'},	  {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	char path[108] = "/run/weft/weft.sock";
-	bool json_out = false;
-	const char *what;
+	char path[108] = "";
+	const char *name = NULL, *arg = NULL;
+	const struct command *cmd = &commands[0];
+	bool json_out = false, have_cmd = false;
 	json_error_t jerr;
-	json_t *reply;
+	json_t *reply, *req;
 	char *text;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:n:jh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:n:jVh", options, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			snprintf(path, sizeof(path), "%s", optarg);
 			break;
 		case 'n':
-			snprintf(path, sizeof(path), "/run/weft/%s.sock", optarg);
+			name = optarg;
 			break;
 		case 'j':
 			json_out = true;
 			break;
+		case 'V':
+			printf("weftctl %s\n", PACKAGE_VERSION);
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -221,20 +409,42 @@ int main(int argc, char **argv)
 		}
 	}
 	/* `--json' is accepted after the command too: weftctl status --json. */
-	what = "status";
 	for (int i = optind; i < argc; i++) {
-		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
 			json_out = true;
-		else if (!strcmp(argv[i], "status") || !strcmp(argv[i], "peers") ||
-			 !strcmp(argv[i], "macs"))
-			what = argv[i];
-		else {
-			fprintf(stderr, "weftctl: unknown command `%s'\n", argv[i]);
-			usage(stderr);
+			continue;
+		}
+		if (!have_cmd) {
+			size_t k;
+
+			for (k = 0; k < WEFT_ARRAY_SIZE(commands); k++)
+				if (!strcmp(argv[i], commands[k].name))
+					break;
+			if (k == WEFT_ARRAY_SIZE(commands)) {
+				fprintf(stderr, "weftctl: unknown command `%s'\n", argv[i]);
+				usage(stderr);
+				return 2;
+			}
+			cmd = &commands[k];
+			have_cmd = true;
+		} else if (cmd->argument && !arg) {
+			arg = argv[i];
+		} else {
+			fprintf(stderr, "weftctl: %s: unexpected `%s'\n", cmd->name, argv[i]);
 			return 2;
 		}
 	}
-	text = request(path, "status");
+	if (cmd->argument && !arg) {
+		fprintf(stderr, "weftctl: %s needs an argument (weftctl -h)\n", cmd->name);
+		return 2;
+	}
+	if (!path[0] && (name ? find_by_name(name, path) : find_only(path)) < 0)
+		return 1;
+	req = json_pack("{s:s}", "command", cmd->request);
+	if (cmd->argument)
+		json_object_set_new(req, cmd->argument, json_string(arg));
+	text = request(path, req);
+	json_decref(req);
 	if (!text)
 		return 1;
 	reply = json_loads(text, 0, &jerr);
@@ -252,7 +462,7 @@ int main(int argc, char **argv)
 	if (json_out)
 		fputs(text, stdout);
 	else
-		print_status(reply, what);
+		print_reply(reply, cmd->name);
 	json_decref(reply);
 	free(text);
 	return fflush(stdout) == 0 ? 0 : 1;
