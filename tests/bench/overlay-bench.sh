@@ -398,6 +398,8 @@ setup_weft() {
 name = bench
 secret_file = $d/secret
 private_key_file = $d/h$i.key
+members_file =
+banned_file =
 listen = $(host_ip "$i"):6783
 bridge = $WT_BRIDGE
 mtu = auto

@@ -58,6 +58,7 @@ mesh_config() {
 		printf '[network]\nname = mesh\nnickname = h%d\nsecret_file = %s/secret\n' "$i" "$WT_TMP"
 		printf 'private_key_file = %s/h%d.key\n' "$WT_TMP" "$i"
 		printf 'members_file = %s/h%d.members\n' "$WT_TMP" "$i"
+		printf 'banned_file = %s/h%d.banned\n' "$WT_TMP" "$i"
 		printf 'listen = %s\nbridge = %s\n' "$(mesh_endpoint "$i")" "$WT_BRIDGE"
 		local line
 		for line in "$@"; do printf '%s\n' "$line"; done
