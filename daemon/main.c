@@ -14,8 +14,9 @@
 
 #include "common/config.h"
 #include "common/key.h"
-#include "daemon/log.h"
 #include "daemon/daemon.h"
+#include "daemon/identity.h"
+#include "daemon/log.h"
 
 static void usage(FILE *out)
 {
@@ -130,13 +131,41 @@ static struct weft_config *load_config(const char *path)
 {
 	struct weft_config_errors errs;
 	struct weft_config *cfg;
+	struct stat st;
 
+	/* fopen() takes a directory and its first read fails: say what it is. */
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "%s: is a directory, not a configuration file (e.g. %s/NAME.conf)\n",
+			path, path);
+		return NULL;
+	}
 	weft_config_errors_init(&errs);
 	cfg = weft_config_load_file(path, &errs);
 	for (size_t i = 0; i < errs.count; i++)
 		fprintf(stderr, "%s\n", errs.msg[i]);
 	weft_config_errors_free(&errs);
 	return cfg;
+}
+
+/* weftd -t after the file parsed: the key files it names are loaded as
+ * start-up loads them (daemon/identity.c), with the same messages. Notes on
+ * stdout, errors on stderr; exits 1 on any error. Takes @cfg. */
+static int check_config(struct weft_config *cfg)
+{
+	struct weft_identity_check chk;
+	int ret = weft_identity_check(cfg, &chk);
+
+	weft_config_free(cfg);
+	if (chk.secret_err[0])
+		fprintf(stderr, "%s\n", chk.secret_err);
+	if (chk.key_err[0])
+		fprintf(stderr, "%s\n", chk.key_err);
+	if (ret < 0)
+		return 1;
+	if (chk.key_note[0])
+		printf("%s\n", chk.key_note);
+	printf("configuration OK\n");
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -214,11 +243,8 @@ int main(int argc, char **argv)
 	cfg = load_config(path);
 	if (!cfg)
 		return 1;
-	if (test) {
-		printf("configuration OK\n");
-		weft_config_free(cfg);
-		return 0;
-	}
+	if (test)
+		return check_config(cfg);
 	if (dump) {
 		weft_config_dump(cfg, stdout);
 		weft_config_free(cfg);

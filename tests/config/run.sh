@@ -4,8 +4,10 @@
 #   good/NAME.conf  `weftd --dump-config -c' must print exactly good/NAME.dump;
 #   bad/NAME.conf   `weftd -t -c' must exit 1 and print one line on stderr per
 #                   line of bad/NAME.err, each containing that line;
-#   conf/*.conf     `weftd -t -c' must print `configuration OK', and
-#                   conf/weft.conf must be exactly `weftd --print-example';
+#   conf/*.conf     `weftd --dump-config -c' must succeed without a word on
+#                   stderr (`weftd -t' also opens the key files they name,
+#                   which need not exist here: tests/config/files.sh tests
+#                   that), and conf/weft.conf must be exactly `weftd --print-example';
 #   docs/man/weft.conf.5 must be exactly `weftd --print-manpage'.
 # Files are checked from their own directory, so messages read `NAME.conf:LINE: ...'.
 # Uses $WEFTD (exported by make check); exits 77 (skip) only when weftd is not
@@ -105,12 +107,12 @@ done
 
 for f in "$conf"/*.conf; do
 	name=conf/$(basename "$f")
-	run "$conf" -t -c "$(basename "$f")"
+	run "$conf" --dump-config -c "$(basename "$f")"
 	rc=$?
-	if [ "$rc" -eq 0 ] && grep -qx 'configuration OK' "$work/out"; then
+	if [ "$rc" -eq 0 ] && [ ! -s "$work/err" ]; then
 		ok "$name"
 	else
-		not_ok "$name" "weftd -t: exit $rc"
+		not_ok "$name" "weftd --dump-config: exit $rc"
 		sed 's/^/    /' "$work/err"
 	fi
 done
