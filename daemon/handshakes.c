@@ -36,6 +36,14 @@
 /* Responder handshakes waiting for their CONFIRM. */
 #define PENDING_MAX	   64
 #define PENDING_TIMEOUT_MS 10000
+/* A configured peer with no session after this many failed attempts in a
+ * row is reported once (with the backoff above: about 30 s). */
+#define WARN_AFTER_FAILURES 5
+/* Lines about refused handshakes, per source address: a burst of 3, then
+ * one per 10 s. weft_ratelimit counts whole tokens per second, so it is fed
+ * a clock running 10 times slower. All sources together stay under log_rl. */
+#define LOG_SOURCE_BURST    3
+#define LOG_SOURCE_SLOWDOWN 10
 
 /* A responder handshake waiting for its CONFIRM. */
 struct pending {
@@ -52,8 +60,10 @@ struct weft_handshakes {
 	struct pending pending[PENDING_MAX];
 	struct weft_handshake *spare; /* reads HELLOs; kept only when one is accepted */
 	struct weft_udp_batch *batch; /* one handshake datagram at a time */
-	/* Rate limit for logs triggered by remote input. */
+	/* Rate limits for logs triggered by remote input: all of them, and per
+	 * source (LOG_SOURCE_*), so one source cannot take every line. */
 	struct weft_log_ratelimit log_rl;
+	struct weft_ratelimit *log_sources;
 };
 
 int weft_handshakes_new(struct weft_handshakes **out, const struct weft_handshakes_deps *deps,
@@ -70,7 +80,8 @@ int weft_handshakes_new(struct weft_handshakes **out, const struct weft_handshak
 					  WEFT_RATELIMIT_ENTRIES);
 	h->hello_replay = weft_handshake_replay_new(WEFT_HANDSHAKE_REPLAY_CAPACITY,
 						    WEFT_HANDSHAKE_REPLAY_KEEP_MS);
-	if (!h->ratelimit || !h->hello_replay ||
+	h->log_sources = weft_ratelimit_new(1, LOG_SOURCE_BURST, WEFT_RATELIMIT_ENTRIES);
+	if (!h->ratelimit || !h->hello_replay || !h->log_sources ||
 	    weft_udp_batch_new(&h->batch, 1, WEFT_WIRE_HANDSHAKE_MAX_LEN) < 0) {
 		weft_handshakes_free(h);
 		return weft_errorf(err, -ENOMEM, "handshake state");
@@ -95,6 +106,7 @@ void weft_handshakes_free(struct weft_handshakes *h)
 			pending_drop(h, &h->pending[i]);
 	weft_handshake_free(h->spare);
 	weft_ratelimit_free(h->ratelimit);
+	weft_ratelimit_free(h->log_sources);
 	weft_handshake_replay_free(h->hello_replay);
 	weft_udp_batch_free(h->batch);
 	free(h);
@@ -154,6 +166,94 @@ static uint64_t backoff_ms(unsigned attempts)
 	return ms + randombytes_uniform((uint32_t)(ms / 4) + 1);
 }
 
+/* ---- what the operator is told ------------------------------------------------ */
+
+/* May a line at @prio about a handshake datagram from @src be written? Per
+ * source (the line then goes through log_rl as well); the level is checked
+ * first, so lines nobody sees spend no token. */
+static bool source_may_log(struct weft_handshakes *h, const union weft_sockaddr *src, int prio,
+			   uint64_t now)
+{
+	return weft_log_enabled(prio) &&
+	       weft_ratelimit_allow(h->log_sources, &src->sa, now / LOG_SOURCE_SLOWDOWN);
+}
+
+/* The class of a refused handshake message that an operator acts on; @err
+ * from common/handshake gives the detail. (Pin refusals say it all in @err.) */
+static const char *refusal_class(int ret)
+{
+	switch (ret) {
+	case -EBADMSG:
+		return "wrong network secret or network name";
+	case -EPROTO:
+		return "identity record invalid";
+	case -ETIME:
+		return "clock off";
+	case -EALREADY:
+		return "replayed";
+	default:
+		return "refused";
+	}
+}
+
+/* How an attempt of ours failed, for the causes a warning lists. */
+enum failure {
+	FAIL_UNANSWERED,  /* no WELCOME came back */
+	FAIL_UNCONFIRMED, /* a WELCOME came, but nothing on the session after our CONFIRM */
+	FAIL_REFUSED,	  /* we refused its key */
+};
+
+/* Once per run of failures, for a configured peer without a session: what
+ * happened and what to check. */
+static void warn_failing(struct weft_handshakes *h, struct weft_peer *p, enum failure why,
+			 uint64_t now)
+{
+	const struct weft_initiation *in = &p->init;
+	char ep[WEFT_SOCKADDR_STRLEN];
+	const char *where = weft_peer_endpoint_text(p, ep);
+
+	unsigned secs = (unsigned)((now - in->failing_since_ms + 500) / 1000);
+
+	switch (why) {
+	case FAIL_UNANSWERED:
+		weft_log_peer(LOG_WARNING, p->name, where,
+			      "peer %s (%s): no session after %u handshake attempts in %u s, no "
+			      "answer; likely: no route to it or a wrong address or port, a firewall "
+			      "dropping UDP, weftd not running there, or another network secret or "
+			      "network name on its side (it drops our HELLOs without a word)",
+			      p->name, where ? where : "no address", in->failed, secs);
+		break;
+	case FAIL_UNCONFIRMED:
+		weft_log_peer(LOG_WARNING, p->name, where,
+			      "peer %s (%s): no session after %u handshake attempts in %u s; it "
+			      "answers but refuses our key %s; likely: it requires pinned keys and "
+			      "does not pin ours, or pins another key for this host",
+			      p->name, where ? where : "no address", in->failed, secs,
+			      h->d.identity->fingerprint);
+		break;
+	case FAIL_REFUSED:
+		weft_log_peer(LOG_WARNING, p->name, where,
+			      "peer %s (%s): no session after %u handshake attempts in %u s; we "
+			      "refuse its key (see the lines above): check its public_key here",
+			      p->name, where ? where : "no address", in->failed, secs);
+		break;
+	}
+}
+
+/* One attempt of ours toward @p ended without a confirmed session. */
+static void attempt_failed(struct weft_handshakes *h, struct weft_peer *p, enum failure why,
+			   uint64_t now)
+{
+	struct weft_initiation *in = &p->init;
+
+	p->count.handshakes_failed++;
+	in->failed++;
+	if (!in->warned && in->failed >= WARN_AFTER_FAILURES && p->configured && !p->up) {
+		in->warned = true;
+		warn_failing(h, p, why, now);
+	}
+}
+
 /* ---- initiator ----------------------------------------------------------------- */
 
 static void initiate(struct weft_handshakes *h, struct weft_peer *p, uint64_t now)
@@ -169,13 +269,16 @@ static void initiate(struct weft_handshakes *h, struct weft_peer *p, uint64_t no
 	in->next_ms = now + backoff_ms(in->attempts);
 	if (!weft_sockaddr_is_set(&p->endpoint))
 		return;
+	/* The first attempt of a run that may fail: the warning counts from here. */
+	if (in->failed == 0)
+		in->failing_since_ms = now;
 	in->hs = weft_handshake_new();
 	if (!in->hs) {
-		log_warn("peer %s: out of memory for a handshake", p->name);
+		weft_peer_log(LOG_WARNING, p, "peer %s: out of memory for a handshake", p->name);
 		return;
 	}
 	if (weft_index_insert(h->d.index, &in->entry, WEFT_INDEX_INITIATION) < 0) {
-		log_warn("peer %s: no free index for a handshake", p->name);
+		weft_peer_log(LOG_WARNING, p, "peer %s: no free index for a handshake", p->name);
 		weft_handshake_free(in->hs);
 		in->hs = NULL;
 		return;
@@ -183,12 +286,12 @@ static void initiate(struct weft_handshakes *h, struct weft_peer *p, uint64_t no
 	hs_config(h, &hc);
 	if (weft_handshake_write_hello_datagram(in->hs, &hc, in->entry.index, weft_clock_wall_ms(),
 						buf, sizeof(buf), &len, err) < 0) {
-		log_err("peer %s: cannot build a HELLO: %s", p->name, err);
+		weft_peer_log(LOG_ERR, p, "peer %s: cannot build a HELLO: %s", p->name, err);
 		weft_peer_end_initiation(h->d.peers, p);
 		return;
 	}
 	in->sent_ms = now;
-	log_debug("peer %s: HELLO (attempt %u)", p->name, in->attempts);
+	weft_peer_log(LOG_DEBUG, p, "peer %s: HELLO (attempt %u)", p->name, in->attempts);
 	send_datagram(h, buf, len, &p->endpoint, &p->local);
 }
 
@@ -224,8 +327,11 @@ static int install_session(struct weft_handshakes *h, struct weft_peer *p,
 	p->count.handshakes++;
 	p->init.attempts = 0;
 	p->last_handshake_wall_ms = weft_clock_wall_ms();
-	log_info("peer %s (%s): session established as %s", p->name, p->fingerprint,
-		 res.initiator ? "initiator" : "responder");
+	weft_peer_log(LOG_INFO, p, "peer %s (%s): session established as %s", p->name,
+		      p->fingerprint, res.initiator ? "initiator" : "responder");
+	/* An initiator's session is confirmed by its first datagram (peers.c). */
+	if (confirmed)
+		weft_peer_confirmed(p);
 	return 0;
 }
 
@@ -238,35 +344,41 @@ static void handle_welcome(struct weft_handshakes *h, const struct weft_wire_msg
 	struct weft_peer *p = in ? container_of(in, struct weft_peer, init) : NULL;
 	uint8_t remote[WEFT_KEY_LEN], buf[WEFT_WIRE_HANDSHAKE_MAX_LEN];
 	const struct weft_handshake_identity *id;
-	char err[WEFT_ERRLEN];
+	char err[WEFT_ERRLEN], from[WEFT_SOCKADDR_STRLEN];
 	size_t len;
+	int ret;
 
 	if (!p) {
 		h->d.drops->n[WEFT_DROP_UNKNOWN_INDEX]++;
 		return;
 	}
-	if (weft_handshake_read_welcome(in->hs, msg->sender_index, msg->body, msg->body_len,
-					err) < 0) {
+	weft_sockaddr_format(from, dg->src);
+	ret = weft_handshake_read_welcome(in->hs, msg->sender_index, msg->body, msg->body_len, err);
+	if (ret < 0) {
 		h->d.drops->n[WEFT_DROP_HANDSHAKE_AUTH]++;
-		weft_log_ratelimited(&h->log_rl, now, LOG_INFO, "peer %s: bad WELCOME: %s", p->name,
-				     err);
+		if (source_may_log(h, dg->src, LOG_INFO, now))
+			weft_log_peer_ratelimited(&h->log_rl, now, LOG_INFO, p->name, from,
+						  "peer %s: WELCOME from %s refused: %s (%s)",
+						  p->name, from, refusal_class(ret), err);
 		return;
 	}
 	if (weft_handshake_remote_static(in->hs, remote) < 0 ||
 	    weft_handshake_check_pin(p->has_pin ? p->pin : NULL, h->d.cfg->require_pinned_keys,
 				     remote, err) < 0) {
 		h->d.drops->n[WEFT_DROP_HANDSHAKE_REFUSED]++;
-		weft_log_ratelimited(&h->log_rl, now, LOG_WARNING, "peer %s: refused: %s", p->name,
-				     err);
+		if (source_may_log(h, dg->src, LOG_WARNING, now))
+			weft_log_peer_ratelimited(&h->log_rl, now, LOG_WARNING, p->name, from,
+						  "peer %s at %s refused: %s", p->name, from, err);
 		weft_peer_end_initiation(h->d.peers, p);
+		attempt_failed(h, p, FAIL_REFUSED, now);
 		return;
 	}
 	id = weft_handshake_remote_identity(in->hs);
 	if (id && strcmp(id->nickname, p->name))
-		log_debug("peer %s calls itself %s", p->name, id->nickname);
+		weft_peer_log(LOG_DEBUG, p, "peer %s calls itself %s", p->name, id->nickname);
 	if (weft_handshake_write_confirm_datagram(in->hs, msg->sender_index, buf, sizeof(buf), &len,
 						  err) < 0) {
-		log_err("peer %s: cannot build a CONFIRM: %s", p->name, err);
+		weft_peer_log(LOG_ERR, p, "peer %s: cannot build a CONFIRM: %s", p->name, err);
 		weft_peer_end_initiation(h->d.peers, p);
 		return;
 	}
@@ -276,7 +388,8 @@ static void handle_welcome(struct weft_handshakes *h, const struct weft_wire_msg
 	send_datagram(h, buf, len, dg->src, &p->local);
 	weft_peer_learn_key(h->d.peers, p, remote);
 	if (install_session(h, p, in->hs, &in->entry, false, now) < 0) {
-		log_warn("peer %s: could not install the new session", p->name);
+		weft_peer_log(LOG_WARNING, p, "peer %s: could not install the new session",
+			      p->name);
 		weft_peer_end_initiation(h->d.peers, p);
 		return;
 	}
@@ -343,8 +456,12 @@ static void handle_hello(struct weft_handshakes *h, const struct weft_wire_msg *
 					msg->body, msg->body_len, weft_clock_wall_ms(), err);
 	if (ret < 0) {
 		count_refusal(h, ret);
-		weft_log_ratelimited(&h->log_rl, now, LOG_INFO, "HELLO from %s refused: %s",
-				     weft_sockaddr_format(from, dg->src), err);
+		if (source_may_log(h, dg->src, LOG_INFO, now)) {
+			weft_sockaddr_format(from, dg->src);
+			weft_log_peer_ratelimited(&h->log_rl, now, LOG_INFO, NULL, from,
+						  "HELLO from %s refused: %s (%s)", from,
+						  refusal_class(ret), err);
+		}
 		return;
 	}
 	pd = pending_slot(h, now);
@@ -395,10 +512,18 @@ static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg
 		h->d.drops->n[WEFT_DROP_UNKNOWN_INDEX]++;
 		return;
 	}
+	weft_sockaddr_format(from, dg->src);
 	ret = weft_handshake_read_confirm(pd->hs, msg->body, msg->body_len, err);
 	if (ret < 0) {
 		count_refusal(h, ret);
-		weft_log_ratelimited(&h->log_rl, now, LOG_INFO, "bad CONFIRM: %s", err);
+		/* The HELLO's identity record is still there: who it claims to be. */
+		id = weft_handshake_remote_identity(pd->hs);
+		p = id ? weft_peers_find_name(h->d.peers, id->nickname) : NULL;
+		if (source_may_log(h, dg->src, LOG_INFO, now))
+			weft_log_peer_ratelimited(&h->log_rl, now, LOG_INFO, p ? p->name : NULL,
+						  from, "CONFIRM from %s (%s) refused: %s (%s)",
+						  from, id ? id->nickname : "?", refusal_class(ret),
+						  err);
 		return;
 	}
 	id = weft_handshake_remote_identity(pd->hs);
@@ -406,14 +531,16 @@ static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg
 		pending_drop(h, pd);
 		return;
 	}
-	weft_sockaddr_format(from, dg->src);
 	p = match_peer(h->d.peers, remote, id->nickname, dg->src);
 	ret = weft_handshake_check_pin(p && p->has_pin ? p->pin : NULL,
 				       h->d.cfg->require_pinned_keys, remote, err);
 	if (ret < 0) {
 		h->d.drops->n[WEFT_DROP_HANDSHAKE_REFUSED]++;
-		weft_log_ratelimited(&h->log_rl, now, LOG_WARNING, "%s (%s at %s) refused: %s",
-				     p ? p->name : "unknown member", id->nickname, from, err);
+		if (source_may_log(h, dg->src, LOG_WARNING, now))
+			weft_log_peer_ratelimited(&h->log_rl, now, LOG_WARNING, p ? p->name : NULL,
+						  from, "%s%s (%s at %s) refused: %s",
+						  p ? "peer " : "", p ? p->name : "unknown member",
+						  id->nickname, from, err);
 		pending_drop(h, pd);
 		return;
 	}
@@ -424,7 +551,7 @@ static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg
 			pending_drop(h, pd);
 			return;
 		}
-		log_info("new member %s at %s", id->nickname, from);
+		weft_log_peer(LOG_INFO, p->name, from, "new member %s at %s", id->nickname, from);
 		p->origin = WEFT_PEER_FROM_HANDSHAKE;
 		/* Its CONFIRM is its first authenticated datagram: the clock for
 		 * forget_member_after starts now, not at the epoch. */
@@ -433,7 +560,8 @@ static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg
 	weft_peer_learn_key(h->d.peers, p, remote);
 	weft_peer_set_endpoint(p, dg->src, &dg->local);
 	if (install_session(h, p, pd->hs, &pd->entry, true, now) < 0) {
-		log_warn("peer %s: could not install the new session", p->name);
+		weft_peer_log(LOG_WARNING, p, "peer %s: could not install the new session",
+			      p->name);
 		pending_drop(h, pd);
 		return;
 	}
@@ -480,15 +608,18 @@ static void peer_tick(struct weft_handshakes *h, struct weft_peer *p, uint64_t n
 	struct weft_session *next = p->sessions.next;
 
 	if (in->hs && now - in->sent_ms >= HANDSHAKE_TIMEOUT_MS) {
-		log_debug("peer %s: handshake unanswered", p->name);
+		weft_peer_log(LOG_DEBUG, p, "peer %s: handshake unanswered", p->name);
 		weft_peer_end_initiation(h->d.peers, p);
+		attempt_failed(h, p, FAIL_UNANSWERED, now);
 	}
 	/* Our new session never carried anything back: its CONFIRM was lost or
 	 * refused, and a peer that does not know our address would never start
 	 * over. Treat the handshake as failed. */
 	if (next && next->rx_packets == 0 && now - next->created_ms >= HANDSHAKE_TIMEOUT_MS) {
-		log_info("peer %s: new session never confirmed; handshaking again", p->name);
+		weft_peer_log(LOG_INFO, p,
+			      "peer %s: new session never confirmed; handshaking again", p->name);
 		weft_session_set_drop_next(&p->sessions);
+		attempt_failed(h, p, FAIL_UNCONFIRMED, now);
 	}
 	if (in->hs || !weft_sockaddr_is_set(&p->endpoint) || now < in->next_ms)
 		return;

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Logging to stderr, journald-aware, with a level threshold checked before formatting. */
+/* Logging to stderr, journald-aware, with a level threshold checked before
+ * formatting. Under journald (JOURNAL_STREAM names our stderr) lines carry a
+ * <N> priority prefix instead of a timestamp, and lines about one peer go to
+ * the journal directly with the structured fields PEER= and ENDPOINT=, so
+ * `journalctl PEER=db1' finds them. */
 #ifndef WEFT_LOG_H
 #define WEFT_LOG_H
 
@@ -37,6 +41,18 @@ int weft_failf(char err[static WEFT_ERRLEN], int rc, const char *fmt, ...) WEFT_
 			weft_log_write(prio, errnum, __VA_ARGS__);                                 \
 	} while (0)
 
+/* A line about one peer: @peer (its name) and @endpoint (its address as
+ * text, or the source of the datagram that the line is about) become the
+ * journal fields PEER= and ENDPOINT=; either may be NULL or empty, and is then
+ * left out. Without journald, the same text as weft_log() writes. */
+void weft_log_peer_write(int prio, const char *peer, const char *endpoint, const char *fmt, ...)
+    WEFT_PRINTF(4, 5);
+#define weft_log_peer(prio, peer, endpoint, ...)                                                   \
+	do {                                                                                       \
+		if (weft_log_enabled(prio))                                                        \
+			weft_log_peer_write(prio, peer, endpoint, __VA_ARGS__);                    \
+	} while (0)
+
 #define log_err(...)   weft_log(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)  weft_log(LOG_WARNING, __VA_ARGS__)
 #define log_info(...)  weft_log(LOG_INFO, __VA_ARGS__)
@@ -66,6 +82,17 @@ bool weft_log_ratelimit_allow(struct weft_log_ratelimit *rl, uint64_t now_ms, un
 			if (_sup)                                                                  \
 				weft_log_write(prio, 0, "(%u similar messages suppressed)", _sup); \
 			weft_log_write(prio, 0, fmt, ##__VA_ARGS__);                               \
+		}                                                                                  \
+	} while (0)
+
+/* weft_log_peer() under @rl. */
+#define weft_log_peer_ratelimited(rl, now_ms, prio, peer, endpoint, fmt, ...)                      \
+	do {                                                                                       \
+		unsigned _sup;                                                                     \
+		if (weft_log_enabled(prio) && weft_log_ratelimit_allow(rl, now_ms, &_sup)) {      \
+			if (_sup)                                                                  \
+				weft_log_write(prio, 0, "(%u similar messages suppressed)", _sup); \
+			weft_log_peer_write(prio, peer, endpoint, fmt, ##__VA_ARGS__);             \
 		}                                                                                  \
 	} while (0)
 

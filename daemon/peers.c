@@ -82,6 +82,25 @@ void weft_peer_end_initiation(struct weft_peers *ps, struct weft_peer *p)
 	p->init.hs = NULL;
 }
 
+const char *weft_peer_endpoint_text(const struct weft_peer *p,
+				    char buf[static WEFT_SOCKADDR_STRLEN])
+{
+	return weft_sockaddr_is_set(&p->endpoint) ? weft_sockaddr_format(buf, &p->endpoint) : NULL;
+}
+
+void weft_peer_confirmed(struct weft_peer *p)
+{
+	struct weft_initiation *in = &p->init;
+
+	if (in->warned)
+		weft_peer_log(LOG_INFO, p,
+			      "peer %s (%s) reached: session established after %u failed handshake "
+			      "attempts",
+			      p->name, p->fingerprint, in->failed);
+	in->failed = 0;
+	in->warned = false;
+}
+
 void weft_peers_remove(struct weft_peers *ps, struct weft_peer *p)
 {
 	struct weft_peer *last = ps->list[ps->n - 1], *q;
@@ -164,12 +183,13 @@ static void apply_config(struct weft_peers *ps, struct weft_peer *p,
 			 * next datagram tells. */
 			memset(&p->local, 0, sizeof(p->local));
 		} else {
-			log_warn("peer %s: %s", p->name, err);
+			weft_log_peer(LOG_WARNING, p->name, NULL, "peer %s: %s", p->name, err);
 		}
 	}
 	/* A learned key that the new pin contradicts is dropped with its sessions. */
 	if (p->has_pin && p->has_static && sodium_memcmp(p->pin, p->remote_static, WEFT_KEY_LEN)) {
-		log_warn("peer %s: pinned key changed; dropping its sessions", p->name);
+		weft_peer_log(LOG_WARNING, p, "peer %s: pinned key changed; dropping its sessions",
+			      p->name);
 		weft_session_set_clear(&p->sessions);
 		weft_mactable_forget_peer(ps->macs, p->id);
 		p->has_static = false;
@@ -187,7 +207,8 @@ unsigned weft_peers_configure(struct weft_peers *ps, const struct weft_config *c
 	weft_peers_foreach(ps, p)
 	{
 		if (p->configured && !weft_config_find_peer(cfg, p->name)) {
-			log_info("peer %s removed from the configuration", p->name);
+			weft_log_peer(LOG_INFO, p->name, NULL,
+				      "peer %s removed from the configuration", p->name);
 			weft_peers_remove(ps, p);
 		}
 	}
@@ -251,18 +272,23 @@ void weft_peer_set_endpoint(struct weft_peer *p, const union weft_sockaddr *src,
 void weft_peer_received(struct weft_peer *p, struct weft_session *s, bool newest,
 			const struct weft_udp_dgram *dg, uint64_t now)
 {
-	bool follow = weft_session_set_received(&p->sessions, s) == WEFT_SESSION_SLOT_CURRENT &&
-		      newest;
+	bool pending = p->sessions.next == s;
+	enum weft_session_slot slot = weft_session_set_received(&p->sessions, s);
+	bool follow = slot == WEFT_SESSION_SLOT_CURRENT && newest;
+	char was[WEFT_SOCKADDR_STRLEN], is[WEFT_SOCKADDR_STRLEN];
 
+	/* Our handshake's session carried its first datagram: confirmed. */
+	if (pending && slot == WEFT_SESSION_SLOT_CURRENT)
+		weft_peer_confirmed(p);
 	if (follow)
 		p->local = dg->local;
 	if (follow && !weft_sockaddr_equal(dg->src, &p->endpoint)) {
-		char was[WEFT_SOCKADDR_STRLEN], is[WEFT_SOCKADDR_STRLEN];
-
-		log_info("peer %s (%s) moved from %s to %s", p->name, p->fingerprint,
-			 weft_sockaddr_is_set(&p->endpoint) ? weft_sockaddr_format(was, &p->endpoint)
-							    : "nowhere",
-			 weft_sockaddr_format(is, dg->src));
+		weft_log_peer(LOG_INFO, p->name, weft_sockaddr_format(is, dg->src),
+			      "peer %s (%s) moved from %s to %s", p->name, p->fingerprint,
+			      weft_sockaddr_is_set(&p->endpoint)
+				  ? weft_sockaddr_format(was, &p->endpoint)
+				  : "nowhere",
+			      is);
 		p->endpoint = *dg->src;
 	}
 	p->count.rx_packets++;
@@ -270,7 +296,7 @@ void weft_peer_received(struct weft_peer *p, struct weft_session *s, bool newest
 	p->last_rx_ms = now;
 	if (!p->up) {
 		p->up = true;
-		log_info("peer %s (%s) is up", p->name, p->fingerprint);
+		weft_peer_log(LOG_INFO, p, "peer %s (%s) is up", p->name, p->fingerprint);
 	}
 }
 
@@ -279,7 +305,7 @@ void weft_peer_learn_key(struct weft_peers *ps, struct weft_peer *p,
 {
 	if (p->has_static && sodium_memcmp(p->remote_static, key, WEFT_KEY_LEN) != 0) {
 		/* A member (it knows the secret) took over this unpinned name. */
-		log_warn("peer %s: its key changed", p->name);
+		weft_peer_log(LOG_WARNING, p, "peer %s: its key changed", p->name);
 		weft_session_set_clear(&p->sessions);
 		weft_mactable_forget_peer(ps->macs, p->id);
 	}
@@ -295,8 +321,8 @@ static void update_liveness(struct weft_peers *ps, struct weft_peer *p, uint64_t
 	weft_session_set_expire(&p->sessions, now);
 	if (p->up && (silent || !weft_session_set_send(&p->sessions, now))) {
 		p->up = false;
-		log_info("peer %s (%s) is down: %s", p->name, p->fingerprint,
-			 silent ? "no traffic" : "no session");
+		weft_peer_log(LOG_INFO, p, "peer %s (%s) is down: %s", p->name, p->fingerprint,
+			      silent ? "no traffic" : "no session");
 		weft_mactable_forget_peer(ps->macs, p->id);
 	}
 }
@@ -320,8 +346,10 @@ void weft_peers_tick(struct weft_peers *ps, uint64_t now)
 	{
 		update_liveness(ps, p, now);
 		if (forgotten(ps, p, now)) {
-			log_info("member %s (%s) forgotten: silent for %llu s", p->name,
-				 p->fingerprint, (unsigned long long)((now - p->last_rx_ms) / 1000));
+			weft_log_peer(LOG_INFO, p->name, NULL,
+				      "member %s (%s) forgotten: silent for %llu s", p->name,
+				      p->fingerprint,
+				      (unsigned long long)((now - p->last_rx_ms) / 1000));
 			weft_peers_remove(ps, p);
 		}
 	}

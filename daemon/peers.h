@@ -15,6 +15,7 @@
 #include "common/session.h"
 #include "common/sockaddr.h"
 #include "daemon/counters.h"
+#include "daemon/log.h"
 #include "daemon/udp.h"
 
 struct weft_handshake;
@@ -37,7 +38,8 @@ enum weft_peer_drop { WEFT_PEER_DROP_LIST(WEFT_PEER_DROP_ENUM) WEFT_PEER_DROP_CO
 	X(TX_BYTES, tx_bytes)                                                                      \
 	X(RX_FRAMES, rx_frames)                                                                    \
 	X(TX_FRAMES, tx_frames)                                                                    \
-	X(HANDSHAKES, handshakes)
+	X(HANDSHAKES, handshakes)                                                                  \
+	X(HANDSHAKES_FAILED, handshakes_failed) /* ours, ended without a confirmed session */
 struct weft_peer_counters {
 	WEFT_PEER_COUNTER_LIST(WEFT_COUNTER_FIELD)
 };
@@ -50,6 +52,11 @@ struct weft_initiation {
 	uint64_t sent_ms;
 	unsigned attempts;	       /* since the last session was established */
 	uint64_t next_ms;	       /* next attempt (backoff with jitter) */
+	/* Failed attempts since the last confirmed session, and since when:
+	 * after a few, a configured peer's operator is told once (warned). */
+	unsigned failed;
+	uint64_t failing_since_ms;
+	bool warned;
 };
 
 /* How we came to know a peer (weftctl status "learned"). */
@@ -159,6 +166,17 @@ unsigned weft_peers_configure(struct weft_peers *ps, const struct weft_config *c
  * for forget_member_after. */
 void weft_peers_tick(struct weft_peers *ps, uint64_t now);
 
+/* @p's endpoint as text in @buf for logs (the ENDPOINT= field), or NULL
+ * when it has none. */
+const char *weft_peer_endpoint_text(const struct weft_peer *p,
+				    char buf[static WEFT_SOCKADDR_STRLEN]);
+/* A log line about @p: its name and its endpoint become the journal fields
+ * PEER= and ENDPOINT= (daemon/log.h); nothing is formatted below the level. */
+#define weft_peer_log(prio, p, ...)                                                                \
+	do {                                                                                       \
+		char _ep[WEFT_SOCKADDR_STRLEN];                                                    \
+		weft_log_peer(prio, (p)->name, weft_peer_endpoint_text(p, _ep), __VA_ARGS__);      \
+	} while (0)
 /* The peer has an address and a session that can seal. */
 bool weft_peer_can_send(const struct weft_peer *p, uint64_t now);
 /* The relay to reach @p through while it has no direct session: a peer
@@ -185,5 +203,9 @@ void weft_peer_set_endpoint(struct weft_peer *p, const union weft_sockaddr *src,
 			    const struct weft_udp_local_addr *local);
 /* Ends the initiator handshake in flight, if any. */
 void weft_peer_end_initiation(struct weft_peers *ps, struct weft_peer *p);
+/* A session with @p was confirmed (its CONFIRM read, or its first datagram
+ * opened): the failed attempts are over, and an operator who was warned
+ * about them is told it works now. */
+void weft_peer_confirmed(struct weft_peer *p);
 
 #endif
