@@ -420,9 +420,7 @@ static int read_message(struct weft_handshake *hs, enum message kind, const uint
 			 WEFT_HANDSHAKE_PAYLOAD_MAX);
 		r = -EPROTO;
 	} else if (r < 0 && kind == MSG_HELLO) {
-		snprintf(err, WEFT_ERRLEN,
-			 "%s of %zu bytes did not authenticate with our network secret and name",
-			 what, len);
+		snprintf(err, WEFT_ERRLEN, "%s of %zu bytes did not authenticate", what, len);
 		r = -EBADMSG;
 	} else if (r < 0) {
 		snprintf(err, WEFT_ERRLEN,
