@@ -30,7 +30,8 @@ struct weft_control {
 static int write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
+		/* a client gone before the reply must not kill weftd (SIGPIPE) */
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -147,6 +148,13 @@ static int check_not_served(const char *path, char err[static WEFT_ERRLEN])
 	return ret;
 }
 
+int weft_control_claim(const char *path, char err[static WEFT_ERRLEN])
+{
+	int ret = make_parent(path, err);
+
+	return ret < 0 ? ret : check_not_served(path, err);
+}
+
 int weft_control_new(struct weft_control **out, struct ev_loop *loop, const char *path,
 		      weft_control_handler handler, void *ctx, char err[static WEFT_ERRLEN])
 {
@@ -170,7 +178,7 @@ int weft_control_new(struct weft_control **out, struct ev_loop *loop, const char
 	strcpy(sun.sun_path, path);
 	strcpy(ctl->path, path);
 
-	if ((ret = make_parent(path, err)) < 0 || (ret = check_not_served(path, err)) < 0) {
+	if ((ret = weft_control_claim(path, err)) < 0) {
 		free(ctl);
 		return ret;
 	}

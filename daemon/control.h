@@ -16,6 +16,9 @@ struct weft_control;
  * reference, or NULL for an unknown command. */
 typedef json_t *(*weft_control_handler)(void *ctx, const char *command, json_t *request);
 
+/* Makes the socket's directory if missing, and fails when another running
+ * weftd serves @path: checked at start-up before any link is made. */
+int weft_control_claim(const char *path, char err[static WEFT_ERRLEN]) WEFT_WUR;
 /* Binds @path (mode 0660, a stale socket file is replaced) and starts
  * accepting on @loop. */
 int weft_control_new(struct weft_control **out, struct ev_loop *loop, const char *path,

@@ -19,6 +19,7 @@
 #include "common/frame.h"
 #include "common/index.h"
 #include "common/mactable.h"
+#include "common/pmtu.h"
 #include "common/wire.h"
 #include "daemon/capture.h"
 #include "daemon/clock.h"
@@ -34,6 +35,7 @@
 #include "daemon/membership.h"
 #include "daemon/mesh.h"
 #include "daemon/metrics.h"
+#include "daemon/netwatch.h"
 #include "daemon/paths.h"
 #include "daemon/peers.h"
 #include "daemon/router.h"
@@ -72,45 +74,61 @@ static int take_instance_lock(struct weftd *d, char err[static WEFT_ERRLEN])
 
 /* ---- links and MTU ----------------------------------------------------------- */
 
-/* The overlay MTU: configured, or the underlay's (the named interface, else
- * the one routing to the first peer with an address) minus weft's overhead. */
+/* The underlay's MTU: the named interface's, else that of the route to the
+ * first peer with an address (in configuration order), whose family sets
+ * the IP header size. Fails (with @err) when there is no such interface or
+ * no peer has a route yet. */
+static int find_underlay(struct weftd *d, char ifname[static IFNAMSIZ], unsigned *mtu,
+			 bool *ipv6, char err[static WEFT_ERRLEN])
+{
+	const struct weft_config *cfg = d->cfg;
+	int ret = weft_errorf(err, -ENETUNREACH, "no peer with an address");
+
+	*ipv6 = cfg->listen.addr.sa.sa_family == AF_INET6;
+	if (cfg->underlay[0]) {
+		snprintf(ifname, IFNAMSIZ, "%s", cfg->underlay);
+		return weft_link_mtu_by_name(d->link, cfg->underlay, mtu, err);
+	}
+	for (unsigned i = 0; i < d->peers->n && ret < 0; i++) {
+		const struct weft_peer *p = d->peers->list[i];
+
+		if (!weft_sockaddr_is_set(&p->endpoint))
+			continue;
+		ret = weft_link_route_mtu(d->link, &p->endpoint.sa, ifname, mtu, err);
+		if (ret == 0)
+			*ipv6 = p->endpoint.sa.sa_family == AF_INET6;
+	}
+	return ret;
+}
+
+/* The overlay MTU at start-up: configured, or the underlay's minus weft's
+ * overhead. A host may boot before its routes: without one, a 1500-byte
+ * underlay is assumed until the netwatch says routes changed (resize()). */
 static int size_overlay(struct weftd *d, char err[static WEFT_ERRLEN])
 {
 	const struct weft_config *cfg = d->cfg;
-	bool ipv6 = cfg->listen.addr.sa.sa_family == AF_INET6;
 	unsigned underlay_mtu = 1500;
 	char ifname[IFNAMSIZ] = "", why[WEFT_ERRLEN];
-	int ret = -ENOENT;
+	bool ipv6;
+	int ret;
 
 	if (cfg->mtu) {
 		d->mtu = cfg->mtu;
 		return 0;
 	}
-	if (cfg->underlay[0]) {
-		ret = weft_link_mtu_by_name(d->link, cfg->underlay, &underlay_mtu, why);
-		if (ret < 0)
-			return weft_failf(err, ret, "underlay %s: %.200s", cfg->underlay, why);
-		snprintf(ifname, sizeof(ifname), "%s", cfg->underlay);
-	} else {
-		/* In configuration order: the first peer's path sizes the overlay. */
-		for (unsigned i = 0; i < d->peers->n && ret < 0; i++) {
-			const struct weft_peer *p = d->peers->list[i];
-
-			if (!weft_sockaddr_is_set(&p->endpoint))
-				continue;
-			ret = weft_link_route_mtu(d->link, &p->endpoint.sa, ifname, &underlay_mtu,
-						  why);
-			/* The peers' family sets the IP header size. */
-			ipv6 = p->endpoint.sa.sa_family == AF_INET6;
-		}
-		if (ret < 0)
-			log_warn("no route toward any peer to size the MTU; assuming a 1500-byte "
-				 "underlay");
+	ret = find_underlay(d, ifname, &underlay_mtu, &ipv6, why);
+	if (ret < 0 && cfg->underlay[0])
+		return weft_failf(err, ret, "underlay %s: %.200s", cfg->underlay, why);
+	if (ret < 0) {
+		log_warn("no route toward any peer to size the MTU; assuming a 1500-byte "
+			 "underlay until one appears");
+		underlay_mtu = 1500;
+		ifname[0] = '\0';
 	}
 	d->mtu = weft_frame_overlay_mtu(underlay_mtu, ipv6);
 	if (!d->mtu)
-		return weft_failf(err, -EINVAL, "underlay MTU %u leaves no room for an overlay",
-				  underlay_mtu);
+		return weft_failf(err, -EINVAL, "underlay %s MTU %u leaves no room for an overlay",
+				  ifname, underlay_mtu);
 	log_info("overlay MTU %u (underlay %s MTU %u, %s)", d->mtu, ifname[0] ? ifname : "?",
 		 underlay_mtu, ipv6 ? "IPv6" : "IPv4");
 	return 0;
@@ -137,7 +155,119 @@ static int setup_links(struct weftd *d, char err[static WEFT_ERRLEN])
 	spec.mtu = d->mtu;
 	if ((ret = weft_link_setup(d->link, &spec, &d->dp_ifindex, why)) < 0)
 		return weft_failf(err, ret, "links: %.200s", why);
+	/* A CNI plugin makes the bridge when the first pod starts. */
+	if (!weft_link_plugged(d->link))
+		log_warn("waiting for bridge %s (it does not exist and create_bridge = no)",
+			 d->cfg->bridge);
 	return 0;
+}
+
+/* ---- watching links and routes ---------------------------------------------------- */
+
+/*
+ * What the daemon does when the kernel's links or routes change
+ * (daemon/netwatch): plug weft's port into the bridge when the bridge
+ * appears again, and follow the underlay's MTU when [network] mtu = auto.
+ * The data path (rings, send batches, the router's frame limit) is sized
+ * at start-up for the overlay MTU of that moment, so the MTU follows the
+ * underlay down and back up to that size, not above it.
+ */
+struct watch {
+	struct weftd *d;
+	struct weft_netwatch *netwatch;
+	unsigned mtu_max;    /* the overlay MTU the data path was sized for */
+	unsigned said_mtu;   /* the last underlay MTU a resize() message was about */
+	int plug_error;	     /* the last weft_link_plug() failure logged, 0: none */
+};
+
+static void replug(struct watch *w)
+{
+	struct weftd *d = w->d;
+	bool was = weft_link_plugged(d->link);
+	char why[WEFT_ERRLEN];
+	int ret = weft_link_plug(d->link, why);
+
+	if (ret == 1) {
+		log_info("bridge %s is there: weft's port plugged in", d->cfg->bridge);
+	} else if (ret == -ENODEV && !d->cfg->create_bridge) {
+		if (was)
+			log_warn("bridge %s is gone; waiting for it to come back", d->cfg->bridge);
+	} else if (ret < 0 && ret != w->plug_error) {
+		log_warn("bridge %s: %s", d->cfg->bridge, why);
+	}
+	w->plug_error = ret < 0 ? ret : 0;
+}
+
+/* A peer's path MTU is no larger than our own underlay's: searches start
+ * again under the new ceiling. */
+static void retarget_paths(struct weftd *d)
+{
+	struct weft_peer *p;
+
+	weft_peers_foreach(d->peers, p)
+	{
+		if (p->pmtu.ceiling)
+			weft_pmtu_set_ceiling(&p->pmtu, d->max_datagram);
+	}
+}
+
+static void resize(struct watch *w)
+{
+	struct weftd *d = w->d;
+	char ifname[IFNAMSIZ] = "", why[WEFT_ERRLEN];
+	unsigned underlay_mtu, mtu, was = d->mtu;
+	bool ipv6;
+
+	/* No route (yet, or any more): the MTU stays what it is. */
+	if (find_underlay(d, ifname, &underlay_mtu, &ipv6, why) < 0)
+		return;
+	mtu = weft_frame_overlay_mtu(underlay_mtu, ipv6);
+	if (!mtu || mtu > w->mtu_max) {
+		if (w->said_mtu != underlay_mtu)
+			log_warn("underlay %s MTU %u: %s; the overlay MTU is held at %u", ifname,
+				 underlay_mtu,
+				 mtu ? "weftd's buffers were sized at start-up for a smaller one "
+				       "(restart weftd to use it)"
+				     : "leaves no room for an overlay",
+				 mtu ? w->mtu_max : d->mtu);
+		w->said_mtu = underlay_mtu;
+		if (!mtu)
+			return;
+		mtu = w->mtu_max;
+	}
+	if (mtu == d->mtu)
+		return;
+	if (weft_link_set_mtu(d->link, mtu, why) < 0) {
+		log_warn("overlay MTU %u: %s", mtu, why);
+		return;
+	}
+	d->mtu = mtu;
+	d->max_datagram = mtu + WEFT_FRAME_HDR_LEN + WEFT_WIRE_OVERHEAD;
+	retarget_paths(d);
+	w->said_mtu = underlay_mtu;
+	log_info("overlay MTU %u, was %u (underlay %s MTU %u, %s)", mtu, was, ifname, underlay_mtu,
+		 ipv6 ? "IPv6" : "IPv4");
+}
+
+static void on_netwatch(void *ctx, unsigned what)
+{
+	struct watch *w = ctx;
+
+	if (what & WEFT_NETWATCH_LINK)
+		replug(w);
+	/* An interface's MTU is a link change, a new path a route change. */
+	if (!w->d->cfg->mtu)
+		resize(w);
+}
+
+/* Before the links are set up, so no change after it is missed; the loop
+ * hands the first notifications over once it runs. */
+static int start_watch(struct watch *w, char err[static WEFT_ERRLEN])
+{
+	char why[WEFT_ERRLEN];
+	int ret = weft_netwatch_new(&w->netwatch, w->d->loop, on_netwatch, w, why);
+
+	return ret < 0 ? weft_failf(err, ret, "%.200s", why) : 0;
 }
 
 /* ---- control, signals, reload, tick ---------------------------------------------- */
@@ -273,7 +403,8 @@ static int open_state(struct weftd *d, char err[static WEFT_ERRLEN])
 	if ((ret = weft_identity_new(&d->identity, cfg, err)) < 0)
 		return ret;
 	log_info("network %s, key %s, bridge %s", cfg->name, d->identity->fingerprint, cfg->bridge);
-	if ((ret = take_instance_lock(d, err)) < 0)
+	if ((ret = take_instance_lock(d, err)) < 0 ||
+	    (ret = weft_control_claim(cfg->control_socket, err)) < 0)
 		return ret;
 	if (weft_index_new(&d->index, 4 * WEFT_CONFIG_MAX_PEERS + 256, NULL, NULL) < 0 ||
 	    weft_mactable_new(&d->macs, WEFT_MACTABLE_DEFAULT_CAPACITY,
@@ -333,6 +464,7 @@ static int open_data_path(struct weftd *d, char err[static WEFT_ERRLEN])
 				      .egress = d->egress,
 				      .index = d->index,
 				      .drops = &d->drops,
+				      .bans = weft_membership_bans(d->membership),
 				  },
 				  err);
 	if (ret < 0)
@@ -430,6 +562,7 @@ static void teardown(struct weftd *d)
 int weft_daemon_run(struct weft_config *cfg, const char *path)
 {
 	struct weftd d = {.cfg = cfg, .config_path = path, .lock_fd = -1};
+	struct watch watch = {.d = &d};
 	char err[WEFT_ERRLEN] = "";
 	uint64_t now;
 
@@ -442,13 +575,15 @@ int weft_daemon_run(struct weft_config *cfg, const char *path)
 	d.started_ms = weft_clock_now_ms();
 	/* The socket before any link: a port in use must fail before any
 	 * link is made. */
-	if (open_state(&d, err) < 0 || open_udp(&d, err) < 0 || setup_links(&d, err) < 0 ||
-	    open_data_path(&d, err) < 0) {
+	if (open_state(&d, err) < 0 || open_udp(&d, err) < 0 || start_watch(&watch, err) < 0 ||
+	    setup_links(&d, err) < 0 || open_data_path(&d, err) < 0) {
 		log_err("%s", err);
+		weft_netwatch_free(watch.netwatch);
 		teardown(&d);
 		ev_loop_destroy(d.loop);
 		return 1;
 	}
+	watch.mtu_max = d.mtu;
 	start_timers(&d);
 	now = weft_clock_now_ms();
 	weft_handshakes_start(d.handshakes, now);
@@ -460,6 +595,7 @@ int weft_daemon_run(struct weft_config *cfg, const char *path)
 	ev_run(d.loop, 0);
 
 	sd_notify(0, "STOPPING=1");
+	weft_netwatch_free(watch.netwatch);
 	teardown(&d);
 	ev_loop_destroy(d.loop);
 	log_info("stopped");

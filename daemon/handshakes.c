@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "common/banlist.h"
 #include "common/handshake.h"
 #include "common/index.h"
 #include "common/ratelimit.h"
@@ -256,6 +257,19 @@ static void attempt_failed(struct weft_handshakes *h, struct weft_peer *p, enum 
 
 /* ---- initiator ----------------------------------------------------------------- */
 
+/* -EPERM with the reason when the operator banned @key (weftctl forget, or
+ * its [peer] removed), else 0. */
+static int check_ban(const struct weft_handshakes *h, const uint8_t key[static WEFT_KEY_LEN],
+		     char err[static WEFT_ERRLEN])
+{
+	char fpr[WEFT_KEY_FPR_LEN];
+
+	if (!h->d.bans || !weft_banlist_find(h->d.bans, key))
+		return 0;
+	weft_key_fingerprint(fpr, key);
+	return weft_errorf(err, -EPERM, "its key %s is banned (weftctl unforget %s)", fpr, fpr);
+}
+
 static void initiate(struct weft_handshakes *h, struct weft_peer *p, uint64_t now)
 {
 	struct weft_initiation *in = &p->init;
@@ -264,6 +278,10 @@ static void initiate(struct weft_handshakes *h, struct weft_peer *p, uint64_t no
 	char err[WEFT_ERRLEN];
 	size_t len;
 
+	/* A banned peer still configured: no handshake until the ban is lifted. */
+	if ((p->has_static && check_ban(h, p->remote_static, err) < 0) ||
+	    (p->has_pin && check_ban(h, p->pin, err) < 0))
+		return;
 	weft_peer_end_initiation(h->d.peers, p);
 	in->attempts++;
 	in->next_ms = now + backoff_ms(in->attempts);
@@ -362,7 +380,7 @@ static void handle_welcome(struct weft_handshakes *h, const struct weft_wire_msg
 						  p->name, from, refusal_class(ret), err);
 		return;
 	}
-	if (weft_handshake_remote_static(in->hs, remote) < 0 ||
+	if (weft_handshake_remote_static(in->hs, remote) < 0 || check_ban(h, remote, err) < 0 ||
 	    weft_handshake_check_pin(p->has_pin ? p->pin : NULL, h->d.cfg->require_pinned_keys,
 				     remote, err) < 0) {
 		h->d.drops->n[WEFT_DROP_HANDSHAKE_REFUSED]++;
@@ -532,8 +550,10 @@ static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg
 		return;
 	}
 	p = match_peer(h->d.peers, remote, id->nickname, dg->src);
-	ret = weft_handshake_check_pin(p && p->has_pin ? p->pin : NULL,
-				       h->d.cfg->require_pinned_keys, remote, err);
+	ret = check_ban(h, remote, err);
+	if (ret == 0)
+		ret = weft_handshake_check_pin(p && p->has_pin ? p->pin : NULL,
+					       h->d.cfg->require_pinned_keys, remote, err);
 	if (ret < 0) {
 		h->d.drops->n[WEFT_DROP_HANDSHAKE_REFUSED]++;
 		if (source_may_log(h, dg->src, LOG_WARNING, now))

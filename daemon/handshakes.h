@@ -9,6 +9,7 @@
 
 #include "common/weft.h"
 
+struct weft_banlist;
 struct weft_config;
 struct weft_drops;
 struct weft_egress;
@@ -29,6 +30,7 @@ struct weft_handshakes_deps {
 	struct weft_egress *egress;
 	struct weft_index *index;
 	struct weft_drops *drops;
+	const struct weft_banlist *bans; /* keys the operator banned: refused */
 };
 
 struct weft_handshakes;

@@ -45,6 +45,7 @@ static void label_value(FILE *f, const char *v)
 	}
 }
 
+/* Opens the label set; the caller adds more labels or closes it with '}'. */
 static void peer_labels(FILE *f, const struct weft_peer *p)
 {
 	fputs("{peer=\"", f);
@@ -158,7 +159,7 @@ static void global_metrics(FILE *f, struct weftd *d, uint64_t now)
 
 /* ---- per peer -------------------------------------------------------------------------- */
 
-/* A family over every peer: @get gives each one's value. */
+/* A family over every peer: the counter at offset @field of its counters. */
 static void peer_family(FILE *f, struct weftd *d, const char *name, const char *type,
 			const char *help, size_t field)
 {
@@ -172,7 +173,7 @@ static void peer_family(FILE *f, struct weftd *d, const char *name, const char *
 		memcpy(&v, (const char *)&p->count + field, sizeof(v));
 		fputs(name, f);
 		peer_labels(f, p);
-		fprintf(f, " %llu\n", (unsigned long long)v);
+		fprintf(f, "} %llu\n", (unsigned long long)v);
 	}
 }
 
