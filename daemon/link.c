@@ -698,8 +698,9 @@ static int find_bridge(struct weft_link *l, struct link_info *br, char err[stati
 }
 
 /* The overlay MTU on bridge @br: exactly on a bridge weftd created; on
- * another one lowered to it if larger, never raised. */
-static int size_bridge(struct weft_link *l, const struct link_info *br,
+ * another one lowered to it if larger, never raised. @before: its MTU
+ * before our port joined (joining an empty bridge sizes it to our port). */
+static int size_bridge(struct weft_link *l, const struct link_info *br, unsigned before,
 		       char err[static WEFT_ERRLEN])
 {
 	int rc;
@@ -710,7 +711,7 @@ static int size_bridge(struct weft_link *l, const struct link_info *br,
 			return fail(l, err, rc, "setting MTU %u on bridge %s", l->mtu, l->bridge);
 		if (!l->created_bridge)
 			log_warn("bridge %s: MTU lowered from %u to the overlay MTU %u", l->bridge,
-				 br->mtu, l->mtu);
+				 before, l->mtu);
 	} else if (br->mtu < l->mtu) {
 		log_info("bridge %s: MTU %u is below the overlay MTU %u; leaving it", l->bridge,
 			 br->mtu, l->mtu);
@@ -725,6 +726,7 @@ static int plug_into(struct weft_link *l, struct link_info *br, const struct lin
 		     bool always, char err[static WEFT_ERRLEN])
 {
 	bool was = port->master == br->ifindex;
+	unsigned before = br->mtu;
 	int rc;
 
 	l->plugged = was;
@@ -739,7 +741,7 @@ static int plug_into(struct weft_link *l, struct link_info *br, const struct lin
 		if (rc)
 			return fail(l, err, rc, "looking up bridge %s", l->bridge);
 	}
-	rc = size_bridge(l, br, err);
+	rc = size_bridge(l, br, before, err);
 	if (rc)
 		return rc;
 	if (!(br->flags & IFF_UP)) {
@@ -905,7 +907,7 @@ int weft_link_set_mtu(struct weft_link *l, unsigned mtu, char err[static WEFT_ER
 		return 0; /* gone: plugging in again sizes the next one */
 	if (rc)
 		return fail(l, err, rc, "looking up bridge %s", l->bridge);
-	return size_bridge(l, &br, err);
+	return size_bridge(l, &br, br.mtu, err);
 }
 
 /* Still the bridge setup found or made? Without its ifindex (setup failed early), its alias says.
