@@ -7,9 +7,12 @@
 #     DESTDIR, since verify wants ExecStart= binaries to exist, and MANPATH
 #     pointing there, so its Documentation= man pages are found);
 #   - its exposure in `systemd-analyze security --offline=yes' is at most 2.0;
+#   - sysusers.d makes the user weft, and tmpfiles.d gives /etc/weft,
+#     /var/lib/weft and /run/weft the owners and modes the unit gives them;
 #   - each manual page renders with `man -l' and `groff -ww' without a warning.
-# Fails on any failed check; otherwise skips (77) when systemd-analyze, man or
-# groff is missing, since those checks could not run.
+# Fails on any failed check; otherwise skips (77) when systemd-analyze,
+# systemd-sysusers, systemd-tmpfiles, man or groff is missing, since those
+# checks could not run.
 set -u
 : "${top_srcdir:=.}"
 : "${top_builddir:=.}"
@@ -146,6 +149,49 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	fi
 else
 	skip "systemd-analyze verify and security (no systemd-analyze)"
+fi
+
+# ---- the user and the directories: sysusers.d, tmpfiles.d and the unit agree --
+# Applied to an empty root: the user weft, then its directories with the owners
+# and modes the unit's User= and *DirectoryMode= give them.
+if command -v systemd-sysusers >/dev/null 2>&1 && command -v systemd-tmpfiles >/dev/null 2>&1; then
+	root=$work/root
+	mkdir -p "$root/etc"
+	: >"$root/etc/passwd"
+	: >"$root/etc/group"
+	if timeout 20 systemd-sysusers --root="$root" "$dest$sysusersdir/weft.conf" \
+		>"$work/sysusers" 2>&1 &&
+		uid=$(awk -F: '$1 == "weft" { print $3 }' "$root/etc/passwd") &&
+		gid=$(awk -F: '$1 == "weft" { print $3 }' "$root/etc/group") &&
+		[ -n "$uid" ] && [ -n "$gid" ]; then
+		ok "sysusers.d makes the user and group weft"
+	else
+		not_ok "sysusers.d" "no user and group weft"
+		sed 's/^/    /' "$work/sysusers"
+		uid=x gid=x
+	fi
+	if ! timeout 20 systemd-tmpfiles --root="$root" --create "$dest$tmpfilesdir/weft.conf" \
+		>"$work/tmpfiles" 2>&1; then
+		not_ok "tmpfiles.d" "systemd-tmpfiles --create fails"
+		sed 's/^/    /' "$work/tmpfiles"
+	fi
+	user=$(sed -n 's/^User=//p' "$unit")
+	[ "$user" = weft ] || not_ok "weftd@.service" "User=$user, expected weft"
+	# directory, the unit's setting for it, its owner (uid gid)
+	for d in "/run/weft RuntimeDirectoryMode $uid $gid" \
+		"/var/lib/weft StateDirectoryMode $uid $gid" \
+		"/etc/weft ConfigurationDirectoryMode 0 $gid"; do
+		set -- $d
+		mode=$(sed -n "s/^$2=0*//p" "$unit")
+		got=$(stat -c '%a %u %g' "$root$1" 2>&1)
+		if [ "$got" = "$mode $3 $4" ]; then
+			ok "$1: $2=$mode, tmpfiles.d makes it $got"
+		else
+			not_ok "$1" "tmpfiles.d makes it \`$got', the unit says $2=$mode (owner $3 $4)"
+		fi
+	done
+else
+	skip "sysusers.d and tmpfiles.d (no systemd-sysusers or systemd-tmpfiles)"
 fi
 
 # ---- the manual pages ----------------------------------------------------------
