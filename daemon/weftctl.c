@@ -21,9 +21,22 @@
 
 #include "common/config.h"
 
-/* Where weftd@NAME's files are (the unit and tmpfiles say the same). */
-#define WEFT_CONFIG_DIR "/etc/weft"
-#define WEFT_RUN_DIR "/run/weft"
+/* Where weftd@NAME's files are (the unit and tmpfiles say the same);
+ * WEFTCTL_CONFIG_DIR and WEFTCTL_RUN_DIR name others (a test's, a
+ * non-standard install). */
+static const char *config_dir(void)
+{
+	const char *d = getenv("WEFTCTL_CONFIG_DIR");
+
+	return d && *d ? d : "/etc/weft";
+}
+
+static const char *run_dir(void)
+{
+	const char *d = getenv("WEFTCTL_RUN_DIR");
+
+	return d && *d ? d : "/run/weft";
+}
 
 #define REPLY_MAX (16u << 20)
 
@@ -293,20 +306,20 @@ static bool socket_of_config(const char *conf, char path[static 108])
  * [network] name of one of the files in /etc/weft. */
 static int find_by_name(const char *name, char path[static 108])
 {
-	char conf[PATH_MAX];
+	char conf[PATH_MAX], pattern[PATH_MAX];
 	glob_t g;
 
 	if (!name[0] || strchr(name, '/')) {
 		fprintf(stderr, "weftctl: `%s' is not an instance or network name\n", name);
 		return -1;
 	}
-	snprintf(conf, sizeof(conf), WEFT_CONFIG_DIR "/%s.conf", name);
+	snprintf(conf, sizeof(conf), "%s/%s.conf", config_dir(), name);
 	if (exists(conf) && socket_of_config(conf, path))
 		return 0;
-	snprintf(path, 108, WEFT_RUN_DIR "/%s.sock", name);
-	if (exists(path))
+	if (snprintf(path, 108, "%s/%s.sock", run_dir(), name) < 108 && exists(path))
 		return 0;
-	if (glob(WEFT_CONFIG_DIR "/*.conf", 0, NULL, &g) == 0) {
+	snprintf(pattern, sizeof(pattern), "%s/*.conf", config_dir());
+	if (glob(pattern, 0, NULL, &g) == 0) {
 		for (size_t i = 0; i < g.gl_pathc; i++) {
 			struct weft_config_errors errs;
 			struct weft_config *cfg;
@@ -326,20 +339,22 @@ static int find_by_name(const char *name, char path[static 108])
 	}
 	fprintf(stderr,
 		"weftctl: no weftd instance or network `%s' (no %s/%s.conf, no %s/%s.sock)\n",
-		name, WEFT_CONFIG_DIR, name, WEFT_RUN_DIR, name);
+		name, config_dir(), name, run_dir(), name);
 	return -1;
 }
 
 /* Without -s or -n: the one socket in /run/weft. */
 static int find_only(char path[static 108])
 {
+	char pattern[PATH_MAX];
 	glob_t g;
 	int ret = -1;
 
-	if (glob(WEFT_RUN_DIR "/*.sock", 0, NULL, &g) != 0) {
+	snprintf(pattern, sizeof(pattern), "%s/*.sock", run_dir());
+	if (glob(pattern, 0, NULL, &g) != 0) {
 		fprintf(stderr, "weftctl: no control socket in %s (is weftd running? -s or -n "
 				"names one)\n",
-			WEFT_RUN_DIR);
+			run_dir());
 		return -1;
 	}
 	if (g.gl_pathc == 1 && set_path(path, g.gl_pathv[0])) {

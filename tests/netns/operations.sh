@@ -14,7 +14,10 @@
 #   (d) a [peer] removed from the configuration and reloaded is banned the
 #       same way; naming it again lets it in;
 #   (e) a second weftd given the control socket of a running one refuses to
-#       start and leaves the first one's socket working.
+#       start, before making any link, and leaves the first one's working;
+#   (f) weftctl -n NAME finds a daemon by unit instance (/etc/weft/NAME.conf),
+#       by socket (/run/weft/NAME.sock) or by [network] name (here in the
+#       test's directories: WEFTCTL_CONFIG_DIR, WEFTCTL_RUN_DIR).
 #
 #   h1c1 ─ weft0 ─ weftd(h1) ══╗    h1 and h2 name each other;
 #   h2c1 ─ weft0 ─ weftd(h2) ══╬══  h3 names nobody and nobody names h3
@@ -217,6 +220,27 @@ ctl 1 status >/dev/null || fail "h1's control socket stopped working"
 hN 1 ip link show weft9 >/dev/null 2>&1 && fail "the refused weftd left its bridge behind"
 say "(e) $(grep -m1 'served by another' "$WT_TMP/second.log")"
 grep -q "created bridge\|created veth" "$WT_TMP/second.log" && fail "the refused weftd made links before refusing"
+
+# ---- (f) weftctl -n: by unit instance, by network name ----------------------------------------
+
+mkdir -p "$WT_TMP/etc" "$WT_TMP/run"
+cp "$WT_TMP/h1.conf" "$WT_TMP/etc/prod.conf" # weftd@prod runs /etc/weft/prod.conf (h1's socket)
+sed -e 's/^name = mesh/name = other/' "$WT_TMP/h3.conf" >"$WT_TMP/etc/x.conf" # network "other": h3
+ln -s "$WT_TMP/h2.sock" "$WT_TMP/run/mesh.sock" # network mesh's default socket: h2
+n_ctl() { WEFTCTL_CONFIG_DIR="$WT_TMP/etc" WEFTCTL_RUN_DIR="$WT_TMP/run" "$WEFTCTL" "$@"; }
+[ "$(n_ctl -n prod status --json | jq -r .fingerprint)" = "$(fpr 1)" ] ||
+	fail "weftctl -n prod did not find the instance prod (h1)"
+[ "$(n_ctl -n mesh status --json | jq -r .fingerprint)" = "$(fpr 2)" ] ||
+	fail "weftctl -n mesh did not find /run/weft/mesh.sock (h2)"
+[ "$(n_ctl -n other status --json | jq -r .fingerprint)" = "$(fpr 3)" ] ||
+	fail "weftctl -n other did not find the file whose network is other (h3)"
+[ "$(n_ctl status --json | jq -r .fingerprint)" = "$(fpr 2)" ] ||
+	fail "weftctl without -n did not use the only socket"
+n_ctl -n nosuch status >/dev/null 2>&1 && fail "weftctl -n nosuch succeeded"
+ln -s "$WT_TMP/h3.sock" "$WT_TMP/run/third.sock"
+n_ctl status 2>&1 | grep -q "name one with -n" || fail "weftctl without -n, two sockets: no clear error"
+"$WEFTCTL" --version | grep -qx "weftctl [0-9.]*" || fail "weftctl --version"
+say "(f) weftctl -n finds instances by unit instance and by network name"
 
 mesh_stop_all
 say PASS
