@@ -499,10 +499,10 @@ static int isolate(struct weft_link *l, const struct link_info *e, char err[stat
 		/* Without write access to /proc/sys (a unit without ReadWritePaths for
 		 * it): the link-local address is still off, SLAAC from a rogue router
 		 * advertisement is not. */
-		log_warn("%s: cannot switch IPv6 off (/proc/sys/net/ipv6/conf/%s/disable_ipv6: "
-			 "%s); it has no link-local address, but a router advertisement from "
-			 "the overlay could still give it one",
-			 e->name, e->name, strerror(-rc));
+		log_warn("cannot switch IPv6 off on %s and %s (/proc/sys/net/ipv6/conf/%s/"
+			 "disable_ipv6: %s); they have no link-local address, but a router "
+			 "advertisement from the overlay could still give them one",
+			 l->port, l->dp, e->name, strerror(-rc));
 		l->ipv6_warned = true;
 	}
 	rc = link_no_ipv4(l, e->ifindex);
