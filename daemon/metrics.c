@@ -11,7 +11,6 @@
 
 #include "common/frame.h"
 #include "common/mactable.h"
-#include "common/relay.h"
 #include "common/session.h"
 #include "daemon/capture.h"
 #include "daemon/clock.h"
@@ -256,8 +255,7 @@ static void peer_metrics(FILE *f, struct weftd *d, uint64_t now)
 		size_t frame;
 
 		weft_peer_route(p, now, &via);
-		frame = via ? weft_path_frame_max(via, max_frame_len) - WEFT_RELAY_HDR_LEN
-			    : weft_path_frame_max(p, max_frame_len);
+		frame = weft_path_frame_max_via(p, via, max_frame_len);
 		fputs("weft_peer_path_mtu_bytes", f);
 		peer_labels(f, p);
 		fprintf(f, "} %zu\n", frame - WEFT_FRAME_HDR_LEN);

@@ -10,6 +10,7 @@
 #include "common/frame.h"
 #include "common/handshake.h"
 #include "common/pmtu.h"
+#include "common/relay.h"
 #include "common/wire.h"
 #include "daemon/egress.h"
 #include "daemon/log.h"
@@ -64,4 +65,12 @@ size_t weft_path_frame_max(const struct weft_peer *p, size_t max_frame_len)
 		return max_frame_len;
 	path = p->pmtu.mtu - WEFT_WIRE_OVERHEAD;
 	return path < max_frame_len ? path : max_frame_len;
+}
+
+size_t weft_path_frame_max_via(const struct weft_peer *p, const struct weft_peer *via,
+			       size_t max_frame_len)
+{
+	if (!via)
+		return weft_path_frame_max(p, max_frame_len);
+	return weft_path_frame_max(via, max_frame_len) - WEFT_RELAY_HDR_LEN;
 }

@@ -22,5 +22,9 @@ void weft_paths_ack(struct weft_peer *p, uint32_t probe_id, uint16_t size, uint6
  * record toward @p may carry: what the path MTU leaves, or @max_frame_len
  * (the interface's) while nothing was probed. */
 size_t weft_path_frame_max(const struct weft_peer *p, size_t max_frame_len);
+/* The same toward @p through @via (NULL: directly): a relayed frame also
+ * carries the RELAY record's header on the relay's path. */
+size_t weft_path_frame_max_via(const struct weft_peer *p, const struct weft_peer *via,
+			       size_t max_frame_len);
 
 #endif

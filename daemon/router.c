@@ -82,9 +82,7 @@ static void put_frame(uint8_t *body, const struct frame_view *f)
 static size_t limit_for(const struct weft_router *r, const struct weft_peer *p,
 			const struct weft_peer *via)
 {
-	if (!via)
-		return weft_path_frame_max(p, r->d.max_frame_len);
-	return weft_path_frame_max(via, r->d.max_frame_len) - WEFT_RELAY_HDR_LEN;
+	return weft_path_frame_max_via(p, via, r->d.max_frame_len);
 }
 
 static void clamp(struct weft_router *r, uint8_t *frame, const struct frame_view *f, size_t limit)

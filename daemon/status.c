@@ -8,7 +8,6 @@
 #include "common/frame.h"
 #include "common/key.h"
 #include "common/mactable.h"
-#include "common/relay.h"
 #include "common/session.h"
 #include "common/sockaddr.h"
 #include "daemon/capture.h"
@@ -68,8 +67,7 @@ static void route_json(json_t *o, const struct weft_peer *p, size_t max_frame_le
 {
 	struct weft_peer *via;
 	bool reached = weft_peer_route(p, now, &via);
-	size_t frame = via ? weft_path_frame_max(via, max_frame_len) - WEFT_RELAY_HDR_LEN
-			   : weft_path_frame_max(p, max_frame_len);
+	size_t frame = weft_path_frame_max_via(p, via, max_frame_len);
 
 	json_object_set_new(o, "route",
 			    json_string(!reached ? "none" : via ? "relayed" : "direct"));
