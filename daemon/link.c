@@ -885,7 +885,8 @@ int weft_link_plug(struct weft_link *l, char err[static WEFT_ERRLEN])
 	rc = link_get(l, l->port, 0, &port);
 	if (rc) {
 		l->plugged = false;
-		return rc == -ENODEV ? fail(NULL, err, rc, "%s is gone", l->port)
+		/* Not -ENODEV: that says the bridge is missing. */
+		return rc == -ENODEV ? fail(NULL, err, -ENXIO, "%s is gone", l->port)
 				     : fail(l, err, rc, "looking up %s", l->port);
 	}
 	return plug_into(l, &br, &port, false, err);

@@ -81,8 +81,9 @@ bool weft_link_plugged(const struct weft_link *l);
  * it is not (B appeared, or was deleted and made again; B is created when
  * the spec allows), and sizes and raises B as setup does. Returns 1 if it
  * plugged the port in now, 0 if it already was, -ENODEV if B is missing
- * and may not be created (the port waits unplugged), another negative
- * errno (and @err) if B is not a bridge, B-br is gone, or a change failed.
+ * and may not be created (the port waits unplugged), -ENXIO if B-br is
+ * gone, another negative errno (and @err) if B is not a bridge or a change
+ * failed.
  */
 int weft_link_plug(struct weft_link *l, char err[static WEFT_ERRLEN]) WEFT_WUR;
 
