@@ -78,8 +78,8 @@ static int take_instance_lock(struct weftd *d, char err[static WEFT_ERRLEN])
  * first peer with an address (in configuration order), whose family sets
  * the IP header size. Fails (with @err) when there is no such interface or
  * no peer has a route yet. */
-static int find_underlay(struct weftd *d, char ifname[static IFNAMSIZ], unsigned *mtu,
-			 bool *ipv6, char err[static WEFT_ERRLEN])
+static int find_underlay(struct weftd *d, char ifname[static IFNAMSIZ], unsigned *mtu, bool *ipv6,
+			 char err[static WEFT_ERRLEN])
 {
 	const struct weft_config *cfg = d->cfg;
 	int ret = weft_errorf(err, -ENETUNREACH, "no peer with an address");
@@ -175,9 +175,9 @@ static int setup_links(struct weftd *d, char err[static WEFT_ERRLEN])
 struct watch {
 	struct weftd *d;
 	struct weft_netwatch *netwatch;
-	unsigned mtu_max;    /* the overlay MTU the data path was sized for */
-	unsigned said_mtu;   /* the last underlay MTU a resize() message was about */
-	int plug_error;	     /* the last weft_link_plug() failure logged, 0: none */
+	unsigned mtu_max;  /* the overlay MTU the data path was sized for */
+	unsigned said_mtu; /* the last underlay MTU a resize() message was about */
+	int plug_error;	   /* the last weft_link_plug() failure logged, 0: none */
 };
 
 static void replug(struct watch *w)

@@ -17,10 +17,10 @@
 #include "daemon/log.h"
 #include "daemon/netwatch.h"
 
-#define RECV_LEN      32768	  /* one RTM_NEWLINK of a bridge is a few KiB */
-#define RCVBUF	      (1U << 20) /* bursts of a few thousand notifications fit */
-#define RECV_BUDGET   64	  /* datagrams per wakeup; the rest wait for the next */
-#define NETWATCH_ALL  (WEFT_NETWATCH_LINK | WEFT_NETWATCH_ROUTE)
+#define RECV_LEN     32768	/* one RTM_NEWLINK of a bridge is a few KiB */
+#define RCVBUF	     (1U << 20) /* bursts of a few thousand notifications fit */
+#define RECV_BUDGET  64		/* datagrams per wakeup; the rest wait for the next */
+#define NETWATCH_ALL (WEFT_NETWATCH_LINK | WEFT_NETWATCH_ROUTE)
 
 struct weft_netwatch {
 	struct ev_loop *loop;
