@@ -168,7 +168,8 @@ static const struct key_def schema[N_KEYS] = {
 	 .help = "yes: every [peer] must pin a public_key and unpinned hosts are refused."},
 	[K_CREATE_BRIDGE] = {.sect = S_NETWORK, .key = "create_bridge",
 	 CFG(T_BOOL, create_bridge), .def = "yes",
-	 .help = "Create the bridge if it does not exist (no: it must exist already)."},
+	 .help = "Create the bridge if it does not exist (no: weftd waits until it exists, e.g. made by a "
+		 "CNI plugin, and plugs into it then)."},
 	[K_HANDSHAKE_RATE] = {.sect = S_NETWORK, .key = "handshake_rate", .flags = F_LIVE,
 	 CFG(T_UINT, handshake_rate), .min = 1, .max = 10000, .def = "20",
 	 .unit = "handshakes per second",
