@@ -90,6 +90,7 @@ struct key_def {
 	const char *def;     /* NULL: no default; "<name>" stands for the network name */
 	const char *example; /* set in the example; NULL: shown commented out at the default */
 	const char *unit;    /* for the example's value line */
+	uint16_t port;	     /* T_ENDPOINT: the port when none is written (0: weft's) */
 	const struct enum_value *values;
 	size_t off, size; /* field in struct weft_config, or weft_config_peer for S_PEER */
 	size_t has_off;	  /* S_PEER: the field's has_ flag */
@@ -243,7 +244,7 @@ static const struct key_def schema[N_KEYS] = {
 	 .help = "UNIX socket on which weftctl talks to weftd."},
 
 	[K_METRICS_LISTEN] = {.sect = S_METRICS, .key = "listen", .flags = F_NUMERIC | F_EMPTY,
-	 CFG(T_ENDPOINT, metrics_listen), .def = "",
+	 CFG(T_ENDPOINT, metrics_listen), .def = "", .port = WEFT_METRICS_PORT,
 	 .help = "TCP address and port serving GET /metrics (e.g. 127.0.0.1:9783); empty = no "
 		 "HTTP listener. Anyone who can connect reads the metrics: keep it on loopback or "
 		 "a management network."},
@@ -665,8 +666,9 @@ static int parse_value(const struct key_def *d, const char *text, void *base,
 			memset(field, 0, sizeof(struct weft_endpoint));
 			return 0;
 		}
-		return weft_endpoint_parse((struct weft_endpoint *)(void *)field,
-						  text, d->flags & F_NUMERIC, err);
+		return weft_endpoint_parse_port((struct weft_endpoint *)(void *)field, text,
+						d->flags & F_NUMERIC,
+						d->port ? d->port : WEFT_DEFAULT_PORT, err);
 	case T_KEY:
 		return weft_key_decode((uint8_t *)field, text, err);
 	}
@@ -1345,7 +1347,8 @@ static void describe(char out[static WEFT_ERRLEN], const struct key_def *d)
 		snprintf(out, WEFT_ERRLEN, "%s; PORT defaults to %d%s",
 			 (d->flags & F_NUMERIC) ? "IPv4[:PORT] or [IPv6][:PORT], numeric"
 						: "IPv4[:PORT], [IPv6][:PORT] or HOST[:PORT]",
-			 WEFT_DEFAULT_PORT, (d->flags & F_EMPTY) ? ", or empty" : "");
+			 d->port ? d->port : WEFT_DEFAULT_PORT,
+			 (d->flags & F_EMPTY) ? ", or empty" : "");
 		break;
 	case T_KEY:
 		snprintf(out, WEFT_ERRLEN, "%d base64 characters (%d bytes)", WEFT_KEY_B64_LEN - 1,

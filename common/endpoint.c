@@ -45,6 +45,12 @@ static bool valid_hostname(const char *s)
 int weft_endpoint_parse(struct weft_endpoint *ep, const char *text, bool numeric_only,
 			char err[static WEFT_ERRLEN])
 {
+	return weft_endpoint_parse_port(ep, text, numeric_only, WEFT_DEFAULT_PORT, err);
+}
+
+int weft_endpoint_parse_port(struct weft_endpoint *ep, const char *text, bool numeric_only,
+			     uint16_t default_port, char err[static WEFT_ERRLEN])
+{
 	const char *port_text = NULL;
 	size_t host_len;
 
@@ -103,7 +109,7 @@ int weft_endpoint_parse(struct weft_endpoint *ep, const char *text, bool numeric
 			port_text = colon + 1;
 	}
 	ep->numeric = weft_sockaddr_is_set(&ep->addr);
-	ep->port = WEFT_DEFAULT_PORT;
+	ep->port = default_port;
 	if (port_text) {
 		unsigned long port;
 

@@ -11,6 +11,7 @@
 #include "common/weft.h"
 
 #define WEFT_DEFAULT_PORT 6783
+#define WEFT_METRICS_PORT 9783 /* [metrics] listen, when no port is written */
 #define WEFT_ENDPOINT_HOST_MAX 256
 /* "[" host "]:" port and NUL: the longest weft_endpoint_format() text. */
 #define WEFT_ENDPOINT_STRLEN (WEFT_ENDPOINT_HOST_MAX + 8)
@@ -32,6 +33,10 @@ struct weft_endpoint {
  * reason. */
 int weft_endpoint_parse(struct weft_endpoint *ep, const char *text, bool numeric_only,
 			char err[static WEFT_ERRLEN]) WEFT_WUR;
+
+/* The same, for addresses of another service: a missing port is @default_port. */
+int weft_endpoint_parse_port(struct weft_endpoint *ep, const char *text, bool numeric_only,
+			     uint16_t default_port, char err[static WEFT_ERRLEN]) WEFT_WUR;
 
 /* The canonical text: "host:port", or "[v6]:port" for IPv6 addresses. */
 void weft_endpoint_format(char out[static WEFT_ENDPOINT_STRLEN], const struct weft_endpoint *ep);

@@ -152,10 +152,28 @@ static void test_endpoints(void **state)
 	}
 }
 
+/* Another service's address: its own default port, a written port wins. */
+static void test_default_port(void **state)
+{
+	struct weft_endpoint ep;
+	char err[WEFT_ERRLEN];
+
+	(void)state;
+	assert_int_equal(weft_endpoint_parse_port(&ep, "127.0.0.1", true, 9783, err), 0);
+	assert_int_equal(ep.port, 9783);
+	assert_int_equal(ntohs(ep.addr.in4.sin_port), 9783);
+	assert_int_equal(weft_endpoint_parse_port(&ep, "[::1]", true, 9783, err), 0);
+	assert_int_equal(ntohs(ep.addr.in6.sin6_port), 9783);
+	assert_int_equal(weft_endpoint_parse_port(&ep, "127.0.0.1:80", true, 9783, err), 0);
+	assert_int_equal(ep.port, 80);
+	assert_int_equal(weft_endpoint_parse_port(&ep, "127.0.0.1:", true, 9783, err), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_endpoints),
+	    cmocka_unit_test(test_default_port),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
