@@ -2,18 +2,25 @@
 /*
  * The remote-MAC table: which peer a unicast MAC lives behind.
  *
- * Peers are named by a small integer id chosen by the caller (any value but
- * WEFT_MACTABLE_NO_PEER), not by pointer: an entry is 32 bytes, a stale entry
- * can never dangle into freed peer memory, and the id prints as is in
+ * Peers are named by a small integer id chosen by the caller (0 ..
+ * WEFT_MACTABLE_MAX_PEERS - 1), not by pointer: an entry is 40 bytes, a stale
+ * entry can never dangle into freed peer memory, and the id prints as is in
  * `weftctl status`. The daemon maps ids to peers (e.g. a slot index).
  *
  * Fixed capacity, all memory allocated at creation: entries come from a
  * preallocated pool, chained in buckets indexed by a keyed SipHash
  * (crypto_shorthash) of the MAC, so a remote sender cannot aim MACs at one
- * bucket. Entries are also kept on a list in order of last refresh; ageing
- * pops its head, and a full table evicts the least recently refreshed entry
- * (counted) so a new MAC is always learned and lookups of active MACs keep
- * working.
+ * bucket. Entries are also kept on two lists in order of last refresh, one
+ * for the whole table and one per peer; ageing pops the head of the first.
+ *
+ * Every MAC comes from a peer, and one peer must not be able to push the
+ * others out (issue 12, finding 5: random source MACs from one member used to
+ * evict the whole table). So a table never evicts a live entry: a new MAC is
+ * refused (counted) when the table is full of live entries, when its peer
+ * already has per_peer live MACs, or when its peer is over its rate of new
+ * MACs (a token bucket). An expired entry is reused instead of refusing. What
+ * is learned already keeps working; a MAC that moves to another peer counts
+ * as new there.
  *
  * Time is passed in as milliseconds of a monotonic clock; callers pass
  * non-decreasing values. An entry refreshed at t is live for now < t + ageing.
@@ -32,6 +39,9 @@
 #define WEFT_MACTABLE_DEFAULT_CAPACITY	16384
 #define WEFT_MACTABLE_MAX_CAPACITY	(1U << 24)
 #define WEFT_MACTABLE_DEFAULT_AGEING_MS (300U * 1000U)
+/* Peer ids are below this: the per-peer state is one array of it, made at
+ * creation (about 128 KiB). */
+#define WEFT_MACTABLE_MAX_PEERS 4096
 
 struct weft_mactable;
 
@@ -58,8 +68,10 @@ struct weft_mactable_entry {
 	X(MOVED, moved)       /* WEFT_MACTABLE_MOVED results */                                    \
 	X(REMOVED, removed)   /* live entries dropped by weft_mactable_remove() */                 \
 	X(EXPIRED, expired)   /* dropped by weft_mactable_expire() */                              \
-	X(EVICTED, evicted)   /* live entries dropped to make room in a full table */              \
-	X(REJECTED, rejected) /* learn() with a group, zero or otherwise invalid source */
+	X(REJECTED, rejected) /* learn() with a group, zero or otherwise invalid source */         \
+	X(REFUSED_PEER_LIMIT, refused_peer_limit) /* new MAC of a peer at its per_peer bound */    \
+	X(REFUSED_RATE, refused_rate)             /* new MAC of a peer over its rate */            \
+	X(REFUSED_FULL, refused_full)             /* new MAC while every entry is live */
 /* clang-format on */
 #define WEFT_MACTABLE_STAT_FIELD(id, name) uint64_t name;
 struct weft_mactable_stats {
@@ -79,10 +91,31 @@ void weft_mactable_free(struct weft_mactable *t);
 /* Applies to every entry from now on (configuration reload). @ageing_ms > 0. */
 void weft_mactable_set_ageing(struct weft_mactable *t, uint64_t ageing_ms);
 
+/* How much one peer may learn; 0 in a field: no such bound. */
+struct weft_mactable_limits {
+	uint32_t per_peer; /* live MACs per peer */
+	uint32_t rate;	   /* new MACs per second per peer, after... */
+	uint32_t burst;	   /* ...this many at once (rate without burst: a burst of 1) */
+};
+
+/*
+ * Applies @l to every peer from now on (a new table has no limits). Lowering
+ * per_peer drops nothing: a peer above it learns no new MAC until enough of
+ * its entries expire or go. A peer's bucket keeps its tokens, at most the new
+ * burst; when rate was 0 before, every bucket starts full.
+ */
+void weft_mactable_set_limits(struct weft_mactable *t, const struct weft_mactable_limits *l);
+
 /*
  * Records that source @mac was seen in a frame from @peer at @now_ms. Returns
- * an enum weft_mactable_learned, or -EINVAL if @mac has the group bit set or
- * is all zeros (not a valid source) or @peer is WEFT_MACTABLE_NO_PEER.
+ * an enum weft_mactable_learned, or a refusal that leaves the table as it was
+ * (but for expired entries it reuses) and is counted in the stats:
+ *   -EINVAL  @mac has the group bit set or is all zeros (not a valid source),
+ *            or @peer is not below WEFT_MACTABLE_MAX_PEERS
+ *   -EDQUOT  @mac is new to @peer, which has per_peer live MACs already
+ *   -EAGAIN  @mac is new to @peer, which is over its rate of new MACs
+ *   -ENOSPC  @mac is new and every entry of the table is live
+ * A refresh (@mac live at @peer already) is never refused. O(1).
  */
 int weft_mactable_learn(struct weft_mactable *t, const uint8_t mac[static 6], uint32_t peer,
 			uint64_t now_ms) WEFT_WUR;
@@ -98,7 +131,7 @@ uint32_t weft_mactable_lookup(const struct weft_mactable *t, const uint8_t mac[s
  */
 int weft_mactable_remove(struct weft_mactable *t, const uint8_t mac[static 6], uint64_t now_ms);
 
-/* Drops every entry of @peer; returns how many. O(capacity). */
+/* Drops every entry of @peer; returns how many. O(its entries). */
 size_t weft_mactable_forget_peer(struct weft_mactable *t, uint32_t peer);
 
 /*
@@ -117,5 +150,8 @@ bool weft_mactable_next(const struct weft_mactable *t, size_t *cursor, uint64_t 
 			struct weft_mactable_entry *out);
 
 void weft_mactable_get_stats(const struct weft_mactable *t, struct weft_mactable_stats *out);
+
+/* Entries stored for @peer, expired ones not yet swept included. */
+size_t weft_mactable_peer_count(const struct weft_mactable *t, uint32_t peer);
 
 #endif
