@@ -21,6 +21,27 @@ char *weft_frame_format_mac(char buf[static WEFT_FRAME_MAC_STRLEN],
 	return buf;
 }
 
+enum weft_frame_verdict weft_frame_check_ingress(const uint8_t *frame, size_t len, size_t max_len)
+{
+	const uint8_t *src;
+
+	if (weft_frame_is_runt(len))
+		return WEFT_FRAME_RUNT;
+	if (len > max_len) {
+		bool tagged = frame[12] == (WEFT_FRAME_TPID_8021Q >> 8) &&
+			      frame[13] == (WEFT_FRAME_TPID_8021Q & 0xff);
+
+		if (!tagged || len - max_len > WEFT_FRAME_VLAN_LEN)
+			return WEFT_FRAME_TOO_BIG;
+	}
+	if (weft_frame_is_link_local_control(weft_frame_dst(frame)))
+		return WEFT_FRAME_LINK_LOCAL;
+	src = weft_frame_src(frame);
+	if (weft_frame_is_multicast(src) || weft_frame_is_zero(src))
+		return WEFT_FRAME_BAD_SOURCE;
+	return WEFT_FRAME_OK;
+}
+
 ssize_t weft_frame_copy_with_vlan(uint8_t *restrict out, size_t cap, const uint8_t *restrict in,
 				  size_t len, uint16_t tpid, uint16_t tci)
 {

@@ -76,6 +76,26 @@ static inline bool weft_frame_is_link_local_control(const uint8_t mac[static WEF
 	return memcmp(mac, base, sizeof(base)) == 0 && (mac[5] & 0xf0) == 0;
 }
 
+/* Why a frame from a peer may not go into our bridge, cheapest check first. */
+enum weft_frame_verdict {
+	WEFT_FRAME_OK = 0,
+	WEFT_FRAME_RUNT,       /* shorter than 14 bytes */
+	WEFT_FRAME_TOO_BIG,    /* longer than the bridge port carries */
+	WEFT_FRAME_LINK_LOCAL, /* to 01:80:c2:00:00:0x */
+	WEFT_FRAME_BAD_SOURCE, /* from a group or the zero address: no station sends so */
+};
+
+/*
+ * The ingress filter: whether frame @frame of @len bytes, received from a
+ * peer, may be injected into a bridge port whose longest untagged frame is
+ * @max_len (MTU + 14; an 802.1Q-tagged frame may be 4 bytes longer, as the
+ * kernel allows). A bridge keeps link-local control frames (STP, LACP,
+ * 802.1X, LLDP) to its own segment, and the overlay is one segment with the
+ * bridges weft joins: a peer must not speak those protocols to our bridge
+ * any more than we forward ours to it.
+ */
+enum weft_frame_verdict weft_frame_check_ingress(const uint8_t *frame, size_t len, size_t max_len);
+
 /* Writes "xx:xx:xx:xx:xx:xx" (lower case) into @buf and returns @buf. */
 char *weft_frame_format_mac(char buf[static WEFT_FRAME_MAC_STRLEN],
 			    const uint8_t mac[static WEFT_FRAME_ALEN]);

@@ -73,6 +73,81 @@ static void test_runt(void **state)
 	assert_false(weft_frame_is_runt(1514));
 }
 
+/* A frame from @src to @dst, ethertype @type, @len bytes (header included). */
+static void make_frame(uint8_t *f, size_t len, const uint8_t dst[6], const uint8_t src[6],
+		       uint16_t type)
+{
+	memset(f, 0xa5, len);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	if (len >= 14) {
+		f[12] = (uint8_t)(type >> 8);
+		f[13] = (uint8_t)type;
+	}
+}
+
+static void test_ingress_filter(void **state)
+{
+	static const uint8_t stp[6] = {0x01, 0x80, 0xc2, 0x00, 0x00, 0x00};
+	static const uint8_t lacp[6] = {0x01, 0x80, 0xc2, 0x00, 0x00, 0x02};
+	static const uint8_t dot1x[6] = {0x01, 0x80, 0xc2, 0x00, 0x00, 0x03};
+	static const uint8_t lldp[6] = {0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e};
+	static const uint8_t last[6] = {0x01, 0x80, 0xc2, 0x00, 0x00, 0x0f};
+	static const uint8_t beyond[6] = {0x01, 0x80, 0xc2, 0x00, 0x00, 0x10};
+	static const uint8_t mcast[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01};
+	static const uint8_t zero[6] = {0};
+	const size_t max = 1500 + 14;
+	uint8_t f[1600];
+
+	make_frame(f, 60, bcast, ucast, 0x0806);
+	assert_int_equal(weft_frame_check_ingress(f, 60, max), WEFT_FRAME_OK);
+	make_frame(f, 60, ucast, ucast, 0x0800);
+	assert_int_equal(weft_frame_check_ingress(f, 60, max), WEFT_FRAME_OK);
+	/* Runts: shorter than a header. 14 bytes is a frame. */
+	assert_int_equal(weft_frame_check_ingress(f, 0, max), WEFT_FRAME_RUNT);
+	assert_int_equal(weft_frame_check_ingress(f, 13, max), WEFT_FRAME_RUNT);
+	assert_int_equal(weft_frame_check_ingress(f, 14, max), WEFT_FRAME_OK);
+	/* The port's largest frame, +4 only with an 802.1Q tag. */
+	make_frame(f, max + 1, ucast, ucast, 0x0800);
+	assert_int_equal(weft_frame_check_ingress(f, max, max), WEFT_FRAME_OK);
+	assert_int_equal(weft_frame_check_ingress(f, max + 1, max), WEFT_FRAME_TOO_BIG);
+	make_frame(f, max + 5, ucast, ucast, 0x8100);
+	assert_int_equal(weft_frame_check_ingress(f, max + 4, max), WEFT_FRAME_OK);
+	assert_int_equal(weft_frame_check_ingress(f, max + 5, max), WEFT_FRAME_TOO_BIG);
+	make_frame(f, max + 4, ucast, ucast, 0x88a8);
+	assert_int_equal(weft_frame_check_ingress(f, max + 4, max), WEFT_FRAME_TOO_BIG);
+	/* Link-local control destinations, whatever the EtherType or length field. */
+	make_frame(f, 60, stp, ucast, 0x0026);
+	assert_int_equal(weft_frame_check_ingress(f, 60, max), WEFT_FRAME_LINK_LOCAL);
+	make_frame(f, 124, lacp, ucast, 0x8809);
+	assert_int_equal(weft_frame_check_ingress(f, 124, max), WEFT_FRAME_LINK_LOCAL);
+	make_frame(f, 60, dot1x, ucast, 0x888e);
+	assert_int_equal(weft_frame_check_ingress(f, 60, max), WEFT_FRAME_LINK_LOCAL);
+	make_frame(f, 60, lldp, ucast, 0x88cc);
+	assert_int_equal(weft_frame_check_ingress(f, 60, max), WEFT_FRAME_LINK_LOCAL);
+	make_frame(f, 60, last, ucast, 0x0800);
+	assert_int_equal(weft_frame_check_ingress(f, 60, max), WEFT_FRAME_LINK_LOCAL);
+	make_frame(f, 60, beyond, ucast, 0x0800);
+	assert_int_equal(weft_frame_check_ingress(f, 60, max), WEFT_FRAME_OK);
+	/* A tagged frame to a link-local address is one too. */
+	make_frame(f, 64, stp, ucast, 0x8100);
+	assert_int_equal(weft_frame_check_ingress(f, 64, max), WEFT_FRAME_LINK_LOCAL);
+	/* Sources no station sends from. */
+	make_frame(f, 60, ucast, bcast, 0x0800);
+	assert_int_equal(weft_frame_check_ingress(f, 60, max), WEFT_FRAME_BAD_SOURCE);
+	make_frame(f, 60, bcast, mcast, 0x0800);
+	assert_int_equal(weft_frame_check_ingress(f, 60, max), WEFT_FRAME_BAD_SOURCE);
+	make_frame(f, 60, bcast, zero, 0x0800);
+	assert_int_equal(weft_frame_check_ingress(f, 60, max), WEFT_FRAME_BAD_SOURCE);
+	make_frame(f, 60, bcast, stp, 0x0800);
+	assert_int_equal(weft_frame_check_ingress(f, 60, max), WEFT_FRAME_BAD_SOURCE);
+	/* The cheaper verdict first: a runt is not looked into, size before addresses. */
+	make_frame(f, 60, stp, zero, 0x0800);
+	assert_int_equal(weft_frame_check_ingress(f, 13, max), WEFT_FRAME_RUNT);
+	assert_int_equal(weft_frame_check_ingress(f, 60, 40), WEFT_FRAME_TOO_BIG);
+	assert_int_equal(weft_frame_check_ingress(f, 60, max), WEFT_FRAME_LINK_LOCAL);
+}
+
 static void test_format_mac(void **state)
 {
 	static const uint8_t mac[6] = {0x00, 0x1a, 0x2b, 0xcd, 0xef, 0xff};
@@ -158,17 +233,20 @@ static void test_max_len(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_mac_access),
 	    cmocka_unit_test(test_classes),
 	    cmocka_unit_test(test_link_local_control),
 	    cmocka_unit_test(test_runt),
+	    cmocka_unit_test(test_ingress_filter),
 	    cmocka_unit_test(test_format_mac),
 	    cmocka_unit_test(test_copy_with_vlan),
 	    cmocka_unit_test(test_copy_with_vlan_limits),
 	    cmocka_unit_test(test_overlay_mtu),
 	    cmocka_unit_test(test_max_len),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
