@@ -68,7 +68,7 @@ static const struct enum_value log_levels[] = {
 /* clang-format off */
 enum key {
 	K_NAME, K_NICKNAME, K_SECRET_FILE, K_PRIVATE_KEY_FILE, K_LISTEN, K_BRIDGE, K_MTU,
-	K_UNDERLAY, K_REQUIRE_PINNED_KEYS, K_CREATE_BRIDGE, K_HANDSHAKE_RATE, K_HANDSHAKE_BURST,
+	K_UNDERLAY, K_REQUIRE_PINNED_KEYS, K_TRUST_NICKNAMES, K_MAX_LEARNED_MEMBERS, K_CREATE_BRIDGE, K_HANDSHAKE_RATE, K_HANDSHAKE_BURST,
 	K_MEMBERS_FILE, K_BANNED_FILE, K_MAX_DIRECT, K_CLAMP_MSS,
 	K_KEEPALIVE_INTERVAL, K_PEER_TIMEOUT, K_FORGET_MEMBER_AFTER, K_MAC_AGEING, K_REKEY_AFTER,
 	K_REJECT_AFTER, K_GOSSIP_INTERVAL,
@@ -167,6 +167,16 @@ static const struct key_def schema[N_KEYS] = {
 	[K_REQUIRE_PINNED_KEYS] = {.sect = S_NETWORK, .key = "require_pinned_keys",
 	 .flags = F_LIVE, CFG(T_BOOL, require_pinned_keys), .def = "no",
 	 .help = "yes: every [peer] must pin a public_key and unpinned hosts are refused."},
+	[K_TRUST_NICKNAMES] = {.sect = S_NETWORK, .key = "trust_nicknames",
+	 .flags = F_LIVE, CFG(T_BOOL, trust_nicknames), .def = "no",
+	 .help = "yes: a [peer] with no key known yet is whoever handshakes first under its "
+		 "name, from anywhere; no: only from its endpoint, if it has one. The first key "
+		 "is kept (`weftctl unpin' forgets it)."},
+	[K_MAX_LEARNED_MEMBERS] = {.sect = S_NETWORK, .key = "max_learned_members",
+	 .flags = F_LIVE, CFG(T_UINT, max_learned_members), .min = 0,
+	 .max = WEFT_CONFIG_MAX_MEMBERS, .def = "256", .unit = "members",
+	 .help = "Members no [peer] names (joined by handshake, gossip or `weftctl connect') "
+		 "kept at once; more are refused and counted, so made-up identities stay few."},
 	[K_CREATE_BRIDGE] = {.sect = S_NETWORK, .key = "create_bridge",
 	 CFG(T_BOOL, create_bridge), .def = "yes",
 	 .help = "Create the bridge if it does not exist (no: weftd waits until it exists, e.g. made by a "

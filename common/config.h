@@ -19,6 +19,8 @@
  * key (19) this keeps every dumped line readable again. */
 #define WEFT_CONFIG_VALUE_MAX 160
 #define WEFT_CONFIG_MAX_PEERS 1024
+/* The most members without a [peer] section (max_learned_members). */
+#define WEFT_CONFIG_MAX_MEMBERS 1024
 /* weft_config_errors keeps this many messages, then one "too many errors". */
 #define WEFT_CONFIG_MAX_ERRORS 100
 struct weft_config_peer {
@@ -43,6 +45,8 @@ struct weft_config {
 	unsigned mtu;                          /* 0 = auto, else 576..9000 */
 	char underlay[IFNAMSIZ];               /* "" = auto: route to first peer */
 	bool require_pinned_keys;
+	bool trust_nicknames;
+	unsigned max_learned_members;
 	bool create_bridge;
 	unsigned handshake_rate;               /* handshakes/s per source address */
 	unsigned handshake_burst;

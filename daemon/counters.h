@@ -18,6 +18,7 @@
 	X(HANDSHAKE_STALE, handshake_stale)     /* HELLO timestamp outside the window */           \
 	X(HANDSHAKE_REPLAY, handshake_replay)   /* HELLO ephemeral seen before */                  \
 	X(HANDSHAKE_REFUSED, handshake_refused) /* pin mismatch, unknown peer, no room */          \
+	X(HANDSHAKE_MEMBERS_FULL, handshake_members_full) /* new member over max_learned_members */ \
 	X(FRAME_RUNT, frame_runt)               /* captured frame shorter than 14 bytes */         \
 	X(FRAME_TOO_BIG, frame_too_big)         /* captured frame above the overlay MTU */         \
 	X(FRAME_LINK_LOCAL, frame_link_local)   /* 01:80:c2:00:00:0x */                            \

@@ -313,6 +313,8 @@ static json_t *on_control(void *ctx, const char *command, json_t *request)
 		reply = weft_membership_forget(d->membership, request, now);
 	else if (!strcmp(command, "unforget"))
 		reply = weft_membership_unforget(d->membership, request, now);
+	else if (!strcmp(command, "unpin"))
+		reply = weft_membership_unpin(d->membership, request, now);
 	else
 		return NULL;
 	/* What changed goes out now, not at the next tick. */
@@ -406,11 +408,11 @@ static int open_state(struct weftd *d, char err[static WEFT_ERRLEN])
 	if ((ret = take_instance_lock(d, err)) < 0 ||
 	    (ret = weft_control_claim(cfg->control_socket, err)) < 0)
 		return ret;
-	if (weft_index_new(&d->index, 4 * WEFT_CONFIG_MAX_PEERS + 256, NULL, NULL) < 0 ||
+	if (weft_index_new(&d->index, 4 * WEFT_PEERS_MAX + 256, NULL, NULL) < 0 ||
 	    weft_mactable_new(&d->macs, WEFT_MACTABLE_DEFAULT_CAPACITY,
 			      (uint64_t)cfg->mac_ageing * 1000u, NULL) < 0)
 		return weft_errorf(err, -ENOMEM, "receiver index and MAC tables");
-	if ((ret = weft_peers_new(&d->peers, WEFT_CONFIG_MAX_PEERS, d->index, d->macs, err)) < 0)
+	if ((ret = weft_peers_new(&d->peers, WEFT_PEERS_MAX, d->index, d->macs, err)) < 0)
 		return ret;
 	if (weft_peers_configure(d->peers, cfg) > 0)
 		return weft_errorf(err, -ENOMEM, "peers");

@@ -382,7 +382,8 @@ static void handle_welcome(struct weft_handshakes *h, const struct weft_wire_msg
 	}
 	if (weft_handshake_remote_static(in->hs, remote) < 0 || check_ban(h, remote, err) < 0 ||
 	    weft_handshake_check_pin(p->has_pin ? p->pin : NULL, h->d.cfg->require_pinned_keys,
-				     remote, err) < 0) {
+				     remote, err) < 0 ||
+	    weft_peer_check_key(p, remote, h->d.identity->public_key, err) < 0) {
 		h->d.drops->n[WEFT_DROP_HANDSHAKE_REFUSED]++;
 		if (source_may_log(h, dg->src, LOG_WARNING, now))
 			weft_log_peer_ratelimited(&h->log_rl, now, LOG_WARNING, p->name, from,
@@ -404,7 +405,7 @@ static void handle_welcome(struct weft_handshakes *h, const struct weft_wire_msg
 	 * the address it came to. */
 	p->local = dg->local;
 	send_datagram(h, buf, len, dg->src, &p->local);
-	weft_peer_learn_key(h->d.peers, p, remote);
+	weft_peer_learn_key(p, remote);
 	if (install_session(h, p, in->hs, &in->entry, false, now) < 0) {
 		weft_peer_log(LOG_WARNING, p, "peer %s: could not install the new session",
 			      p->name);
@@ -501,19 +502,6 @@ static void handle_hello(struct weft_handshakes *h, const struct weft_wire_msg *
 	send_datagram(h, buf, len, dg->src, &dg->local);
 }
 
-/* Which peer a finished responder handshake is: the one with this key (pinned
- * or learned), else the one of that nickname, else the one configured at the
- * source address; NULL for a new member. */
-static struct weft_peer *match_peer(struct weft_peers *ps, const uint8_t key[static WEFT_KEY_LEN],
-				    const char *nickname, const union weft_sockaddr *src)
-{
-	struct weft_peer *p;
-
-	if ((p = weft_peers_find_key(ps, key)) || (p = weft_peers_find_name(ps, nickname)))
-		return p;
-	return weft_peers_find_endpoint(ps, src);
-}
-
 static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg *msg,
 			   const struct weft_udp_dgram *dg, uint64_t now)
 {
@@ -549,8 +537,11 @@ static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg
 		pending_drop(h, pd);
 		return;
 	}
-	p = match_peer(h->d.peers, remote, id->nickname, dg->src);
+	p = NULL;
 	ret = check_ban(h, remote, err);
+	if (ret == 0)
+		ret = weft_peers_identify(h->d.peers, remote, h->d.identity->public_key,
+					  id->nickname, dg->src, &p, err);
 	if (ret == 0)
 		ret = weft_handshake_check_pin(p && p->has_pin ? p->pin : NULL,
 					       h->d.cfg->require_pinned_keys, remote, err);
@@ -565,19 +556,24 @@ static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg
 		return;
 	}
 	if (!p) {
-		p = weft_peers_add(h->d.peers, id->nickname);
+		p = weft_peers_add_member(h->d.peers, id->nickname, WEFT_PEER_FROM_HANDSHAKE);
 		if (!p) {
-			h->d.drops->n[WEFT_DROP_HANDSHAKE_REFUSED]++;
+			h->d.drops->n[WEFT_DROP_HANDSHAKE_MEMBERS_FULL]++;
+			if (source_may_log(h, dg->src, LOG_WARNING, now))
+				weft_log_peer_ratelimited(
+				    &h->log_rl, now, LOG_WARNING, NULL, from,
+				    "new member %s at %s refused: %u members known already "
+				    "(max_learned_members)",
+				    id->nickname, from, weft_peers_count_members(h->d.peers));
 			pending_drop(h, pd);
 			return;
 		}
 		weft_log_peer(LOG_INFO, p->name, from, "new member %s at %s", id->nickname, from);
-		p->origin = WEFT_PEER_FROM_HANDSHAKE;
 		/* Its CONFIRM is its first authenticated datagram: the clock for
 		 * forget_member_after starts now, not at the epoch. */
 		p->last_rx_ms = now;
 	}
-	weft_peer_learn_key(h->d.peers, p, remote);
+	weft_peer_learn_key(p, remote);
 	weft_peer_set_endpoint(p, dg->src, &dg->local);
 	if (install_session(h, p, pd->hs, &pd->entry, true, now) < 0) {
 		weft_peer_log(LOG_WARNING, p, "peer %s: could not install the new session",

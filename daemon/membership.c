@@ -275,6 +275,26 @@ json_t *weft_membership_forget(struct weft_membership *m, json_t *request, uint6
 			 "already_banned", ret == 0);
 }
 
+json_t *weft_membership_unpin(struct weft_membership *m, json_t *request, uint64_t now)
+{
+	const char *who = argument(request, "peer");
+	char err[WEFT_ERRLEN], fpr[WEFT_KEY_FPR_LEN];
+	struct weft_peer *p;
+
+	if (!who)
+		return refuse("unpin: name a peer, its public key or its fingerprint");
+	p = find_peer(m->d.peers, who);
+	if (!p)
+		return refuse("unpin: no peer %s (`weftctl peers' lists them)", who);
+	snprintf(fpr, sizeof(fpr), "%s", p->fingerprint);
+	if (weft_peer_unpin(m->d.peers, p, err) < 0)
+		return refuse("unpin: %s", err);
+	/* A configured peer handshakes again now and keeps the key it proves. */
+	if (m->d.handshakes)
+		weft_handshakes_reconfigure(m->d.handshakes, m->d.cfg, now);
+	return json_pack("{s:s,s:s}", "unpinned", p->name, "fingerprint", fpr);
+}
+
 /* The ban on the key, fingerprint or name @who. */
 static const struct weft_ban *find_ban(const struct weft_membership *m, const char *who)
 {
@@ -434,10 +454,11 @@ json_t *weft_membership_connect(struct weft_membership *m, json_t *request, uint
 		return json_pack("{s:s,s:s,s:b}", "peer", p->name, "endpoint", shown, "new", 0);
 	}
 	name_for(m->d.peers, &addr, name);
-	p = weft_peers_add(m->d.peers, name);
+	p = weft_peers_add_member(m->d.peers, name, WEFT_PEER_FROM_CONTROL);
 	if (!p)
-		return refuse("connect: no room for another peer (%u)", m->d.peers->max);
-	p->origin = WEFT_PEER_FROM_CONTROL;
+		return refuse("connect: no room for another member (%u known; max_learned_members "
+			      "= %u)",
+			      weft_peers_count_members(m->d.peers), m->d.cfg->max_learned_members);
 	p->endpoint = addr;
 	/* The clock for forget_member_after starts now: a member that never
 	 * answers is forgotten like any learned one. */

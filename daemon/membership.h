@@ -53,6 +53,9 @@ void weft_membership_reconfigure(struct weft_membership *m, const struct weft_co
 json_t *weft_membership_connect(struct weft_membership *m, json_t *request, uint64_t now);
 json_t *weft_membership_forget(struct weft_membership *m, json_t *request, uint64_t now);
 json_t *weft_membership_unforget(struct weft_membership *m, json_t *request, uint64_t now);
+/* `weftctl unpin PEER': forgets the key a peer proved first (trust on first
+ * use), so that the next one it proves is kept; not for configured pins. */
+json_t *weft_membership_unpin(struct weft_membership *m, json_t *request, uint64_t now);
 /* The bans as a JSON array (a new reference). */
 json_t *weft_membership_bans_json(const struct weft_membership *m);
 

@@ -187,10 +187,9 @@ static struct weft_peer *adopt(struct weft_mesh *m, const uint8_t key[static WEF
 	snprintf(name, sizeof(name), "%s", nickname);
 	if (weft_peers_find_name(m->d.peers, name))
 		snprintf(name, sizeof(name), "%.27s-%02x%02x", nickname, key[0], key[1]);
-	p = weft_peers_add(m->d.peers, name);
+	p = weft_peers_add_member(m->d.peers, name, WEFT_PEER_FROM_GOSSIP);
 	if (!p)
 		return NULL;
-	p->origin = WEFT_PEER_FROM_GOSSIP;
 	p->has_static = true;
 	memcpy(p->remote_static, key, WEFT_KEY_LEN);
 	weft_key_fingerprint(p->fingerprint, key);
@@ -438,8 +437,9 @@ int weft_mesh_new(struct weft_mesh **out, const struct weft_mesh_deps *deps,
 		weft_mesh_free(m);
 		return weft_errorf(err, -ENOMEM, "mesh");
 	}
+	/* As many members as one member's links can name on the wire. */
 	ret = weft_members_new(&m->members, deps->identity->public_key, deps->identity->nickname,
-			       m->d.peers->max, policy, m);
+			       WEFT_GOSSIP_MAX_LINKS, policy, m);
 	if (ret < 0) {
 		weft_mesh_free(m);
 		return weft_errorf(err, ret, "member table");

@@ -19,6 +19,12 @@
 #include "daemon/peers.h"
 #include "daemon/resolve.h"
 
+/* The key we know @p by: its pin, else the one it proved first. */
+static const uint8_t *known_key(const struct weft_peer *p)
+{
+	return p->has_pin ? p->pin : p->has_static ? p->remote_static : NULL;
+}
+
 int weft_peers_new(struct weft_peers **out, unsigned max, struct weft_index *index,
 		   struct weft_mactable *macs, char err[static WEFT_ERRLEN])
 {
@@ -70,6 +76,30 @@ struct weft_peer *weft_peers_add(struct weft_peers *ps, const char *name)
 	ps->slot[id] = p;
 	p->pos = ps->n;
 	ps->list[ps->n++] = p;
+	return p;
+}
+
+unsigned weft_peers_count_members(const struct weft_peers *ps)
+{
+	const struct weft_peer *p;
+	unsigned n = 0;
+
+	weft_peers_foreach(ps, p) n += !p->configured;
+	return n;
+}
+
+struct weft_peer *weft_peers_add_member(struct weft_peers *ps, const char *name,
+					enum weft_peer_origin origin)
+{
+	struct weft_peer *p;
+
+	/* Each member costs a slot, handshakes and a copy of every broadcast:
+	 * one member making up identities must not take them all. */
+	if (weft_peers_count_members(ps) >= ps->cfg->max_learned_members)
+		return NULL;
+	p = weft_peers_add(ps, name);
+	if (p)
+		p->origin = origin;
 	return p;
 }
 
@@ -133,7 +163,7 @@ struct weft_peer *weft_peers_find_key(const struct weft_peers *ps,
 
 	weft_peers_foreach(ps, p)
 	{
-		const uint8_t *known = p->has_pin ? p->pin : p->has_static ? p->remote_static : NULL;
+		const uint8_t *known = known_key(p);
 
 		if (known && !sodium_memcmp(known, key, WEFT_KEY_LEN))
 			return p;
@@ -262,11 +292,99 @@ bool weft_peer_silent(const struct weft_peers *ps, const struct weft_peer *p, ui
 	return now - p->last_rx_ms >= (uint64_t)ps->cfg->peer_timeout * 1000u;
 }
 
+/* ---- identities ---------------------------------------------------------------- */
+
+static int refuse_other_key(struct weft_peer *p, const uint8_t key[static WEFT_KEY_LEN],
+			    char err[static WEFT_ERRLEN])
+{
+	char fpr[WEFT_KEY_FPR_LEN], was[WEFT_KEY_FPR_LEN];
+
+	p->count.key_conflicts++;
+	weft_key_fingerprint(fpr, key);
+	weft_key_fingerprint(was, known_key(p));
+	if (p->has_pin)
+		return weft_errorf(err, -EKEYREJECTED,
+				   "key %s is not the key %s pinned for peer %s", fpr, was,
+				   p->name);
+	return weft_errorf(err, -EKEYREJECTED,
+			   "key %s is not the key %s peer %s proved first (weftctl unpin %s "
+			   "accepts a new one)",
+			   fpr, was, p->name, p->name);
+}
+
+int weft_peer_check_key(struct weft_peer *p, const uint8_t key[static WEFT_KEY_LEN],
+			const uint8_t own[static WEFT_KEY_LEN], char err[static WEFT_ERRLEN])
+{
+	const uint8_t *known = known_key(p);
+
+	if (!sodium_memcmp(key, own, WEFT_KEY_LEN))
+		return weft_errorf(err, -ELOOP, "it has our own key (a reflected handshake)");
+	if (known && sodium_memcmp(known, key, WEFT_KEY_LEN))
+		return refuse_other_key(p, key, err);
+	return 0;
+}
+
+int weft_peers_identify(const struct weft_peers *ps, const uint8_t key[static WEFT_KEY_LEN],
+			const uint8_t own[static WEFT_KEY_LEN], const char *nickname,
+			const union weft_sockaddr *src, struct weft_peer **out,
+			char err[static WEFT_ERRLEN])
+{
+	struct weft_peer *p;
+
+	*out = NULL;
+	if (!sodium_memcmp(key, own, WEFT_KEY_LEN))
+		return weft_errorf(err, -ELOOP, "it has our own key (a reflected handshake)");
+	if ((p = weft_peers_find_key(ps, key))) {
+		*out = p;
+		return 0;
+	}
+	/* The nickname is the sender's claim, not a proof: a name that has a
+	 * key is that key's, whoever asks. */
+	p = weft_peers_find_name(ps, nickname);
+	if (p && known_key(p))
+		return refuse_other_key(p, key, err);
+	/* A configured peer we never met is the one at its configured address;
+	 * one configured without an address (it only calls us), or any with
+	 * trust_nicknames, is whoever claims its name first. */
+	if (p && p->configured && !ps->cfg->trust_nicknames && weft_sockaddr_is_set(&p->endpoint) &&
+	    !weft_sockaddr_equal(&p->endpoint, src)) {
+		p->count.key_conflicts++;
+		return weft_errorf(err, -EKEYREJECTED,
+				   "it calls itself %s, a configured peer whose key is unknown, "
+				   "from an address that is not that peer's (pin its public_key, "
+				   "or let this host reach it first)",
+				   nickname);
+	}
+	if (!p)
+		p = weft_peers_find_endpoint(ps, src);
+	if (p && known_key(p))
+		p = NULL; /* that address's peer has another key: a new member */
+	*out = p;
+	return 0;
+}
+
 void weft_peer_set_endpoint(struct weft_peer *p, const union weft_sockaddr *src,
 			    const struct weft_udp_local_addr *local)
 {
 	p->endpoint = *src;
 	p->local = *local;
+}
+
+/* Roaming follows authenticated datagrams, but a member alternating its
+ * source addresses must not make us chase it at packet rate (or send every
+ * reply somewhere new): one move per ROAM_INTERVAL_MS. The first move is
+ * always allowed. */
+#define ROAM_INTERVAL_MS 1000u
+
+static bool may_move(struct weft_peer *p, uint64_t now)
+{
+	if (p->count.endpoint_moves && now - p->moved_ms < ROAM_INTERVAL_MS) {
+		p->count.endpoint_moves_limited++;
+		return false;
+	}
+	p->count.endpoint_moves++;
+	p->moved_ms = now;
+	return true;
 }
 
 void weft_peer_received(struct weft_peer *p, struct weft_session *s, bool newest,
@@ -282,7 +400,7 @@ void weft_peer_received(struct weft_peer *p, struct weft_session *s, bool newest
 		weft_peer_confirmed(p);
 	if (follow)
 		p->local = dg->local;
-	if (follow && !weft_sockaddr_equal(dg->src, &p->endpoint)) {
+	if (follow && !weft_sockaddr_equal(dg->src, &p->endpoint) && may_move(p, now)) {
 		weft_log_peer(LOG_INFO, p->name, weft_sockaddr_format(is, dg->src),
 			      "peer %s (%s) moved from %s to %s", p->name, p->fingerprint,
 			      weft_sockaddr_is_set(&p->endpoint)
@@ -300,15 +418,27 @@ void weft_peer_received(struct weft_peer *p, struct weft_session *s, bool newest
 	}
 }
 
-void weft_peer_learn_key(struct weft_peers *ps, struct weft_peer *p,
-			 const uint8_t key[static WEFT_KEY_LEN])
+int weft_peer_unpin(struct weft_peers *ps, struct weft_peer *p, char err[static WEFT_ERRLEN])
 {
-	if (p->has_static && sodium_memcmp(p->remote_static, key, WEFT_KEY_LEN) != 0) {
-		/* A member (it knows the secret) took over this unpinned name. */
-		weft_peer_log(LOG_WARNING, p, "peer %s: its key changed", p->name);
-		weft_session_set_clear(&p->sessions);
-		weft_mactable_forget_peer(ps->macs, p->id);
-	}
+	if (p->has_pin)
+		return weft_errorf(err, -EPERM,
+				   "peer %s has a configured public_key: change the configuration",
+				   p->name);
+	if (!p->has_static)
+		return weft_errorf(err, -ENOENT, "peer %s has no learned key", p->name);
+	weft_peer_log(LOG_NOTICE, p, "peer %s: learned key %s cleared; the next key it proves is "
+				     "accepted", p->name, p->fingerprint);
+	weft_session_set_clear(&p->sessions);
+	weft_peer_end_initiation(ps, p);
+	weft_mactable_forget_peer(ps->macs, p->id);
+	p->has_static = false;
+	p->up = false;
+	memset(p->fingerprint, 0, sizeof(p->fingerprint));
+	return 0;
+}
+
+void weft_peer_learn_key(struct weft_peer *p, const uint8_t key[static WEFT_KEY_LEN])
+{
 	memcpy(p->remote_static, key, WEFT_KEY_LEN);
 	p->has_static = true;
 	weft_key_fingerprint(p->fingerprint, key);

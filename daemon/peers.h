@@ -39,7 +39,10 @@ enum weft_peer_drop { WEFT_PEER_DROP_LIST(WEFT_PEER_DROP_ENUM) WEFT_PEER_DROP_CO
 	X(RX_FRAMES, rx_frames)                                                                    \
 	X(TX_FRAMES, tx_frames)                                                                    \
 	X(HANDSHAKES, handshakes)                                                                  \
-	X(HANDSHAKES_FAILED, handshakes_failed) /* ours, ended without a confirmed session */
+	X(HANDSHAKES_FAILED, handshakes_failed) /* ours, ended without a confirmed session */     \
+	X(KEY_CONFLICTS, key_conflicts) /* handshakes refused: not the key pinned or proved first */ \
+	X(ENDPOINT_MOVES, endpoint_moves)                 /* roamed to a new address */            \
+	X(ENDPOINT_MOVES_LIMITED, endpoint_moves_limited) /* a move refused: too soon after one */
 struct weft_peer_counters {
 	WEFT_PEER_COUNTER_LIST(WEFT_COUNTER_FIELD)
 };
@@ -58,6 +61,10 @@ struct weft_initiation {
 	uint64_t failing_since_ms;
 	bool warned;
 };
+
+/* The table's size: every peer the configuration may name, and every member
+ * it lets us learn besides, so learned members never leave a [peer] out. */
+#define WEFT_PEERS_MAX (WEFT_CONFIG_MAX_PEERS + WEFT_CONFIG_MAX_MEMBERS)
 
 /* How we came to know a peer (weftctl status "learned"). */
 enum weft_peer_origin {
@@ -102,6 +109,7 @@ struct weft_peer {
 	uint64_t last_rx_ms; /* last authenticated datagram */
 	uint64_t last_tx_ms;
 	uint64_t last_handshake_wall_ms; /* completed, wall clock, for status */
+	uint64_t moved_ms;		 /* the last endpoint move (roaming) */
 	bool up;
 
 	struct weft_peer_counters count;
@@ -137,6 +145,12 @@ void weft_peers_free(struct weft_peers *ps);
 
 /* A new peer in a free slot, or NULL when the table is full or out of memory. */
 struct weft_peer *weft_peers_add(struct weft_peers *ps, const char *name);
+/* The same for a member no [peer] section names, learned from @origin; NULL
+ * also when max_learned_members of them are known already. */
+struct weft_peer *weft_peers_add_member(struct weft_peers *ps, const char *name,
+					enum weft_peer_origin origin);
+/* How many peers no [peer] section names. */
+unsigned weft_peers_count_members(const struct weft_peers *ps);
 /* Ends its handshake and sessions, forgets its MACs, frees it. */
 void weft_peers_remove(struct weft_peers *ps, struct weft_peer *p);
 /* The peer in slot @id, or NULL. */
@@ -194,10 +208,28 @@ bool weft_peer_silent(const struct weft_peers *ps, const struct weft_peer *p, ui
  * highest counter so far), marks the peer alive. */
 void weft_peer_received(struct weft_peer *p, struct weft_session *s, bool newest,
 			const struct weft_udp_dgram *dg, uint64_t now);
-/* The key a finished handshake proved; a different learned key drops the
- * peer's sessions and MACs. */
-void weft_peer_learn_key(struct weft_peers *ps, struct weft_peer *p,
-			 const uint8_t key[static WEFT_KEY_LEN]);
+/* Which peer a responder's finished handshake is, from the key it proved
+ * (@own is ours), the nickname it claims and its source address: the peer
+ * with that key (pinned, or proved first: trust on first use); else the
+ * configured peer of that name that has no key yet, when the handshake comes
+ * from its configured endpoint (from anywhere when it has none, or with
+ * trust_nicknames); else the keyless peer configured at @src. *@out NULL: a new member. Refuses (-ELOOP)
+ * our own key, and (-EKEYREJECTED, counted on that peer) a name that belongs
+ * to another key or to a configured peer elsewhere. */
+int weft_peers_identify(const struct weft_peers *ps, const uint8_t key[static WEFT_KEY_LEN],
+			const uint8_t own[static WEFT_KEY_LEN], const char *nickname,
+			const union weft_sockaddr *src, struct weft_peer **out,
+			char err[static WEFT_ERRLEN]) WEFT_WUR;
+/* The initiator's check of the key @p proved: not ours (-ELOOP), and the one
+ * pinned or proved first (-EKEYREJECTED, counted). */
+int weft_peer_check_key(struct weft_peer *p, const uint8_t key[static WEFT_KEY_LEN],
+			const uint8_t own[static WEFT_KEY_LEN], char err[static WEFT_ERRLEN]) WEFT_WUR;
+/* Keeps @key as @p's: from now on it is the only one @p is accepted with. */
+void weft_peer_learn_key(struct weft_peer *p, const uint8_t key[static WEFT_KEY_LEN]);
+/* Forgets the key @p proved first (weftctl unpin), with its sessions and
+ * MACs, so that the next key it proves is accepted; -EPERM for a configured
+ * pin, -ENOENT when there is none. */
+int weft_peer_unpin(struct weft_peers *ps, struct weft_peer *p, char err[static WEFT_ERRLEN]);
 /* The endpoint follows the newest authenticated datagram, from @src to @local. */
 void weft_peer_set_endpoint(struct weft_peer *p, const union weft_sockaddr *src,
 			    const struct weft_udp_local_addr *local);

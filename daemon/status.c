@@ -99,6 +99,16 @@ static json_t *peer_json(const struct weft_peer *p, size_t max_frame_len, uint64
 #undef PEER_COUNTER
 	json_object_set_new(o, "drops", drops);
 	route_json(o, p, max_frame_len, now);
+	/* Whole, so that pinning it is one copy into a [peer] public_key. */
+	if (p->has_static || p->has_pin) {
+		char key[WEFT_KEY_B64_LEN];
+
+		weft_key_encode(key, p->has_static ? p->remote_static : p->pin);
+		json_object_set_new(o, "public_key", json_string(key));
+	}
+	json_object_set_new(o, "key_source", json_string(p->has_pin	 ? "pinned"
+							 : p->has_static ? "learned"
+									 : "none"));
 	if (p->local.family) {
 		char local[WEFT_SOCKADDR_STRLEN];
 

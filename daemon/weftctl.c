@@ -54,6 +54,7 @@ static void usage(FILE *out)
 		"  forget PEER        end PEER's sessions and ban its key (PEER: name, key or\n"
 		"                     fingerprint; a whole key bans one not known yet)\n"
 		"  unforget KEY       lift the ban on KEY (key, fingerprint or the peer's name)\n"
+		"  unpin PEER         forget the key PEER proved first, accept its next one\n"
 		"\n"
 		"  -s, --socket PATH  control socket\n"
 		"  -n, --name NAME    the instance NAME (weftd@NAME, /etc/weft/NAME.conf) or the\n"
@@ -186,6 +187,8 @@ static void print_peers(json_t *peers)
 		       (long long)num(p, "rx_packets"), (long long)num(p, "rx_bytes"),
 		       (long long)num(p, "tx_packets"), (long long)num(p, "tx_bytes"),
 		       (long long)total);
+		if (json_is_string(json_object_get(p, "public_key")))
+			printf("  key %s (%s)\n", str(p, "public_key"), str(p, "key_source"));
 		if (total > 0)
 			print_counters("  drops", drops);
 	}
@@ -208,6 +211,7 @@ static void print_status(json_t *st, const char *what)
 		printf("network %s  key %s  listen %s  bridge %s  mtu %lld  up %llds\n",
 		       str(st, "network"), str(st, "fingerprint"), str(st, "listen"),
 		       str(st, "bridge"), (long long)num(st, "mtu"), (long long)num(st, "uptime_s"));
+		printf("public key %s\n", str(st, "public_key"));
 		print_counters("capture", json_object_get(st, "capture"));
 		print_counters("inject", json_object_get(st, "inject"));
 		print_counters("udp", json_object_get(st, "udp"));
@@ -259,6 +263,9 @@ static void print_reply(json_t *reply, const char *what)
 	else if (!strcmp(what, "forget"))
 		printf("forgot %s (key %s): its key is banned until `weftctl unforget %s'\n",
 		       str(reply, "forgotten"), str(reply, "fingerprint"), str(reply, "fingerprint"));
+	else if (!strcmp(what, "unpin"))
+		printf("%s: learned key %s forgotten; the next key it proves is kept\n",
+		       str(reply, "unpinned"), str(reply, "fingerprint"));
 	else if (!strcmp(what, "unforget"))
 		printf("%s (key %s) may join again\n", str(reply, "unforgotten"),
 		       str(reply, "fingerprint"));
@@ -381,7 +388,7 @@ static const struct command commands[] = {
 	{"status", "status", NULL},	  {"macs", "status", NULL},
 	{"peers", "peers", NULL},	  {"metrics", "metrics", NULL},
 	{"connect", "connect", "endpoint"}, {"forget", "forget", "peer"},
-	{"unforget", "unforget", "peer"},
+	{"unforget", "unforget", "peer"},  {"unpin", "unpin", "peer"},
 };
 
 int main(int argc, char **argv)

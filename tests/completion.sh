@@ -92,7 +92,7 @@ touch "$work/etc/prod.conf" "$work/etc/lab.conf" "$work/etc/prod.secret" \
 	"$work/cwd/a.conf" "$work/cwd/b.txt" "$work/cwd/sub/c.conf"
 
 c=$dir/weftctl
-commands="connect forget macs metrics peers status unforget"
+commands="connect forget macs metrics peers status unforget unpin"
 options="--help --json --name --socket --version -V -h -j -n -s"
 expect "$c" "$commands" weftctl ""
 expect "$c" "status" weftctl st

@@ -201,6 +201,10 @@ static const struct good goods[] = {
 	{"network", "require_pinned_keys", "True", "yes"},
 	{"network", "require_pinned_keys", "off", "no"},
 	{"network", "require_pinned_keys", "0", "no"},
+	{"network", "trust_nicknames", "yes", "yes"},
+	{"network", "trust_nicknames", "no", "no"},
+	{"network", "max_learned_members", "0", "0"},
+	{"network", "max_learned_members", "1024", "1024"},
 	{"network", "create_bridge", "no", "no"},
 	{"network", "create_bridge", "on", "yes"},
 	{"network", "create_bridge", "1", "yes"},
@@ -306,6 +310,8 @@ static const struct bad bads[] = {
 	{"network", "underlay", "weft0", "the underlay cannot be the bridge"},
 	{"network", "require_pinned_keys", "maybe", "not a boolean: yes or no"},
 	{"network", "require_pinned_keys", "2", "not a boolean: yes or no"},
+	{"network", "trust_nicknames", "sometimes", "not a boolean: yes or no"},
+	{"network", "max_learned_members", "1025", "out of range 0..1024"},
 	{"network", "create_bridge", "", "not a boolean: yes or no"},
 	{"network", "handshake_rate", "0", "out of range 1..10000"},
 	{"network", "handshake_rate", "10001", "out of range 1..10000"},
@@ -451,7 +457,7 @@ static void test_every_key_is_tested(void **state)
 		assert_true(bad);
 		keys++;
 	}
-	assert_int_equal(keys, 32);
+	assert_int_equal(keys, 34);
 	free(out);
 	weft_config_free(cfg);
 }
@@ -472,6 +478,8 @@ static void test_defaults(void **state)
 				 "mtu = auto\n"
 				 "underlay =\n"
 				 "require_pinned_keys = no\n"
+				 "trust_nicknames = no\n"
+				 "max_learned_members = 256\n"
 				 "create_bridge = yes\n"
 				 "handshake_rate = 20\n"
 				 "handshake_burst = 10\n"
@@ -1058,7 +1066,7 @@ static void test_docs_parse(void **state)
 		assert_true(strstr(text, set) || strstr(text, unset));
 		keys++;
 	}
-	assert_int_equal(keys, 32);
+	assert_int_equal(keys, 34);
 	/* and uncommenting every default changes nothing */
 	for (char *p = strstr(copy, "\n#"); p; p = strstr(p + 1, "\n#"))
 		if (p[2] >= 'a' && p[2] <= 'z' && strchr(p + 2, '=') < strchr(p + 2, '\n'))
@@ -1113,6 +1121,8 @@ static const struct lifecycle lifecycles[] = {
 	{"network", "mtu", false},
 	{"network", "underlay", false},
 	{"network", "require_pinned_keys", true},
+	{"network", "trust_nicknames", true},
+	{"network", "max_learned_members", true},
 	{"network", "create_bridge", false},
 	{"network", "handshake_rate", true},
 	{"network", "handshake_burst", true},
