@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The control socket: a UNIX stream socket that answers one JSON request per
- * connection ({"command": "status"}) with one JSON document. */
+ * connection ({"command": "status"} and a newline) with one JSON document
+ * and a newline. */
 #ifndef WEFT_CONTROL_H
 #define WEFT_CONTROL_H
 
@@ -8,6 +9,7 @@
 #include <jansson.h>
 
 #include "common/weft.h"
+#include "daemon/counters.h"
 
 struct weft_control;
 
@@ -19,11 +21,14 @@ typedef json_t *(*weft_control_handler)(void *ctx, const char *command, json_t *
 /* Makes the socket's directory if missing, and fails when another running
  * weftd serves @path: checked at start-up before any link is made. */
 int weft_control_claim(const char *path, char err[static WEFT_ERRLEN]) WEFT_WUR;
-/* Binds @path (mode 0660, a stale socket file is replaced) and starts
- * accepting on @loop. */
+/* Binds @path (mode 0660, a stale socket file is replaced) and serves it on
+ * @loop without ever blocking it (daemon/listener): a few clients at once,
+ * each with a deadline; connections closed to make room or at their deadline
+ * are counted in @drops (borrowed). */
 int weft_control_new(struct weft_control **out, struct ev_loop *loop, const char *path,
-		      weft_control_handler handler, void *ctx, char err[static WEFT_ERRLEN]) WEFT_WUR;
-/* Stops the watcher, closes and unlinks the socket; accepts NULL. */
+		     weft_control_handler handler, void *ctx, struct weft_drops *drops,
+		     char err[static WEFT_ERRLEN]) WEFT_WUR;
+/* Closes every connection, closes and unlinks the socket; accepts NULL. */
 void weft_control_free(struct weft_control *ctl);
 
 #endif

@@ -24,7 +24,9 @@
 	X(FRAME_LINK_LOCAL, frame_link_local)   /* 01:80:c2:00:00:0x */                            \
 	X(NO_SESSION, no_session)               /* frame for a peer (or flood) with no session */  \
 	X(INJECT_FULL, inject_ring_full)        /* TX ring full */                                 \
-	X(INJECT_BAD, inject_bad_frame)         /* received frame the TX ring refused (length) */
+	X(INJECT_BAD, inject_bad_frame)         /* received frame the TX ring refused (length) */  \
+	X(CONTROL_BUSY, control_busy)           /* control connection closed: every slot taken */  \
+	X(CONTROL_LATE, control_late)           /* control connection closed at its deadline */
 /* clang-format on */
 
 /* The shapes every list is expanded with. */

@@ -503,7 +503,8 @@ static int open_data_path(struct weftd *d, char err[static WEFT_ERRLEN])
 	if (ret < 0)
 		return ret;
 	weft_membership_attach(d->membership, d->handshakes, d->mesh);
-	ret = weft_control_new(&d->control, d->loop, cfg->control_socket, on_control, d, err);
+	ret = weft_control_new(&d->control, d->loop, cfg->control_socket, on_control, d, &d->drops,
+			       err);
 	if (ret < 0 || !cfg->metrics_listen.host[0])
 		return ret;
 	return weft_http_new(&d->metrics, d->loop, &cfg->metrics_listen.addr, "/metrics",

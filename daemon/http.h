@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* A minimal HTTP/1.x server in the event loop for one read-only resource
  * (the metrics): GET or HEAD of one path, one request per connection, no
- * thread. Bounded: a few connections at once, a small request, a deadline
- * per connection; everything else is answered with an error status and
- * closed. */
+ * thread. Bounded as the control socket is (daemon/listener): a few
+ * connections at once, a small request, a deadline per connection;
+ * everything else is answered with an error status and closed. */
 #ifndef WEFT_HTTP_H
 #define WEFT_HTTP_H
 

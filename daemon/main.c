@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,6 +253,11 @@ int main(int argc, char **argv)
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	weft_log_init(debug ? LOG_DEBUG : cfg->log_level);
+	/* A write to a peer that is gone (a control client closed before its
+	 * reply, a log pipe closed under us) is an error to handle where it
+	 * happens, never the end of weftd. systemd sets SIGPIPE ignored; a
+	 * shell does not. */
+	signal(SIGPIPE, SIG_IGN);
 	ret = weft_daemon_run(cfg, path);
 	/* weft_daemon_run took ownership of cfg (it may have been replaced by a reload). */
 	return ret;
