@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+/* Segmentation as the kernel's tcp_gso_segment / __udp_gso_segment /
+ * inet_gso_segment / ipv6_gso_segment do it, for the superframes a
+ * PACKET_VNET_HDR capture hands over. The headers of the first segment are
+ * kept aside (tmpl); each later segment's are copied in front of its
+ * payload and rewritten there, so no payload byte moves and nothing is
+ * allocated. Checksums are completed rather than left partial: the wire
+ * carries no checksum state, and the receiving weftd verifies every TCP
+ * segment before it merges segments again (common/coalesce.c). */
+#include "config.h"
+
+#include "common/gso.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/bytes.h"
+
+#define ETH_HLEN      14
+#define ETH_P_IP      0x0800
+#define ETH_P_IPV6    0x86dd
+#define ETH_P_8021Q   0x8100
+#define ETH_P_8021AD  0x88a8
+#define IPPROTO_TCP_  6
+#define IPPROTO_UDP_  17
+#define TCP_HLEN_MIN  20
+#define UDP_HLEN      8
+#define TCP_FLAG_FIN  0x01
+#define TCP_FLAG_PSH  0x08
+#define TCP_FLAG_CWR  0x80
+#define IPV4_MF_OFF   0x3fff /* MF and the fragment offset */
+#define MAX_VLAN_TAGS 2
+
+static uint16_t get16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+void weft_gso_hdr_parse(struct weft_gso_hdr *h, const uint8_t raw[static WEFT_GSO_HDR_LEN])
+{
+	h->flags = raw[0];
+	h->gso_type = raw[1];
+	h->hdr_len = get16(raw + 2);
+	h->gso_size = get16(raw + 4);
+	h->csum_start = get16(raw + 6);
+	h->csum_offset = get16(raw + 8);
+}
+
+void weft_gso_hdr_put(uint8_t raw[static WEFT_GSO_HDR_LEN], const struct weft_gso_hdr *h)
+{
+	raw[0] = h->flags;
+	raw[1] = h->gso_type;
+	put16(raw + 2, h->hdr_len);
+	put16(raw + 4, h->gso_size);
+	put16(raw + 6, h->csum_start);
+	put16(raw + 8, h->csum_offset);
+}
+
+/* ---- the internet checksum -------------------------------------------------------- */
+
+/* 64-bit words with the carry folded back in: the sum of 32-bit halves of
+ * host-order words is the one's complement sum of its 16-bit words. */
+uint64_t weft_csum_add(uint64_t sum, const uint8_t *p, size_t n)
+{
+	uint64_t w;
+	uint32_t w32;
+
+	while (n >= 32) {
+		uint64_t a, b, c, d;
+
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		memcpy(&c, p + 16, 8);
+		memcpy(&d, p + 24, 8);
+		sum += a;
+		sum += sum < a;
+		sum += b;
+		sum += sum < b;
+		sum += c;
+		sum += sum < c;
+		sum += d;
+		sum += sum < d;
+		p += 32;
+		n -= 32;
+	}
+	while (n >= 8) {
+		memcpy(&w, p, 8);
+		sum += w;
+		sum += sum < w;
+		p += 8;
+		n -= 8;
+	}
+	if (n >= 4) {
+		memcpy(&w32, p, 4);
+		sum += w32;
+		sum += sum < w32;
+		p += 4;
+		n -= 4;
+	}
+	if (n >= 2) {
+		w = get16(p);
+		sum += w;
+		sum += sum < w;
+		p += 2;
+		n -= 2;
+	}
+	if (n) {
+		/* The odd byte is the high half of a big-endian word padded with zero. */
+		uint8_t last[2] = {p[0], 0};
+
+		w = get16(last);
+		sum += w;
+		sum += sum < w;
+	}
+	return sum;
+}
+
+uint64_t weft_csum_add_be16(uint64_t sum, uint16_t v)
+{
+	uint8_t b[2];
+
+	weft_put_be16(b, v);
+	return weft_csum_add(sum, b, 2);
+}
+
+uint16_t weft_csum_fold(uint64_t sum)
+{
+	sum = (sum & 0xffffffffU) + (sum >> 32);
+	sum = (sum & 0xffffffffU) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+uint64_t weft_csum_pseudo(const uint8_t *ip, unsigned version, uint8_t proto, size_t l4_len)
+{
+	uint64_t sum;
+
+	if (version == 4) {
+		sum = weft_csum_add(0, ip + 12, 8);
+		sum = weft_csum_add_be16(sum, (uint16_t)l4_len);
+	} else {
+		sum = weft_csum_add(0, ip + 8, 32);
+		sum = weft_csum_add_be16(sum, (uint16_t)(l4_len >> 16));
+		sum = weft_csum_add_be16(sum, (uint16_t)l4_len);
+	}
+	return weft_csum_add_be16(sum, proto);
+}
+
+/* ---- frames the kernel left for a device ------------------------------------------ */
+
+int weft_gso_l3(const uint8_t *frame, size_t len, size_t *l3, uint16_t *ethertype)
+{
+	size_t off = 12;
+	uint16_t type;
+
+	if (len < ETH_HLEN)
+		return -EINVAL;
+	type = weft_get_be16(frame + off);
+	for (int i = 0; i < MAX_VLAN_TAGS && (type == ETH_P_8021Q || type == ETH_P_8021AD); i++) {
+		off += 4;
+		if (len < off + 2)
+			return -EINVAL;
+		type = weft_get_be16(frame + off);
+	}
+	*l3 = off + 2;
+	*ethertype = type;
+	return 0;
+}
+
+int weft_gso_complete_csum(uint8_t *frame, size_t len, const struct weft_gso_hdr *h)
+{
+	size_t start = h->csum_start, field = start + h->csum_offset;
+	uint16_t v;
+
+	if (start >= len || field + 2 > len)
+		return -EINVAL;
+	v = (uint16_t)~weft_csum_fold(weft_csum_add(0, frame + start, len - start));
+	put16(frame + field, v ? v : 0xffff);
+	return 0;
+}
+
+/* ---- segmentation ----------------------------------------------------------------- */
+
+/* The IP and L4 headers of @frame for a GSO type: offsets into @g. */
+static int read_headers(struct weft_gso *g, const struct weft_gso_hdr *h)
+{
+	const uint8_t *f = g->frame, *ip;
+	uint8_t type = h->gso_type & (uint8_t)~WEFT_GSO_ECN;
+	uint16_t ethertype;
+	size_t l4_hlen;
+
+	if (weft_gso_l3(f, g->len, &g->l3, &ethertype) < 0)
+		return -EINVAL;
+	ip = f + g->l3;
+	if (ethertype == ETH_P_IP) {
+		size_t ihl;
+
+		if (g->len < g->l3 + 20 || ip[0] >> 4 != 4 ||
+		    (ihl = (size_t)(ip[0] & 0xf) * 4) < 20)
+			return -EINVAL;
+		if (weft_get_be16(ip + 6) & IPV4_MF_OFF)
+			return -EINVAL;
+		g->version = 4;
+		g->proto = ip[9];
+		g->l4 = g->l3 + ihl;
+	} else if (ethertype == ETH_P_IPV6) {
+		if (g->len < g->l3 + 40 || ip[0] >> 4 != 6)
+			return -EINVAL;
+		g->version = 6;
+		g->proto = ip[6];
+		g->l4 = g->l3 + 40;
+	} else {
+		return -EINVAL;
+	}
+	if (type == WEFT_GSO_TCPV4 || type == WEFT_GSO_TCPV6) {
+		if ((type == WEFT_GSO_TCPV4) != (g->version == 4) || g->proto != IPPROTO_TCP_)
+			return -EINVAL;
+		if (g->len < g->l4 + TCP_HLEN_MIN)
+			return -EINVAL;
+		l4_hlen = (size_t)(f[g->l4 + 12] >> 4) * 4;
+		if (l4_hlen < TCP_HLEN_MIN)
+			return -EINVAL;
+		g->tcp = true;
+	} else {
+		if (g->proto != IPPROTO_UDP_)
+			return -EINVAL;
+		l4_hlen = UDP_HLEN;
+		g->tcp = false;
+	}
+	g->hdrs = g->l4 + l4_hlen;
+	if (g->hdrs > g->len || g->hdrs > WEFT_GSO_MAX_HDRS)
+		return -EINVAL;
+	if ((h->flags & WEFT_GSO_F_NEEDS_CSUM) && h->csum_start != g->l4)
+		return -EINVAL;
+	return 0;
+}
+
+int weft_gso_start(struct weft_gso *g, uint8_t *frame, size_t len, const struct weft_gso_hdr *h)
+{
+	uint8_t type = h->gso_type & (uint8_t)~WEFT_GSO_ECN;
+	size_t payload;
+	int ret;
+
+	if (type != WEFT_GSO_TCPV4 && type != WEFT_GSO_TCPV6 && type != WEFT_GSO_UDP_L4)
+		return -EPROTONOSUPPORT;
+	if (h->gso_size == 0)
+		return -EINVAL;
+	memset(g, 0, offsetof(struct weft_gso, tmpl));
+	g->frame = frame;
+	g->len = len;
+	ret = read_headers(g, h);
+	if (ret < 0)
+		return ret;
+	memcpy(g->tmpl, frame, g->hdrs);
+	g->mss = h->gso_size;
+	payload = len - g->hdrs;
+	if (g->version == 4)
+		g->ip_id = weft_get_be16(frame + g->l3 + 4);
+	if (g->tcp)
+		g->seq = weft_get_be32(frame + g->l4 + 4);
+	/* The length goes in per segment. */
+	g->pseudo = weft_csum_pseudo(frame + g->l3, g->version, g->proto, 0);
+	return payload <= g->mss ? 1 : (int)((payload + g->mss - 1) / g->mss);
+}
+
+bool weft_gso_next(struct weft_gso *g, uint8_t **seg, size_t *seg_len)
+{
+	size_t payload = g->len - g->hdrs, take, l4_len, seg_l4;
+	uint8_t *s, *ip, *l4;
+	bool first = g->index == 0, last;
+	uint64_t sum;
+	uint16_t check;
+
+	if (g->pos >= payload && !(first && payload == 0))
+		return false;
+	take = payload - g->pos < g->mss ? payload - g->pos : g->mss;
+	last = g->pos + take >= payload;
+	/* Segment k starts hdrs bytes before its payload. */
+	s = g->frame + g->pos;
+	if (!first)
+		memcpy(s, g->tmpl, g->hdrs);
+	ip = s + g->l3;
+	l4 = s + g->l4;
+	seg_l4 = g->l4;
+	l4_len = g->hdrs - seg_l4 + take;
+
+	if (g->version == 4) {
+		weft_put_be16(ip + 2, (uint16_t)(g->hdrs - g->l3 + take));
+		weft_put_be16(ip + 4, (uint16_t)(g->ip_id + g->index));
+		ip[10] = ip[11] = 0;
+		put16(ip + 10, (uint16_t)~weft_csum_fold(weft_csum_add(0, ip, g->l4 - g->l3)));
+	} else {
+		weft_put_be16(ip + 4, (uint16_t)(g->hdrs - g->l3 - 40 + take));
+	}
+	if (g->tcp) {
+		weft_put_be32(l4 + 4, g->seq + (uint32_t)g->pos);
+		if (!first)
+			l4[13] &= (uint8_t)~TCP_FLAG_CWR;
+		if (!last)
+			l4[13] &= (uint8_t) ~(TCP_FLAG_FIN | TCP_FLAG_PSH);
+		l4[16] = l4[17] = 0;
+	} else {
+		weft_put_be16(l4 + 4, (uint16_t)l4_len);
+		l4[6] = l4[7] = 0;
+	}
+	sum = g->pseudo;
+	if (g->version == 4) {
+		sum = weft_csum_add_be16(sum, (uint16_t)l4_len);
+	} else {
+		sum = weft_csum_add_be16(sum, (uint16_t)(l4_len >> 16));
+		sum = weft_csum_add_be16(sum, (uint16_t)l4_len);
+	}
+	sum = weft_csum_add(sum, l4, l4_len);
+	check = (uint16_t)~weft_csum_fold(sum);
+	if (!g->tcp && check == 0)
+		check = 0xffff; /* 0 means "no checksum" to UDP */
+	put16(l4 + (g->tcp ? 16 : 6), check);
+
+	*seg = s;
+	*seg_len = g->hdrs + take;
+	g->pos += take;
+	g->index++;
+	if (payload == 0)
+		g->pos = 1; /* the one segment of a bare header is out */
+	return true;
+}
