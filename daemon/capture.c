@@ -1,7 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* PACKET_RX_RING, TPACKET_V2: V2 wakes the reader per frame yet still
  * batches under load (see DESIGN.md, Kernel notes); V3's block retire timer
- * would add milliseconds to every frame at low rates. */
+ * would add milliseconds to every frame at low rates.
+ *
+ * PACKET_VNET_HDR puts the kernel's virtio-net header before each frame, so
+ * weft's bridge port can keep TSO and checksum offload on: a container's
+ * TCP hands over one 64 KiB superframe instead of 45 frames, and weftd
+ * cuts it here (common/gso). Slots stay sized for ordinary frames (a ring
+ * of 64 KiB slots would cost 4096 x 64 KiB); a frame longer than its slot
+ * is flagged TP_STATUS_COPY and the kernel queues a clone of the whole skb
+ * (PACKET_COPY_THRESH) on the socket, in ring order, which recvmsg() reads
+ * here when it is a superframe and throws away otherwise (an ordinary frame
+ * that long is too big for the overlay anyway: its headers in the slot are
+ * enough to answer it). */
 #include "config.h"
 
 #include "daemon/capture.h"
@@ -15,24 +26,40 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
+#include "common/gso.h"
 #include "daemon/ring.h"
+
+/* A GSO superframe is at most 64 KiB of IP packet (veth's gso_max_size)
+ * behind an Ethernet header and two tags. */
+#define WHOLE_MAX (65536 + 14 + 8)
+/* Clones of superframes waiting in the socket's queue, charged at their
+ * truesize: some fifty 64 KiB ones. */
+#define COPY_RCVBUF (8 << 20)
 
 struct weft_capture {
 	struct weft_ring ring; /* ring.head: the next slot to look at */
 	unsigned snap_len;
 	struct weft_capture_stats totals;
+	struct weft_drops own_drops, *drops;
+	/* A superframe being handed out, one segment per next()/release(). */
+	bool cutting;
+	struct weft_capture_frame seg;
+	struct weft_gso gso;
+	uint8_t *whole; /* a superframe longer than its slot, read from the queue */
 };
 
-/* The kernel puts the frame at tp_mac = TPACKET_ALIGN(TPACKET2_HDRLEN + 16) - 14
- * for an Ethernet header: the slot must hold that offset plus the frame. */
+/* The kernel puts the frame at tp_mac = TPACKET_ALIGN(TPACKET2_HDRLEN + 16) +
+ * the virtio-net header - 14 for an Ethernet header: the slot must hold that
+ * offset plus the frame. The header sits right before the frame. */
 static unsigned rx_mac_offset(void)
 {
-	return TPACKET_ALIGN(TPACKET2_HDRLEN + 16) - ETH_HLEN;
+	return TPACKET_ALIGN(TPACKET2_HDRLEN + 16) + WEFT_GSO_HDR_LEN - ETH_HLEN;
 }
 
 int weft_capture_new(struct weft_capture **out, int ifindex, unsigned frames, size_t max_frame_len,
-		      char err[static WEFT_ERRLEN])
+		     char err[static WEFT_ERRLEN])
 {
 	struct weft_capture *cap;
 	struct packet_mreq mreq;
@@ -44,15 +71,23 @@ int weft_capture_new(struct weft_capture **out, int ifindex, unsigned frames, si
 	if (r < 0)
 		return r;
 	cap = calloc(1, sizeof(*cap));
-	if (!cap) {
+	if (!cap || !(cap->whole = malloc(WHOLE_MAX))) {
+		free(cap);
 		snprintf(err, WEFT_ERRLEN, "capture: out of memory");
 		return -ENOMEM;
 	}
+	cap->drops = &cap->own_drops;
 
 	/* Protocol 0: nothing is queued to the socket before the ring exists. */
 	r = weft_ring_open(&cap->ring, "capture", err);
 	if (r < 0)
 		goto fail;
+	/* The kernel takes PACKET_VNET_HDR only before the ring exists. */
+	if (setsockopt(cap->ring.fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0) {
+		r = -errno;
+		snprintf(err, WEFT_ERRLEN, "capture: PACKET_VNET_HDR: %s", strerror(-r));
+		goto fail;
+	}
 	/* Room for a VLAN tag the kernel did not strip, too; the slack of each
 	 * block goes to longer snaps. */
 	r = weft_ring_map(&cap->ring, "capture", PACKET_RX_RING, frames,
@@ -60,6 +95,19 @@ int weft_capture_new(struct weft_capture **out, int ifindex, unsigned frames, si
 	if (r < 0)
 		goto fail;
 	cap->snap_len = cap->ring.frame_size - rx_mac_offset();
+	/* A frame longer than its slot also goes, whole, to the socket's queue. */
+	if (setsockopt(cap->ring.fd, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof(one)) < 0) {
+		r = -errno;
+		snprintf(err, WEFT_ERRLEN, "capture: PACKET_COPY_THRESH: %s", strerror(-r));
+		goto fail;
+	}
+	if (setsockopt(cap->ring.fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){COPY_RCVBUF}, sizeof(int)) <
+		0 &&
+	    setsockopt(cap->ring.fd, SOL_SOCKET, SO_RCVBUF, &(int){COPY_RCVBUF}, sizeof(int)) < 0) {
+		r = -errno;
+		snprintf(err, WEFT_ERRLEN, "capture: SO_RCVBUF: %s", strerror(-r));
+		goto fail;
+	}
 	/* Frames our own TX ring injects leave through this interface too. */
 	if (setsockopt(cap->ring.fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0) {
 		r = -errno;
@@ -101,7 +149,13 @@ void weft_capture_free(struct weft_capture *cap)
 	if (!cap)
 		return;
 	weft_ring_close(&cap->ring);
+	free(cap->whole);
 	free(cap);
+}
+
+void weft_capture_set_drops(struct weft_capture *cap, struct weft_drops *drops)
+{
+	cap->drops = drops;
 }
 
 int weft_capture_fd(const struct weft_capture *cap)
@@ -109,27 +163,90 @@ int weft_capture_fd(const struct weft_capture *cap)
 	return cap->ring.fd;
 }
 
-bool weft_capture_next(struct weft_capture *cap, struct weft_capture_frame *frame)
+/* The slot at the head, handed back to the kernel. */
+static void release_slot(struct weft_capture *cap)
 {
-	uint8_t *s = weft_ring_slot(&cap->ring, cap->ring.head);
+	struct tpacket2_hdr *hdr =
+	    (struct tpacket2_hdr *)weft_ring_slot(&cap->ring, cap->ring.head);
+
+	/* Release: our reads of the frame complete before the kernel may refill it. */
+	__atomic_store_n(&hdr->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+	weft_ring_advance(&cap->ring);
+}
+
+/* The clone queued for a TP_STATUS_COPY slot: into cap->whole when @keep
+ * (its virtio-net header into *@vh), else thrown away. The length read, or
+ * a negative errno (nothing queued, or longer than WHOLE_MAX). */
+static ssize_t read_copy(struct weft_capture *cap, bool keep, struct weft_gso_hdr *vh)
+{
+	uint8_t raw[WEFT_GSO_HDR_LEN], dummy;
+	struct iovec iov[2] = {{raw, sizeof(raw)}, {cap->whole, WHOLE_MAX}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	ssize_t n;
+
+	if (!keep) {
+		iov[1] = (struct iovec){&dummy, 1};
+	}
+	n = recvmsg(cap->ring.fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0)
+		return -errno;
+	if (n < (ssize_t)sizeof(raw))
+		return -EBADMSG;
+	n -= (ssize_t)sizeof(raw);
+	if (keep && n > WHOLE_MAX)
+		return -EMSGSIZE;
+	weft_gso_hdr_parse(vh, raw);
+	return n;
+}
+
+/* @f (@vh its virtio-net header) is a superframe: hand out its first
+ * segment. False when it cannot be cut (counted). */
+static bool start_cutting(struct weft_capture *cap, struct weft_capture_frame *f, uint8_t *data,
+			  const struct weft_gso_hdr *vh)
+{
+	uint8_t *seg;
+	size_t len;
+
+	if (f->truncated) {
+		cap->drops->n[WEFT_DROP_SUPERFRAME_LOST]++;
+		return false;
+	}
+	if (weft_gso_start(&cap->gso, data, f->len, vh) < 0 ||
+	    !weft_gso_next(&cap->gso, &seg, &len)) {
+		cap->drops->n[WEFT_DROP_SUPERFRAME_BAD]++;
+		return false;
+	}
+	cap->seg = *f;
+	cap->seg.data = seg;
+	cap->seg.len = cap->seg.wire_len = (uint32_t)len;
+	cap->cutting = true;
+	cap->totals.superframes++;
+	cap->totals.segments++;
+	*f = cap->seg;
+	return true;
+}
+
+/* The frame in the head slot: false when it was dropped (the slot is
+ * released, look at the next). */
+static bool take_slot(struct weft_capture *cap, uint8_t *s, uint32_t status,
+		      struct weft_capture_frame *frame)
+{
 	struct tpacket2_hdr *hdr = (struct tpacket2_hdr *)s;
 	const struct sockaddr_ll *sll;
-	uint32_t status;
-
-	/* Acquire: the frame's bytes are read only after the kernel's status store. */
-	status = __atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE);
-	if (!(status & TP_STATUS_USER))
-		return false;
+	struct weft_gso_hdr vh = {0};
+	uint8_t *data;
 
 	sll = (const struct sockaddr_ll *)(s + TPACKET_ALIGN(sizeof(struct tpacket2_hdr)));
-	frame->data = s + hdr->tp_mac;
+	data = s + hdr->tp_mac;
 	frame->len = hdr->tp_snaplen;
 	frame->wire_len = hdr->tp_len;
 	/* A bogus offset would be a kernel bug, but never hand out bytes past the slot. */
-	if (hdr->tp_mac >= cap->ring.frame_size)
+	if (hdr->tp_mac >= cap->ring.frame_size || hdr->tp_mac < rx_mac_offset())
 		frame->len = 0;
 	else if (frame->len > cap->ring.frame_size - hdr->tp_mac)
 		frame->len = cap->ring.frame_size - hdr->tp_mac;
+	else
+		weft_gso_hdr_parse(&vh, data - WEFT_GSO_HDR_LEN);
 	frame->truncated = frame->len < frame->wire_len;
 	frame->vlan_valid = (status & TP_STATUS_VLAN_VALID) != 0;
 	frame->vlan_tci = frame->vlan_valid ? hdr->tp_vlan_tci : 0;
@@ -140,17 +257,68 @@ bool weft_capture_next(struct weft_capture *cap, struct weft_capture_frame *fram
 	else
 		frame->vlan_tpid = ETH_P_8021Q;
 	frame->pkttype = sll->sll_pkttype;
+
+	if (status & TP_STATUS_COPY) {
+		bool gso = vh.gso_type != WEFT_GSO_NONE;
+		ssize_t n = read_copy(cap, gso, &vh);
+
+		/* The clone is the slot's frame, whole, unless the queue lost step. */
+		if (gso && n == (ssize_t)frame->wire_len) {
+			data = cap->whole;
+			frame->len = (uint32_t)n;
+			frame->truncated = false;
+		}
+	}
+	frame->data = data;
+	if (vh.gso_type != WEFT_GSO_NONE)
+		return start_cutting(cap, frame, data, &vh);
+	if ((vh.flags & WEFT_GSO_F_NEEDS_CSUM) && !frame->truncated) {
+		if (weft_gso_complete_csum(data, frame->len, &vh) < 0) {
+			cap->drops->n[WEFT_DROP_SUPERFRAME_BAD]++;
+			return false;
+		}
+		cap->totals.csum_left++;
+	}
 	return true;
+}
+
+bool weft_capture_next(struct weft_capture *cap, struct weft_capture_frame *frame)
+{
+	if (cap->cutting) {
+		*frame = cap->seg;
+		return true;
+	}
+	/* Dropped superframes release their slot: at most one pass of the ring. */
+	for (unsigned i = 0; i < cap->ring.frame_nr; i++) {
+		uint8_t *s = weft_ring_slot(&cap->ring, cap->ring.head);
+		struct tpacket2_hdr *hdr = (struct tpacket2_hdr *)s;
+		/* Acquire: the frame's bytes are read only after the kernel's status store. */
+		uint32_t status = __atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE);
+
+		if (!(status & TP_STATUS_USER))
+			return false;
+		if (take_slot(cap, s, status, frame))
+			return true;
+		release_slot(cap);
+	}
+	return false;
 }
 
 void weft_capture_release(struct weft_capture *cap)
 {
-	struct tpacket2_hdr *hdr =
-	    (struct tpacket2_hdr *)weft_ring_slot(&cap->ring, cap->ring.head);
+	if (cap->cutting) {
+		uint8_t *seg;
+		size_t len;
 
-	/* Release: our reads of the frame complete before the kernel may refill it. */
-	__atomic_store_n(&hdr->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-	weft_ring_advance(&cap->ring);
+		if (weft_gso_next(&cap->gso, &seg, &len)) {
+			cap->seg.data = seg;
+			cap->seg.len = cap->seg.wire_len = (uint32_t)len;
+			cap->totals.segments++;
+			return;
+		}
+		cap->cutting = false;
+	}
+	release_slot(cap);
 }
 
 int weft_capture_stats(struct weft_capture *cap, struct weft_capture_stats *stats)

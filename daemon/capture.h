@@ -29,11 +29,17 @@ struct weft_capture_frame {
 	uint8_t pkttype;    /* PACKET_HOST, PACKET_BROADCAST, PACKET_OTHERHOST, ... */
 };
 
-/* Kernel counters (PACKET_STATISTICS), accumulated since open: the kernel
- * resets them on every read. */
+/* What the kernel handed over, accumulated since open: its own counters
+ * (PACKET_STATISTICS, which it resets on every read) and the superframes it
+ * passed whole. */
+/* clang-format off */
 #define WEFT_CAPTURE_STAT_LIST(X)                                                                  \
-	X(PACKETS, packets) /* frames the socket saw, including dropped ones */                    \
-	X(DROPS, drops)	    /* frames lost because the ring was full */
+	X(PACKETS, packets)         /* frames the socket saw, including dropped ones */            \
+	X(DROPS, drops)             /* frames lost because the ring was full */                    \
+	X(SUPERFRAMES, superframes) /* GSO frames handed over whole, cut into segments by weftd */ \
+	X(SEGMENTS, segments)       /* the segments cut from them */                               \
+	X(CSUM_LEFT, csum_left)     /* frames whose checksum weftd completed (NEEDS_CSUM) */
+/* clang-format on */
 struct weft_capture_stats {
 	WEFT_CAPTURE_STAT_LIST(WEFT_COUNTER_FIELD)
 };
@@ -44,12 +50,23 @@ struct weft_capture_stats {
  * @max_frame_len: the longest frame to capture whole, Ethernet header
  * included, VLAN tag excluded (MTU + 14); 4 more bytes fit so that a frame
  * whose tag stayed inline is not truncated either.
+ * Each frame comes with its virtio-net header (PACKET_VNET_HDR): a GSO
+ * superframe, whatever its length, is handed out as the segments the
+ * kernel would have cut it into (common/gso), and a checksum the kernel
+ * left for a device is completed, so every frame out of the ring is
+ * whole and valid. A superframe longer than a slot arrives through the
+ * socket's queue (PACKET_COPY_THRESH), which holds up to 8 MiB of them.
  * On success *out owns the socket and ring; free with weft_capture_free(). */
 int weft_capture_new(struct weft_capture **out, int ifindex, unsigned frames, size_t max_frame_len,
-		      char err[static WEFT_ERRLEN]) WEFT_WUR;
+		     char err[static WEFT_ERRLEN]) WEFT_WUR;
 
 /* Closes the socket, unmaps the ring, frees; accepts NULL. */
 void weft_capture_free(struct weft_capture *cap);
+
+/* Where superframes that cannot be cut are counted (WEFT_DROP_SUPERFRAME_*);
+ * borrowed for the capture's lifetime. Until set they are counted nowhere
+ * else but still dropped. */
+void weft_capture_set_drops(struct weft_capture *cap, struct weft_drops *drops);
 
 /* The socket to watch for EV_READ (level-triggered: readable while a frame
  * is ready). */
@@ -57,7 +74,10 @@ int weft_capture_fd(const struct weft_capture *cap);
 
 /* The next ready frame, without consuming it: false when the ring is empty.
  * Each true return must be followed by exactly one weft_capture_release()
- * before the next call. Never blocks, never allocates. */
+ * before the next call. A segment of a superframe is built in place over
+ * the previous one's tail: it is valid only until that release. Never
+ * blocks, never allocates; a superframe longer than a slot costs one
+ * recvmsg(). */
 bool weft_capture_next(struct weft_capture *cap, struct weft_capture_frame *frame);
 
 /* Hand the frame returned by weft_capture_next() back to the kernel. */

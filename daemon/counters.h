@@ -25,6 +25,8 @@
 	X(NO_SESSION, no_session)               /* frame for a peer (or flood) with no session */  \
 	X(INJECT_FULL, inject_ring_full)        /* TX ring full */                                 \
 	X(INJECT_BAD, inject_bad_frame)         /* received frame the TX ring refused (length) */  \
+	X(SUPERFRAME_BAD, superframe_bad)       /* captured superframe weftd cannot cut */        \
+	X(SUPERFRAME_LOST, superframe_lost)     /* captured superframe beyond its slot, queue full */ \
 	X(CONTROL_BUSY, control_busy)           /* control connection closed: every slot taken */  \
 	X(CONTROL_LATE, control_late)           /* control connection closed at its deadline */
 /* clang-format on */
