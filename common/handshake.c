@@ -217,17 +217,19 @@ bool weft_handshake_replay_contains(struct weft_handshake_replay *c,
 	return c->slots[replay_find(c, e_pub, replay_hash(c, e_pub))] != 0;
 }
 
-void weft_handshake_replay_add(struct weft_handshake_replay *c,
-			       const uint8_t e_pub[static WEFT_KEY_LEN], uint64_t now_ms)
+int weft_handshake_replay_add(struct weft_handshake_replay *c,
+			      const uint8_t e_pub[static WEFT_KEY_LEN], uint64_t now_ms)
 {
 	uint64_t hash = replay_hash(c, e_pub);
 	size_t pos, slot;
 
 	replay_expire(c, now_ms);
 	if (c->slots[replay_find(c, e_pub, hash)])
-		return;
+		return 0;
+	/* Full of entries still inside their window (expire() took the rest):
+	 * evicting one would let its HELLO be replayed. */
 	if (c->count == c->capacity)
-		replay_pop(c);
+		return -ENOSPC;
 	pos = (c->head + c->count) % c->capacity;
 	memcpy(c->ring[pos].key, e_pub, WEFT_KEY_LEN);
 	c->ring[pos].added_ms = now_ms;
@@ -235,6 +237,7 @@ void weft_handshake_replay_add(struct weft_handshake_replay *c,
 	slot = replay_find(c, e_pub, hash);
 	c->slots[slot] = (uint32_t)pos + 1;
 	c->count++;
+	return 0;
 }
 
 size_t weft_handshake_replay_count(const struct weft_handshake_replay *c)
@@ -258,6 +261,8 @@ enum weft_handshake_drop weft_handshake_drop_reason(int err)
 	case -EPERM:
 	case -EACCES:
 		return WEFT_HANDSHAKE_DROP_PIN;
+	case -ENOSPC:
+		return WEFT_HANDSHAKE_DROP_REPLAY_FULL;
 	default:
 		return WEFT_HANDSHAKE_DROP_OTHER;
 	}
@@ -271,6 +276,7 @@ const char *weft_handshake_drop_name(enum weft_handshake_drop drop)
 	    [WEFT_HANDSHAKE_DROP_TIMESTAMP] = "timestamp",
 	    [WEFT_HANDSHAKE_DROP_REPLAY] = "replayed",
 	    [WEFT_HANDSHAKE_DROP_PIN] = "pin_refused",
+	    [WEFT_HANDSHAKE_DROP_REPLAY_FULL] = "replay_full",
 	    [WEFT_HANDSHAKE_DROP_OTHER] = "other",
 	};
 
@@ -300,6 +306,10 @@ struct weft_handshake {
 	struct weft_handshake_identity local, remote;
 	uint8_t rs[WEFT_KEY_LEN];
 	uint8_t payload[WEFT_HANDSHAKE_PAYLOAD_MAX];
+	/* Initiator: our HELLO datagram, for sending it again with a cookie. */
+	uint8_t hello[WEFT_HANDSHAKE_HELLO_DATAGRAM_MAX];
+	size_t hello_len;
+	uint8_t cookies; /* COOKIEs taken for it */
 };
 
 struct weft_handshake *weft_handshake_new(void)
@@ -396,7 +406,7 @@ static int write_message(struct weft_handshake *hs, uint8_t *out, size_t cap, si
 	return r;
 }
 
-enum message { MSG_HELLO, MSG_WELCOME, MSG_CONFIRM };
+enum message { M_HELLO, M_WELCOME, M_CONFIRM };
 
 /* Reads the peer's next Noise message into the scratch state and decodes its
  * identity record; @hs->noise is untouched, the caller commits on success.
@@ -419,7 +429,7 @@ static int read_message(struct weft_handshake *hs, enum message kind, const uint
 		snprintf(err, WEFT_ERRLEN, "identity record longer than %d bytes",
 			 WEFT_HANDSHAKE_PAYLOAD_MAX);
 		r = -EPROTO;
-	} else if (r < 0 && kind == MSG_HELLO) {
+	} else if (r < 0 && kind == M_HELLO) {
 		snprintf(err, WEFT_ERRLEN, "%s of %zu bytes did not authenticate", what, len);
 		r = -EBADMSG;
 	} else if (r < 0) {
@@ -472,7 +482,7 @@ int weft_handshake_read_welcome(struct weft_handshake *hs, uint32_t sender_index
 		snprintf(err, WEFT_ERRLEN, "no HELLO of ours waits for a WELCOME");
 		return -EINVAL;
 	}
-	r = read_message(hs, MSG_WELCOME, msg, len, sender_index, &id, err);
+	r = read_message(hs, M_WELCOME, msg, len, sender_index, &id, err);
 	if (r < 0)
 		return r;
 	commit_read(hs);
@@ -519,7 +529,7 @@ int weft_handshake_read_hello(struct weft_handshake *hs, const struct weft_hands
 
 	if (r < 0)
 		return r;
-	r = read_message(hs, MSG_HELLO, msg, len, sender_index, &id, err);
+	r = read_message(hs, M_HELLO, msg, len, sender_index, &id, err);
 	if (r < 0)
 		goto fail;
 	commit_read(hs);
@@ -541,7 +551,13 @@ int weft_handshake_read_hello(struct weft_handshake *hs, const struct weft_hands
 			r = -EALREADY;
 			goto fail;
 		}
-		weft_handshake_replay_add(replay, re, now_ms);
+		if (weft_handshake_replay_add(replay, re, now_ms) < 0) {
+			snprintf(err, WEFT_ERRLEN,
+				 "replay cache full of HELLOs answered in the last %.0f s",
+				 (double)WEFT_HANDSHAKE_REPLAY_KEEP_MS / 1000.0);
+			r = -ENOSPC;
+			goto fail;
+		}
 	}
 	hs->remote = id;
 	hs->has_remote = true;
@@ -587,7 +603,7 @@ int weft_handshake_read_confirm(struct weft_handshake *hs, const uint8_t *msg, s
 		snprintf(err, WEFT_ERRLEN, "no WELCOME of ours waits for a CONFIRM");
 		return -EINVAL;
 	}
-	r = read_message(hs, MSG_CONFIRM, msg, len, hs->remote_index, &id, err);
+	r = read_message(hs, M_CONFIRM, msg, len, hs->remote_index, &id, err);
 	if (r < 0)
 		return r;
 	commit_read(hs);
@@ -648,17 +664,78 @@ int weft_handshake_write_hello_datagram(struct weft_handshake *hs,
 					size_t cap, size_t *len, char err[static WEFT_ERRLEN])
 {
 	const size_t hdr = WEFT_WIRE_HELLO_HEADER_LEN;
+	struct weft_cookie_keys *own = NULL;
+	const struct weft_cookie_keys *k = cfg->macs;
 	size_t noise_len;
-	int r = header_room(cap, hdr, "HELLO", err);
+	int r = header_room(cap, hdr + WEFT_WIRE_HELLO_TRAILER_LEN, "HELLO", err);
 
 	if (r < 0)
 		return r;
-	r = weft_handshake_write_hello(hs, cfg, local_index, now_ms, buf + hdr, cap - hdr,
-				       &noise_len, err);
-	if (r < 0)
-		return r;
-	r = weft_wire_build_hello(buf, cap, local_index, buf + hdr, noise_len, len);
-	return framed(hs, r, "HELLO", noise_len, err);
+	if (!k && cfg->psk &&
+	    !(k = own = weft_cookie_keys_new(cfg->psk, cfg->network ? cfg->network : ""))) {
+		snprintf(err, WEFT_ERRLEN, "cannot derive the HELLO's MAC key");
+		return -ENOMEM;
+	}
+	/* The MACs go behind the Noise message: leave their room. */
+	r = weft_handshake_write_hello(hs, cfg, local_index, now_ms, buf + hdr,
+				       cap - hdr - WEFT_WIRE_HELLO_TRAILER_LEN, &noise_len, err);
+	if (r == 0) {
+		r = weft_wire_build_hello(buf, cap, local_index, buf + hdr, noise_len, len);
+		r = framed(hs, r, "HELLO", noise_len, err);
+	}
+	if (r == 0) {
+		weft_cookie_put_macs(k, cfg->cookie, buf, *len);
+		memcpy(hs->hello, buf, *len);
+		hs->hello_len = *len;
+		hs->cookies = 0;
+	}
+	weft_cookie_keys_free(own);
+	return r;
+}
+
+int weft_handshake_read_cookie(struct weft_handshake *hs, const struct weft_cookie_keys *k,
+			       const struct weft_wire_msg *msg,
+			       uint8_t cookie[static WEFT_COOKIE_LEN], uint8_t *buf, size_t cap,
+			       size_t *len, char err[static WEFT_ERRLEN])
+{
+	uint8_t c[WEFT_COOKIE_LEN];
+	int r = 0;
+
+	if (hs->stage != ST_SENT_HELLO || !hs->hello_len) {
+		snprintf(err, WEFT_ERRLEN, "no HELLO datagram of ours waits for a COOKIE");
+		return -EINVAL;
+	}
+	if (msg->receiver_index != hs->local_index) {
+		snprintf(err, WEFT_ERRLEN, "COOKIE for index %08x, our HELLO has %08x",
+			 msg->receiver_index, hs->local_index);
+		return -EINVAL;
+	}
+	if (cap < hs->hello_len) {
+		snprintf(err, WEFT_ERRLEN, "HELLO of %zu bytes, buffer of %zu", hs->hello_len, cap);
+		return -ENOBUFS;
+	}
+	if (weft_cookie_open(k, msg, hs->hello + hs->hello_len - WEFT_WIRE_HELLO_TRAILER_LEN, c) <
+	    0) {
+		snprintf(err, WEFT_ERRLEN, "COOKIE does not open with our HELLO's mac1");
+		return -EBADMSG;
+	}
+	/* A COOKIE replayed, or a second one with the cookie we use already,
+	 * would only make us send the same bytes again. */
+	if (hs->cookies >= WEFT_HANDSHAKE_COOKIES_MAX ||
+	    (hs->cookies && weft_cookie_mac2_valid(c, hs->hello, hs->hello_len))) {
+		snprintf(err, WEFT_ERRLEN, "COOKIE brings nothing new (%u taken for this HELLO)",
+			 hs->cookies);
+		r = -EALREADY;
+		goto out;
+	}
+	weft_cookie_put_mac2(c, hs->hello, hs->hello_len);
+	hs->cookies++;
+	memcpy(buf, hs->hello, hs->hello_len);
+	*len = hs->hello_len;
+	memcpy(cookie, c, WEFT_COOKIE_LEN);
+out:
+	sodium_memzero(c, sizeof(c));
+	return r;
 }
 
 int weft_handshake_write_welcome_datagram(struct weft_handshake *hs, uint32_t local_index,

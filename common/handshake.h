@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* weft's handshake (wire protocol v1): Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b
- * with prologue "weft/1 " || network name, an identity record as the payload
+/* weft's handshake (wire protocol v2): Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b
+ * with prologue "weft/2 " || network name, an identity record as the payload
  * of every message, the responder's HELLO checks (timestamp window, replay
  * cache), the key-pinning policy and the hand-over of the transport keys.
  * Works on the Noise message bytes; the datagram framing and the clear
- * indices are common/wire's, passed in where they must be checked. The
- * write_*_datagram() calls write a message and frame it in one go.
+ * indices are common/wire's, passed in where they must be checked, and the
+ * HELLO's MACs are common/cookie's. The write_*_datagram() calls write a
+ * message and frame it in one go (a HELLO with its MACs).
  *
  *   initiator                                  responder
- *   write_hello    -- HELLO:   psk, e, {id} --> read_hello   (no DH: PSK-keyed AEAD,
+ *   write_hello    -- HELLO:   psk, e, {id} --> (mac1, budgets: the caller)
+ *                                               read_hello   (no DH: PSK-keyed AEAD,
  *                                                             timestamp, replay cache)
+ *   read_cookie    <-- COOKIE (under load) --   (the caller, common/cookie)
+ *   (the same HELLO again, with mac2) ------->
  *   read_welcome   <-- WELCOME: e, ee, s, es, {id} -- write_welcome
  *   (check_pin)
  *   write_confirm  -- CONFIRM: s, se, {id} ---> read_confirm
@@ -29,8 +33,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cookie.h"
 #include "common/noise.h"
 #include "common/weft.h"
+#include "common/wire.h"
 
 /* ---- identity record --------------------------------------------------------
  *
@@ -62,6 +68,13 @@
 #define WEFT_HANDSHAKE_HELLO_MAX   WEFT_HANDSHAKE_HELLO_LEN(WEFT_HANDSHAKE_IDENTITY_MAX_LEN)
 #define WEFT_HANDSHAKE_WELCOME_MAX WEFT_HANDSHAKE_WELCOME_LEN(WEFT_HANDSHAKE_IDENTITY_MAX_LEN)
 #define WEFT_HANDSHAKE_CONFIRM_MAX WEFT_HANDSHAKE_CONFIRM_LEN(WEFT_HANDSHAKE_IDENTITY_MAX_LEN)
+/* Our whole HELLO datagram, MACs included (at most 140 bytes). */
+#define WEFT_HANDSHAKE_HELLO_DATAGRAM_MAX                                                          \
+	(WEFT_WIRE_HELLO_HEADER_LEN + WEFT_HANDSHAKE_HELLO_MAX + WEFT_WIRE_HELLO_TRAILER_LEN)
+/* The clear ephemeral key is the first 32 bytes of a HELLO's Noise message
+ * (psk0 puts no encryption on `e'): a responder can look it up in its replay
+ * cache before any cryptography. */
+#define WEFT_HANDSHAKE_HELLO_E_OFFSET 0
 
 struct weft_handshake_identity {
 	uint8_t version; /* as received; encode writes WEFT_HANDSHAKE_VERSION */
@@ -93,9 +106,12 @@ int weft_handshake_identity_decode(struct weft_handshake_identity *id, const uin
  * The ephemeral keys of answered HELLOs, each kept for @keep_ms (a HELLO is
  * acceptable for 2 x tolerance around its timestamp, so keep_ms should be
  * twice the tolerance: WEFT_HANDSHAKE_REPLAY_KEEP_MS). Fixed capacity, one
- * allocation at creation; when full, the oldest entry makes room (a replay of
- * it then costs one DH and a WELCOME that nobody can use). Lookups hash the
- * key with a random SipHash key. */
+ * allocation at creation. When full, an entry is dropped only once it is
+ * older than keep_ms; until then a new key is refused (-ENOSPC), never an
+ * entry evicted early, so a flood cannot reopen replays of answered HELLOs.
+ * Size it for the HELLOs a responder may answer in keep_ms (its global
+ * handshake budget) and it never fills. Lookups hash the key with a random
+ * SipHash key. */
 #define WEFT_HANDSHAKE_REPLAY_CAPACITY 4096
 
 struct weft_handshake_replay;
@@ -106,9 +122,10 @@ void weft_handshake_replay_free(struct weft_handshake_replay *c);
 /* Was @e_pub added within keep_ms before @now_ms? */
 bool weft_handshake_replay_contains(struct weft_handshake_replay *c,
 				    const uint8_t e_pub[static WEFT_KEY_LEN], uint64_t now_ms);
-/* Remembers @e_pub (once; adding a key again renews nothing). */
-void weft_handshake_replay_add(struct weft_handshake_replay *c,
-			       const uint8_t e_pub[static WEFT_KEY_LEN], uint64_t now_ms);
+/* Remembers @e_pub (once; adding a key again renews nothing). Returns 0, or
+ * -ENOSPC when every entry is younger than keep_ms (nothing changed). */
+int weft_handshake_replay_add(struct weft_handshake_replay *c,
+			      const uint8_t e_pub[static WEFT_KEY_LEN], uint64_t now_ms) WEFT_WUR;
 /* Entries currently remembered (expired ones go lazily). */
 size_t weft_handshake_replay_count(const struct weft_handshake_replay *c);
 
@@ -117,7 +134,10 @@ size_t weft_handshake_replay_count(const struct weft_handshake_replay *c);
 #define WEFT_HANDSHAKE_TOLERANCE_MS   120000 /* HELLO timestamp: now +- this */
 #define WEFT_HANDSHAKE_REPLAY_KEEP_MS (2 * WEFT_HANDSHAKE_TOLERANCE_MS)
 #define WEFT_HANDSHAKE_NETWORK_MAX    255
-#define WEFT_HANDSHAKE_PROLOGUE	      "weft/1 "
+#define WEFT_HANDSHAKE_PROLOGUE	      "weft/2 "
+/* COOKIEs an initiator takes for one HELLO: one, and one more should the
+ * responder's secret have rotated in between. */
+#define WEFT_HANDSHAKE_COOKIES_MAX 2
 
 /* What both roles start from. Every pointer is borrowed for the duration of
  * the call it is passed to (keys are copied into the handshake's own
@@ -135,6 +155,10 @@ struct weft_handshake_config {
 	uint16_t listen_port;
 	uint64_t tolerance_ms;	       /* 0: WEFT_HANDSHAKE_TOLERANCE_MS */
 	const uint8_t *ephemeral_priv; /* tests and fuzzing only; NULL: random */
+	/* HELLO datagrams: the MAC keys (NULL: derived from psk and network on
+	 * each write) and a cookie from the responder (NULL: mac2 is zero). */
+	const struct weft_cookie_keys *macs;
+	const uint8_t *cookie;
 };
 
 /* Errors, so the caller can count drops by reason and tell an operator what
@@ -149,23 +173,28 @@ struct weft_handshake_config {
  *              a broken key pair), or an identity record that is malformed or
  *              carries another index than the datagram
  *   -ETIME     HELLO timestamp outside the tolerance window
- *   -EALREADY  HELLO ephemeral key already answered (replay)
+ *   -EALREADY  HELLO ephemeral key already answered (replay); a COOKIE that
+ *              brings nothing new (replayed, or over WEFT_HANDSHAKE_COOKIES_MAX)
+ *   -ENOSPC    HELLO refused: the replay cache is full of keys younger than
+ *              its window
  *   -EPERM     refused by the pinning policy: the key differs from the pin
  *   -EACCES    refused by the pinning policy: no pin, and pins are required
  *   -EINVAL    call out of order or bad configuration (a bug of the caller)
  *   -ENOBUFS   output buffer too small (nothing changed)
  *   -ENOMEM    out of memory */
 enum weft_handshake_drop {
-	WEFT_HANDSHAKE_DROP_AUTH,      /* -EBADMSG */
-	WEFT_HANDSHAKE_DROP_IDENTITY,  /* -EPROTO */
-	WEFT_HANDSHAKE_DROP_TIMESTAMP, /* -ETIME */
-	WEFT_HANDSHAKE_DROP_REPLAY,    /* -EALREADY */
-	WEFT_HANDSHAKE_DROP_PIN,       /* -EPERM, -EACCES */
-	WEFT_HANDSHAKE_DROP_OTHER,     /* anything else */
+	WEFT_HANDSHAKE_DROP_AUTH,	 /* -EBADMSG */
+	WEFT_HANDSHAKE_DROP_IDENTITY,	 /* -EPROTO */
+	WEFT_HANDSHAKE_DROP_TIMESTAMP,	 /* -ETIME */
+	WEFT_HANDSHAKE_DROP_REPLAY,	 /* -EALREADY */
+	WEFT_HANDSHAKE_DROP_PIN,	 /* -EPERM, -EACCES */
+	WEFT_HANDSHAKE_DROP_REPLAY_FULL, /* -ENOSPC */
+	WEFT_HANDSHAKE_DROP_OTHER,	 /* anything else */
 	WEFT_HANDSHAKE_DROP_COUNT
 };
 enum weft_handshake_drop weft_handshake_drop_reason(int err);
-/* "auth_failed", "bad_identity", "timestamp", "replayed", "pin_refused", "other". */
+/* "auth_failed", "bad_identity", "timestamp", "replayed", "pin_refused",
+ * "replay_full", "other". */
 const char *weft_handshake_drop_name(enum weft_handshake_drop drop);
 
 /* One handshake in progress, either role, in sodium_malloc memory. A state
@@ -201,8 +230,9 @@ int weft_handshake_write_confirm(struct weft_handshake *hs, uint8_t *out, size_t
  * must authenticate (key from the PSK and e), the identity record must be
  * well-formed with @sender_index (the clear one), its timestamp within
  * tolerance of @now_ms, and its ephemeral key not in @replay. Only when all
- * pass is the key added to @replay and 0 returned: then answer with
- * weft_handshake_write_welcome(). @replay may be NULL (tests only). */
+ * pass and @replay has room is the key added to @replay and 0 returned: then
+ * answer with weft_handshake_write_welcome(). @replay may be NULL (tests
+ * only). The HELLO's MACs are the caller's to check first (common/cookie). */
 int weft_handshake_read_hello(struct weft_handshake *hs, const struct weft_handshake_config *cfg,
 			      struct weft_handshake_replay *replay, uint32_t sender_index,
 			      const uint8_t *msg, size_t len, uint64_t now_ms,
@@ -222,12 +252,27 @@ int weft_handshake_read_confirm(struct weft_handshake *hs, const uint8_t *msg, s
  * (capacity @cap; WEFT_WIRE_*_HEADER_LEN + WEFT_HANDSHAKE_*_MAX bytes always
  * suffice) and setting *@len. The same errors and the same effect on @hs as
  * the call each wraps; on failure @err always says why.
- * HELLO: @local_index is our sender index (and the identity record's). */
+ * HELLO: @local_index is our sender index (and the identity record's); mac1
+ * from cfg->macs (or the PSK and network), mac2 from cfg->cookie. The
+ * datagram is kept in @hs for weft_handshake_read_cookie(). */
 int weft_handshake_write_hello_datagram(struct weft_handshake *hs,
 					const struct weft_handshake_config *cfg,
 					uint32_t local_index, uint64_t now_ms, uint8_t *buf,
 					size_t cap, size_t *len,
 					char err[static WEFT_ERRLEN]) WEFT_WUR;
+/* Initiator, a COOKIE @msg (parsed) for our HELLO: it must carry our sender
+ * index and open with our HELLO's mac1 under @k. Then our same HELLO (same
+ * ephemeral key, new mac2) is written into @buf (WEFT_HANDSHAKE_HELLO_DATAGRAM_MAX
+ * bytes suffice) for sending again at once, and the cookie into @cookie (for
+ * the next HELLOs to the same responder). Each COOKIE yields at most one
+ * resend, and a HELLO at most WEFT_HANDSHAKE_COOKIES_MAX. Returns 0, -EINVAL
+ * (no HELLO datagram of ours waits, or another index), -EBADMSG (does not
+ * open), -EALREADY (the cookie we already use, or too many) or -ENOBUFS;
+ * any failure leaves @hs as it was. */
+int weft_handshake_read_cookie(struct weft_handshake *hs, const struct weft_cookie_keys *k,
+			       const struct weft_wire_msg *msg,
+			       uint8_t cookie[static WEFT_COOKIE_LEN], uint8_t *buf, size_t cap,
+			       size_t *len, char err[static WEFT_ERRLEN]) WEFT_WUR;
 /* WELCOME: @local_index is our sender index, @remote_index the HELLO's. */
 int weft_handshake_write_welcome_datagram(struct weft_handshake *hs, uint32_t local_index,
 					  uint32_t remote_index, uint64_t now_ms, uint8_t *buf,

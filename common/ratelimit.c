@@ -17,13 +17,8 @@
 
 enum source_kind { SRC_OTHER, SRC_IPV4, SRC_IPV6 };
 
-struct source {
-	uint8_t kind;
-	uint8_t addr[8]; /* IPv4: 4 bytes; IPv6: the /64 prefix */
-};
-
 struct bucket {
-	struct source src;
+	struct weft_ratelimit_source src; /* addr: IPv4 4 bytes, IPv6 the /64 prefix */
 	bool used;
 	uint64_t last_ms;
 	uint64_t tokens; /* milli-tokens */
@@ -81,7 +76,7 @@ size_t weft_ratelimit_count(const struct weft_ratelimit *rl)
 	return rl->count;
 }
 
-static void source_of(struct source *src, const struct sockaddr *addr)
+void weft_ratelimit_source_of(struct weft_ratelimit_source *src, const struct sockaddr *addr)
 {
 	memset(src, 0, sizeof(*src));
 	/* Copies, because a struct sockaddr pointer promises no alignment. */
@@ -132,10 +127,10 @@ bool weft_ratelimit_allow(struct weft_ratelimit *rl, const struct sockaddr *addr
 {
 	uint8_t h[crypto_shorthash_BYTES];
 	struct bucket *set, *spare = NULL;
-	struct source src;
+	struct weft_ratelimit_source src;
 	size_t index = 0;
 
-	source_of(&src, addr);
+	weft_ratelimit_source_of(&src, addr);
 	crypto_shorthash(h, (const uint8_t *)&src, sizeof(src), rl->hash_key);
 	for (int i = 0; i < 8; i++)
 		index |= (size_t)h[i] << (8 * i);
@@ -161,4 +156,57 @@ bool weft_ratelimit_allow(struct weft_ratelimit *rl, const struct sockaddr *addr
 	spare->tokens = rl->cap;
 	spare->last_ms = now_ms;
 	return take(rl, spare, now_ms);
+}
+
+/* ---- the global window ------------------------------------------------------- */
+
+#define WINDOW_MS 1000
+
+void weft_ratelimit_window_init(struct weft_ratelimit_window *w, uint32_t limit)
+{
+	memset(w, 0, sizeof(*w));
+	w->limit = limit;
+}
+
+void weft_ratelimit_window_set(struct weft_ratelimit_window *w, uint32_t limit)
+{
+	w->limit = limit;
+}
+
+/* Moves the windows up to @now_ms. */
+static void window_advance(struct weft_ratelimit_window *w, uint64_t now_ms)
+{
+	uint64_t n;
+
+	if (now_ms < w->start_ms + WINDOW_MS)
+		return;
+	n = (now_ms - w->start_ms) / WINDOW_MS;
+	w->prev = n == 1 ? w->cur : 0;
+	w->cur = 0;
+	w->start_ms += n * WINDOW_MS;
+}
+
+uint32_t weft_ratelimit_window_used(struct weft_ratelimit_window *w, uint64_t now_ms)
+{
+	uint64_t into;
+
+	window_advance(w, now_ms);
+	into = now_ms > w->start_ms ? now_ms - w->start_ms : 0;
+	/* The previous window's events, spread evenly, still inside the last second. */
+	return w->cur + (uint32_t)((uint64_t)w->prev * (WINDOW_MS - into) / WINDOW_MS);
+}
+
+bool weft_ratelimit_window_take(struct weft_ratelimit_window *w, uint64_t now_ms)
+{
+	if (weft_ratelimit_window_used(w, now_ms) >= w->limit)
+		return false;
+	w->cur++;
+	return true;
+}
+
+void weft_ratelimit_window_count(struct weft_ratelimit_window *w, uint64_t now_ms)
+{
+	window_advance(w, now_ms);
+	if (w->cur < UINT32_MAX)
+		w->cur++;
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Per-source rate limiting of handshake datagrams: a token bucket per source
- * address in a fixed-size table, so a flood costs neither memory nor more
- * than a bounded number of handshake checks per second.
+/* Rate limiting of handshake datagrams: a token bucket per source address in
+ * a fixed-size table, and one budget for all sources together.
  *
  * Sources are keyed on the address only (a NAT's many ports share one
  * bucket); IPv6 on its /64 (one host usually owns a whole /64, so keying on
@@ -12,8 +11,12 @@
  * its set, or one whose bucket has refilled to the full burst (forgetting it
  * changes nothing); when every way belongs to a source that is still being
  * limited, the newcomer is charged to one shared overflow bucket instead:
- * nobody's state can be flushed, and a flood from many addresses together
- * gets at most one source's rate. */
+ * nobody's state can be flushed. The table only bounds what each source gets:
+ * sources that fit in it (up to WEFT_RATELIMIT_ENTRIES) get a bucket each, so
+ * a flood from many addresses gets up to that many times one source's rate.
+ * What all of them get together is bounded by a global budget
+ * (weft_ratelimit_window below), and which sources may be believed at all is
+ * the caller's business (a HELLO's mac2 proves its source: common/cookie). */
 #ifndef WEFT_RATELIMIT_H
 #define WEFT_RATELIMIT_H
 
@@ -49,5 +52,38 @@ bool weft_ratelimit_allow(struct weft_ratelimit *rl, const struct sockaddr *addr
 
 /* Sources currently holding an entry (for tests and statistics). */
 size_t weft_ratelimit_count(const struct weft_ratelimit *rl);
+
+/* What a bucket is keyed on: the IPv4 address (IPv4-mapped IPv6 too), the
+ * IPv6 /64, or one key for every other family. Compare with memcmp(). */
+struct weft_ratelimit_source {
+	uint8_t kind;
+	uint8_t addr[8];
+};
+
+void weft_ratelimit_source_of(struct weft_ratelimit_source *src, const struct sockaddr *addr);
+
+/* ---- a budget for all sources together ----------------------------------------
+ *
+ * At most @limit events in any second: a sliding window estimated from two
+ * fixed one-second windows (the previous window's count, weighted by the part
+ * of it still inside the last second, plus the current one's). No allocation,
+ * integer math; a clock that goes back counts into the current window. */
+struct weft_ratelimit_window {
+	uint32_t limit;
+	uint32_t cur, prev; /* events in the current and the previous window */
+	uint64_t start_ms;  /* where the current window began */
+};
+
+/* A window of @limit events per second (0 refuses everything). */
+void weft_ratelimit_window_init(struct weft_ratelimit_window *w, uint32_t limit);
+/* A new limit (a reload); the events counted so far stay. */
+void weft_ratelimit_window_set(struct weft_ratelimit_window *w, uint32_t limit);
+/* Counts one event at @now_ms if fewer than the limit happened in the last
+ * second, and returns whether it did. */
+bool weft_ratelimit_window_take(struct weft_ratelimit_window *w, uint64_t now_ms);
+/* Counts one event at @now_ms whatever the limit (demand, not admission). */
+void weft_ratelimit_window_count(struct weft_ratelimit_window *w, uint64_t now_ms);
+/* The events of the last second (the estimate take() compares with the limit). */
+uint32_t weft_ratelimit_window_used(struct weft_ratelimit_window *w, uint64_t now_ms);
 
 #endif

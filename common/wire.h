@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Wire protocol v1: datagram codecs and the record format inside DATA.
- * docs/protocol.md is the byte-exact description; this is its code. */
+/* Wire protocol: datagram codecs and the record format inside DATA.
+ * docs/protocol.md is the byte-exact description; this is its code.
+ * Handshake datagrams (HELLO, WELCOME, CONFIRM, COOKIE) carry the protocol
+ * version in byte 1 of their header; this is version 2. DATA keeps the
+ * version 1 header (04 00 00 00): a session is of its handshake's version. */
 #ifndef WEFT_WIRE_H
 #define WEFT_WIRE_H
 
@@ -15,13 +18,25 @@ enum weft_wire_type {
 	WEFT_WIRE_WELCOME = 2, /* Noise message 2, responder -> initiator */
 	WEFT_WIRE_CONFIRM = 3, /* Noise message 3, initiator -> responder */
 	WEFT_WIRE_DATA = 4,    /* transport data, sealed records */
+	WEFT_WIRE_COOKIE = 5,  /* responder under load -> initiator: prove your address */
 };
 
-/* type(1) | reserved(3, zero) */
+/* Handshake datagrams: type(1) | version(1) | reserved(2, zero).
+ * DATA: type(1) | reserved(3, zero). */
 #define WEFT_WIRE_HEADER_LEN  4
+#define WEFT_WIRE_VERSION     2
 #define WEFT_WIRE_INDEX_LEN   4
 #define WEFT_WIRE_COUNTER_LEN 8
 #define WEFT_WIRE_TAG_LEN     16
+/* HELLO: mac1 and mac2 (common/cookie.h) follow the Noise message. */
+#define WEFT_WIRE_MAC_LEN	    16
+#define WEFT_WIRE_HELLO_TRAILER_LEN (2 * WEFT_WIRE_MAC_LEN)
+/* COOKIE: header | receiver_index | nonce(24) | sealed cookie(16 + tag 16) = 64. */
+#define WEFT_WIRE_COOKIE_NONCE_LEN  24
+#define WEFT_WIRE_COOKIE_SEALED_LEN (16 + WEFT_WIRE_TAG_LEN)
+#define WEFT_WIRE_COOKIE_LEN                                                                       \
+	(WEFT_WIRE_HEADER_LEN + WEFT_WIRE_INDEX_LEN + WEFT_WIRE_COOKIE_NONCE_LEN +                 \
+	 WEFT_WIRE_COOKIE_SEALED_LEN)
 /* Bytes in front of the Noise message of each handshake datagram. */
 #define WEFT_WIRE_HELLO_HEADER_LEN   (WEFT_WIRE_HEADER_LEN + WEFT_WIRE_INDEX_LEN)
 #define WEFT_WIRE_WELCOME_HEADER_LEN (WEFT_WIRE_HEADER_LEN + 2 * WEFT_WIRE_INDEX_LEN)
@@ -53,7 +68,9 @@ enum weft_wire_type {
 #define WEFT_WIRE_WELCOME_NOISE_MIN 96
 #define WEFT_WIRE_CONFIRM_NOISE_MIN 64
 #define WEFT_WIRE_NOISE_MAX	    1024
-#define WEFT_WIRE_HANDSHAKE_MAX_LEN (WEFT_WIRE_WELCOME_HEADER_LEN + WEFT_WIRE_NOISE_MAX)
+/* The largest handshake datagram, a HELLO: 1064 bytes. */
+#define WEFT_WIRE_HANDSHAKE_MAX_LEN                                                                \
+	(WEFT_WIRE_HELLO_HEADER_LEN + WEFT_WIRE_NOISE_MAX + WEFT_WIRE_HELLO_TRAILER_LEN)
 
 /* Parse errors, one per reason (weft_wire_strerror() names them). */
 #define WEFT_WIRE_ERUNT	    ENODATA	    /* shorter than the 4-byte header */
@@ -66,17 +83,28 @@ enum weft_wire_type {
  * as that buffer). Fields a type does not carry are zero / NULL. */
 struct weft_wire_msg {
 	uint8_t type;		 /* enum weft_wire_type */
+	uint8_t version;	 /* handshake types: see weft_wire_parse(); DATA: 0 */
 	uint32_t sender_index;	 /* HELLO, WELCOME */
-	uint32_t receiver_index; /* WELCOME, CONFIRM, DATA */
+	uint32_t receiver_index; /* WELCOME, CONFIRM, DATA, COOKIE */
 	uint64_t counter;	 /* DATA */
-	const uint8_t *body;	 /* the Noise message, or DATA's ciphertext (without tag) */
+	/* The Noise message, DATA's ciphertext (without tag), or COOKIE's sealed
+	 * cookie (with its tag). */
+	const uint8_t *body;
 	size_t body_len;
-	const uint8_t *tag; /* DATA: WEFT_WIRE_TAG_LEN bytes */
+	const uint8_t *tag;   /* DATA: WEFT_WIRE_TAG_LEN bytes */
+	const uint8_t *mac1;  /* HELLO: WEFT_WIRE_MAC_LEN bytes */
+	const uint8_t *mac2;  /* HELLO: WEFT_WIRE_MAC_LEN bytes */
+	const uint8_t *nonce; /* COOKIE: WEFT_WIRE_COOKIE_NONCE_LEN bytes */
 };
 
 /* Parses a datagram's framing (not its cryptography). Reads nothing beyond
  * @len. Returns 0, or -WEFT_WIRE_ERUNT, -WEFT_WIRE_ETYPE, -WEFT_WIRE_ERESERVED,
- * -WEFT_WIRE_ESHORT or -WEFT_WIRE_ELONG. */
+ * -WEFT_WIRE_ESHORT or -WEFT_WIRE_ELONG.
+ * A handshake datagram of another protocol version than WEFT_WIRE_VERSION
+ * (byte 1 not 2) parses too, so that its receiver can count and report it:
+ * then only type, version (1 when byte 1 is 0, as version 1 had there, else
+ * byte 1) and body (everything after the header) are set, and the caller
+ * must refuse it. */
 int weft_wire_parse(struct weft_wire_msg *msg, const uint8_t *buf, size_t len) WEFT_WUR;
 /* A short lowercase name for a weft_wire_parse() error ("runt", "unknown type",
  * ...), "ok" for 0, "?" for anything else. */
@@ -85,7 +113,8 @@ const char *weft_wire_strerror(int err);
 /* Builders write a whole handshake datagram into @buf (capacity @cap) and set
  * *@out_len. @noise may already sit at its place in @buf (buf + *_HEADER_LEN):
  * then nothing is copied. Return 0, -EINVAL when @noise_len is outside the
- * type's bounds (the peer would reject it), or -ENOBUFS when @cap is too small. */
+ * type's bounds (the peer would reject it), or -ENOBUFS when @cap is too small.
+ * A HELLO's mac1 and mac2 are written as zeros: common/cookie puts them. */
 int weft_wire_build_hello(uint8_t *buf, size_t cap, uint32_t sender_index, const uint8_t *noise,
 			  size_t noise_len, size_t *out_len) WEFT_WUR;
 int weft_wire_build_welcome(uint8_t *buf, size_t cap, uint32_t sender_index,
@@ -93,6 +122,11 @@ int weft_wire_build_welcome(uint8_t *buf, size_t cap, uint32_t sender_index,
 			    size_t *out_len) WEFT_WUR;
 int weft_wire_build_confirm(uint8_t *buf, size_t cap, uint32_t receiver_index, const uint8_t *noise,
 			    size_t noise_len, size_t *out_len) WEFT_WUR;
+/* A COOKIE: @sealed is the cookie sealed by common/cookie. 0 or -ENOBUFS. */
+int weft_wire_build_cookie(uint8_t *buf, size_t cap, uint32_t receiver_index,
+			   const uint8_t nonce[static WEFT_WIRE_COOKIE_NONCE_LEN],
+			   const uint8_t sealed[static WEFT_WIRE_COOKIE_SEALED_LEN],
+			   size_t *out_len) WEFT_WUR;
 /* Writes the 16-byte DATA header (the session layer's seal does this). */
 void weft_wire_put_data_header(uint8_t hdr[static WEFT_WIRE_DATA_HEADER_LEN],
 			       uint32_t receiver_index, uint64_t counter);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Datagram parser and DATA open on arbitrary bytes. An input starting with
+/* Datagram parser (every type and version) and DATA open on arbitrary bytes. An input starting with
  * 0xff is instead a plaintext to seal with a fixed-key session: then open must
  * give it back, a replay must fail and so must any single flipped byte. */
 #include "config.h"
@@ -57,14 +57,32 @@ static void check_parse(const uint8_t *data, size_t size)
 		check(strcmp(weft_wire_strerror(r), "?") != 0);
 		return;
 	}
-	check(msg.type >= WEFT_WIRE_HELLO && msg.type <= WEFT_WIRE_DATA);
+	check(msg.type >= WEFT_WIRE_HELLO && msg.type <= WEFT_WIRE_COOKIE);
 	check(msg.body >= data && msg.body + msg.body_len <= data + size);
 	if (msg.type == WEFT_WIRE_DATA) {
+		check(msg.version == 0);
 		check(msg.tag == data + size - WEFT_WIRE_TAG_LEN);
 		check(msg.body_len + WEFT_WIRE_DATA_OVERHEAD == size);
+		return;
+	}
+	check(msg.tag == NULL);
+	if (msg.version != WEFT_WIRE_VERSION) {
+		/* Another version: only what is needed to refuse it by name. */
+		check(msg.version == (data[1] ? data[1] : 1));
+		check(msg.body == data + WEFT_WIRE_HEADER_LEN && !msg.mac1 && !msg.nonce);
+		return;
+	}
+	if (msg.type == WEFT_WIRE_COOKIE) {
+		check(size == WEFT_WIRE_COOKIE_LEN && msg.nonce == data + 8);
+		check(msg.body_len == WEFT_WIRE_COOKIE_SEALED_LEN);
+		return;
+	}
+	check(msg.body_len <= WEFT_WIRE_NOISE_MAX);
+	if (msg.type == WEFT_WIRE_HELLO) {
+		check(msg.mac1 == msg.body + msg.body_len);
+		check(msg.mac2 == data + size - WEFT_WIRE_MAC_LEN);
 	} else {
-		check(msg.tag == NULL);
-		check(msg.body_len <= WEFT_WIRE_NOISE_MAX);
+		check(msg.mac1 == NULL && msg.body + msg.body_len == data + size);
 	}
 }
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +14,10 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "common/cookie.h"
 #include "common/handshake.h"
 #include "common/key.h"
+#include "common/noise.h"
 #include "common/wire.h"
 
 /* Linked with -Wl,--wrap=crypto_scalarmult,--wrap=crypto_scalarmult_base:
@@ -88,6 +92,14 @@ struct flight {
 };
 
 static char err[WEFT_ERRLEN];
+
+/* Expects @call to fail with @want and to say why. */
+#define EXPECT_FAILS(call, want)                                                                   \
+	do {                                                                                       \
+		memset(err, 0, sizeof(err));                                                       \
+		assert_int_equal((call), (want));                                                  \
+		assert_true(strlen(err) > 0);                                                      \
+	} while (0)
 
 static void do_hello(struct party *i, struct party *r, struct weft_handshake_replay *cache,
 		     struct flight *f)
@@ -715,54 +727,110 @@ static void test_replay_cache(void **state)
 	for (int j = 0; j < 6; j++)
 		randombytes_buf(k[j], 32);
 	for (int j = 0; j < 4; j++)
-		weft_handshake_replay_add(c, k[j], 100 + (uint64_t)j);
-	weft_handshake_replay_add(c, k[0], 104); /* already there: no second entry */
+		assert_int_equal(weft_handshake_replay_add(c, k[j], 100 + (uint64_t)j), 0);
+	/* Already there: no second entry (and no refusal, though full). */
+	assert_int_equal(weft_handshake_replay_add(c, k[0], 104), 0);
 	assert_int_equal(weft_handshake_replay_count(c), 4);
 	for (int j = 0; j < 4; j++)
 		assert_true(weft_handshake_replay_contains(c, k[j], 200));
 	assert_false(weft_handshake_replay_contains(c, k[4], 200));
-	/* Full: the oldest makes room. */
-	weft_handshake_replay_add(c, k[4], 201);
+	/* Full of entries inside their window: the new key is refused and no
+	 * entry leaves early (a flood must not reopen a replay). */
+	assert_int_equal(weft_handshake_replay_add(c, k[4], 201), -ENOSPC);
 	assert_int_equal(weft_handshake_replay_count(c), 4);
-	assert_false(weft_handshake_replay_contains(c, k[0], 202));
-	for (int j = 1; j < 5; j++)
+	assert_false(weft_handshake_replay_contains(c, k[4], 202));
+	for (int j = 0; j < 4; j++)
 		assert_true(weft_handshake_replay_contains(c, k[j], 202));
-	/* Expiry: k[1] was added at 101, kept for 1000 ms. */
+	/* k[0] (added at 100, kept 1000 ms) has expired at 1100: room again. */
+	assert_int_equal(weft_handshake_replay_add(c, k[4], 1099), -ENOSPC);
+	assert_int_equal(weft_handshake_replay_add(c, k[4], 1100), 0);
+	assert_false(weft_handshake_replay_contains(c, k[0], 1100));
+	assert_true(weft_handshake_replay_contains(c, k[4], 1100));
+	/* Expiry: k[1] was added at 101. */
 	assert_true(weft_handshake_replay_contains(c, k[1], 1100));
 	assert_false(weft_handshake_replay_contains(c, k[1], 1101));
 	assert_true(weft_handshake_replay_contains(c, k[2], 1101));
-	assert_false(weft_handshake_replay_contains(c, k[4], 1201));
+	assert_false(weft_handshake_replay_contains(c, k[4], 2100));
 	assert_int_equal(weft_handshake_replay_count(c), 0);
 	weft_handshake_replay_free(c);
 
-	/* Many keys through a full cache: exactly the newest CAPACITY remain. */
+	/* Many keys through a small cache, faster than it can hold: each key is
+	 * either taken and kept for its whole window, or refused; the hash
+	 * table stays consistent through thousands of expiries. */
 	{
 		enum { N = 3 * WEFT_HANDSHAKE_REPLAY_CAPACITY + 123 };
 		uint8_t(*keys)[32] = malloc(N * 32);
+		bool *taken = calloc(N, sizeof(bool));
+		size_t refused = 0, inside = 0;
+		uint64_t end = 5 + (uint64_t)(N - 1) / 8;
 
-		c = weft_handshake_replay_new(WEFT_HANDSHAKE_REPLAY_CAPACITY, 1000000);
+		c = weft_handshake_replay_new(WEFT_HANDSHAKE_REPLAY_CAPACITY, 1000);
 		assert_non_null(c);
 		assert_non_null(keys);
+		assert_non_null(taken);
 		randombytes_buf(keys, (size_t)N * 32);
+		/* 8 keys a millisecond: 8000 a window, twice the capacity. */
 		for (int j = 0; j < N; j++) {
-			assert_false(weft_handshake_replay_contains(c, keys[j], 5));
-			weft_handshake_replay_add(c, keys[j], 5);
+			uint64_t t = 5 + (uint64_t)j / 8;
+
+			assert_false(weft_handshake_replay_contains(c, keys[j], t));
+			taken[j] = weft_handshake_replay_add(c, keys[j], t) == 0;
+			refused += !taken[j];
 		}
-		assert_int_equal(weft_handshake_replay_count(c), WEFT_HANDSHAKE_REPLAY_CAPACITY);
-		for (int j = 0; j < N; j++)
-			assert_int_equal(weft_handshake_replay_contains(c, keys[j], 6),
-					 j >= N - WEFT_HANDSHAKE_REPLAY_CAPACITY);
+		assert_true(refused > 0);
+		for (int j = 0; j < N; j++) {
+			bool in_window = end - (5 + (uint64_t)j / 8) < 1000;
+
+			assert_int_equal(weft_handshake_replay_contains(c, keys[j], end),
+					 taken[j] && in_window);
+			inside += taken[j] && in_window;
+		}
+		assert_int_equal(weft_handshake_replay_count(c), inside);
+		free(taken);
 		free(keys);
 		weft_handshake_replay_free(c);
 	}
 	weft_handshake_replay_free(NULL);
 }
 
+/* read_hello refuses a HELLO it cannot remember (-ENOSPC) and remembers
+ * nothing of it; once an entry expired, the same HELLO is taken. */
+static void test_replay_full_refuses(void **state)
+{
+	struct weft_handshake_replay *cache = weft_handshake_replay_new(1, 1000);
+	struct party i, r;
+	struct flight f, g;
+
+	assert_non_null(cache);
+	party_init(&i, "alpha", 1, 0);
+	party_init(&r, "bravo", 1, 0);
+	do_hello(&i, &r, cache, &f);
+	assert_int_equal(weft_handshake_write_hello(i.hs, &i.cfg, I_INDEX, NOW, g.hello,
+						    sizeof(g.hello), &g.hello_len, err),
+			 0);
+	reset_counts();
+	EXPECT_FAILS(weft_handshake_read_hello(r.hs, &r.cfg, cache, I_INDEX, g.hello, g.hello_len,
+					       NOW + 999, err),
+		     -ENOSPC);
+	assert_int_equal(dh_count + base_count, 0);
+	assert_null(weft_handshake_remote_identity(r.hs));
+	assert_int_equal(weft_handshake_drop_reason(-ENOSPC), WEFT_HANDSHAKE_DROP_REPLAY_FULL);
+	assert_int_equal(weft_handshake_read_hello(r.hs, &r.cfg, cache, I_INDEX, g.hello,
+						   g.hello_len, NOW + 1000, err),
+			 0);
+	/* The first HELLO is forgotten now; its timestamp still bounds it. */
+	assert_int_equal(weft_handshake_replay_count(cache), 1);
+	weft_handshake_replay_free(cache);
+	party_free(&i);
+	party_free(&r);
+}
+
 static void test_drop_names(void **state)
 {
-	const int errs[] = {-EBADMSG, -EPROTO, -ETIME, -EALREADY, -EPERM, -EACCES, -ENOMEM};
-	const char *names[] = {"auth_failed", "bad_identity", "timestamp", "replayed",
-			       "pin_refused", "pin_refused",  "other"};
+	const int errs[] = {-EBADMSG, -EPROTO, -ETIME,	-EALREADY,
+			    -EPERM,   -EACCES, -ENOSPC, -ENOMEM};
+	const char *names[] = {"auth_failed", "bad_identity", "timestamp",   "replayed",
+			       "pin_refused", "pin_refused",  "replay_full", "other"};
 
 	for (size_t j = 0; j < WEFT_ARRAY_SIZE(errs); j++)
 		assert_string_equal(weft_handshake_drop_name(weft_handshake_drop_reason(errs[j])),
@@ -772,6 +840,7 @@ static void test_drop_names(void **state)
 
 /* Room for any handshake datagram we write. */
 #define DGRAM_MAX (WEFT_WIRE_WELCOME_HEADER_LEN + WEFT_HANDSHAKE_WELCOME_MAX)
+_Static_assert(DGRAM_MAX >= WEFT_HANDSHAKE_HELLO_DATAGRAM_MAX, "room for a HELLO");
 
 /* The one-call datagrams are byte for byte what writing the Noise message and
  * framing it with common/wire gives (fixed ephemeral keys on both sides make
@@ -782,6 +851,7 @@ static void test_datagrams(void **state)
 	struct weft_handshake *i2, *r2;
 	struct flight f;
 	struct weft_wire_msg msg;
+	struct weft_cookie_keys keys;
 	uint8_t two_step[DGRAM_MAX], one_call[DGRAM_MAX];
 	size_t two_len, one_len;
 
@@ -803,14 +873,26 @@ static void test_datagrams(void **state)
 	assert_int_equal(weft_wire_build_hello(two_step, sizeof(two_step), I_INDEX, f.hello,
 					       f.hello_len, &two_len),
 			 0);
+	/* mac1 keyed from the PSK and the network name, mac2 zero (no cookie). */
+	assert_int_equal(weft_cookie_keys_derive(&keys, psk, NET), 0);
+	weft_cookie_put_macs(&keys, NULL, two_step, two_len);
 	assert_int_equal(weft_handshake_write_hello_datagram(i2, &i.cfg, I_INDEX, NOW, one_call,
 							     sizeof(one_call), &one_len, err),
 			 0);
 	assert_int_equal(one_len, two_len);
 	assert_memory_equal(one_call, two_step, two_len);
+	/* The same with the keys given: derived once by the caller. */
+	i.cfg.macs = &keys;
+	assert_int_equal(weft_handshake_write_hello_datagram(i2, &i.cfg, I_INDEX, NOW, one_call,
+							     sizeof(one_call), &one_len, err),
+			 0);
+	i.cfg.macs = NULL;
+	assert_memory_equal(one_call, two_step, two_len);
 	assert_int_equal(weft_wire_parse(&msg, one_call, one_len), 0);
 	assert_int_equal(msg.type, WEFT_WIRE_HELLO);
 	assert_int_equal(msg.sender_index, I_INDEX);
+	assert_true(weft_cookie_mac1_valid(&keys, one_call, one_len));
+	assert_true(sodium_is_zero(msg.mac2, WEFT_WIRE_MAC_LEN));
 	assert_int_equal(
 	    weft_handshake_read_hello(r.hs, &r.cfg, NULL, I_INDEX, f.hello, f.hello_len, NOW, err),
 	    0);
@@ -865,14 +947,6 @@ static void test_datagrams(void **state)
 	party_free(&r);
 }
 
-/* Expects @call to fail with @want and to say why. */
-#define EXPECT_FAILS(call, want)                                                                   \
-	do {                                                                                       \
-		memset(err, 0, sizeof(err));                                                       \
-		assert_int_equal((call), (want));                                                  \
-		assert_true(strlen(err) > 0);                                                      \
-	} while (0)
-
 static void test_datagram_errors(void **state)
 {
 	struct party i, r;
@@ -902,7 +976,8 @@ static void test_datagram_errors(void **state)
 	i.cfg.static_priv = i.sk;
 
 	/* Too small for the header, and for the Noise message behind it. */
-	need = WEFT_WIRE_HELLO_HEADER_LEN + WEFT_HANDSHAKE_HELLO_LEN(20 + strlen("alpha"));
+	need = WEFT_WIRE_HELLO_HEADER_LEN + WEFT_HANDSHAKE_HELLO_LEN(20 + strlen("alpha")) +
+	       WEFT_WIRE_HELLO_TRAILER_LEN;
 	EXPECT_FAILS(
 	    weft_handshake_write_hello_datagram(i.hs, &i.cfg, I_INDEX, NOW, buf, 0, &len, err),
 	    -ENOBUFS);
@@ -916,9 +991,10 @@ static void test_datagram_errors(void **state)
 	    weft_handshake_write_hello_datagram(i.hs, &i.cfg, I_INDEX, NOW, buf, need, &len, err),
 	    0);
 	assert_int_equal(len, need);
-	assert_int_equal(weft_handshake_read_hello(r.hs, &r.cfg, NULL, I_INDEX,
-						   buf + WEFT_WIRE_HELLO_HEADER_LEN,
-						   len - WEFT_WIRE_HELLO_HEADER_LEN, NOW, err),
+	assert_int_equal(weft_handshake_read_hello(
+			     r.hs, &r.cfg, NULL, I_INDEX, buf + WEFT_WIRE_HELLO_HEADER_LEN,
+			     len - WEFT_WIRE_HELLO_HEADER_LEN - WEFT_WIRE_HELLO_TRAILER_LEN, NOW,
+			     err),
 			 0);
 
 	/* A WELCOME or CONFIRM that does not fit changes nothing: retry with room. */
@@ -959,6 +1035,202 @@ static void test_datagram_errors(void **state)
 	party_free(&r);
 }
 
+/* The COOKIE round trip as both sides run it: the responder answers the HELLO
+ * with a COOKIE (common/cookie), the initiator sends the very same HELLO again
+ * with mac2, the responder accepts that mac2 and the handshake goes on. */
+static void test_cookie_resend(void **state)
+{
+	struct party i, r;
+	struct weft_cookie_keys *keys = weft_cookie_keys_new(psk, NET);
+	struct weft_cookie_secret *secret = weft_cookie_secret_new();
+	uint8_t hello[DGRAM_MAX], again[DGRAM_MAX], reply[WEFT_WIRE_COOKIE_LEN], cookie[16];
+	uint8_t jar_cookie[16], e1[32], e2[32];
+	size_t hello_len, again_len, reply_len;
+	struct weft_wire_msg msg, cmsg;
+	union weft_sockaddr src = {.in4 = {.sin_family = AF_INET, .sin_port = htons(6783)}};
+	struct weft_handshake *plain = weft_handshake_new();
+
+	assert_non_null(keys);
+	assert_non_null(secret);
+	assert_non_null(plain);
+	src.in4.sin_addr.s_addr = htonl(0x0a000001);
+	party_init(&i, "alpha", 6783, 1);
+	party_init(&r, "bravo", 6783, 1);
+	i.cfg.macs = keys;
+
+	/* No HELLO datagram of ours yet (write_hello alone keeps none). */
+	assert_int_equal(weft_handshake_write_hello(plain, &i.cfg, I_INDEX, NOW, hello,
+						    sizeof(hello), &hello_len, err),
+			 0);
+	assert_int_equal(weft_handshake_write_hello_datagram(i.hs, &i.cfg, I_INDEX, NOW, hello,
+							     sizeof(hello), &hello_len, err),
+			 0);
+	assert_int_equal(weft_wire_parse(&msg, hello, hello_len), 0);
+	assert_true(weft_cookie_mac1_valid(keys, hello, hello_len));
+	/* Responder under load: no valid mac2, so a COOKIE and nothing else. */
+	assert_false(weft_cookie_check(secret, 1000, &src, hello, hello_len));
+	reset_counts();
+	assert_int_equal(weft_cookie_reply(keys, secret, 1000, &src, hello, hello_len, reply,
+					   sizeof(reply), &reply_len),
+			 0);
+	assert_int_equal(dh_count + base_count, 0);
+	assert_int_equal(reply_len, WEFT_WIRE_COOKIE_LEN);
+	assert_int_equal(weft_wire_parse(&cmsg, reply, reply_len), 0);
+	assert_int_equal(cmsg.type, WEFT_WIRE_COOKIE);
+	assert_int_equal(cmsg.receiver_index, I_INDEX);
+
+	/* Misdirected or forged COOKIEs change nothing. */
+	EXPECT_FAILS(weft_handshake_read_cookie(plain, keys, &cmsg, cookie, again, sizeof(again),
+						&again_len, err),
+		     -EINVAL);
+	cmsg.receiver_index ^= 1;
+	EXPECT_FAILS(weft_handshake_read_cookie(i.hs, keys, &cmsg, cookie, again, sizeof(again),
+						&again_len, err),
+		     -EINVAL);
+	cmsg.receiver_index ^= 1;
+	EXPECT_FAILS(weft_handshake_read_cookie(i.hs, keys, &cmsg, cookie, again, hello_len - 1,
+						&again_len, err),
+		     -ENOBUFS);
+	for (size_t b = 8; b < reply_len; b++) {
+		reply[b] ^= 0x20;
+		EXPECT_FAILS(weft_handshake_read_cookie(i.hs, keys, &cmsg, cookie, again,
+							sizeof(again), &again_len, err),
+			     -EBADMSG);
+		reply[b] ^= 0x20;
+	}
+	/* Another network's COOKIE key. */
+	{
+		struct weft_cookie_keys other;
+
+		assert_int_equal(weft_cookie_keys_derive(&other, psk, "prod2"), 0);
+		EXPECT_FAILS(weft_handshake_read_cookie(i.hs, &other, &cmsg, cookie, again,
+							sizeof(again), &again_len, err),
+			     -EBADMSG);
+	}
+
+	/* The genuine one: the same HELLO, only mac2 differs, and it is valid. */
+	assert_int_equal(weft_handshake_read_cookie(i.hs, keys, &cmsg, cookie, again, sizeof(again),
+						    &again_len, err),
+			 0);
+	assert_int_equal(again_len, hello_len);
+	assert_memory_equal(again, hello, hello_len - WEFT_WIRE_MAC_LEN);
+	assert_memory_not_equal(again + hello_len - 16, hello + hello_len - 16, 16);
+	assert_true(weft_cookie_mac1_valid(keys, again, again_len));
+	assert_true(weft_cookie_check(secret, 1000, &src, again, again_len));
+	assert_true(weft_cookie_mac2_valid(cookie, again, again_len));
+	/* From another address the cookie proves nothing. */
+	src.in4.sin_port = htons(6784);
+	assert_false(weft_cookie_check(secret, 1000, &src, again, again_len));
+	src.in4.sin_port = htons(6783);
+
+	/* The same COOKIE again (replayed) makes us send nothing. */
+	EXPECT_FAILS(weft_handshake_read_cookie(i.hs, keys, &cmsg, cookie, again, sizeof(again),
+						&again_len, err),
+		     -EALREADY);
+	/* A COOKIE from the responder's next secret: taken once more, then no more. */
+	assert_int_equal(weft_cookie_reply(keys, secret, 1000 + WEFT_COOKIE_ROTATE_MS, &src, hello,
+					   hello_len, reply, sizeof(reply), &reply_len),
+			 0);
+	assert_int_equal(weft_wire_parse(&cmsg, reply, reply_len), 0);
+	assert_int_equal(weft_handshake_read_cookie(i.hs, keys, &cmsg, cookie, again, sizeof(again),
+						    &again_len, err),
+			 0);
+	assert_true(
+	    weft_cookie_check(secret, 1000 + WEFT_COOKIE_ROTATE_MS, &src, again, again_len));
+	assert_int_equal(weft_cookie_reply(keys, secret, 1000 + 2 * WEFT_COOKIE_ROTATE_MS, &src,
+					   hello, hello_len, reply, sizeof(reply), &reply_len),
+			 0);
+	assert_int_equal(weft_wire_parse(&cmsg, reply, reply_len), 0);
+	EXPECT_FAILS(weft_handshake_read_cookie(i.hs, keys, &cmsg, cookie, again, sizeof(again),
+						&again_len, err),
+		     -EALREADY);
+
+	/* The resent HELLO is the same Noise message: same ephemeral key, and
+	 * the responder takes it. */
+	assert_int_equal(weft_wire_parse(&msg, again, again_len), 0);
+	memcpy(e1, hello + 8, 32);
+	memcpy(e2, msg.body, 32);
+	assert_memory_equal(e1, e2, 32);
+	assert_int_equal(weft_handshake_read_hello(r.hs, &r.cfg, NULL, msg.sender_index, msg.body,
+						   msg.body_len, NOW, err),
+			 0);
+	{
+		struct flight f;
+
+		do_welcome(&i, &r, &f);
+		do_confirm(&i, &r, &f);
+	}
+	/* After the WELCOME no COOKIE applies. */
+	EXPECT_FAILS(weft_handshake_read_cookie(i.hs, keys, &cmsg, cookie, again, sizeof(again),
+						&again_len, err),
+		     -EINVAL);
+
+	/* The next HELLO to that responder carries the cookie at once. */
+	weft_cookie_make(secret, 5000, &src, jar_cookie);
+	i.cfg.cookie = jar_cookie;
+	assert_int_equal(weft_handshake_write_hello_datagram(i.hs, &i.cfg, I_INDEX, NOW, hello,
+							     sizeof(hello), &hello_len, err),
+			 0);
+	assert_true(weft_cookie_mac1_valid(keys, hello, hello_len));
+	assert_true(weft_cookie_check(secret, 5000, &src, hello, hello_len));
+
+	weft_handshake_free(plain);
+	weft_cookie_secret_free(secret);
+	weft_cookie_keys_free(keys);
+	party_free(&i);
+	party_free(&r);
+}
+
+/* The prologue names the protocol version: a HELLO made with version 1's
+ * prologue ("weft/1 ", the same PSK and name) fails the first AEAD tag of a
+ * version 2 responder, and the other way round, whatever the headers say. */
+static void test_prologue_version(void **state)
+{
+	static const char v1[] = "weft/1 " NET;
+	struct weft_noise *n = weft_noise_new();
+	struct weft_handshake_identity id = {.index = I_INDEX, .timestamp_ms = NOW};
+	uint8_t sk[32], pk[32], record[64], msg1[256], plain[256];
+	size_t rlen, mlen, plen;
+	struct party i, r;
+	struct flight f;
+	struct weft_noise_config nc = {
+	    .pattern = WEFT_NOISE_XXPSK0,
+	    .initiator = true,
+	    .prologue = (const uint8_t *)v1,
+	    .prologue_len = sizeof(v1) - 1,
+	    .static_priv = sk,
+	    .static_pub = pk,
+	    .psk = psk,
+	};
+
+	assert_non_null(n);
+	assert_string_equal(WEFT_HANDSHAKE_PROLOGUE, "weft/2 ");
+	randombytes_buf(sk, sizeof(sk));
+	assert_int_equal(crypto_scalarmult_base(pk, sk), 0);
+	strcpy(id.nickname, "old");
+	assert_int_equal(weft_handshake_identity_encode(&id, record, sizeof(record), &rlen), 0);
+	assert_int_equal(weft_noise_init(n, &nc), 0);
+	assert_int_equal(weft_noise_write(n, record, rlen, msg1, sizeof(msg1), &mlen), 0);
+	party_init(&r, "bravo", 1, 0);
+	reset_counts();
+	EXPECT_FAILS(weft_handshake_read_hello(r.hs, &r.cfg, NULL, I_INDEX, msg1, mlen, NOW, err),
+		     -EBADMSG);
+	assert_int_equal(dh_count + base_count, 0);
+
+	/* A version 2 HELLO read with version 1's prologue. */
+	party_init(&i, "alpha", 1, 0);
+	assert_int_equal(weft_handshake_write_hello(i.hs, &i.cfg, I_INDEX, NOW, f.hello,
+						    sizeof(f.hello), &f.hello_len, err),
+			 0);
+	nc.initiator = false;
+	assert_int_equal(weft_noise_init(n, &nc), 0);
+	assert_int_equal(weft_noise_read(n, f.hello, f.hello_len, plain, sizeof(plain), &plen),
+			 -EBADMSG);
+	weft_noise_free(n);
+	party_free(&i);
+	party_free(&r);
+}
+
 /* Nicknames take exactly the characters of WEFT_NAME_CHARS. */
 static void test_nickname_chars(void **state)
 {
@@ -993,6 +1265,9 @@ int main(void)
 	    cmocka_unit_test(test_identity_in_handshake),
 	    cmocka_unit_test(test_misuse),
 	    cmocka_unit_test(test_replay_cache),
+	    cmocka_unit_test(test_replay_full_refuses),
+	    cmocka_unit_test(test_cookie_resend),
+	    cmocka_unit_test(test_prologue_version),
 	    cmocka_unit_test(test_drop_names),
 	    cmocka_unit_test(test_datagrams),
 	    cmocka_unit_test(test_datagram_errors),

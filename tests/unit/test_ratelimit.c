@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -215,6 +216,85 @@ static void test_other_families_and_args(void **state)
 
 /* Many sources in a big table: each gets its own full burst (no collisions
  * into the overflow bucket while the table is far from full). */
+/* The key a bucket is found by: the same for one IPv4 address (whatever the
+ * port, IPv4-mapped or not) and one IPv6 /64, different otherwise. */
+static void test_source_key(void **state)
+{
+	struct sockaddr_storage in[] = {
+	    v4("192.0.2.1", 1),	      v4("192.0.2.1", 2),	v6("::ffff:192.0.2.1", 3),
+	    v4("192.0.2.2", 1),	      v6("2001:db8:1:2::1", 1), v6("2001:db8:1:2:ffff::9", 2),
+	    v6("2001:db8:1:3::1", 1),
+	};
+	/* Which of the above share a key: the class of each. */
+	static const int cls[] = {0, 0, 0, 1, 2, 2, 3};
+	struct weft_ratelimit_source k[WEFT_ARRAY_SIZE(in)], other, other2;
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+
+	for (size_t i = 0; i < WEFT_ARRAY_SIZE(in); i++)
+		weft_ratelimit_source_of(&k[i], (const struct sockaddr *)&in[i]);
+	for (size_t i = 0; i < WEFT_ARRAY_SIZE(in); i++)
+		for (size_t j = 0; j < WEFT_ARRAY_SIZE(in); j++)
+			assert_int_equal(memcmp(&k[i], &k[j], sizeof(k[i])) == 0, cls[i] == cls[j]);
+	weft_ratelimit_source_of(&other, (const struct sockaddr *)&un);
+	un.sun_path[0] = 'x';
+	weft_ratelimit_source_of(&other2, (const struct sockaddr *)&un);
+	assert_memory_equal(&other, &other2, sizeof(other));
+	for (size_t i = 0; i < WEFT_ARRAY_SIZE(in); i++)
+		assert_memory_not_equal(&k[i], &other, sizeof(other));
+}
+
+/* The global budget on a fake clock: at most limit events in any second,
+ * the previous second's events counted by how much of them is still inside
+ * the last second. */
+static void test_window(void **state)
+{
+	struct weft_ratelimit_window w;
+	unsigned ok = 0;
+
+	weft_ratelimit_window_init(&w, 100);
+	assert_int_equal(weft_ratelimit_window_used(&w, 10000), 0);
+	for (int i = 0; i < 150; i++)
+		ok += weft_ratelimit_window_take(&w, 10000);
+	assert_int_equal(ok, 100);
+	assert_int_equal(weft_ratelimit_window_used(&w, 10000), 100);
+	assert_int_equal(weft_ratelimit_window_used(&w, 10999), 100);
+	/* A quarter into the next window, three quarters of those 100 count. */
+	assert_int_equal(weft_ratelimit_window_used(&w, 11250), 75);
+	ok = 0;
+	for (int i = 0; i < 100; i++)
+		ok += weft_ratelimit_window_take(&w, 11250);
+	assert_int_equal(ok, 25);
+	assert_int_equal(weft_ratelimit_window_used(&w, 11250), 100);
+	/* Half way: 25 + 50. */
+	assert_int_equal(weft_ratelimit_window_used(&w, 11500), 75);
+	/* Two windows on, nothing left; a long pause too. */
+	assert_int_equal(weft_ratelimit_window_used(&w, 12000), 25);
+	assert_int_equal(weft_ratelimit_window_used(&w, 13000), 0);
+	assert_int_equal(weft_ratelimit_window_used(&w, 99000), 0);
+	/* Over a steady stream the sliding estimate admits at most the limit a
+	 * second: 1000 attempts a second for 10 s, one a millisecond. */
+	weft_ratelimit_window_init(&w, 100);
+	ok = 0;
+	for (uint64_t t = 100000; t < 110000; t++)
+		ok += weft_ratelimit_window_take(&w, t);
+	assert_true(ok >= 950 && ok <= 1000 + 100);
+	/* A clock that goes back counts into the current window. */
+	weft_ratelimit_window_init(&w, 10);
+	for (int i = 0; i < 10; i++)
+		assert_true(weft_ratelimit_window_take(&w, 5000));
+	assert_false(weft_ratelimit_window_take(&w, 4000));
+	assert_int_equal(weft_ratelimit_window_used(&w, 4000), 10);
+	/* count() counts whatever the limit (demand), and set() changes the limit. */
+	weft_ratelimit_window_count(&w, 5000);
+	assert_int_equal(weft_ratelimit_window_used(&w, 5000), 11);
+	weft_ratelimit_window_set(&w, 20);
+	assert_true(weft_ratelimit_window_take(&w, 5000));
+	assert_int_equal(weft_ratelimit_window_used(&w, 5000), 12);
+	/* A limit of 0 admits nothing. */
+	weft_ratelimit_window_init(&w, 0);
+	assert_false(weft_ratelimit_window_take(&w, 1));
+}
+
 static void test_many_sources(void **state)
 {
 	struct weft_ratelimit *rl = weft_ratelimit_new(1, 2, 16384);
@@ -252,6 +332,8 @@ int main(void)
 	    cmocka_unit_test(test_table_full),
 	    cmocka_unit_test(test_other_families_and_args),
 	    cmocka_unit_test(test_many_sources),
+	    cmocka_unit_test(test_source_key),
+	    cmocka_unit_test(test_window),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

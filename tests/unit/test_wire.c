@@ -37,6 +37,12 @@ static int parse_exact(struct weft_wire_msg *msg, const uint8_t *buf, size_t len
 		msg->body = buf + (msg->body - copy);
 	if (msg->tag)
 		msg->tag = buf + (msg->tag - copy);
+	if (msg->mac1)
+		msg->mac1 = buf + (msg->mac1 - copy);
+	if (msg->mac2)
+		msg->mac2 = buf + (msg->mac2 - copy);
+	if (msg->nonce)
+		msg->nonce = buf + (msg->nonce - copy);
 	free(copy);
 	return r;
 }
@@ -80,6 +86,10 @@ static void test_constants(void **state)
 	assert_int_equal(WEFT_WIRE_HELLO_HEADER_LEN, 8);
 	assert_int_equal(WEFT_WIRE_WELCOME_HEADER_LEN, 12);
 	assert_int_equal(WEFT_WIRE_CONFIRM_HEADER_LEN, 8);
+	assert_int_equal(WEFT_WIRE_VERSION, 2);
+	assert_int_equal(WEFT_WIRE_HELLO_TRAILER_LEN, 32);
+	assert_int_equal(WEFT_WIRE_COOKIE_LEN, 64);
+	assert_int_equal(WEFT_WIRE_HANDSHAKE_MAX_LEN, 8 + 1024 + 32);
 	/* The MTU arithmetic of docs/protocol.md. */
 	assert_int_equal(1500 - WEFT_WIRE_IPV4_UDP_LEN - WEFT_WIRE_OVERHEAD - 14, 1423);
 	assert_int_equal(1500 - WEFT_WIRE_IPV6_UDP_LEN - WEFT_WIRE_OVERHEAD - 14, 1403);
@@ -92,18 +102,28 @@ static void test_hello_roundtrip(void **state)
 	struct weft_wire_msg msg;
 	size_t len;
 
+	static const uint8_t zero[32];
+
+	memset(buf, 0xee, sizeof(buf));
 	assert_int_equal(weft_wire_build_hello(buf, sizeof(buf), 0xdeadbeef, noise, 100, &len), 0);
-	assert_int_equal(len, 108);
-	static const uint8_t head[] = {1, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef};
+	assert_int_equal(len, 8 + 100 + 32);
+	static const uint8_t head[] = {1, 2, 0, 0, 0xde, 0xad, 0xbe, 0xef};
 	assert_memory_equal(buf, head, sizeof(head));
 	assert_memory_equal(buf + 8, noise, 100);
+	/* The MACs are common/cookie's to write: zeros until then. */
+	assert_memory_equal(buf + 108, zero, 32);
+	assert_int_equal(buf[140], 0xee);
 	assert_int_equal(parse_exact(&msg, buf, len), 0);
 	assert_int_equal(msg.type, WEFT_WIRE_HELLO);
+	assert_int_equal(msg.version, WEFT_WIRE_VERSION);
 	assert_int_equal(msg.sender_index, 0xdeadbeef);
 	assert_int_equal(msg.receiver_index, 0);
 	assert_ptr_equal(msg.body, buf + 8);
 	assert_int_equal(msg.body_len, 100);
+	assert_ptr_equal(msg.mac1, buf + 108);
+	assert_ptr_equal(msg.mac2, buf + 124);
 	assert_null(msg.tag);
+	assert_null(msg.nonce);
 }
 
 static void test_welcome_roundtrip(void **state)
@@ -116,10 +136,12 @@ static void test_welcome_roundtrip(void **state)
 						 WEFT_WIRE_WELCOME_NOISE_MIN, &len),
 			 0);
 	assert_int_equal(len, 12 + 96);
-	static const uint8_t head[] = {2, 0, 0, 0, 1, 2, 3, 4, 0xa0, 0xb0, 0xc0, 0xd0};
+	static const uint8_t head[] = {2, 2, 0, 0, 1, 2, 3, 4, 0xa0, 0xb0, 0xc0, 0xd0};
 	assert_memory_equal(buf, head, sizeof(head));
 	assert_int_equal(parse_exact(&msg, buf, len), 0);
 	assert_int_equal(msg.type, WEFT_WIRE_WELCOME);
+	assert_int_equal(msg.version, WEFT_WIRE_VERSION);
+	assert_null(msg.mac1);
 	assert_int_equal(msg.sender_index, 0x01020304);
 	assert_int_equal(msg.receiver_index, 0xa0b0c0d0);
 	assert_int_equal(msg.body_len, 96);
@@ -136,14 +158,100 @@ static void test_confirm_roundtrip(void **state)
 	    weft_wire_build_confirm(buf, sizeof(buf), 0x7fffffff, noise, WEFT_WIRE_NOISE_MAX, &len),
 	    0);
 	assert_int_equal(len, 8 + WEFT_WIRE_NOISE_MAX);
-	static const uint8_t head[] = {3, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff};
+	static const uint8_t head[] = {3, 2, 0, 0, 0x7f, 0xff, 0xff, 0xff};
 	assert_memory_equal(buf, head, sizeof(head));
 	assert_int_equal(parse_exact(&msg, buf, len), 0);
 	assert_int_equal(msg.type, WEFT_WIRE_CONFIRM);
+	assert_int_equal(msg.version, WEFT_WIRE_VERSION);
 	assert_int_equal(msg.sender_index, 0);
 	assert_int_equal(msg.receiver_index, 0x7fffffff);
 	assert_int_equal(msg.body_len, WEFT_WIRE_NOISE_MAX);
 	assert_memory_equal(msg.body, noise, WEFT_WIRE_NOISE_MAX);
+}
+
+static void test_cookie_roundtrip(void **state)
+{
+	uint8_t buf[128], nonce[24], sealed[32];
+	struct weft_wire_msg msg;
+	size_t len = 777;
+
+	for (int i = 0; i < 24; i++)
+		nonce[i] = (uint8_t)(0xa0 + i);
+	for (int i = 0; i < 32; i++)
+		sealed[i] = (uint8_t)(0x10 + i);
+	assert_int_equal(weft_wire_build_cookie(buf, 63, 0x11223344, nonce, sealed, &len),
+			 -ENOBUFS);
+	assert_int_equal(len, 777);
+	assert_int_equal(weft_wire_build_cookie(buf, 64, 0x11223344, nonce, sealed, &len), 0);
+	assert_int_equal(len, 64);
+	static const uint8_t head[] = {5, 2, 0, 0, 0x11, 0x22, 0x33, 0x44};
+	assert_memory_equal(buf, head, sizeof(head));
+	assert_memory_equal(buf + 8, nonce, 24);
+	assert_memory_equal(buf + 32, sealed, 32);
+	assert_int_equal(parse_exact(&msg, buf, 64), 0);
+	assert_int_equal(msg.type, WEFT_WIRE_COOKIE);
+	assert_int_equal(msg.version, WEFT_WIRE_VERSION);
+	assert_int_equal(msg.receiver_index, 0x11223344);
+	assert_int_equal(msg.sender_index, 0);
+	assert_ptr_equal(msg.nonce, buf + 8);
+	assert_ptr_equal(msg.body, buf + 32);
+	assert_int_equal(msg.body_len, 32);
+	assert_null(msg.mac1);
+	/* Exactly 64 bytes: one less is short, one more long. */
+	assert_int_equal(parse_exact(&msg, buf, 63), -WEFT_WIRE_ESHORT);
+	assert_int_equal(parse_exact(&msg, buf, 4), -WEFT_WIRE_ESHORT);
+	buf[64] = 0;
+	assert_int_equal(parse_exact(&msg, buf, 65), -WEFT_WIRE_ELONG);
+	buf[3] = 1;
+	assert_int_equal(parse_exact(&msg, buf, 64), -WEFT_WIRE_ERESERVED);
+}
+
+/* Handshake datagrams of another version parse only so far that their
+ * receiver can count and name them; DATA has no version byte. */
+static void test_parse_versions(void **state)
+{
+	uint8_t buf[2048];
+	struct weft_wire_msg msg;
+
+	memset(buf, 0x5a, sizeof(buf));
+	for (uint8_t type = WEFT_WIRE_HELLO; type <= WEFT_WIRE_COOKIE; type++) {
+		if (type == WEFT_WIRE_DATA)
+			continue;
+		/* Version 1's header: type, then three zeros. Any length from 4. */
+		buf[0] = type;
+		buf[1] = buf[2] = buf[3] = 0;
+		for (size_t len = 4; len < 1500; len += 97) {
+			assert_int_equal(parse_exact(&msg, buf, len), 0);
+			assert_int_equal(msg.type, type);
+			assert_int_equal(msg.version, 1);
+			assert_ptr_equal(msg.body, buf + 4);
+			assert_int_equal(msg.body_len, len - 4);
+			assert_int_equal(msg.sender_index, 0);
+			assert_int_equal(msg.receiver_index, 0);
+			assert_null(msg.mac1);
+			assert_null(msg.nonce);
+		}
+		/* A later version, whatever its reserved bytes. */
+		buf[1] = 3;
+		buf[3] = 0xff;
+		assert_int_equal(parse_exact(&msg, buf, 5), 0);
+		assert_int_equal(msg.version, 3);
+		buf[1] = 0xff;
+		assert_int_equal(parse_exact(&msg, buf, 4), 0);
+		assert_int_equal(msg.version, 255);
+		assert_int_equal(msg.body_len, 0);
+		/* Version 2 checks its reserved bytes. */
+		buf[1] = 2;
+		assert_int_equal(parse_exact(&msg, buf, 200), -WEFT_WIRE_ERESERVED);
+		buf[3] = 0;
+	}
+	/* DATA keeps 04 00 00 00: a version byte there is a reserved bit. */
+	weft_wire_put_data_header(buf, 1, 1);
+	assert_int_equal(buf[1], 0);
+	assert_int_equal(parse_exact(&msg, buf, 40), 0);
+	assert_int_equal(msg.version, 0);
+	buf[1] = 2;
+	assert_int_equal(parse_exact(&msg, buf, 40), -WEFT_WIRE_ERESERVED);
 }
 
 static void test_build_in_place(void **state)
@@ -180,13 +288,14 @@ static void test_build_rejects(void **state)
 	    weft_wire_build_hello(buf, sizeof(buf), 1, noise, WEFT_WIRE_NOISE_MAX + 1, &len),
 	    -EINVAL);
 	/* Capacity: exactly enough works, one byte less does not. */
+	assert_int_equal(weft_wire_build_hello(buf, 8 + 48 + 32 - 1, 1, noise, 48, &len), -ENOBUFS);
 	assert_int_equal(weft_wire_build_hello(buf, 8 + 48 - 1, 1, noise, 48, &len), -ENOBUFS);
 	assert_int_equal(weft_wire_build_welcome(buf, 12 + 96 - 1, 1, 2, noise, 96, &len),
 			 -ENOBUFS);
 	assert_int_equal(weft_wire_build_confirm(buf, 4, 1, noise, 64, &len), -ENOBUFS);
 	assert_int_equal(len, 12345);
-	assert_int_equal(weft_wire_build_hello(buf, 8 + 48, 1, noise, 48, &len), 0);
-	assert_int_equal(len, 56);
+	assert_int_equal(weft_wire_build_hello(buf, 8 + 48 + 32, 1, noise, 48, &len), 0);
+	assert_int_equal(len, 88);
 }
 
 static void test_data_roundtrip(void **state)
@@ -226,8 +335,10 @@ static void test_parse_runt_and_type(void **state)
 		assert_int_equal(parse_exact(&msg, buf, len), -WEFT_WIRE_ERUNT);
 	for (int type = 0; type < 256; type++) {
 		buf[0] = (uint8_t)type;
+		buf[1] = type == WEFT_WIRE_DATA ? 0 : WEFT_WIRE_VERSION;
 		int r = parse_exact(&msg, buf, 4);
-		if (type >= 1 && type <= 4)
+		if (type >= 1 && type <= 5)
+			/* A bare header of the current version (DATA's has no version). */
 			assert_int_equal(r, -WEFT_WIRE_ESHORT);
 		else
 			assert_int_equal(r, -WEFT_WIRE_ETYPE);
@@ -248,7 +359,8 @@ static void test_parse_reserved(void **state)
 	size_t len;
 
 	assert_int_equal(weft_wire_build_hello(buf, sizeof(buf), 1, noise, 48, &len), 0);
-	for (int byte = 1; byte <= 3; byte++) {
+	/* Byte 1 is the version (test_parse_versions); bytes 2 and 3 are reserved. */
+	for (int byte = 2; byte <= 3; byte++) {
 		for (int bit = 0; bit < 8; bit++) {
 			buf[byte] = (uint8_t)(1u << bit);
 			assert_int_equal(parse_exact(&msg, buf, len), -WEFT_WIRE_ERESERVED);
@@ -271,10 +383,11 @@ static void test_parse_bounds(void **state)
 		uint8_t type;
 		size_t min, max;
 	} cases[] = {
-	    {WEFT_WIRE_HELLO, 8 + 48, 8 + WEFT_WIRE_NOISE_MAX},
+	    {WEFT_WIRE_HELLO, 8 + 48 + 32, 8 + WEFT_WIRE_NOISE_MAX + 32},
 	    {WEFT_WIRE_WELCOME, 12 + 96, 12 + WEFT_WIRE_NOISE_MAX},
 	    {WEFT_WIRE_CONFIRM, 8 + 64, 8 + WEFT_WIRE_NOISE_MAX},
 	    {WEFT_WIRE_DATA, 32, 65535},
+	    {WEFT_WIRE_COOKIE, 64, 64},
 	};
 	static uint8_t buf[70000];
 	struct weft_wire_msg msg;
@@ -282,6 +395,7 @@ static void test_parse_bounds(void **state)
 	for (size_t i = 0; i < WEFT_ARRAY_SIZE(cases); i++) {
 		memset(buf, 0, sizeof(buf));
 		buf[0] = cases[i].type;
+		buf[1] = cases[i].type == WEFT_WIRE_DATA ? 0 : WEFT_WIRE_VERSION;
 		for (size_t len = 4; len < cases[i].min; len++)
 			assert_int_equal(parse_exact(&msg, buf, len), -WEFT_WIRE_ESHORT);
 		assert_int_equal(parse_exact(&msg, buf, cases[i].min), 0);
@@ -500,6 +614,8 @@ int main(void)
 	    cmocka_unit_test(test_hello_roundtrip),
 	    cmocka_unit_test(test_welcome_roundtrip),
 	    cmocka_unit_test(test_confirm_roundtrip),
+	    cmocka_unit_test(test_cookie_roundtrip),
+	    cmocka_unit_test(test_parse_versions),
 	    cmocka_unit_test(test_build_in_place),
 	    cmocka_unit_test(test_build_rejects),
 	    cmocka_unit_test(test_data_roundtrip),
