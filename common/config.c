@@ -70,6 +70,7 @@ enum key {
 	K_NAME, K_NICKNAME, K_SECRET_FILE, K_PRIVATE_KEY_FILE, K_LISTEN, K_BRIDGE, K_MTU,
 	K_UNDERLAY, K_REQUIRE_PINNED_KEYS, K_TRUST_NICKNAMES, K_MAX_LEARNED_MEMBERS, K_CREATE_BRIDGE, K_HANDSHAKE_RATE, K_HANDSHAKE_BURST,
 	K_MEMBERS_FILE, K_BANNED_FILE, K_MAX_DIRECT, K_CLAMP_MSS,
+	K_MAX_MACS_PER_PEER, K_MAC_LEARN_RATE, K_MAC_LEARN_BURST,
 	K_KEEPALIVE_INTERVAL, K_PEER_TIMEOUT, K_FORGET_MEMBER_AFTER, K_MAC_AGEING, K_REKEY_AFTER,
 	K_REJECT_AFTER, K_GOSSIP_INTERVAL,
 	K_UDP_SNDBUF, K_UDP_RCVBUF, K_RX_RING_FRAMES, K_TX_RING_FRAMES,
@@ -207,6 +208,22 @@ static const struct key_def schema[N_KEYS] = {
 	 CFG(T_BOOL, clamp_mss), .def = "no",
 	 .help = "yes: lower the MSS of TCP SYNs crossing the overlay to what the path carries, "
 		 "for stacks that ignore ICMP \"fragmentation needed\"."},
+	[K_MAX_MACS_PER_PEER] = {.sect = S_NETWORK, .key = "max_macs_per_peer", .flags = F_LIVE,
+	 CFG(T_UINT, max_macs_per_peer), .min = 1, .max = WEFT_CONFIG_MAX_MACS, .def = "4096",
+	 .unit = "MAC addresses",
+	 .help = "Remote MAC addresses one peer may have in the MAC table (16384 in all); frames "
+		 "from more are dropped and counted (mac_limit). No live MAC is ever evicted to make "
+		 "room."},
+	[K_MAC_LEARN_RATE] = {.sect = S_NETWORK, .key = "mac_learn_rate", .flags = F_LIVE,
+	 CFG(T_UINT, mac_learn_rate), .min = 1, .max = 100000, .def = "100",
+	 .unit = "MAC addresses per second",
+	 .help = "New remote MAC addresses learned per second and peer; frames from more are "
+		 "dropped and counted (mac_rate)."},
+	[K_MAC_LEARN_BURST] = {.sect = S_NETWORK, .key = "mac_learn_burst", .flags = F_LIVE,
+	 CFG(T_UINT, mac_learn_burst), .min = 1, .max = WEFT_CONFIG_MAX_MACS, .def = "1000",
+	 .unit = "MAC addresses",
+	 .help = "New MAC addresses a peer may bring at once (a host starting many containers) "
+		 "before mac_learn_rate applies."},
 
 	[K_KEEPALIVE_INTERVAL] = {.sect = S_TIMERS, .key = "keepalive_interval", .flags = F_LIVE,
 	 CFG(T_UINT, keepalive_interval), .min = 1, .max = 3600, .def = "10", .unit = "seconds",

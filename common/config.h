@@ -21,6 +21,9 @@
 #define WEFT_CONFIG_MAX_PEERS 1024
 /* The most members without a [peer] section (max_learned_members). */
 #define WEFT_CONFIG_MAX_MEMBERS 1024
+/* The most MACs a peer may have (max_macs_per_peer, mac_learn_burst): the MAC
+ * table's capacity (WEFT_MACTABLE_DEFAULT_CAPACITY, which weftd uses). */
+#define WEFT_CONFIG_MAX_MACS 16384
 /* weft_config_errors keeps this many messages, then one "too many errors". */
 #define WEFT_CONFIG_MAX_ERRORS 100
 struct weft_config_peer {
@@ -54,6 +57,9 @@ struct weft_config {
 	char banned_file[WEFT_CONFIG_PATH_MAX];  /* "" = bans not kept across restarts */
 	unsigned max_direct;                   /* direct sessions to learned members; 0 = no cap */
 	bool clamp_mss;
+	unsigned max_macs_per_peer;            /* live remote MACs per peer */
+	unsigned mac_learn_rate;               /* new MACs/s per peer */
+	unsigned mac_learn_burst;
 
 	/* [timers] (seconds) */
 	unsigned keepalive_interval;

@@ -26,7 +26,13 @@ struct weft_mactable;
 	X(BAD_RECORD, bad_record) /* malformed record or frame inside an authentic datagram */     \
 	X(NO_SESSION, no_session) /* frame for this peer while no session could send */            \
 	X(SEAL, seal)             /* the session refused to seal (expired, counters) */            \
-	X(SEND, send)             /* the kernel refused the datagram */
+	X(SEND, send)             /* the kernel refused the datagram */                            \
+	X(FRAME_TOO_BIG, frame_too_big)       /* frame longer than our bridge port carries */      \
+	X(FRAME_LINK_LOCAL, frame_link_local) /* frame to 01:80:c2:00:00:0x (STP, LACP, LLDP...) */ \
+	X(FRAME_BAD_SOURCE, frame_bad_source) /* frame from a group or the zero MAC */             \
+	X(MAC_LIMIT, mac_limit)           /* new source while it has max_macs_per_peer */          \
+	X(MAC_RATE, mac_rate)             /* new source over mac_learn_rate */                     \
+	X(MAC_TABLE_FULL, mac_table_full) /* new source while every MAC table entry is live */
 /* clang-format on */
 #define WEFT_PEER_DROP_ENUM(id, name) WEFT_COUNTER_ENUM(WEFT_PEER_DROP_, id, name)
 enum weft_peer_drop { WEFT_PEER_DROP_LIST(WEFT_PEER_DROP_ENUM) WEFT_PEER_DROP_COUNT };

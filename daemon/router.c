@@ -6,9 +6,15 @@
  * one batched send per peer). A frame larger than its path carries is
  * answered (ICMP, ICMPv6) or fragmented instead (common/toobig.c).
  * Ingress: recvmmsg a batch, open each DATA datagram in place, hand its
- * records out: frames are learned and copied into the TX ring (one kick per
- * batch), relayed frames delivered or passed on, gossip and probes to their
- * modules. Nothing here allocates. */
+ * records out: frames are filtered, learned and copied into the TX ring (one
+ * kick per batch), relayed frames delivered or passed on, gossip and probes
+ * to their modules. Nothing here allocates.
+ * A frame from a peer is dropped (counted against that peer) when it could
+ * not have been sent on one segment with our bridge (common/frame.c's
+ * ingress filter), or when its source MAC is new and the peer has used up
+ * its share of the MAC table ([network] max_macs_per_peer, mac_learn_rate):
+ * a frame whose source cannot be learned would be answered by a flood, so
+ * it is not injected either. */
 #include "config.h"
 
 #include <errno.h>
@@ -41,6 +47,11 @@
 #define UDP_BATCH_BUDGET 16
 /* The largest frame weftd fragments: a 1500-byte packet, tagged. */
 #define FRAGMENT_MAX (WEFT_FRAME_HDR_LEN + 1500 + WEFT_FRAME_VLAN_LEN)
+/* New MACs refused: one warning this often at most, whichever the peer. */
+#define REFUSED_LOG_INTERVAL_MS 10000
+
+_Static_assert(WEFT_CONFIG_MAX_PEERS <= WEFT_MACTABLE_MAX_PEERS, "peer slots are MAC table ids");
+_Static_assert(WEFT_CONFIG_MAX_MACS == WEFT_MACTABLE_DEFAULT_CAPACITY, "max_macs_per_peer's range");
 
 /* A frame on its way out: captured, or a fragment weftd made of one. The
  * data is untagged; a tag, if any, goes back in when the frame is copied. */
@@ -58,6 +69,7 @@ struct weft_router {
 	ev_io udp_io;
 	struct weft_router_counters count;
 	size_t flood_limit; /* of this capture wakeup: the smallest path of a flood */
+	struct weft_log_ratelimit refused_said;
 	uint8_t answer[WEFT_TOOBIG_ANSWER_MAX + WEFT_FRAME_VLAN_LEN];
 	uint8_t fragment[FRAGMENT_MAX];
 };
@@ -307,17 +319,80 @@ static void on_capture(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- ingress --------------------------------------------------------------------- */
 
+/* Where a frame the ingress filter refused is counted. */
+static const enum weft_peer_drop filtered_drop[] = {
+    [WEFT_FRAME_RUNT] = WEFT_PEER_DROP_BAD_RECORD,
+    [WEFT_FRAME_TOO_BIG] = WEFT_PEER_DROP_FRAME_TOO_BIG,
+    [WEFT_FRAME_LINK_LOCAL] = WEFT_PEER_DROP_FRAME_LINK_LOCAL,
+    [WEFT_FRAME_BAD_SOURCE] = WEFT_PEER_DROP_FRAME_BAD_SOURCE,
+};
+
+static uint64_t table_capacity(const struct weft_router *r)
+{
+	struct weft_mactable_stats st;
+
+	weft_mactable_get_stats(r->d.macs, &st);
+	return st.capacity;
+}
+
+/* weft_mactable_learn() refused @src of @p's frame (@why < 0): count it,
+ * and tell the operator, rate-limited, which bound it was. */
+static void refused(struct weft_router *r, struct weft_peer *p, const uint8_t *src, int why,
+		    uint64_t now)
+{
+	const struct weft_config *cfg = r->d.peers->cfg;
+	char mac[WEFT_FRAME_MAC_STRLEN], ep[WEFT_SOCKADDR_STRLEN], bound[80];
+	enum weft_peer_drop d;
+
+	switch (why) {
+	case -EDQUOT:
+		d = WEFT_PEER_DROP_MAC_LIMIT;
+		break;
+	case -EAGAIN:
+		d = WEFT_PEER_DROP_MAC_RATE;
+		break;
+	case -ENOSPC:
+		d = WEFT_PEER_DROP_MAC_TABLE_FULL;
+		break;
+	default:
+		d = WEFT_PEER_DROP_BAD_RECORD;
+		break;
+	}
+	p->drops[d]++;
+	if (d == WEFT_PEER_DROP_BAD_RECORD || !weft_log_enabled(LOG_WARNING))
+		return;
+	weft_frame_format_mac(mac, src);
+	if (d == WEFT_PEER_DROP_MAC_LIMIT)
+		snprintf(bound, sizeof(bound), "the peer has max_macs_per_peer = %u live MACs",
+			 cfg->max_macs_per_peer);
+	else if (d == WEFT_PEER_DROP_MAC_RATE)
+		snprintf(bound, sizeof(bound),
+			 "the peer is over mac_learn_rate = %u new MACs a second",
+			 cfg->mac_learn_rate);
+	else
+		snprintf(bound, sizeof(bound), "all %llu entries of the MAC table are live",
+			 (unsigned long long)table_capacity(r));
+	weft_log_peer_ratelimited(
+	    &r->refused_said, now, LOG_WARNING, p->name, weft_peer_endpoint_text(p, ep),
+	    "peer %s: new MAC %s not learned, its frames dropped: %s", p->name, mac, bound);
+}
+
 /* A frame from member @p (directly or relayed) into our bridge. */
 static void deliver_frame(struct weft_router *r, struct weft_peer *p, const uint8_t *frame,
 			  size_t len, uint64_t now)
 {
-	const uint8_t *src = weft_frame_src(frame);
-	int learned = weft_mactable_learn(r->d.macs, src, p->id, now);
-	int ret;
+	enum weft_frame_verdict v = weft_frame_check_ingress(frame, len, r->d.max_frame_len);
+	const uint8_t *src;
+	int learned, ret;
 
+	if (v != WEFT_FRAME_OK) {
+		p->drops[filtered_drop[v]]++;
+		return;
+	}
+	src = weft_frame_src(frame);
+	learned = weft_mactable_learn(r->d.macs, src, p->id, now);
 	if (learned < 0) {
-		/* A group or zero source MAC is not a valid frame. */
-		p->drops[WEFT_PEER_DROP_BAD_RECORD]++;
+		refused(r, p, src, learned, now);
 		return;
 	}
 	if (learned == WEFT_MACTABLE_MOVED && weft_log_enabled(LOG_DEBUG)) {
@@ -496,6 +571,18 @@ static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
 	weft_egress_flush(r->d.egress, now);
 }
 
+/* The MAC learning bounds of the configuration the peers table runs with. */
+static void set_mac_limits(struct weft_router *r)
+{
+	const struct weft_config *cfg = r->d.peers->cfg;
+
+	weft_mactable_set_limits(r->d.macs, &(struct weft_mactable_limits){
+						.per_peer = cfg->max_macs_per_peer,
+						.rate = cfg->mac_learn_rate,
+						.burst = cfg->mac_learn_burst,
+					    });
+}
+
 int weft_router_new(struct weft_router **out, const struct weft_router_deps *deps,
 		    char err[static WEFT_ERRLEN])
 {
@@ -505,6 +592,9 @@ int weft_router_new(struct weft_router **out, const struct weft_router_deps *dep
 	if (!r)
 		return weft_errorf(err, -ENOMEM, "router");
 	r->d = *deps;
+	r->refused_said =
+	    (struct weft_log_ratelimit)WEFT_LOG_RATELIMIT_INIT(REFUSED_LOG_INTERVAL_MS, 1);
+	set_mac_limits(r);
 	ev_io_init(&r->capture_io, on_capture, weft_capture_fd(deps->capture), EV_READ);
 	ev_io_init(&r->udp_io, on_udp, weft_udp_fd(deps->udp), EV_READ);
 	ev_io_start(deps->loop, &r->capture_io);
@@ -530,4 +620,5 @@ const struct weft_router_counters *weft_router_counters(const struct weft_router
 void weft_router_reconfigure(struct weft_router *r, bool clamp_mss)
 {
 	r->d.clamp_mss = clamp_mss;
+	set_mac_limits(r);
 }

@@ -222,6 +222,12 @@ static const struct good goods[] = {
 	{"network", "max_direct", "008", "8"},
 	{"network", "clamp_mss", "yes", "yes"},
 	{"network", "clamp_mss", "Off", "no"},
+	{"network", "max_macs_per_peer", "1", "1"},
+	{"network", "max_macs_per_peer", "16384", "16384"},
+	{"network", "mac_learn_rate", "1", "1"},
+	{"network", "mac_learn_rate", "100000", "100000"},
+	{"network", "mac_learn_burst", "1", "1"},
+	{"network", "mac_learn_burst", "016384", "16384"},
 	{"timers", "keepalive_interval", "1", "1"},
 	{"timers", "keepalive_interval", "39", "39"},
 	{"timers", "peer_timeout", "11", "11"},
@@ -329,6 +335,12 @@ static const struct bad bads[] = {
 	{"network", "max_direct", "", "not a decimal number"},
 	{"network", "clamp_mss", "maybe", "not a boolean: yes or no"},
 	{"network", "clamp_mss", "", "not a boolean: yes or no"},
+	{"network", "max_macs_per_peer", "0", "out of range 1..16384"},
+	{"network", "max_macs_per_peer", "16385", "out of range 1..16384"},
+	{"network", "mac_learn_rate", "0", "out of range 1..100000"},
+	{"network", "mac_learn_rate", "1e3", "not a decimal number"},
+	{"network", "mac_learn_burst", "0", "out of range 1..16384"},
+	{"network", "mac_learn_burst", "-1", "not a decimal number"},
 	{"timers", "keepalive_interval", "0", "out of range 1..3600"},
 	{"timers", "keepalive_interval", "3601", "out of range 1..3600"},
 	{"timers", "keepalive_interval", "10s", "not a decimal number"},
@@ -457,7 +469,7 @@ static void test_every_key_is_tested(void **state)
 		assert_true(bad);
 		keys++;
 	}
-	assert_int_equal(keys, 34);
+	assert_int_equal(keys, 37);
 	free(out);
 	weft_config_free(cfg);
 }
@@ -487,6 +499,9 @@ static void test_defaults(void **state)
 				 "banned_file = /var/lib/weft/t.banned\n"
 				 "max_direct = 0\n"
 				 "clamp_mss = no\n"
+				 "max_macs_per_peer = 4096\n"
+				 "mac_learn_rate = 100\n"
+				 "mac_learn_burst = 1000\n"
 				 "\n[timers]\n"
 				 "keepalive_interval = 10\n"
 				 "peer_timeout = 40\n"
@@ -525,6 +540,9 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg->members_file, "/var/lib/weft/t.members");
 	assert_int_equal(cfg->max_direct, 0);
 	assert_false(cfg->clamp_mss);
+	assert_int_equal(cfg->max_macs_per_peer, 4096);
+	assert_int_equal(cfg->mac_learn_rate, 100);
+	assert_int_equal(cfg->mac_learn_burst, 1000);
 	assert_int_equal(cfg->keepalive_interval, 10);
 	assert_int_equal(cfg->peer_timeout, 40);
 	assert_int_equal(cfg->forget_member_after, 900);
@@ -1066,7 +1084,7 @@ static void test_docs_parse(void **state)
 		assert_true(strstr(text, set) || strstr(text, unset));
 		keys++;
 	}
-	assert_int_equal(keys, 34);
+	assert_int_equal(keys, 37);
 	/* and uncommenting every default changes nothing */
 	for (char *p = strstr(copy, "\n#"); p; p = strstr(p + 1, "\n#"))
 		if (p[2] >= 'a' && p[2] <= 'z' && strchr(p + 2, '=') < strchr(p + 2, '\n'))
@@ -1130,6 +1148,9 @@ static const struct lifecycle lifecycles[] = {
 	{"network", "banned_file", false},
 	{"network", "max_direct", true},
 	{"network", "clamp_mss", true},
+	{"network", "max_macs_per_peer", true},
+	{"network", "mac_learn_rate", true},
+	{"network", "mac_learn_burst", true},
 	{"timers", "keepalive_interval", true},
 	{"timers", "peer_timeout", true},
 	{"timers", "forget_member_after", true},
