@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include <config.h> /* autoconf's, not common/config.h */
+#include <config.h>   /* autoconf's, not common/config.h */
 
 #include <errno.h>
 #include <stdlib.h>
