@@ -31,6 +31,12 @@
 #define MAX_RECV_ROUNDS 4096
 #define EXTACK_LEN	160
 #define KIND_LEN	16
+/* Bridge attributes of kernel 6.7 (linux/if_link.h), newer than the headers
+ * weft may be built with (Debian 12's are 6.1): the learned FDB entries and
+ * their bound (0: none). An older kernel ignores the bound it does not know. */
+#define BR_FDB_N_LEARNED   48
+#define BR_FDB_MAX_LEARNED 49
+#define BR_ATTR_MAX	   (IFLA_BR_MAX > BR_FDB_MAX_LEARNED ? IFLA_BR_MAX : BR_FDB_MAX_LEARNED)
 
 struct weft_link {
 	struct mnl_socket *nl;
@@ -60,7 +66,8 @@ struct link_info {
 	char name[IFNAMSIZ];
 	char kind[KIND_LEN];
 	char alias[64];
-	int nf_call[3]; /* bridge: iptables, ip6tables, arptables; -1 unknown */
+	int nf_call[3];		 /* bridge: iptables, ip6tables, arptables; -1 unknown */
+	int64_t fdb_max_learned; /* bridge: its bound, 0 none; -1: the kernel has none */
 };
 
 union req {
@@ -267,13 +274,16 @@ static void parse_linkinfo(const struct nlattr *nest, struct link_info *li)
 		return;
 	attr_str(info[IFLA_INFO_KIND], li->kind, sizeof(li->kind));
 	if (strcmp(li->kind, "bridge") == 0 && info[IFLA_INFO_DATA]) {
-		TABLE(br, IFLA_BR_MAX);
+		TABLE(br, BR_ATTR_MAX);
+		uint32_t v;
 
 		if (mnl_attr_parse_nested(info[IFLA_INFO_DATA], table_cb, &br_table) < 0)
 			return;
 		li->nf_call[0] = attr_u8(br[IFLA_BR_NF_CALL_IPTABLES]);
 		li->nf_call[1] = attr_u8(br[IFLA_BR_NF_CALL_IP6TABLES]);
 		li->nf_call[2] = attr_u8(br[IFLA_BR_NF_CALL_ARPTABLES]);
+		if (attr_u32(br[BR_FDB_MAX_LEARNED], &v))
+			li->fdb_max_learned = v;
 	}
 }
 
@@ -285,6 +295,7 @@ static void parse_link(const struct nlmsghdr *nlh, struct link_info *li)
 
 	memset(li, 0, sizeof(*li));
 	li->nf_call[0] = li->nf_call[1] = li->nf_call[2] = -1;
+	li->fdb_max_learned = -1;
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
 		return;
 	li->ifindex = ifi->ifi_index;
@@ -549,6 +560,21 @@ static int bridge_create(struct weft_link *l, const char *name, unsigned mtu)
 	return talk(l, nlh, NULL, NULL);
 }
 
+static int bridge_set_fdb_max_learned(struct weft_link *l, int ifindex, uint32_t max)
+{
+	union req req;
+	struct nlmsghdr *nlh = link_req(&req, RTM_NEWLINK, 0, ifindex);
+	struct nlattr *info, *data;
+
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put_u32(nlh, BR_FDB_MAX_LEARNED, max);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, info);
+	return talk(l, nlh, NULL, NULL);
+}
+
 static int veth_create(struct weft_link *l, const char *port, const char *dp, unsigned mtu)
 {
 	union req req;
@@ -647,6 +673,46 @@ int weft_link_veth_names(const char *bridge, char port[static IFNAMSIZ], char dp
 }
 
 /*
+ * Bounds the FDB entries bridge @br learns, if weftd owns it: a member must
+ * not be able to fill the kernel's table with made-up source MACs (issue 12,
+ * finding 5: 324k entries, +44 MB in 10 s). Not fatal: the MAC table's
+ * bounds hold without it; the operator is told. A bridge weftd does not own
+ * is left as it is, with a hint when it has no bound.
+ */
+static void bound_fdb(struct weft_link *l, const struct link_info *br)
+{
+	char why[WEFT_ERRLEN];
+	struct link_info now;
+	int rc;
+
+	if (!l->created_bridge) {
+		if (br->fdb_max_learned == 0)
+			log_info("bridge %s learns MAC addresses without bound; weftd leaves a "
+				 "bridge it did not create as it is (`ip link set %s type bridge "
+				 "fdb_max_learned %u' bounds it)",
+				 l->bridge, l->bridge, WEFT_LINK_FDB_MAX_LEARNED);
+		return;
+	}
+	if (br->fdb_max_learned == WEFT_LINK_FDB_MAX_LEARNED)
+		return;
+	rc = bridge_set_fdb_max_learned(l, br->ifindex, WEFT_LINK_FDB_MAX_LEARNED);
+	if (rc == 0)
+		rc = link_get(l, NULL, br->ifindex, &now);
+	if (rc == 0 && now.fdb_max_learned != WEFT_LINK_FDB_MAX_LEARNED)
+		rc = -EOPNOTSUPP; /* before 6.7 the kernel ignores what it does not know */
+	if (rc) {
+		fail(l, why, rc,
+		     "bounding the learned FDB of bridge %s to %u entries (fdb_max_learned, "
+		     "kernel 6.7 or later)",
+		     l->bridge, WEFT_LINK_FDB_MAX_LEARNED);
+		log_warn("%s; a member can fill it with made-up source MACs", why);
+		return;
+	}
+	log_info("bridge %s: learned FDB bounded to %u entries (fdb_max_learned)", l->bridge,
+		 WEFT_LINK_FDB_MAX_LEARNED);
+}
+
+/*
  * Finds bridge B, or creates it when it is missing and that is allowed;
  * *br describes it afterwards. -ENODEV (and @err) when it is missing and
  * may not be created. A bridge seen for the first time (at setup, or made
@@ -694,6 +760,7 @@ static int find_bridge(struct weft_link *l, struct link_info *br, char err[stati
 			 "ip6tables on), which costs throughput; weftd leaves a bridge it did not "
 			 "create as it is",
 			 l->bridge);
+	bound_fdb(l, br);
 	return 0;
 }
 

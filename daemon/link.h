@@ -15,6 +15,7 @@
 #include <net/if.h>
 #include <sys/socket.h>
 
+#include "common/mactable.h"
 #include "common/weft.h"
 
 #define WEFT_LINK_PORT_SUFFIX "-br" /* the veth end that is a bridge port */
@@ -23,6 +24,17 @@
 #define WEFT_LINK_BRIDGE_NAME_MAX (IFNAMSIZ - 1 - 3)
 /* Alias set on a bridge weftd creates, so a restarted weftd knows it is its own. */
 #define WEFT_LINK_ALIAS "weft: created by weftd"
+/*
+ * The bound on learned FDB entries (fdb_max_learned) of a bridge weftd owns.
+ * The remote MACs it learns through B-br are the sources of frames weftd
+ * injected, each one live in weftd's MAC table when it was, so the table's
+ * capacity (WEFT_MACTABLE_DEFAULT_CAPACITY) covers them while the bridge's
+ * ageing time is not above mac_ageing; WEFT_LINK_FDB_LOCAL_MACS more are
+ * for the machines on the bridge's own ports. At the bound the kernel learns
+ * no new MAC (frames to it are flooded on the bridge), it forgets none.
+ */
+#define WEFT_LINK_FDB_LOCAL_MACS  4096
+#define WEFT_LINK_FDB_MAX_LEARNED (WEFT_MACTABLE_DEFAULT_CAPACITY + WEFT_LINK_FDB_LOCAL_MACS)
 
 struct weft_link;
 
@@ -51,9 +63,11 @@ int weft_link_veth_names(const char *bridge, char port[static IFNAMSIZ], char dp
  * Makes the picture above true, reusing whatever already exists (setup is
  * idempotent; a veth pair or bridge left by a crashed weftd is adopted):
  * - bridge B: created if missing and @spec->create_bridge (STP off, bridge
- *   netfilter off for it, alias WEFT_LINK_ALIAS); a link B that is not a
- *   bridge is an error. A bridge we did not create is left as configured,
- *   except that its MTU is lowered to @spec->mtu if larger (never raised).
+ *   netfilter off for it, alias WEFT_LINK_ALIAS, learned FDB bounded to
+ *   WEFT_LINK_FDB_MAX_LEARNED where the kernel can: a warning where not); a
+ *   link B that is not a bridge is an error. A bridge we did not create is
+ *   left as configured, except that its MTU is lowered to @spec->mtu if
+ *   larger (never raised).
  * - veth pair B-br/B-dp: created if missing, MTU @spec->port_mtu; a B-br or
  *   B-dp that is not a veth, or not the two ends of one pair, is an error.
  * - both ends are no host interface: IFF_NOARP, no IPv6 (no link-local
