@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* A network member that gossips garbage, for tests/netns/mesh_garbage.sh.
+/* A network member that misbehaves, for tests/netns/mesh_garbage.sh and
+ * tests/netns/hardening_member.sh.
  *
  *   member SECRET_FILE KEY_FILE NETWORK NICKNAME IP PORT MODE [DAEMON_PUBKEY]
  *
@@ -31,7 +32,23 @@
  *
  * Both modes print "ghost KEY" (base64), for the test to find the entry in
  * the daemon's members file. Builders of valid entries use common/gossip's
- * writer; the malformed ones are written by hand (raw_entry()). */
+ * writer; the malformed ones are written by hand (raw_entry()).
+ *
+ * Frames (FRAME records, as a member's bridge would send them), each mode
+ * ending with its own tally line:
+ *   macflood:N  N minimal frames (14 bytes, EtherType 0x88b5, to
+ *               02:99:00:00:00:01) from N random unicast source MACs, as many
+ *               records a datagram as fit in 1400 bytes; "tally frames=N"
+ *   filter      frames the daemon must not inject, from sources
+ *               02:98:00:00:00:xx: 5 STP BPDUs (01:80:c2:00:00:00), LACP
+ *               (:02), 802.1X (:03), LLDP (:0e), a BPDU inside a RELAY to
+ *               the daemon from us (relayed frames are filtered the same);
+ *               from a multicast and from the zero source; one of 1500 bytes
+ *               (more than an overlay MTU of 1423 carries); a 13-byte FRAME;
+ *               then one good frame (02:98:00:00:00:01 to broadcast, 0x88b5,
+ *               "weft-good") that must arrive. "tally frame_link_local=N
+ *               frame_bad_source=N frame_too_big=N bad_record=N good=1" says
+ *               by how much the daemon's drops for this member must grow. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -66,9 +83,14 @@
 #define GHOST_PORT     6783
 #define OWN_SEQ	       (1ULL << 62)
 #define TOO_MANY_LINKS (WEFT_GOSSIP_MAX_LINKS + 1)
+#define FLOOD_PLAIN    1400 /* plaintext of one flood datagram at most */
+#define FLOOD_GAP_US   2000
+#define BIG_FRAME      1500
+#define ETH_TYPE_TEST  0x88b5 /* IEEE local experimental */
 
 struct tally {
 	unsigned malformed, unknown, stale, conflict, own, relay_malformed, probe_malformed;
+	unsigned frames, link_local, bad_source, too_big, bad_record, good;
 };
 
 struct member {
@@ -525,12 +547,122 @@ static void mode_garbage(struct member *m)
 	bad_relays_and_probes(m);
 }
 
+/* ---- frames ----------------------------------------------------------------------------- */
+
+/* A frame of @len bytes (>= 14) at @f: @dst, @src, @type, then a fill byte. */
+static size_t put_frame(uint8_t *f, size_t len, const uint8_t dst[static 6],
+			const uint8_t src[static 6], uint16_t type)
+{
+	memset(f, 0x5a, len);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	weft_put_be16(f + 12, type);
+	return len;
+}
+
+/* Records already in @w, sealed into one DATA datagram and sent. */
+static void send_records(struct member *m, const struct weft_wire_writer *w)
+{
+	size_t out_len;
+	int ret = weft_session_seal(m->session, pkt, w->len, mono_ms(), &out_len);
+
+	if (ret < 0)
+		failf("seal: %s", strerror(-ret));
+	udp_send(m->fd, pkt, out_len);
+}
+
+static void mode_macflood(struct member *m, unsigned n)
+{
+	static const uint8_t dst[6] = {0x02, 0x99, 0, 0, 0, 0x01};
+	struct weft_wire_writer w;
+	unsigned sent = 0, dgrams = 0;
+	uint8_t f[WEFT_WIRE_FRAME_MIN_LEN], src[6];
+
+	while (sent < n) {
+		weft_wire_writer_init(&w, pkt + WEFT_WIRE_DATA_HEADER_LEN, FLOOD_PLAIN);
+		for (; sent < n; sent++) {
+			randombytes_buf(src, sizeof(src));
+			src[0] = (uint8_t)((src[0] & 0xfc) | 0x02); /* unicast, local */
+			put_frame(f, sizeof(f), dst, src, ETH_TYPE_TEST);
+			if (weft_wire_writer_append(&w, WEFT_WIRE_REC_FRAME, f, sizeof(f)) < 0)
+				break;
+		}
+		send_records(m, &w);
+		dgrams++;
+		usleep(FLOOD_GAP_US);
+	}
+	m->t.frames = sent;
+	printf("sent %u frames from random sources in %u datagrams\n", sent, dgrams);
+}
+
+/* One FRAME record of @f (@len bytes), counted in @counter. */
+static void send_frame(struct member *m, unsigned *counter, const char *counter_name,
+		       const uint8_t *f, size_t len, const char *what)
+{
+	char desc[200];
+
+	snprintf(desc, sizeof(desc), "FRAME %s (%s)", what, counter_name);
+	send_record(m, WEFT_WIRE_REC_FRAME, f, len, desc);
+	(*counter)++;
+}
+
+static void mode_filter(struct member *m)
+{
+	static const uint8_t stp[6] = {0x01, 0x80, 0xc2, 0, 0, 0x00},
+			     lacp[6] = {0x01, 0x80, 0xc2, 0, 0, 0x02},
+			     dot1x[6] = {0x01, 0x80, 0xc2, 0, 0, 0x03},
+			     lldp[6] = {0x01, 0x80, 0xc2, 0, 0, 0x0e},
+			     bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+			     good_src[6] = {0x02, 0x98, 0, 0, 0, 0x01},
+			     src[6] = {0x02, 0x98, 0, 0, 0, 0x02},
+			     big_src[6] = {0x02, 0x98, 0, 0, 0, 0x03},
+			     mcast_src[6] = {0x03, 0x98, 0, 0, 0, 0x04}, zero[6] = {0};
+	/* An STP configuration BPDU: 802.3 length, LLC 42 42 03, then the BPDU. */
+	static const uint8_t bpdu_llc[] = {0x42, 0x42, 0x03, 0x00, 0x00, 0x00, 0x00};
+	static uint8_t f[BIG_FRAME];
+	char what[64];
+	size_t len;
+
+	for (int i = 1; i <= 5; i++) {
+		len = put_frame(f, 60, stp, src, 0x0026);
+		memcpy(f + 14, bpdu_llc, sizeof(bpdu_llc));
+		snprintf(what, sizeof(what), "STP BPDU %d to 01:80:c2:00:00:00", i);
+		send_frame(m, &m->t.link_local, "frame_link_local", f, len, what);
+	}
+	len = put_frame(f, 124, lacp, src, 0x8809);
+	send_frame(m, &m->t.link_local, "frame_link_local", f, len, "LACP to 01:80:c2:00:00:02");
+	len = put_frame(f, 60, dot1x, src, 0x888e);
+	send_frame(m, &m->t.link_local, "frame_link_local", f, len,
+		   "802.1X EAPOL to 01:80:c2:00:00:03");
+	len = put_frame(f, 60, lldp, src, 0x88cc);
+	send_frame(m, &m->t.link_local, "frame_link_local", f, len, "LLDP to 01:80:c2:00:00:0e");
+	/* The same through the mesh: a RELAY from us to the daemon. */
+	len = relay_body(m, WEFT_RELAY_HOPS_INIT, 60);
+	put_frame(body + WEFT_RELAY_HDR_LEN, 60, stp, src, 0x0026);
+	memcpy(body + WEFT_RELAY_HDR_LEN + 14, bpdu_llc, sizeof(bpdu_llc));
+	send_record(m, WEFT_WIRE_REC_RELAY, body, len, "RELAY of an STP BPDU (frame_link_local)");
+	m->t.link_local++;
+
+	len = put_frame(f, 60, bcast, mcast_src, ETH_TYPE_TEST);
+	send_frame(m, &m->t.bad_source, "frame_bad_source", f, len, "from 03:98:00:00:00:04");
+	len = put_frame(f, 60, bcast, zero, ETH_TYPE_TEST);
+	send_frame(m, &m->t.bad_source, "frame_bad_source", f, len, "from 00:00:00:00:00:00");
+	len = put_frame(f, BIG_FRAME, bcast, big_src, ETH_TYPE_TEST);
+	send_frame(m, &m->t.too_big, "frame_too_big", f, len, "of 1500 bytes");
+	len = put_frame(f, 60, bcast, src, ETH_TYPE_TEST);
+	send_frame(m, &m->t.bad_record, "bad_record", f, 13, "of 13 bytes");
+
+	len = put_frame(f, 60, bcast, good_src, ETH_TYPE_TEST);
+	memcpy(f + 14, "weft-good", 9);
+	send_frame(m, &m->t.good, "good", f, len, "02:98:00:00:00:01 to broadcast");
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static void usage(void)
 {
-	fputs("usage: member SECRET_FILE KEY_FILE NETWORK NICKNAME IP PORT valid|garbage "
-	      "[DAEMON_PUBKEY]\n",
+	fputs("usage: member SECRET_FILE KEY_FILE NETWORK NICKNAME IP PORT "
+	      "valid|garbage|macflood:N|filter [DAEMON_PUBKEY]\n",
 	      stderr);
 	exit(2);
 }
@@ -548,13 +680,20 @@ int main(int argc, char **argv)
 	uint8_t *psk, *priv;
 	char ghost_b64[WEFT_KEY_B64_LEN];
 	struct member m = {0};
+	unsigned long flood = 0;
 	const char *mode;
+	char *end;
 
 	if (argc != 8 && argc != 9)
 		usage();
 	mode = argv[7];
-	if (strcmp(mode, "valid") && strcmp(mode, "garbage"))
+	if (!strncmp(mode, "macflood:", 9)) {
+		flood = strtoul(mode + 9, &end, 10);
+		if (*end || end == mode + 9 || flood == 0 || flood > 10000000)
+			usage();
+	} else if (strcmp(mode, "valid") && strcmp(mode, "garbage") && strcmp(mode, "filter")) {
 		usage();
+	}
 	if (sodium_init() < 0)
 		failf("libsodium did not initialise");
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -585,14 +724,24 @@ int main(int argc, char **argv)
 	randombytes_buf(m.ghost, WEFT_KEY_LEN);
 	weft_key_encode(ghost_b64, m.ghost);
 	printf("ghost %s\n", ghost_b64);
-	if (!strcmp(mode, "valid"))
-		mode_valid(&m);
-	else
-		mode_garbage(&m);
-	printf("tally malformed=%u unknown=%u stale=%u conflict=%u own=%u relay_malformed=%u "
-	       "probe_malformed=%u\n",
-	       m.t.malformed, m.t.unknown, m.t.stale, m.t.conflict, m.t.own, m.t.relay_malformed,
-	       m.t.probe_malformed);
+	if (flood) {
+		mode_macflood(&m, (unsigned)flood);
+		printf("tally frames=%u\n", m.t.frames);
+	} else if (!strcmp(mode, "filter")) {
+		mode_filter(&m);
+		printf("tally frame_link_local=%u frame_bad_source=%u frame_too_big=%u "
+		       "bad_record=%u good=%u\n",
+		       m.t.link_local, m.t.bad_source, m.t.too_big, m.t.bad_record, m.t.good);
+	} else {
+		if (!strcmp(mode, "valid"))
+			mode_valid(&m);
+		else
+			mode_garbage(&m);
+		printf("tally malformed=%u unknown=%u stale=%u conflict=%u own=%u "
+		       "relay_malformed=%u probe_malformed=%u\n",
+		       m.t.malformed, m.t.unknown, m.t.stale, m.t.conflict, m.t.own,
+		       m.t.relay_malformed, m.t.probe_malformed);
+	}
 	weft_session_free(m.session);
 	close(m.fd);
 	return 0;
