@@ -283,8 +283,9 @@ static const struct key_def schema[N_KEYS] = {
 	/* peers are re-applied as a whole on reload: every peer key is live */
 	[K_PEER_ENDPOINT] = {.sect = S_PEER, .key = "endpoint", .flags = F_LIVE,
 	 PEER(T_ENDPOINT, endpoint, has_endpoint), .example = "192.0.2.10:6783",
-	 .help = "Where to reach the peer (host names are resolved at start-up); without it "
-		 "the peer only answers."},
+	 .help = "Where to reach the peer; without it the peer only answers. A host name is "
+		 "looked up in the background at start-up and at every reload (and every 30 s "
+		 "while it has no answer)."},
 	[K_PEER_PUBLIC_KEY] = {.sect = S_PEER, .key = "public_key", .flags = F_LIVE,
 	 PEER(T_KEY, public_key, has_public_key),
 	 .example = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=",

@@ -38,12 +38,20 @@
 #include "daemon/netwatch.h"
 #include "daemon/paths.h"
 #include "daemon/peers.h"
+#include "daemon/resolve.h"
 #include "daemon/router.h"
 #include "daemon/status.h"
 #include "daemon/udp.h"
 
 #define TICK_SECONDS	  0.1
 #define MAC_EXPIRE_BUDGET 256
+/* Start-up waits at most this long for host-name endpoints when the MTU is
+ * to be sized from a peer's address and no other peer has one; later
+ * answers are applied when they come. */
+#define RESOLVE_SETTLE_S 3.0
+/* A host name that did not resolve is asked again this often while its peer
+ * has no address (a host that starts before its DNS server is reachable). */
+#define RESOLVE_RETRY_MS 30000u
 /* The capture ring holds at least a whole 1500-byte packet's frame. */
 #define CAPTURE_MIN_FRAME (WEFT_FRAME_HDR_LEN + 1500)
 
@@ -270,6 +278,166 @@ static int start_watch(struct watch *w, char err[static WEFT_ERRLEN])
 	return ret < 0 ? weft_failf(err, ret, "%.200s", why) : 0;
 }
 
+/* ---- peers from the configuration ------------------------------------------------ */
+
+/* The family host names are looked up for: only IPv4 on an IPv4 socket. */
+static int lookup_family(const struct weft_config *cfg)
+{
+	return cfg->listen.addr.sa.sa_family == AF_INET ? AF_INET : AF_UNSPEC;
+}
+
+static void lookup(struct weftd *d, const struct weft_endpoint *ep, unsigned flags)
+{
+	int ret = weft_resolver_lookup(d->resolver, ep, lookup_family(d->cfg), flags);
+
+	if (ret < 0 && !(flags & WEFT_RESOLVER_RETRY))
+		log_warn("cannot look %s up now: %s", ep->host,
+			 ret == -EBUSY ? "too many lookups under way" : strerror(-ret));
+}
+
+/* @cp's endpoint is the one @old wrote for that peer. */
+static bool same_endpoint(const struct weft_config *old, const struct weft_config_peer *cp)
+{
+	const struct weft_config_peer *was = old ? weft_config_find_peer(old, cp->name) : NULL;
+
+	return was && was->has_endpoint && was->endpoint.port == cp->endpoint.port &&
+	       !strcmp(was->endpoint.host, cp->endpoint.host);
+}
+
+/*
+ * Applies @cfg's [peer] sections; @old is the configuration they replace
+ * (NULL at start-up). The peers table sets every endpoint it is given, so it
+ * is given only those that change now: numeric ones that are new or that
+ * differ from @old's. An endpoint the file did not change stays where the
+ * peer is, which may be an address it roamed to. Host names are never given:
+ * they are looked up in the background, every reload again (a reload is how
+ * an operator makes weftd follow a changed DNS record), and found() applies
+ * the answer. Returns how many peers could not be added.
+ */
+static unsigned configure_peers(struct weftd *d, const struct weft_config *old,
+				const struct weft_config *cfg)
+{
+	struct weft_config_peer *list = calloc(cfg->n_peers + 1, sizeof(*list));
+
+	if (!list) {
+		log_err("out of memory for the configured peers");
+		return (unsigned)cfg->n_peers;
+	}
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		const struct weft_config_peer *cp = &cfg->peers[i];
+		const struct weft_peer *p = weft_peers_find_name(d->peers, cp->name);
+		bool kept = p && p->configured && weft_sockaddr_is_set(&p->endpoint) &&
+			    same_endpoint(old, cp);
+
+		list[i] = *cp;
+		list[i].has_endpoint = cp->has_endpoint && cp->endpoint.numeric && !kept;
+		if (cp->has_endpoint && !cp->endpoint.numeric)
+			lookup(d, &cp->endpoint, kept ? 0 : WEFT_RESOLVER_FRESH);
+	}
+	free(d->peers_cfg.peers);
+	d->peers_cfg = *cfg;
+	d->peers_cfg.peers = list;
+	return weft_peers_configure(d->peers, &d->peers_cfg);
+}
+
+/* The answer to a host-name lookup, for every configured peer at that name:
+ * a peer without an address goes there; one with an address moves only when
+ * the name's address changed, so a peer that roamed away from the address
+ * the name still has stays where it is. */
+static void found(void *ctx, const char *host, uint16_t port, int family,
+		  const union weft_sockaddr *addr, bool changed, const char *why, unsigned flags)
+{
+	struct weftd *d = ctx;
+	bool moved = false;
+
+	(void)family;
+	for (size_t i = 0; i < d->cfg->n_peers; i++) {
+		const struct weft_config_peer *cp = &d->cfg->peers[i];
+		struct weft_peer *p;
+		char text[WEFT_SOCKADDR_STRLEN];
+		bool has = false;
+
+		if (!cp->has_endpoint || cp->endpoint.numeric || cp->endpoint.port != port ||
+		    strcmp(cp->endpoint.host, host))
+			continue;
+		p = weft_peers_find_name(d->peers, cp->name);
+		if (!p || !p->configured)
+			continue;
+		has = weft_sockaddr_is_set(&p->endpoint);
+		if (!addr) {
+			weft_peer_log((flags & WEFT_RESOLVER_RETRY) ? LOG_DEBUG : LOG_WARNING, p,
+				      "peer %s: cannot resolve %s: %s; %s", p->name, host, why,
+				      has ? "it keeps its address"
+					  : "it has no address until the name resolves");
+			continue;
+		}
+		if (has && (!changed || weft_sockaddr_equal(&p->endpoint, addr)))
+			continue;
+		p->endpoint = *addr;
+		/* A new address may want another source; the peer's next
+		 * datagram tells. */
+		memset(&p->local, 0, sizeof(p->local));
+		weft_peer_log(LOG_INFO, p, "peer %s: %s is %s", p->name, host,
+			      weft_sockaddr_format(text, addr));
+		moved = true;
+	}
+	/* a peer given an address need not wait out its backoff */
+	if (moved && d->handshakes)
+		weft_handshakes_reconfigure(d->handshakes, d->cfg, weft_clock_now_ms());
+}
+
+static bool any_endpoint(const struct weft_peers *ps)
+{
+	const struct weft_peer *p;
+
+	weft_peers_foreach(ps, p) if (weft_sockaddr_is_set(&p->endpoint)) return true;
+	return false;
+}
+
+/* Host names that did not resolve are asked again while their peer has no
+ * address. */
+static void retry_unresolved(struct weftd *d, uint64_t now)
+{
+	if (now < d->resolve_retry_ms)
+		return;
+	d->resolve_retry_ms = now + RESOLVE_RETRY_MS;
+	for (size_t i = 0; i < d->cfg->n_peers; i++) {
+		const struct weft_config_peer *cp = &d->cfg->peers[i];
+		const struct weft_peer *p;
+
+		if (!cp->has_endpoint || cp->endpoint.numeric)
+			continue;
+		p = weft_peers_find_name(d->peers, cp->name);
+		if (p && p->configured && !weft_sockaddr_is_set(&p->endpoint))
+			lookup(d, &cp->endpoint, WEFT_RESOLVER_RETRY);
+	}
+}
+
+/* require_pinned_keys lets pinned keys in only: members that came in without
+ * a pin (by handshake, gossip or weftctl connect) lose their sessions now,
+ * not when those expire, and their handshakes are refused from then on.
+ * (A [peer] whose pin changed lost a session with another key in
+ * weft_peers_configure().) */
+static void revoke_unpinned(struct weftd *d)
+{
+	struct weft_peer *p;
+
+	if (!d->cfg->require_pinned_keys)
+		return;
+	weft_peers_foreach(d->peers, p)
+	{
+		if (p->has_pin)
+			continue;
+		weft_peer_log(LOG_WARNING, p,
+			      "member %s (%s) has no pinned key and require_pinned_keys = yes: its "
+			      "sessions end now and its handshakes are refused",
+			      p->name, p->has_static ? p->fingerprint : "no key yet");
+		if (p->has_static)
+			weft_mesh_forget(d->mesh, p->remote_static);
+		weft_peers_remove(d->peers, p);
+	}
+}
+
 /* ---- control, signals, reload, tick ---------------------------------------------- */
 
 static json_t *metrics_reply(struct weftd *d)
@@ -356,7 +524,7 @@ static void reload(struct weftd *d)
 	if (weft_config_reload_merge(cfg, d->cfg, warning))
 		log_warn("%s", warning);
 	weft_membership_reconfigure(d->membership, d->cfg, cfg);
-	weft_peers_configure(d->peers, cfg);
+	configure_peers(d, d->cfg, cfg);
 	weft_handshakes_reconfigure(d->handshakes, cfg, weft_clock_now_ms());
 	weft_mesh_reconfigure(d->mesh, cfg);
 	weft_router_reconfigure(d->router, cfg->clamp_mss);
@@ -364,6 +532,7 @@ static void reload(struct weftd *d)
 	weft_log_init(cfg->log_level);
 	weft_config_free(d->cfg);
 	d->cfg = cfg;
+	revoke_unpinned(d);
 	log_info("reloaded %s: %u peers", d->config_path, weft_peers_count(d->peers));
 	sd_notify(0, "READY=1");
 }
@@ -384,6 +553,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	weft_paths_tick(d->peers, d->egress, d->max_datagram, now);
 	weft_egress_tick(d->egress, (uint64_t)d->cfg->keepalive_interval * 1000u, now);
 	weft_mactable_expire(d->macs, now, MAC_EXPIRE_BUDGET);
+	retry_unresolved(d, now);
 	/* Frames left in the TX ring by a busy kick go out now at the latest. */
 	if (weft_inject_pending(d->inject) && weft_inject_flush(d->inject) < 0)
 		log_debug("inject ring kick failed");
@@ -414,8 +584,15 @@ static int open_state(struct weftd *d, char err[static WEFT_ERRLEN])
 		return weft_errorf(err, -ENOMEM, "receiver index and MAC tables");
 	if ((ret = weft_peers_new(&d->peers, WEFT_PEERS_MAX, d->index, d->macs, err)) < 0)
 		return ret;
-	if (weft_peers_configure(d->peers, cfg) > 0)
+	if ((ret = weft_resolver_new(&d->resolver, d->loop, found, d, err)) < 0)
+		return ret;
+	if (configure_peers(d, NULL, cfg) > 0)
 		return weft_errorf(err, -ENOMEM, "peers");
+	/* The overlay MTU follows the route to the first peer with an address:
+	 * when only host names could give one, they get a moment. */
+	if (!cfg->mtu && !cfg->underlay[0] && !any_endpoint(d->peers))
+		weft_resolver_settle(d->resolver, RESOLVE_SETTLE_S);
+	d->resolve_retry_ms = weft_clock_now_ms() + RESOLVE_RETRY_MS;
 	return weft_membership_new(&d->membership,
 				   &(struct weft_membership_deps){.cfg = cfg, .peers = d->peers}, err);
 }
@@ -545,7 +722,9 @@ static void teardown(struct weftd *d)
 	weft_membership_free(d->membership);
 	weft_handshakes_free(d->handshakes);
 	weft_egress_free(d->egress);
+	weft_resolver_free(d->resolver);
 	weft_peers_free(d->peers);
+	free(d->peers_cfg.peers);
 	weft_capture_free(d->capture);
 	weft_inject_free(d->inject);
 	weft_udp_free(d->udp);

@@ -26,6 +26,7 @@ struct weft_mactable;
 struct weft_membership;
 struct weft_mesh;
 struct weft_peers;
+struct weft_resolver;
 struct weft_router;
 struct weft_udp;
 
@@ -35,6 +36,12 @@ struct weftd {
 	/* What the daemon runs with: the file as last loaded, with every
 	 * restart-only key at the value it started with. Replaced on reload. */
 	struct weft_config *cfg;
+	/* What the peers table is configured with (it borrows it): cfg, with
+	 * only the endpoints that a start-up or reload sets now (see
+	 * configure_peers() in daemon.c); the peers array is owned. */
+	struct weft_config peers_cfg;
+	struct weft_resolver *resolver; /* host-name endpoints, in the background */
+	uint64_t resolve_retry_ms;	/* when unresolved host names are tried again */
 	uint64_t started_ms;
 	int lock_fd; /* abstract socket: one weftd per bridge per netns */
 
