@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include <config.h>   /* autoconf's, not common/config.h */
+#include <config.h> /* autoconf's, not common/config.h */
 
 #include <endian.h>
 #include <errno.h>
@@ -15,9 +15,9 @@
 
 _Static_assert((WEFT_SESSION_REPLAY_BLOCKS & REPLAY_MASK) == 0, "replay blocks: a power of two");
 _Static_assert(WEFT_SESSION_REPLAY_WINDOW >= 8192, "the design promises 8192 packets");
-_Static_assert(crypto_aead_chacha20poly1305_ietf_ABYTES == WEFT_WIRE_TAG_LEN, "tag length");
-_Static_assert(crypto_aead_chacha20poly1305_ietf_KEYBYTES == WEFT_KEY_LEN, "key length");
-_Static_assert(crypto_aead_chacha20poly1305_ietf_NPUBBYTES == 12, "nonce length");
+_Static_assert(WEFT_AEAD_TAG_LEN == WEFT_WIRE_TAG_LEN, "tag length");
+_Static_assert(WEFT_AEAD_KEY_LEN == WEFT_KEY_LEN, "key length");
+_Static_assert(WEFT_WIRE_PLAIN_MAX_LEN <= WEFT_AEAD_MAX_LEN, "the AEAD takes any datagram");
 
 /* ---- replay window ---------------------------------------------------------- */
 
@@ -114,6 +114,12 @@ struct weft_session *weft_session_new(const uint8_t send_key[static WEFT_KEY_LEN
 	}
 	memcpy(s->keys, send_key, WEFT_KEY_LEN);
 	memcpy(s->keys + WEFT_KEY_LEN, recv_key, WEFT_KEY_LEN);
+	/* Keyed once here, so that no datagram sets up a cipher. */
+	if (weft_aead_init_best(&s->aead_tx, s->keys, true) < 0 ||
+	    weft_aead_init_best(&s->aead_rx, s->keys + WEFT_KEY_LEN, false) < 0) {
+		weft_session_free(s);
+		return NULL;
+	}
 	s->remote_index = remote_index;
 	s->initiator = initiator;
 	s->created_ms = now_ms;
@@ -126,6 +132,9 @@ void weft_session_free(struct weft_session *s)
 {
 	if (!s)
 		return;
+	/* Before the keys they may borrow. */
+	weft_aead_clear(&s->aead_tx);
+	weft_aead_clear(&s->aead_rx);
 	sodium_free(s->keys); /* wipes */
 	sodium_memzero(s, sizeof(*s));
 	free(s);
@@ -170,7 +179,7 @@ bool weft_session_can_send(const struct weft_session *s, uint64_t now_ms)
 }
 
 /* Noise's nonce encoding: 32 zero bits, then the counter little-endian. */
-static void make_nonce(uint8_t nonce[static 12], uint64_t counter)
+static void make_nonce(uint8_t nonce[static WEFT_AEAD_NONCE_LEN], uint64_t counter)
 {
 	uint64_t le = htole64(counter);
 
@@ -181,7 +190,7 @@ static void make_nonce(uint8_t nonce[static 12], uint64_t counter)
 int weft_session_seal(struct weft_session *s, uint8_t *pkt, size_t plain_len, uint64_t now_ms,
 		      size_t *out_len)
 {
-	uint8_t nonce[12];
+	uint8_t nonce[WEFT_AEAD_NONCE_LEN];
 	uint8_t *plain = pkt + WEFT_WIRE_DATA_HEADER_LEN;
 	uint64_t counter;
 
@@ -194,9 +203,9 @@ int weft_session_seal(struct weft_session *s, uint8_t *pkt, size_t plain_len, ui
 	counter = s->send_counter++;
 	weft_wire_put_data_header(pkt, s->remote_index, counter);
 	make_nonce(nonce, counter);
-	crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-	    plain, plain + plain_len, NULL, plain, plain_len, pkt, WEFT_WIRE_DATA_HEADER_LEN, NULL,
-	    nonce, s->keys);
+	if (weft_aead_seal(&s->aead_tx, nonce, pkt, WEFT_WIRE_DATA_HEADER_LEN, plain, plain_len,
+			   plain + plain_len) < 0)
+		return -EIO;
 	*out_len = plain_len + WEFT_WIRE_DATA_OVERHEAD;
 	return 0;
 }
@@ -210,7 +219,7 @@ static int drop(struct weft_session *s, int err)
 int weft_session_open(struct weft_session *s, uint8_t *pkt, size_t len, uint64_t now_ms,
 		      size_t *plain_len)
 {
-	uint8_t nonce[12];
+	uint8_t nonce[WEFT_AEAD_NONCE_LEN];
 	uint8_t *cipher = pkt + WEFT_WIRE_DATA_HEADER_LEN;
 	uint64_t counter;
 	size_t clen;
@@ -232,9 +241,8 @@ int weft_session_open(struct weft_session *s, uint8_t *pkt, size_t len, uint64_t
 		return drop(s, r);
 	make_nonce(nonce, counter);
 	clen = len - WEFT_WIRE_DATA_OVERHEAD;
-	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-		cipher, NULL, cipher, clen, cipher + clen, pkt, WEFT_WIRE_DATA_HEADER_LEN, nonce,
-		s->keys + WEFT_KEY_LEN) != 0)
+	if (weft_aead_open(&s->aead_rx, nonce, pkt, WEFT_WIRE_DATA_HEADER_LEN, cipher, clen,
+			   cipher + clen) < 0)
 		return drop(s, -EBADMSG);
 	s->rx_packets++;
 	*plain_len = clen;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Transport sessions: the keys a handshake produced, send counters, the replay
  * window, key lifetimes and the per-peer session set. Each session carries its
- * entry in the receiver-index table (common/index.h). Pure logic: the caller
- * passes the time (milliseconds, any monotonic origin). */
+ * entry in the receiver-index table (common/index.h) and one AEAD context per
+ * direction (common/aead.h), keyed when the session is made. Pure logic: the
+ * caller passes the time (milliseconds, any monotonic origin). */
 #ifndef WEFT_SESSION_H
 #define WEFT_SESSION_H
 
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/aead.h"
 #include "common/index.h"
 #include "common/weft.h"
 #include "common/wire.h"
@@ -84,6 +86,8 @@ struct weft_session_set;
 
 struct weft_session {
 	uint8_t *keys;		       /* sodium_malloc: send key, then receive key */
+	struct weft_aead aead_tx;      /* keyed with the send key; may borrow it */
+	struct weft_aead aead_rx;      /* keyed with the receive key; may borrow it */
 	uint64_t send_counter;	       /* the next counter to seal with */
 	struct weft_index_entry entry; /* entry.index is ours: peers put it in receiver_index */
 	uint32_t remote_index;	       /* theirs: we put it in receiver_index */
@@ -99,24 +103,28 @@ struct weft_session {
 };
 
 /* A session from a completed handshake's transport keys (copied; the caller
- * wipes its own). @limits NULL means WEFT_SESSION_LIMITS_DEFAULT. Returns NULL
- * when out of memory. Its entry is in no table yet (entry.index 0): the caller
- * hands it the handshake's index with weft_index_replace(). */
+ * wipes its own), with the AEAD contexts of weft_aead_init_best(). @limits
+ * NULL means WEFT_SESSION_LIMITS_DEFAULT. Returns NULL when out of memory. Its
+ * entry is in no table yet (entry.index 0): the caller hands it the
+ * handshake's index with weft_index_replace(). */
 struct weft_session *weft_session_new(const uint8_t send_key[static WEFT_KEY_LEN],
 				      const uint8_t recv_key[static WEFT_KEY_LEN],
 				      uint32_t remote_index, bool initiator,
 				      const struct weft_session_limits *limits,
 				      uint64_t now_ms) WEFT_WUR;
-/* Wipes the keys and frees; accepts NULL. Leaves the index table alone (the
- * session set removes the entries of the sessions it frees). */
+/* Frees the AEAD contexts, wipes the keys and frees; accepts NULL. Leaves the
+ * index table alone (the session set removes the entries of the sessions it
+ * frees). */
 void weft_session_free(struct weft_session *s);
 
 /* Seals a DATA datagram in place. The plaintext records are at
  * pkt + WEFT_WIRE_DATA_HEADER_LEN (@plain_len bytes) and @pkt has room for
  * @plain_len + WEFT_WIRE_DATA_OVERHEAD bytes. Writes the header, encrypts,
  * appends the tag and sets *@out_len to the datagram's length. Returns 0,
- * -EMSGSIZE (plaintext over WEFT_WIRE_PLAIN_MAX_LEN), -EKEYEXPIRED or -ERANGE
- * (counters exhausted): the session cannot send any more then. */
+ * -EMSGSIZE (plaintext over WEFT_WIRE_PLAIN_MAX_LEN), -EIO (the AEAD library
+ * failed: this datagram is lost, its counter spent, the plaintext wiped), or
+ * -EKEYEXPIRED or -ERANGE (counters exhausted): the session cannot send any
+ * more then. */
 int weft_session_seal(struct weft_session *s, uint8_t *pkt, size_t plain_len, uint64_t now_ms,
 		      size_t *out_len) WEFT_WUR;
 /* Opens a DATA datagram in place: the plaintext (*@plain_len bytes) is left at
@@ -124,7 +132,8 @@ int weft_session_seal(struct weft_session *s, uint8_t *pkt, size_t plain_len, ui
  * (-ENOENT otherwise). The replay window is checked before decrypting and
  * updated only once the tag verified. Returns 1 when the datagram is the
  * newest so far on this session, 0 for an accepted late one, or a negative
- * errno (see enum weft_session_drop), counted in s->drops. */
+ * errno (see enum weft_session_drop), counted in s->drops. A datagram that
+ * fails its tag (-EBADMSG) is left with its ciphertext zeroed. */
 int weft_session_open(struct weft_session *s, uint8_t *pkt, size_t len, uint64_t now_ms,
 		      size_t *plain_len) WEFT_WUR;
 

@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "common/aead.h"
 #include "common/config.h"
 #include "common/key.h"
 #include "daemon/daemon.h"
@@ -212,9 +213,15 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
-		case 'V':
-			printf("weftd %s\n", PACKAGE_VERSION);
+		case 'V': {
+			/* which library seals DATA (a build option, and libcrypto may
+			 * refuse the cipher at run time) */
+			enum weft_aead_backend aead = weft_aead_probe();
+
+			printf("weftd %s (AEAD: %s %s)\n", PACKAGE_VERSION, weft_aead_name(aead),
+			       weft_aead_version(aead));
 			return 0;
+		}
 		default:
 			usage(stderr);
 			return 2;

@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* What the session layer costs over the bare AEAD: seal + open of one DATA
- * datagram carrying one frame (64 and 1400 bytes), through weft_session_seal/
- * weft_session_open and through crypto_aead_chacha20poly1305_ietf_*_detached
- * on the same buffer. Medians of interleaved runs, nanoseconds per datagram.
+/* What the transport AEAD costs with each backend built in, and what the
+ * session layer adds to it:
+ *  1. seal, and seal + open, of one record of 64, 128, 256, 1400 and 65000
+ *     bytes in place (16 bytes of additional data, DATA's nonce) through
+ *     weft_aead_seal/weft_aead_open with each backend alone, in GB/s of
+ *     record bytes. Opening in place turns the ciphertext back into
+ *     plaintext, so open alone is timed as (seal + open) - seal;
+ *  2. seal + open of one DATA datagram carrying one frame (64 and 1400 bytes)
+ *     through weft_session_seal/weft_session_open, against bare AEAD
+ *     contexts made as the sessions make theirs, on the same buffer.
+ * Every figure is the median of interleaved runs (drift in the machine's load
+ * hits every column alike), timed in this thread's CPU time.
  * Usage: bench_session [runs]  (not a test: prints numbers, exits 0) */
 #include "config.h"
 
+#include <endian.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +23,11 @@
 
 #include <sodium.h>
 
+#include "common/aead.h"
 #include "common/session.h"
 #include "common/wire.h"
+
+enum { NB = WEFT_AEAD_BACKEND_COUNT };
 
 static uint64_t now_ns(void)
 {
@@ -38,7 +50,41 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static _Alignas(64) uint8_t pkt[2048];
+static void die(const char *what)
+{
+	fprintf(stderr, "bench_session: %s\n", what);
+	exit(1);
+}
+
+static _Alignas(64) uint8_t pkt[WEFT_WIRE_DATA_MAX_LEN + 64];
+
+static void nonce_of(uint8_t nonce[static WEFT_AEAD_NONCE_LEN], uint64_t counter)
+{
+	uint64_t le = htole64(counter);
+
+	memset(nonce, 0, 4);
+	memcpy(nonce + 4, &le, sizeof(le));
+}
+
+/* ns per record: seal alone (@open false) or seal then open. */
+static double run_aead(struct weft_aead *tx, struct weft_aead *rx, size_t len, long iters,
+		       bool open)
+{
+	uint8_t nonce[WEFT_AEAD_NONCE_LEN];
+	uint8_t *text = pkt + WEFT_WIRE_DATA_HEADER_LEN, *tag = text + len;
+	static uint64_t counter;
+	uint64_t t0 = now_ns();
+
+	for (long i = 0; i < iters; i++) {
+		nonce_of(nonce, ++counter);
+		if (weft_aead_seal(tx, nonce, pkt, WEFT_WIRE_DATA_HEADER_LEN, text, len, tag) != 0)
+			die("seal failed");
+		if (open &&
+		    weft_aead_open(rx, nonce, pkt, WEFT_WIRE_DATA_HEADER_LEN, text, len, tag) != 0)
+			die("open failed");
+	}
+	return (double)(now_ns() - t0) / (double)iters;
+}
 
 static double run_session(struct weft_session *tx, struct weft_session *rx, size_t plain_len,
 			  long iters)
@@ -48,81 +94,134 @@ static double run_session(struct weft_session *tx, struct weft_session *rx, size
 
 	for (long i = 0; i < iters; i++) {
 		if (weft_session_seal(tx, pkt, plain_len, 0, &len) != 0 ||
-		    weft_session_open(rx, pkt, len, 0, &out_len) != 1 || out_len != plain_len) {
-			fprintf(stderr, "bench_session: seal/open failed\n");
-			exit(1);
-		}
+		    weft_session_open(rx, pkt, len, 0, &out_len) != 1 || out_len != plain_len)
+			die("session seal/open failed");
 	}
 	return (double)(now_ns() - t0) / (double)iters;
 }
 
-static double run_raw(const uint8_t *key, size_t plain_len, long iters)
+static double *runs_alloc(int runs)
 {
-	uint8_t nonce[12] = {0};
-	uint8_t *plain = pkt + WEFT_WIRE_DATA_HEADER_LEN, *tag = plain + plain_len;
-	static uint64_t counter;
-	uint64_t t0 = now_ns();
+	double *v = calloc((size_t)runs, sizeof(double));
 
-	for (long i = 0; i < iters; i++) {
-		counter++;
-		memcpy(nonce + 4, &counter, sizeof(counter));
-		crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-		    plain, tag, NULL, plain, plain_len, pkt, WEFT_WIRE_DATA_HEADER_LEN, NULL, nonce,
-		    key);
-		if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-			plain, NULL, plain, plain_len, tag, pkt, WEFT_WIRE_DATA_HEADER_LEN, nonce,
-			key) != 0) {
-			fprintf(stderr, "bench_session: raw decrypt failed\n");
-			exit(1);
-		}
-	}
-	return (double)(now_ns() - t0) / (double)iters;
+	if (!v)
+		die("out of memory");
+	return v;
 }
 
-int main(int argc, char **argv)
+/* Table 1: each backend, seal and open, GB/s. */
+static void bench_backends(const uint8_t *key, int runs)
+{
+	static const size_t sizes[] = {64, 128, 256, 1400, 65000};
+	struct weft_aead tx[NB], rx[NB];
+	bool have[NB];
+
+	for (int b = 0; b < NB; b++) {
+		have[b] = weft_aead_built((enum weft_aead_backend)b);
+		if (have[b] && (weft_aead_init(&tx[b], (enum weft_aead_backend)b, key, true) != 0 ||
+				weft_aead_init(&rx[b], (enum weft_aead_backend)b, key, false) != 0))
+			die("cannot make an AEAD context");
+		/* Each backend alone: a libcrypto context otherwise hands texts
+		 * under WEFT_AEAD_LIBCRYPTO_MIN_LEN to libsodium. */
+		tx[b].libsodium_below = rx[b].libsodium_below = 0;
+	}
+	printf("ChaCha20-Poly1305 in place, 16 bytes AD: GB/s of record bytes, median of %d runs\n",
+	       runs);
+	printf("%-7s", "record");
+	for (int b = 0; b < NB; b++)
+		printf(" %10s seal %5s", weft_aead_name((enum weft_aead_backend)b), "open");
+	if (have[WEFT_AEAD_LIBCRYPTO])
+		printf("   libcrypto/libsodium seal  open");
+	printf("\n");
+	for (size_t s = 0; s < WEFT_ARRAY_SIZE(sizes); s++) {
+		size_t len = sizes[s];
+		long iters = (long)(16000000 / len) + 2000;
+		double *seal[NB], *both[NB], gseal[NB] = {0}, gopen[NB] = {0};
+
+		randombytes_buf(pkt, len + WEFT_WIRE_DATA_OVERHEAD);
+		for (int b = 0; b < NB; b++) {
+			seal[b] = runs_alloc(runs);
+			both[b] = runs_alloc(runs);
+			/* Warm up caches and the CPU's clock before measuring. */
+			if (have[b])
+				run_aead(&tx[b], &rx[b], len, iters / 4, true);
+		}
+		for (int r = 0; r < runs; r++) {
+			for (int b = 0; b < NB; b++) {
+				if (!have[b])
+					continue;
+				seal[b][r] = run_aead(&tx[b], &rx[b], len, iters, false);
+				both[b][r] = run_aead(&tx[b], &rx[b], len, iters, true);
+			}
+		}
+		printf("%-7zu", len);
+		for (int b = 0; b < NB; b++) {
+			if (!have[b]) {
+				printf(" %15s %5s", "not built", "-");
+				continue;
+			}
+			double ts = median(seal[b], runs), tb = median(both[b], runs);
+
+			gseal[b] = (double)len / ts;
+			gopen[b] = (double)len / (tb - ts);
+			printf(" %15.2f %5.2f", gseal[b], gopen[b]);
+		}
+		if (have[WEFT_AEAD_LIBCRYPTO])
+			printf("   %24.2fx %4.2fx",
+			       gseal[WEFT_AEAD_LIBCRYPTO] / gseal[WEFT_AEAD_LIBSODIUM],
+			       gopen[WEFT_AEAD_LIBCRYPTO] / gopen[WEFT_AEAD_LIBSODIUM]);
+		printf("\n");
+		for (int b = 0; b < NB; b++) {
+			free(seal[b]);
+			free(both[b]);
+		}
+	}
+	for (int b = 0; b < NB; b++) {
+		if (have[b]) {
+			weft_aead_clear(&tx[b]);
+			weft_aead_clear(&rx[b]);
+		}
+	}
+}
+
+/* Table 2: the session layer over the bare AEAD of the sessions' backend. */
+static void bench_session(const uint8_t *k1, const uint8_t *k2, int runs)
 {
 	static const size_t frames[] = {64, 1400};
-	int runs = argc > 1 ? atoi(argv[1]) : 9;
-	uint8_t k1[WEFT_KEY_LEN], k2[WEFT_KEY_LEN];
-	struct weft_session *tx, *rx;
+	struct weft_session *tx = weft_session_new(k1, k2, 2, true, NULL, 0);
+	struct weft_session *rx = weft_session_new(k2, k1, 1, false, NULL, 0);
+	struct weft_aead atx, arx;
 	int worst = 0;
 
-	if (runs < 1 || runs > 1000 || sodium_init() < 0)
-		return 1;
-	randombytes_buf(k1, sizeof(k1));
-	randombytes_buf(k2, sizeof(k2));
-	tx = weft_session_new(k1, k2, 2, true, NULL, 0);
-	rx = weft_session_new(k2, k1, 1, false, NULL, 0);
 	if (!tx || !rx)
-		return 1;
+		die("cannot make sessions");
 	/* The indices an index table would have handed out (there is none here). */
 	tx->entry.index = 1;
 	rx->entry.index = 2;
+	if (weft_aead_init(&atx, tx->aead_tx.backend, k1, true) != 0 ||
+	    weft_aead_init(&arx, tx->aead_tx.backend, k1, false) != 0)
+		die("cannot make an AEAD context");
 
-	printf("%-6s %12s %12s %9s   (ns per datagram, seal+open, median of %d runs)\n", "frame",
-	       "session", "raw AEAD", "overhead", runs);
+	printf("\nsessions (%s): ns per datagram, seal+open, median of %d runs\n",
+	       weft_aead_name(tx->aead_tx.backend), runs);
+	printf("%-6s %12s %12s %9s\n", "frame", "session", "bare AEAD", "overhead");
 	for (size_t f = 0; f < WEFT_ARRAY_SIZE(frames); f++) {
 		size_t plain_len = frames[f] + WEFT_WIRE_RECORD_HEADER_LEN;
 		long iters = frames[f] < 256 ? 200000 : 40000;
-		double *sess = calloc((size_t)runs, sizeof(double));
-		double *raw = calloc((size_t)runs, sizeof(double));
+		double *sess = runs_alloc(runs), *raw = runs_alloc(runs);
 		struct weft_wire_writer w;
 		uint8_t *body;
 
-		if (!sess || !raw)
-			return 1;
 		weft_wire_writer_init(&w, pkt + WEFT_WIRE_DATA_HEADER_LEN,
 				      sizeof(pkt) - WEFT_WIRE_DATA_OVERHEAD);
 		if (weft_wire_writer_reserve(&w, WEFT_WIRE_REC_FRAME, frames[f], &body) != 0)
-			return 1;
+			die("cannot write a frame record");
 		randombytes_buf(body, frames[f]);
-		/* Warm up caches and the CPU's clock before measuring. */
 		run_session(tx, rx, plain_len, iters / 4);
-		run_raw(k1, plain_len, iters / 4);
-		/* Interleaved, so drift in machine load hits both alike. */
+		run_aead(&atx, &arx, plain_len, iters / 4, true);
 		for (int r = 0; r < runs; r++) {
 			sess[r] = run_session(tx, rx, plain_len, iters);
-			raw[r] = run_raw(k1, plain_len, iters);
+			raw[r] = run_aead(&atx, &arx, plain_len, iters, true);
 		}
 		double s = median(sess, runs), a = median(raw, runs);
 		double over = (s - a) / a * 100;
@@ -134,7 +233,22 @@ int main(int argc, char **argv)
 	}
 	if (worst)
 		printf("note: session overhead above 10%% at 1400 bytes\n");
+	weft_aead_clear(&atx);
+	weft_aead_clear(&arx);
 	weft_session_free(tx);
 	weft_session_free(rx);
+}
+
+int main(int argc, char **argv)
+{
+	int runs = argc > 1 ? atoi(argv[1]) : 9;
+	uint8_t k1[WEFT_KEY_LEN], k2[WEFT_KEY_LEN];
+
+	if (runs < 1 || runs > 1000 || sodium_init() < 0)
+		return 1;
+	randombytes_buf(k1, sizeof(k1));
+	randombytes_buf(k2, sizeof(k2));
+	bench_backends(k1, runs);
+	bench_session(k1, k2, runs);
 	return 0;
 }

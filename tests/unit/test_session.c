@@ -102,6 +102,15 @@ static void check_frame(const uint8_t *pkt, size_t plain_len, size_t frame_len, 
 	assert_int_equal(weft_wire_records_next(&it, &rec), 0);
 }
 
+/* Makes a session's AEAD contexts take every text themselves: a libcrypto
+ * context otherwise hands texts under WEFT_AEAD_LIBCRYPTO_MIN_LEN bytes to
+ * libsodium (common/aead.h), and the vectors below are that short. */
+static void every_len_own(struct weft_session *s)
+{
+	s->aead_tx.libsodium_below = 0;
+	s->aead_rx.libsodium_below = 0;
+}
+
 /* ---- seal / open ------------------------------------------------------------------ */
 
 static void test_roundtrip_both_ways(void **state)
@@ -145,7 +154,7 @@ static void test_roundtrip_both_ways(void **state)
 
 /* The AEAD inputs, computed independently: nonce = 4 zero bytes then the
  * counter little-endian, AD = the 16 header bytes, key = the send key. */
-static void test_known_answer(void **state)
+static void check_known_answer(bool own)
 {
 	struct pair p;
 	uint8_t pkt[256], plain[64], expect[64 + 16], nonce[12] = {0};
@@ -155,6 +164,8 @@ static void test_known_answer(void **state)
 	size_t len;
 
 	make_pair(&p, NULL);
+	if (own)
+		every_len_own(p.i);
 	p.i->send_counter = UINT64_C(0x0a0b0c0d0e0f1011);
 	for (size_t i = 0; i < sizeof(plain); i++)
 		plain[i] = (uint8_t)i;
@@ -173,9 +184,15 @@ static void test_known_answer(void **state)
 	free_pair(&p);
 }
 
+static void test_known_answer(void **state)
+{
+	check_known_answer(false);
+	check_known_answer(true);
+}
+
 /* The test vector of docs/protocol.md section 12 (checked with Python's
  * cryptography package, an independent ChaCha20-Poly1305). */
-static void test_protocol_doc_vector(void **state)
+static void check_protocol_doc_vector(bool own)
 {
 	static const uint8_t expect[98] = {
 	    0x04, 0x00, 0x00, 0x00, 0x22, 0x22, 0x22, 0x22, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
@@ -198,6 +215,10 @@ static void test_protocol_doc_vector(void **state)
 	s = new_session(send_key, key_r2i, 0x11111111, 0x22222222, true, NULL, T0);
 	r = new_session(key_r2i, send_key, 0x22222222, 0x11111111, false, NULL, T0);
 	assert_true(s && r);
+	if (own) {
+		every_len_own(s);
+		every_len_own(r);
+	}
 	s->send_counter = 5;
 	weft_wire_writer_init(&w, pkt + 16, sizeof(pkt) - 32);
 	assert_int_equal(weft_wire_writer_append(&w, WEFT_WIRE_REC_KEEPALIVE, NULL, 0), 0);
@@ -214,7 +235,98 @@ static void test_protocol_doc_vector(void **state)
 	weft_session_free(r);
 }
 
-static void test_flip_every_byte(void **state)
+static void test_protocol_doc_vector(void **state)
+{
+	check_protocol_doc_vector(false);
+	check_protocol_doc_vector(true);
+}
+
+/* The backend sealing and opening: libcrypto when it is built in, except in
+ * the copy of this test built against libsodium alone
+ * (WEFT_AEAD_LIBSODIUM_ONLY, tests/unit/test_session_libsodium), which runs
+ * every test here through the fallback. */
+static void test_aead_backend(void **state)
+{
+#if defined(HAVE_LIBCRYPTO) && !defined(WEFT_AEAD_LIBSODIUM_ONLY)
+	const enum weft_aead_backend expect = WEFT_AEAD_LIBCRYPTO;
+#else
+	const enum weft_aead_backend expect = WEFT_AEAD_LIBSODIUM;
+#endif
+	struct pair p;
+
+	make_pair(&p, NULL);
+	assert_int_equal(p.i->aead_tx.backend, expect);
+	assert_int_equal(p.i->aead_rx.backend, expect);
+	assert_true(p.i->aead_tx.encrypt && !p.i->aead_rx.encrypt);
+	print_message("# sessions seal with %s %s\n", weft_aead_name(expect),
+		      weft_aead_version(expect));
+	free_pair(&p);
+}
+
+/* The largest datagram, against libsodium's one-shot call as the reference,
+ * and refused with one bit of its tag changed. */
+static void test_largest_datagram(void **state)
+{
+	const size_t plain_len = WEFT_WIRE_PLAIN_MAX_LEN;
+	uint8_t *pkt = malloc(WEFT_WIRE_DATA_MAX_LEN), *copy = malloc(WEFT_WIRE_DATA_MAX_LEN);
+	uint8_t *expect = malloc(WEFT_WIRE_DATA_MAX_LEN), nonce[12] = {0};
+	size_t len, out_len;
+	struct pair p;
+
+	assert_true(pkt && copy && expect);
+	make_pair(&p, NULL);
+	p.i->send_counter = 1234567;
+	for (size_t i = 0; i < plain_len; i++)
+		pkt[WEFT_WIRE_DATA_HEADER_LEN + i] = (uint8_t)(i * 7 + (i >> 8));
+	memcpy(expect, pkt, WEFT_WIRE_DATA_MAX_LEN);
+	assert_int_equal(weft_session_seal(p.i, pkt, plain_len, T0, &len), 0);
+	assert_int_equal(len, WEFT_WIRE_DATA_MAX_LEN);
+	memcpy(expect, pkt, WEFT_WIRE_DATA_HEADER_LEN);
+	nonce[4] = 1234567 & 0xff;
+	nonce[5] = (1234567 >> 8) & 0xff;
+	nonce[6] = 1234567 >> 16;
+	assert_int_equal(crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+			     expect + 16, expect + 16 + plain_len, NULL, expect + 16, plain_len,
+			     expect, 16, NULL, nonce, key_i2r),
+			 0);
+	assert_memory_equal(pkt, expect, len);
+	memcpy(copy, pkt, len);
+	copy[len - 1] ^= 0x80;
+	assert_int_equal(weft_session_open(p.r, copy, len, T0, &out_len), -EBADMSG);
+	assert_int_equal(weft_session_open(p.r, pkt, len, T0, &out_len), 1);
+	assert_int_equal(out_len, plain_len);
+	for (size_t i = 0; i < plain_len; i++)
+		assert_int_equal(pkt[WEFT_WIRE_DATA_HEADER_LEN + i], (uint8_t)(i * 7 + (i >> 8)));
+	free_pair(&p);
+	free(pkt);
+	free(copy);
+	free(expect);
+}
+
+/* A datagram that fails its tag leaves no unauthenticated plaintext behind
+ * (libcrypto decrypts before it verifies), and the session opens the next. */
+static void test_forged_wiped(void **state)
+{
+	struct pair p;
+	uint8_t pkt[256], copy[256];
+	size_t len, plain_len;
+
+	make_pair(&p, NULL);
+	len = seal_frame(p.i, pkt, sizeof(pkt), 100, 0x5a, T0);
+	memcpy(copy, pkt, len);
+	copy[20] ^= 1;
+	assert_int_equal(weft_session_open(p.r, copy, len, T0, &plain_len), -EBADMSG);
+	/* The header is untouched, the text zeroed... */
+	assert_memory_equal(copy, pkt, WEFT_WIRE_DATA_HEADER_LEN);
+	for (size_t i = WEFT_WIRE_DATA_HEADER_LEN; i < len - WEFT_WIRE_TAG_LEN; i++)
+		assert_int_equal(copy[i], 0);
+	/* ...and the genuine one opens with the same context. */
+	assert_int_equal(weft_session_open(p.r, pkt, len, T0, &plain_len), 1);
+	check_frame(pkt, plain_len, 100, 0x5a);
+	free_pair(&p);
+}
+
+static void check_flip_every_byte(bool own)
 {
 	struct pair p;
 	uint8_t pkt[256], copy[256];
@@ -222,6 +334,10 @@ static void test_flip_every_byte(void **state)
 	uint64_t auth = 0, malformed = 0, index = 0, limit = 0;
 
 	make_pair(&p, NULL);
+	if (own) {
+		every_len_own(p.i);
+		every_len_own(p.r);
+	}
 	p.i->send_counter = 77;
 	len = seal_frame(p.i, pkt, sizeof(pkt), 64, 0x42, T0);
 	for (size_t pos = 0; pos < len; pos++) {
@@ -258,6 +374,12 @@ static void test_flip_every_byte(void **state)
 	memcpy(copy, pkt, len);
 	assert_int_equal(weft_session_open(p.r, copy, 31, T0, &plain_len), -EINVAL);
 	free_pair(&p);
+}
+
+static void test_flip_every_byte(void **state)
+{
+	check_flip_every_byte(false);
+	check_flip_every_byte(true);
 }
 
 static void test_replay_and_too_old(void **state)
@@ -903,6 +1025,9 @@ int main(void)
 	    cmocka_unit_test(test_roundtrip_both_ways),
 	    cmocka_unit_test(test_known_answer),
 	    cmocka_unit_test(test_protocol_doc_vector),
+	    cmocka_unit_test(test_aead_backend),
+	    cmocka_unit_test(test_largest_datagram),
+	    cmocka_unit_test(test_forged_wiped),
 	    cmocka_unit_test(test_flip_every_byte),
 	    cmocka_unit_test(test_replay_and_too_old),
 	    cmocka_unit_test(test_counter_exhaustion),

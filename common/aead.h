@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* The transport AEAD: ChaCha20-Poly1305 (RFC 8439, 96-bit nonce) sealing and
+ * opening DATA records in place, from one of two libraries that compute the
+ * same function (nothing on the wire says which one sealed):
+ *   - libcrypto (OpenSSL's EVP), when weft is built with it: per-CPU assembly
+ *     (AVX2, AVX-512) that libsodium 1.0.18 does not have, 1.5x libsodium's
+ *     speed at 1400 bytes and 2.5x at 64 KB (tests/bench/README.md);
+ *   - libsodium, always built in: the fallback when weft is built without
+ *     libcrypto, or when libcrypto refuses the cipher (a FIPS-only setup). It
+ *     also seals and opens a libcrypto context's short records, where EVP's
+ *     fixed cost per call makes libcrypto the slower of the two.
+ * A context is made once per key and direction and reused; a record only
+ * changes its nonce. The Noise handshake does not come through here: it keeps
+ * libsodium (common/noise.c). */
+#ifndef WEFT_AEAD_H
+#define WEFT_AEAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/weft.h"
+
+#define WEFT_AEAD_KEY_LEN   32
+#define WEFT_AEAD_NONCE_LEN 12
+#define WEFT_AEAD_TAG_LEN   16
+/* The longest plaintext or additional data one call takes: a UDP payload. */
+#define WEFT_AEAD_MAX_LEN 65535
+/* A libcrypto context hands texts shorter than this to libsodium: below it
+ * libsodium was faster (a frame of 64 bytes: ~0.85x with libcrypto), above it
+ * libcrypto (128 bytes: ~1.15x). */
+#define WEFT_AEAD_LIBCRYPTO_MIN_LEN 128
+
+enum weft_aead_backend { WEFT_AEAD_LIBSODIUM, WEFT_AEAD_LIBCRYPTO, WEFT_AEAD_BACKEND_COUNT };
+
+struct evp_cipher_ctx_st; /* OpenSSL's EVP_CIPHER_CTX */
+
+/* One key in one direction. Zeroed is a valid cleared context. */
+struct weft_aead {
+	enum weft_aead_backend backend;
+	bool encrypt;
+	/* libsodium reads the key for every record: borrowed from the caller's
+	 * sodium_malloc memory, which must outlive the context. */
+	const uint8_t *key;
+	/* libcrypto keeps its own copy of the key in the context, which it
+	 * cleanses when the context is freed. */
+	struct evp_cipher_ctx_st *ctx;
+	/* Texts shorter than this go through libsodium with the same key:
+	 * WEFT_AEAD_LIBCRYPTO_MIN_LEN for libcrypto (0 makes it take all). */
+	size_t libsodium_below;
+};
+
+/* Whether @b is built in. libsodium always is. */
+bool weft_aead_built(enum weft_aead_backend b);
+/* "libsodium", "libcrypto"; "?" when out of range. */
+const char *weft_aead_name(enum weft_aead_backend b);
+/* The version of the library linked at run time ("1.0.18", "OpenSSL 3.0.19 ...");
+ * "not built" for a backend that is not built in. */
+const char *weft_aead_version(enum weft_aead_backend b);
+/* The backend weft_aead_init_best() uses when it can: libcrypto if built in,
+ * else libsodium. */
+enum weft_aead_backend weft_aead_preferred(void);
+/* The backend weft_aead_init_best() gives now, found by making a context
+ * (libcrypto may refuse the cipher at run time). */
+enum weft_aead_backend weft_aead_probe(void);
+
+/* A context for @key (borrowed: see struct weft_aead) in one direction.
+ * Returns 0, -ENOTSUP (@b is not built in, or libcrypto refused the cipher) or
+ * -ENOMEM. On failure @a is cleared. */
+int weft_aead_init(struct weft_aead *a, enum weft_aead_backend b,
+		   const uint8_t key[static WEFT_AEAD_KEY_LEN], bool encrypt) WEFT_WUR;
+/* The preferred backend, else libsodium if that one refuses the cipher.
+ * Returns 0 or -ENOMEM. */
+int weft_aead_init_best(struct weft_aead *a, const uint8_t key[static WEFT_AEAD_KEY_LEN],
+			bool encrypt) WEFT_WUR;
+/* Frees the library's context (libcrypto cleanses the key schedule it holds)
+ * and forgets the key; accepts a zeroed or already cleared context. */
+void weft_aead_clear(struct weft_aead *a);
+
+/* Encrypts @len bytes at @buf in place and writes the tag. @ad and @buf may be
+ * NULL when their length is 0. Returns 0, -EINVAL (a context for opening),
+ * -EMSGSIZE (@len or @ad_len over WEFT_AEAD_MAX_LEN) or -EIO (the library
+ * failed; @buf is then wiped, since it may hold part of a keystream). */
+int weft_aead_seal(struct weft_aead *a, const uint8_t nonce[static WEFT_AEAD_NONCE_LEN],
+		   const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len,
+		   uint8_t tag[static WEFT_AEAD_TAG_LEN]) WEFT_WUR;
+/* Verifies and decrypts @len bytes at @buf in place. Returns 0 or -EBADMSG
+ * (not authentic, a context for sealing, a length over WEFT_AEAD_MAX_LEN, or
+ * the library failed). On failure the @len bytes at @buf are zeroed, whichever
+ * the backend: libcrypto decrypts before it verifies, and unauthenticated
+ * plaintext must not be left behind for anyone to act on. */
+int weft_aead_open(struct weft_aead *a, const uint8_t nonce[static WEFT_AEAD_NONCE_LEN],
+		   const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len,
+		   const uint8_t tag[static WEFT_AEAD_TAG_LEN]) WEFT_WUR;
+
+#endif

@@ -1,0 +1,675 @@
+/* SPDX-License-Identifier: MIT */
+/* common/aead: every backend built in against RFC 8439's AEAD vector and the
+ * DATA vector of docs/protocol.md section 12; each against each other on
+ * random records (sealed by one, opened by the other, both ways, the same
+ * bytes out of both); tampering refused and wiped by all; one context reused
+ * across keys' many records, failures included. When libcrypto is built in,
+ * it also fails on purpose (linked with -Wl,--wrap= for EVP_CIPHER_CTX_new,
+ * EVP_CipherInit_ex and EVP_CipherUpdate): the fallback to libsodium, and
+ * what a failed record leaves behind.
+ * The random records come from a seed printed at the start; set
+ * WEFT_TEST_SEED=<hex> to replay one. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "common/aead.h"
+#include "common/wire.h"
+
+#ifdef HAVE_LIBCRYPTO
+#include <openssl/evp.h>
+
+/* How many calls to let through before failing one (-1: never fail). */
+static int fail_ctx_new = -1, fail_keyed_init = -1, fail_update = -1;
+static unsigned long update_calls;
+
+static bool fail_now(int *countdown)
+{
+	if (*countdown < 0)
+		return false;
+	if ((*countdown)-- == 0)
+		return true;
+	return false;
+}
+
+EVP_CIPHER_CTX *__real_EVP_CIPHER_CTX_new(void);
+EVP_CIPHER_CTX *__wrap_EVP_CIPHER_CTX_new(void);
+int __real_EVP_CipherInit_ex(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *type, ENGINE *impl,
+			     const unsigned char *key, const unsigned char *iv, int enc);
+int __wrap_EVP_CipherInit_ex(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *type, ENGINE *impl,
+			     const unsigned char *key, const unsigned char *iv, int enc);
+int __real_EVP_CipherUpdate(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl,
+			    const unsigned char *in, int inl);
+int __wrap_EVP_CipherUpdate(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl,
+			    const unsigned char *in, int inl);
+
+EVP_CIPHER_CTX *__wrap_EVP_CIPHER_CTX_new(void)
+{
+	return fail_now(&fail_ctx_new) ? NULL : __real_EVP_CIPHER_CTX_new();
+}
+
+int __wrap_EVP_CipherInit_ex(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *type, ENGINE *impl,
+			     const unsigned char *key, const unsigned char *iv, int enc)
+{
+	/* Only the keying call: as a provider without the cipher would. */
+	if (type && fail_now(&fail_keyed_init))
+		return 0;
+	return __real_EVP_CipherInit_ex(ctx, type, impl, key, iv, enc);
+}
+
+int __wrap_EVP_CipherUpdate(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl,
+			    const unsigned char *in, int inl)
+{
+	int r = __real_EVP_CipherUpdate(ctx, out, outl, in, inl);
+
+	update_calls++;
+	/* After the real call, so that the text is half processed, as a
+	 * library failing midway would leave it. */
+	return fail_now(&fail_update) ? 0 : r;
+}
+#endif
+
+static const enum weft_aead_backend all_backends[] = {WEFT_AEAD_LIBSODIUM, WEFT_AEAD_LIBCRYPTO};
+
+/* A context of backend @b taking every text itself: a libcrypto context
+ * otherwise hands short ones to libsodium, which would test libsodium twice. */
+static void init_pure(struct weft_aead *a, enum weft_aead_backend b,
+		      const uint8_t key[static WEFT_AEAD_KEY_LEN], bool encrypt)
+{
+	assert_int_equal(weft_aead_init(a, b, key, encrypt), 0);
+	assert_int_equal(a->backend, b);
+	a->libsodium_below = 0;
+}
+
+/* ---- deterministic random inputs --------------------------------------------------- */
+
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static void rng_fill(uint8_t *p, size_t n)
+{
+	while (n) {
+		uint64_t v = rng();
+		size_t k = n < sizeof(v) ? n : sizeof(v);
+
+		memcpy(p, &v, k);
+		p += k;
+		n -= k;
+	}
+}
+
+static void seed_rng(void)
+{
+	const char *env = getenv("WEFT_TEST_SEED");
+
+	if (env && *env)
+		rng_state = strtoull(env, NULL, 16);
+	else
+		randombytes_buf(&rng_state, sizeof(rng_state));
+	if (!rng_state)
+		rng_state = 1;
+	print_message("# WEFT_TEST_SEED=%" PRIx64 "\n", rng_state);
+}
+
+/* DATA's nonce for @counter: 4 zero bytes, then the counter little-endian. */
+static void data_nonce(uint8_t nonce[static WEFT_AEAD_NONCE_LEN], uint64_t counter)
+{
+	memset(nonce, 0, 4);
+	for (int i = 0; i < 8; i++)
+		nonce[4 + i] = (uint8_t)(counter >> (8 * i));
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* ---- what is built ----------------------------------------------------------------- */
+
+static void test_backends(void **state)
+{
+	assert_true(weft_aead_built(WEFT_AEAD_LIBSODIUM));
+#ifdef HAVE_LIBCRYPTO
+	/* A default build has both: the cross-checks below really cross. */
+	assert_true(weft_aead_built(WEFT_AEAD_LIBCRYPTO));
+	assert_int_equal(weft_aead_preferred(), WEFT_AEAD_LIBCRYPTO);
+	assert_int_equal(weft_aead_probe(), WEFT_AEAD_LIBCRYPTO);
+	assert_string_not_equal(weft_aead_version(WEFT_AEAD_LIBCRYPTO), "not built");
+#else
+	assert_false(weft_aead_built(WEFT_AEAD_LIBCRYPTO));
+	assert_int_equal(weft_aead_preferred(), WEFT_AEAD_LIBSODIUM);
+	assert_int_equal(weft_aead_probe(), WEFT_AEAD_LIBSODIUM);
+	assert_string_equal(weft_aead_version(WEFT_AEAD_LIBCRYPTO), "not built");
+#endif
+	assert_false(weft_aead_built(WEFT_AEAD_BACKEND_COUNT));
+	assert_string_equal(weft_aead_name(WEFT_AEAD_LIBSODIUM), "libsodium");
+	assert_string_equal(weft_aead_name(WEFT_AEAD_LIBCRYPTO), "libcrypto");
+	assert_string_equal(weft_aead_name(WEFT_AEAD_BACKEND_COUNT), "?");
+	assert_string_equal(weft_aead_version(WEFT_AEAD_LIBSODIUM), sodium_version_string());
+	for (size_t b = 0; b < WEFT_ARRAY_SIZE(all_backends); b++)
+		print_message("# %s: %s\n", weft_aead_name(all_backends[b]),
+			      weft_aead_version(all_backends[b]));
+}
+
+/* ---- known answers ------------------------------------------------------------------ */
+
+struct vector {
+	const char *name;
+	uint8_t key[WEFT_AEAD_KEY_LEN];
+	uint8_t nonce[WEFT_AEAD_NONCE_LEN];
+	const uint8_t *ad;
+	size_t ad_len;
+	const uint8_t *plain;
+	const uint8_t *cipher;
+	size_t len;
+	uint8_t tag[WEFT_AEAD_TAG_LEN];
+};
+
+static void check_vector(const struct vector *v)
+{
+	uint8_t buf[256], tag[WEFT_AEAD_TAG_LEN];
+
+	assert_true(v->len <= sizeof(buf));
+	for (size_t i = 0; i < WEFT_ARRAY_SIZE(all_backends); i++) {
+		enum weft_aead_backend b = all_backends[i];
+		struct weft_aead tx, rx;
+
+		if (!weft_aead_built(b))
+			continue;
+		init_pure(&tx, b, v->key, true);
+		init_pure(&rx, b, v->key, false);
+		memcpy(buf, v->plain, v->len);
+		assert_int_equal(weft_aead_seal(&tx, v->nonce, v->ad, v->ad_len, buf, v->len, tag),
+				 0);
+		assert_memory_equal(buf, v->cipher, v->len);
+		assert_memory_equal(tag, v->tag, sizeof(tag));
+		assert_int_equal(weft_aead_open(&rx, v->nonce, v->ad, v->ad_len, buf, v->len, tag),
+				 0);
+		assert_memory_equal(buf, v->plain, v->len);
+		print_message("# %s: %s ok\n", weft_aead_name(b), v->name);
+		weft_aead_clear(&tx);
+		weft_aead_clear(&rx);
+	}
+}
+
+/* RFC 8439 section 2.8.2. */
+static void test_rfc8439_vector(void **state)
+{
+	static const char plain[] =
+	    "Ladies and Gentlemen of the class of '99: If I could offer you "
+	    "only one tip for the future, sunscreen would be it.";
+	static const uint8_t ad[] = {0x50, 0x51, 0x52, 0x53, 0xc0, 0xc1,
+				     0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7};
+	static const uint8_t cipher[114] = {
+	    0xd3, 0x1a, 0x8d, 0x34, 0x64, 0x8e, 0x60, 0xdb, 0x7b, 0x86, 0xaf, 0xbc, 0x53,
+	    0xef, 0x7e, 0xc2, 0xa4, 0xad, 0xed, 0x51, 0x29, 0x6e, 0x08, 0xfe, 0xa9, 0xe2,
+	    0xb5, 0xa7, 0x36, 0xee, 0x62, 0xd6, 0x3d, 0xbe, 0xa4, 0x5e, 0x8c, 0xa9, 0x67,
+	    0x12, 0x82, 0xfa, 0xfb, 0x69, 0xda, 0x92, 0x72, 0x8b, 0x1a, 0x71, 0xde, 0x0a,
+	    0x9e, 0x06, 0x0b, 0x29, 0x05, 0xd6, 0xa5, 0xb6, 0x7e, 0xcd, 0x3b, 0x36, 0x92,
+	    0xdd, 0xbd, 0x7f, 0x2d, 0x77, 0x8b, 0x8c, 0x98, 0x03, 0xae, 0xe3, 0x28, 0x09,
+	    0x1b, 0x58, 0xfa, 0xb3, 0x24, 0xe4, 0xfa, 0xd6, 0x75, 0x94, 0x55, 0x85, 0x80,
+	    0x8b, 0x48, 0x31, 0xd7, 0xbc, 0x3f, 0xf4, 0xde, 0xf0, 0x8e, 0x4b, 0x7a, 0x9d,
+	    0xe5, 0x76, 0xd2, 0x65, 0x86, 0xce, 0xc6, 0x4b, 0x61, 0x16,
+	};
+	struct vector v = {
+	    .name = "RFC 8439 2.8.2",
+	    .nonce = {0x07, 0x00, 0x00, 0x00, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47},
+	    .ad = ad,
+	    .ad_len = sizeof(ad),
+	    .plain = (const uint8_t *)plain,
+	    .cipher = cipher,
+	    .len = sizeof(cipher),
+	    .tag = {0x1a, 0xe1, 0x0b, 0x59, 0x4f, 0x09, 0xe2, 0x6a, 0x7e, 0x90, 0x2e, 0xcb, 0xd0,
+		    0x60, 0x06, 0x91},
+	};
+
+	assert_int_equal(strlen(plain), sizeof(cipher));
+	for (int i = 0; i < WEFT_AEAD_KEY_LEN; i++)
+		v.key[i] = (uint8_t)(0x80 + i);
+	check_vector(&v);
+}
+
+/* docs/protocol.md section 12: send key 00..1f, counter 5, the 16 header bytes
+ * as additional data (the session layer's own test pins the whole datagram). */
+static void test_protocol_doc_vector(void **state)
+{
+	static const uint8_t datagram[98] = {
+	    0x04, 0x00, 0x00, 0x00, 0x22, 0x22, 0x22, 0x22, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x05, 0x21, 0x08, 0x96, 0x0b, 0x45, 0x19, 0xb8, 0xc1, 0x74, 0x55, 0xc6, 0xb7,
+	    0x27, 0xb5, 0x30, 0xa3, 0x9e, 0x3f, 0x8b, 0x43, 0xfa, 0x57, 0x11, 0x19, 0x66, 0x26,
+	    0xb3, 0xa4, 0x02, 0xe3, 0x61, 0xd3, 0x1f, 0x6e, 0x4a, 0xe7, 0x65, 0x68, 0x12, 0x9a,
+	    0x9a, 0x7e, 0xb4, 0x94, 0xa3, 0xd9, 0xf1, 0x9d, 0x0d, 0x4e, 0xb9, 0xb4, 0xce, 0xa0,
+	    0x03, 0xf1, 0x1e, 0xfc, 0xc5, 0xfd, 0xae, 0x16, 0xf3, 0x77, 0x04, 0xc8, 0x43, 0xa3,
+	    0xb0, 0xc5, 0xa2, 0xd2, 0x0e, 0xf5, 0x41, 0x58, 0x7e, 0xa2, 0x1f, 0xf1, 0x60, 0xb7,
+	};
+	uint8_t plain[66] = {0x02, 0x00, 0x00, 0x01, 0x00, 0x3c, 0xff, 0xff, 0xff, 0xff,
+			     0xff, 0xff, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06};
+	struct vector v = {
+	    .name = "protocol.md section 12",
+	    .ad = datagram,
+	    .ad_len = WEFT_WIRE_DATA_HEADER_LEN,
+	    .plain = plain,
+	    .cipher = datagram + WEFT_WIRE_DATA_HEADER_LEN,
+	    .len = sizeof(plain),
+	};
+
+	for (int i = 20; i < 66; i++)
+		plain[i] = (uint8_t)(i - 6); /* the frame's bytes 14..59 hold their offsets */
+	for (int i = 0; i < WEFT_AEAD_KEY_LEN; i++)
+		v.key[i] = (uint8_t)i;
+	data_nonce(v.nonce, 5);
+	memcpy(v.tag, datagram + sizeof(datagram) - WEFT_AEAD_TAG_LEN, WEFT_AEAD_TAG_LEN);
+	check_vector(&v);
+}
+
+/* ---- random records, across backends ---------------------------------------------- */
+
+#define KEYS		2000
+#define RECORDS_PER_KEY 4
+#define MAX_AD		64
+
+static size_t random_len(void)
+{
+	static const size_t edges[] = {0,    1,	   15,	 16,	17,
+				       63,   64,   65,	 255,	256,
+				       1400, 1451, 8192, 65000, WEFT_WIRE_PLAIN_MAX_LEN};
+
+	switch (rng() % 4) {
+	case 0:
+		return edges[rng() % WEFT_ARRAY_SIZE(edges)];
+	case 1:
+		return rng() % 257;
+	case 2:
+		return rng() % 2049;
+	default:
+		return rng() % (WEFT_WIRE_PLAIN_MAX_LEN + 1);
+	}
+}
+
+/* One tampered copy of a sealed record: a bit of the text, the tag, the AD or
+ * the nonce flipped. Every backend refuses it and leaves zeros. */
+static void check_tampered(struct weft_aead *rx, size_t nrx, const uint8_t *nonce,
+			   const uint8_t *ad, size_t ad_len, const uint8_t *sealed, size_t len,
+			   const uint8_t *tag, uint8_t *work)
+{
+	uint8_t n2[WEFT_AEAD_NONCE_LEN], ad2[MAX_AD], tag2[WEFT_AEAD_TAG_LEN];
+	uint64_t where = rng() % 4;
+	uint8_t bit = (uint8_t)(1u << (rng() % 8));
+
+	memcpy(n2, nonce, sizeof(n2));
+	memcpy(ad2, ad, ad_len);
+	memcpy(tag2, tag, sizeof(tag2));
+	if ((where == 0 && len == 0) || (where == 2 && ad_len == 0))
+		where = 1;
+	switch (where) {
+	case 0: /* the text: flipped in each backend's copy below */
+		break;
+	case 1:
+		tag2[rng() % sizeof(tag2)] ^= bit;
+		break;
+	case 2:
+		ad2[rng() % ad_len] ^= bit;
+		break;
+	default:
+		n2[rng() % sizeof(n2)] ^= bit;
+		break;
+	}
+	for (size_t b = 0; b < nrx; b++) {
+		memcpy(work, sealed, len);
+		if (where == 0)
+			work[rng() % len] ^= bit;
+		assert_int_equal(weft_aead_open(&rx[b], n2, ad2, ad_len, work, len, tag2),
+				 -EBADMSG);
+		assert_true(all_zero(work, len));
+	}
+}
+
+static void test_cross_check(void **state)
+{
+	enum { N = WEFT_AEAD_BACKEND_COUNT };
+	struct weft_aead tx[N], rx[N];
+	enum weft_aead_backend built[N];
+	size_t nb = 0;
+	uint8_t *plain = malloc(WEFT_WIRE_PLAIN_MAX_LEN);
+	uint8_t *sealed = malloc(WEFT_WIRE_PLAIN_MAX_LEN);
+	uint8_t *work = malloc(WEFT_WIRE_PLAIN_MAX_LEN);
+	uint64_t records = 0, crossed = 0, bytes = 0;
+
+	assert_true(plain && sealed && work);
+	for (size_t i = 0; i < WEFT_ARRAY_SIZE(all_backends); i++)
+		if (weft_aead_built(all_backends[i]))
+			built[nb++] = all_backends[i];
+	for (int k = 0; k < KEYS; k++) {
+		uint8_t key[WEFT_AEAD_KEY_LEN];
+
+		rng_fill(key, sizeof(key));
+		for (size_t b = 0; b < nb; b++) {
+			init_pure(&tx[b], built[b], key, true);
+			init_pure(&rx[b], built[b], key, false);
+		}
+		/* Several records per key: the contexts are reused, as a session's. */
+		for (int r = 0; r < RECORDS_PER_KEY; r++) {
+			uint8_t nonce[WEFT_AEAD_NONCE_LEN], ad[MAX_AD], tag[WEFT_AEAD_TAG_LEN];
+			uint8_t tag2[WEFT_AEAD_TAG_LEN];
+			size_t len = random_len();
+			size_t ad_len =
+			    rng() % 2 ? WEFT_WIRE_DATA_HEADER_LEN : rng() % (MAX_AD + 1);
+
+			data_nonce(nonce, rng() >> 4); /* a counter below 2^60 */
+			rng_fill(ad, ad_len);
+			rng_fill(plain, len);
+			/* The first backend seals; every other must seal the same bytes. */
+			memcpy(sealed, plain, len);
+			assert_int_equal(
+			    weft_aead_seal(&tx[0], nonce, ad, ad_len, sealed, len, tag), 0);
+			if (len >= 16)
+				assert_memory_not_equal(sealed, plain, len);
+			for (size_t b = 1; b < nb; b++) {
+				memcpy(work, plain, len);
+				assert_int_equal(
+				    weft_aead_seal(&tx[b], nonce, ad, ad_len, work, len, tag2), 0);
+				assert_memory_equal(work, sealed, len);
+				assert_memory_equal(tag2, tag, sizeof(tag));
+			}
+			/* Every backend opens what the first sealed, and the first
+			 * opens what every other sealed (the same bytes, checked). */
+			for (size_t b = 0; b < nb; b++) {
+				memcpy(work, sealed, len);
+				assert_int_equal(
+				    weft_aead_open(&rx[b], nonce, ad, ad_len, work, len, tag), 0);
+				assert_memory_equal(work, plain, len);
+				if (b > 0)
+					crossed++;
+			}
+			check_tampered(rx, nb, nonce, ad, ad_len, sealed, len, tag, work);
+			/* A refused record leaves each context fit for the next. */
+			for (size_t b = 0; b < nb; b++) {
+				memcpy(work, sealed, len);
+				assert_int_equal(
+				    weft_aead_open(&rx[b], nonce, ad, ad_len, work, len, tag), 0);
+				assert_memory_equal(work, plain, len);
+			}
+			records++;
+			bytes += len;
+		}
+		for (size_t b = 0; b < nb; b++) {
+			weft_aead_clear(&tx[b]);
+			weft_aead_clear(&rx[b]);
+		}
+	}
+	print_message("# %" PRIu64 " records (%" PRIu64 " bytes), %" PRIu64
+		      " opened by another backend than the sealer\n",
+		      records, bytes, crossed);
+#ifdef HAVE_LIBCRYPTO
+	assert_true(crossed == records);
+#endif
+	free(plain);
+	free(sealed);
+	free(work);
+}
+
+/* Every single bit flipped, for each backend, in a DATA-sized record. */
+static void test_every_bit_flip(void **state)
+{
+	uint8_t key[WEFT_AEAD_KEY_LEN], nonce[WEFT_AEAD_NONCE_LEN], ad[16], tag[16];
+	uint8_t plain[64], sealed[64], work[64], n2[12], ad2[16], tag2[16];
+
+	rng_fill(key, sizeof(key));
+	rng_fill(ad, sizeof(ad));
+	rng_fill(plain, sizeof(plain));
+	data_nonce(nonce, 77);
+	for (size_t i = 0; i < WEFT_ARRAY_SIZE(all_backends); i++) {
+		enum weft_aead_backend b = all_backends[i];
+		struct weft_aead tx, rx;
+		unsigned refused = 0;
+
+		if (!weft_aead_built(b))
+			continue;
+		init_pure(&tx, b, key, true);
+		init_pure(&rx, b, key, false);
+		memcpy(sealed, plain, sizeof(plain));
+		assert_int_equal(weft_aead_seal(&tx, nonce, ad, 16, sealed, 64, tag), 0);
+		/* nonce, AD, text, tag: 12 + 16 + 64 + 16 bytes */
+		for (size_t pos = 0; pos < 108; pos++) {
+			for (int bit = 0; bit < 8; bit++) {
+				memcpy(n2, nonce, 12);
+				memcpy(ad2, ad, 16);
+				memcpy(work, sealed, 64);
+				memcpy(tag2, tag, 16);
+				uint8_t *p = pos < 12	? n2 + pos
+					     : pos < 28 ? ad2 + pos - 12
+					     : pos < 92 ? work + pos - 28
+							: tag2 + pos - 92;
+				*p ^= (uint8_t)(1u << bit);
+				assert_int_equal(weft_aead_open(&rx, n2, ad2, 16, work, 64, tag2),
+						 -EBADMSG);
+				assert_true(all_zero(work, 64));
+				refused++;
+			}
+		}
+		assert_int_equal(refused, 108 * 8);
+		memcpy(work, sealed, 64);
+		assert_int_equal(weft_aead_open(&rx, nonce, ad, 16, work, 64, tag), 0);
+		assert_memory_equal(work, plain, 64);
+		weft_aead_clear(&tx);
+		weft_aead_clear(&rx);
+	}
+}
+
+#ifdef HAVE_LIBCRYPTO
+/* A libcrypto context as made: texts below WEFT_AEAD_LIBCRYPTO_MIN_LEN go
+ * through libsodium (no EVP call at all), the rest through EVP; either way
+ * what it seals opens in a libsodium context and the reverse. */
+static void test_short_texts(void **state)
+{
+	static const size_t lens[] = {
+	    0, 1, 64, WEFT_AEAD_LIBCRYPTO_MIN_LEN - 1, WEFT_AEAD_LIBCRYPTO_MIN_LEN, 1400};
+	uint8_t key[WEFT_AEAD_KEY_LEN], nonce[WEFT_AEAD_NONCE_LEN], ad[16], tag[16];
+	uint8_t plain[1400], buf[1400];
+	struct weft_aead ctx, ctx_rx, so, so_rx;
+
+	rng_fill(key, sizeof(key));
+	rng_fill(ad, sizeof(ad));
+	rng_fill(plain, sizeof(plain));
+	assert_int_equal(weft_aead_init(&ctx, WEFT_AEAD_LIBCRYPTO, key, true), 0);
+	assert_int_equal(weft_aead_init(&ctx_rx, WEFT_AEAD_LIBCRYPTO, key, false), 0);
+	assert_int_equal(ctx.libsodium_below, WEFT_AEAD_LIBCRYPTO_MIN_LEN);
+	init_pure(&so, WEFT_AEAD_LIBSODIUM, key, true);
+	init_pure(&so_rx, WEFT_AEAD_LIBSODIUM, key, false);
+	for (size_t i = 0; i < WEFT_ARRAY_SIZE(lens); i++) {
+		size_t len = lens[i];
+		unsigned long evp = len < WEFT_AEAD_LIBCRYPTO_MIN_LEN ? 0 : 2; /* AD, text */
+
+		data_nonce(nonce, 1000 + i);
+		memcpy(buf, plain, len);
+		update_calls = 0;
+		assert_int_equal(weft_aead_seal(&ctx, nonce, ad, 16, buf, len, tag), 0);
+		assert_int_equal(update_calls, evp);
+		assert_int_equal(weft_aead_open(&so_rx, nonce, ad, 16, buf, len, tag), 0);
+		assert_memory_equal(buf, plain, len);
+		assert_int_equal(weft_aead_seal(&so, nonce, ad, 16, buf, len, tag), 0);
+		update_calls = 0;
+		assert_int_equal(weft_aead_open(&ctx_rx, nonce, ad, 16, buf, len, tag), 0);
+		assert_int_equal(update_calls, evp);
+		assert_memory_equal(buf, plain, len);
+	}
+	weft_aead_clear(&ctx);
+	weft_aead_clear(&ctx_rx);
+	weft_aead_clear(&so);
+	weft_aead_clear(&so_rx);
+}
+#endif
+
+/* ---- misuse -------------------------------------------------------------------------- */
+
+static void test_misuse(void **state)
+{
+	uint8_t key[WEFT_AEAD_KEY_LEN] = {1}, nonce[WEFT_AEAD_NONCE_LEN] = {0}, tag[16];
+	uint8_t buf[32];
+	struct weft_aead a, zero;
+
+	memset(&zero, 0, sizeof(zero));
+	for (size_t i = 0; i < WEFT_ARRAY_SIZE(all_backends); i++) {
+		enum weft_aead_backend b = all_backends[i];
+		struct weft_aead tx, rx;
+
+		if (!weft_aead_built(b)) {
+			memset(&a, 0xa5, sizeof(a));
+			assert_int_equal(weft_aead_init(&a, b, key, true), -ENOTSUP);
+			assert_memory_equal(&a, &zero, sizeof(a));
+			continue;
+		}
+		init_pure(&tx, b, key, true);
+		init_pure(&rx, b, key, false);
+		/* Each context works one way only. */
+		memset(buf, 7, sizeof(buf));
+		assert_int_equal(weft_aead_seal(&rx, nonce, NULL, 0, buf, sizeof(buf), tag),
+				 -EINVAL);
+		assert_int_equal(buf[0], 7);
+		assert_int_equal(weft_aead_seal(&tx, nonce, NULL, 0, buf, sizeof(buf), tag), 0);
+		assert_int_equal(weft_aead_open(&tx, nonce, NULL, 0, buf, sizeof(buf), tag),
+				 -EBADMSG);
+		assert_true(all_zero(buf, sizeof(buf)));
+		/* Over the limit: refused before any work (the buffer is not
+		 * even read: a NULL would crash). */
+		assert_int_equal(
+		    weft_aead_seal(&tx, nonce, NULL, 0, buf, WEFT_AEAD_MAX_LEN + 1, tag),
+		    -EMSGSIZE);
+		assert_int_equal(
+		    weft_aead_seal(&tx, nonce, buf, WEFT_AEAD_MAX_LEN + 1, buf, 0, tag), -EMSGSIZE);
+		/* Empty text and AD as NULL: only a tag. */
+		assert_int_equal(weft_aead_seal(&tx, nonce, NULL, 0, NULL, 0, tag), 0);
+		assert_int_equal(weft_aead_open(&rx, nonce, NULL, 0, NULL, 0, tag), 0);
+		tag[0] ^= 1;
+		assert_int_equal(weft_aead_open(&rx, nonce, NULL, 0, NULL, 0, tag), -EBADMSG);
+		/* Cleared: no key, no context, nothing done. */
+		weft_aead_clear(&tx);
+		weft_aead_clear(&rx);
+		assert_memory_equal(&tx, &zero, sizeof(tx));
+		weft_aead_clear(&tx);
+		tx.encrypt = true;
+		memset(buf, 7, sizeof(buf));
+		assert_int_equal(weft_aead_seal(&tx, nonce, NULL, 0, buf, sizeof(buf), tag), -EIO);
+		assert_true(all_zero(buf, sizeof(buf)));
+	}
+	weft_aead_clear(&zero);
+}
+
+/* ---- libcrypto failing --------------------------------------------------------------- */
+
+#ifdef HAVE_LIBCRYPTO
+static void test_libcrypto_failures(void **state)
+{
+	uint8_t key[WEFT_AEAD_KEY_LEN], nonce[WEFT_AEAD_NONCE_LEN], ad[16], tag[16];
+	uint8_t plain[1400], buf[1400];
+	struct weft_aead tx, rx, zero;
+
+	memset(&zero, 0, sizeof(zero));
+	rng_fill(key, sizeof(key));
+	rng_fill(ad, sizeof(ad));
+	rng_fill(plain, sizeof(plain));
+	data_nonce(nonce, 1);
+
+	/* Out of memory: said, and no quiet fallback. */
+	fail_ctx_new = 0;
+	assert_int_equal(weft_aead_init(&tx, WEFT_AEAD_LIBCRYPTO, key, true), -ENOMEM);
+	assert_memory_equal(&tx, &zero, sizeof(tx));
+	fail_ctx_new = 0;
+	assert_int_equal(weft_aead_init_best(&tx, key, true), -ENOMEM);
+	assert_int_equal(fail_ctx_new, -1);
+
+	/* libcrypto refuses the cipher (a FIPS-only provider): the context it
+	 * had made is freed (run under valgrind/ASan to see), and the best
+	 * backend is libsodium, which interoperates with libcrypto. */
+	fail_keyed_init = 0;
+	assert_int_equal(weft_aead_init(&tx, WEFT_AEAD_LIBCRYPTO, key, true), -ENOTSUP);
+	assert_memory_equal(&tx, &zero, sizeof(tx));
+	fail_keyed_init = 0;
+	assert_int_equal(weft_aead_init_best(&tx, key, true), 0);
+	assert_int_equal(fail_keyed_init, -1);
+	assert_int_equal(tx.backend, WEFT_AEAD_LIBSODIUM);
+	fail_keyed_init = 0; /* what weftd --version would say then */
+	assert_int_equal(weft_aead_probe(), WEFT_AEAD_LIBSODIUM);
+	assert_int_equal(fail_keyed_init, -1);
+	assert_int_equal(weft_aead_probe(), WEFT_AEAD_LIBCRYPTO);
+	assert_int_equal(weft_aead_init_best(&rx, key, false), 0);
+	assert_int_equal(rx.backend, WEFT_AEAD_LIBCRYPTO);
+	memcpy(buf, plain, sizeof(buf));
+	assert_int_equal(weft_aead_seal(&tx, nonce, ad, 16, buf, sizeof(buf), tag), 0);
+	assert_int_equal(weft_aead_open(&rx, nonce, ad, 16, buf, sizeof(buf), tag), 0);
+	assert_memory_equal(buf, plain, sizeof(buf));
+	weft_aead_clear(&tx);
+
+	/* A record the library fails midway: refused, wiped, and the context
+	 * goes on with the next one. The first update is the AD's, the second
+	 * the text's. */
+	assert_int_equal(weft_aead_init(&tx, WEFT_AEAD_LIBCRYPTO, key, true), 0);
+	for (int which = 0; which < 2; which++) {
+		memcpy(buf, plain, sizeof(buf));
+		fail_update = which;
+		assert_int_equal(weft_aead_seal(&tx, nonce, ad, 16, buf, sizeof(buf), tag), -EIO);
+		assert_int_equal(fail_update, -1);
+		assert_true(all_zero(buf, sizeof(buf)));
+		memcpy(buf, plain, sizeof(buf));
+		assert_int_equal(weft_aead_seal(&tx, nonce, ad, 16, buf, sizeof(buf), tag), 0);
+		fail_update = which;
+		assert_int_equal(weft_aead_open(&rx, nonce, ad, 16, buf, sizeof(buf), tag),
+				 -EBADMSG);
+		assert_int_equal(fail_update, -1);
+		assert_true(all_zero(buf, sizeof(buf)));
+		memcpy(buf, plain, sizeof(buf));
+		assert_int_equal(weft_aead_seal(&tx, nonce, ad, 16, buf, sizeof(buf), tag), 0);
+		assert_int_equal(weft_aead_open(&rx, nonce, ad, 16, buf, sizeof(buf), tag), 0);
+		assert_memory_equal(buf, plain, sizeof(buf));
+	}
+	weft_aead_clear(&tx);
+	weft_aead_clear(&rx);
+}
+#endif
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_backends),
+	    cmocka_unit_test(test_rfc8439_vector),
+	    cmocka_unit_test(test_protocol_doc_vector),
+	    cmocka_unit_test(test_cross_check),
+	    cmocka_unit_test(test_every_bit_flip),
+#ifdef HAVE_LIBCRYPTO
+	    cmocka_unit_test(test_short_texts),
+#endif
+	    cmocka_unit_test(test_misuse),
+#ifdef HAVE_LIBCRYPTO
+	    cmocka_unit_test(test_libcrypto_failures),
+#endif
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	seed_rng();
+#ifndef HAVE_LIBCRYPTO
+	print_message("# built without libcrypto: libsodium alone, nothing to cross-check\n");
+#endif
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
