@@ -302,14 +302,14 @@ static int refuse_other_key(struct weft_peer *p, const uint8_t key[static WEFT_K
 	p->count.key_conflicts++;
 	weft_key_fingerprint(fpr, key);
 	weft_key_fingerprint(was, known_key(p));
+	/* The same words as weft_handshake_check_pin(), both keys named. */
 	if (p->has_pin)
-		return weft_errorf(err, -EKEYREJECTED,
-				   "key %s is not the key %s pinned for peer %s", fpr, was,
-				   p->name);
-	return weft_errorf(err, -EKEYREJECTED,
-			   "key %s is not the key %s peer %s proved first (weftctl unpin %s "
-			   "accepts a new one)",
-			   fpr, was, p->name, p->name);
+		return weft_failf(err, -EKEYREJECTED, "pinned key differs: pinned %s, presented %s",
+				  was, fpr);
+	return weft_failf(err, -EKEYREJECTED,
+			  "key differs from the one it proved first: known %s, presented %s "
+			  "(`weftctl unpin %s' accepts a new one)",
+			  was, fpr, p->name);
 }
 
 int weft_peer_check_key(struct weft_peer *p, const uint8_t key[static WEFT_KEY_LEN],
@@ -318,7 +318,7 @@ int weft_peer_check_key(struct weft_peer *p, const uint8_t key[static WEFT_KEY_L
 	const uint8_t *known = known_key(p);
 
 	if (!sodium_memcmp(key, own, WEFT_KEY_LEN))
-		return weft_errorf(err, -ELOOP, "it has our own key (a reflected handshake)");
+		return weft_failf(err, -ELOOP, "it has our own key (a reflected handshake)");
 	if (known && sodium_memcmp(known, key, WEFT_KEY_LEN))
 		return refuse_other_key(p, key, err);
 	return 0;
@@ -333,7 +333,7 @@ int weft_peers_identify(const struct weft_peers *ps, const uint8_t key[static WE
 
 	*out = NULL;
 	if (!sodium_memcmp(key, own, WEFT_KEY_LEN))
-		return weft_errorf(err, -ELOOP, "it has our own key (a reflected handshake)");
+		return weft_failf(err, -ELOOP, "it has our own key (a reflected handshake)");
 	if ((p = weft_peers_find_key(ps, key))) {
 		*out = p;
 		return 0;
@@ -341,19 +341,22 @@ int weft_peers_identify(const struct weft_peers *ps, const uint8_t key[static WE
 	/* The nickname is the sender's claim, not a proof: a name that has a
 	 * key is that key's, whoever asks. */
 	p = weft_peers_find_name(ps, nickname);
-	if (p && known_key(p))
+	if (p && known_key(p)) {
+		*out = p; /* whose name it claimed, for the log */
 		return refuse_other_key(p, key, err);
+	}
 	/* A configured peer we never met is the one at its configured address;
 	 * one configured without an address (it only calls us), or any with
 	 * trust_nicknames, is whoever claims its name first. */
 	if (p && p->configured && !ps->cfg->trust_nicknames && weft_sockaddr_is_set(&p->endpoint) &&
 	    !weft_sockaddr_equal(&p->endpoint, src)) {
 		p->count.key_conflicts++;
-		return weft_errorf(err, -EKEYREJECTED,
-				   "it calls itself %s, a configured peer whose key is unknown, "
-				   "from an address that is not that peer's (pin its public_key, "
-				   "or let this host reach it first)",
-				   nickname);
+		*out = p;
+		return weft_failf(err, -EKEYREJECTED,
+				  "it calls itself %s, a configured peer whose key is unknown, "
+				  "from an address that is not that peer's (pin its public_key, "
+				  "or let this host reach it first)",
+				  nickname);
 	}
 	if (!p)
 		p = weft_peers_find_endpoint(ps, src);
@@ -421,13 +424,15 @@ void weft_peer_received(struct weft_peer *p, struct weft_session *s, bool newest
 int weft_peer_unpin(struct weft_peers *ps, struct weft_peer *p, char err[static WEFT_ERRLEN])
 {
 	if (p->has_pin)
-		return weft_errorf(err, -EPERM,
-				   "peer %s has a configured public_key: change the configuration",
-				   p->name);
+		return weft_failf(err, -EPERM,
+				  "peer %s has a configured public_key: change the configuration",
+				  p->name);
 	if (!p->has_static)
-		return weft_errorf(err, -ENOENT, "peer %s has no learned key", p->name);
-	weft_peer_log(LOG_NOTICE, p, "peer %s: learned key %s cleared; the next key it proves is "
-				     "accepted", p->name, p->fingerprint);
+		return weft_failf(err, -ENOENT, "peer %s has no learned key", p->name);
+	weft_peer_log(LOG_NOTICE, p,
+		      "peer %s: learned key %s cleared; the next key it proves is "
+		      "accepted",
+		      p->name, p->fingerprint);
 	weft_session_set_clear(&p->sessions);
 	weft_peer_end_initiation(ps, p);
 	weft_mactable_forget_peer(ps->macs, p->id);

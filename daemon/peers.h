@@ -220,8 +220,9 @@ void weft_peer_received(struct weft_peer *p, struct weft_session *s, bool newest
  * configured peer of that name that has no key yet, when the handshake comes
  * from its configured endpoint (from anywhere when it has none, or with
  * trust_nicknames); else the keyless peer configured at @src. *@out NULL: a new member. Refuses (-ELOOP)
- * our own key, and (-EKEYREJECTED, counted on that peer) a name that belongs
- * to another key or to a configured peer elsewhere. */
+ * our own key, and (-EKEYREJECTED, counted on that peer, which *@out then
+ * names) a name that belongs to another key or to a configured peer
+ * elsewhere. */
 int weft_peers_identify(const struct weft_peers *ps, const uint8_t key[static WEFT_KEY_LEN],
 			const uint8_t own[static WEFT_KEY_LEN], const char *nickname,
 			const union weft_sockaddr *src, struct weft_peer **out,

@@ -42,26 +42,27 @@ static const char *run_dir(void)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: weftctl [-s SOCKET | -n NAME] [--json] COMMAND [ARGUMENT]\n"
-		"\n"
-		"Commands:\n"
-		"  status             the daemon, its counters, peers and MAC table (default)\n"
-		"  peers              peers and the banned keys\n"
-		"  macs               the MAC table\n"
-		"  metrics            every counter in the Prometheus text format\n"
-		"  connect ADDR       handshake with the member at ADDR (IPv4[:PORT], [IPv6][:PORT])\n"
-		"  forget PEER        end PEER's sessions and ban its key (PEER: name, key or\n"
-		"                     fingerprint; a whole key bans one not known yet)\n"
-		"  unforget KEY       lift the ban on KEY (key, fingerprint or the peer's name)\n"
-		"  unpin PEER         forget the key PEER proved first, accept its next one\n"
-		"\n"
-		"  -s, --socket PATH  control socket\n"
-		"  -n, --name NAME    the instance NAME (weftd@NAME, /etc/weft/NAME.conf) or the\n"
-		"                     network NAME; without -s or -n, the only socket in /run/weft\n"
-		"  -j, --json         print the daemon's JSON answer unchanged\n"
-		"  -V, --version      print the version\n"
-		"  -h, --help         this text\n");
+	fprintf(
+	    out,
+	    "Usage: weftctl [-s SOCKET | -n NAME] [--json] COMMAND [ARGUMENT]\n"
+	    "\n"
+	    "Commands:\n"
+	    "  status             the daemon, its counters, peers and MAC table (default)\n"
+	    "  peers              peers and the banned keys\n"
+	    "  macs               the MAC table\n"
+	    "  metrics            every counter in the Prometheus text format\n"
+	    "  connect ADDR       handshake with the member at ADDR (IPv4[:PORT], [IPv6][:PORT])\n"
+	    "  forget PEER        end PEER's sessions and ban its key (PEER: name, key or\n"
+	    "                     fingerprint; a whole key bans one not known yet)\n"
+	    "  unforget KEY       lift the ban on KEY (key, fingerprint or the peer's name)\n"
+	    "  unpin PEER         forget the key PEER proved first, accept its next one\n"
+	    "\n"
+	    "  -s, --socket PATH  control socket\n"
+	    "  -n, --name NAME    the instance NAME (weftd@NAME, /etc/weft/NAME.conf) or the\n"
+	    "                     network NAME; without -s or -n, the only socket in /run/weft\n"
+	    "  -j, --json         print the daemon's JSON answer unchanged\n"
+	    "  -V, --version      print the version\n"
+	    "  -h, --help         this text\n");
 }
 
 static char *request(const char *path, json_t *req_json)
@@ -88,8 +89,11 @@ static char *request(const char *path, json_t *req_json)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	req = json_dumps(req_json, JSON_COMPACT);
-	if (!req || write(fd, req, strlen(req)) != (ssize_t)strlen(req) || write(fd, "\n", 1) != 1) {
-		fprintf(stderr, "weftctl: %s: write failed\n", path);
+	/* MSG_NOSIGNAL: a daemon that closes first (busy, or the request too
+	 * large) is an error to print, not a SIGPIPE that kills us silently. */
+	if (!req || send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req) ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
+		fprintf(stderr, "weftctl: %s: write failed: %s\n", path, strerror(errno));
 		free(req);
 		close(fd);
 		return NULL;
@@ -150,7 +154,8 @@ static void print_counters(const char *title, json_t *obj)
 	if (!json_is_object(obj))
 		return;
 	printf("%s:", title);
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		if (json_is_integer(v))
 			printf(" %s=%" JSON_INTEGER_FORMAT, key, json_integer_value(v));
 	}
@@ -165,7 +170,8 @@ static void print_peers(json_t *peers)
 	printf("%-16s %-9s %-12s %-28s %-20s %5s %-9s %9s %10s %12s %10s %12s %s\n", "PEER", "KEY",
 	       "STATE", "ENDPOINT", "ROUTE", "MTU", "LEARNED", "HANDSHAKE", "RX-PKTS", "RX-BYTES",
 	       "TX-PKTS", "TX-BYTES", "DROPS");
-	json_array_foreach(peers, i, p) {
+	json_array_foreach(peers, i, p)
+	{
 		json_t *drops = json_object_get(p, "drops"), *v;
 		json_int_t total = 0;
 		const char *key;
@@ -181,7 +187,8 @@ static void print_peers(json_t *peers)
 			snprintf(route, sizeof(route), "via %s", str(p, "via"));
 		else
 			snprintf(route, sizeof(route), "%s", str(p, "route"));
-		printf("%-16s %-9s %-12s %-28s %-20s %5lld %-9s %9s %10lld %12lld %10lld %12lld %lld\n",
+		printf("%-16s %-9s %-12s %-28s %-20s %5lld %-9s %9s %10lld %12lld %10lld %12lld "
+		       "%lld\n",
 		       str(p, "name"), str(p, "fingerprint"), str(p, "state"), str(p, "endpoint"),
 		       route, (long long)num(p, "path_mtu"), str(p, "learned"), hs,
 		       (long long)num(p, "rx_packets"), (long long)num(p, "rx_bytes"),
@@ -200,9 +207,8 @@ static void print_macs(json_t *macs)
 	json_t *m;
 
 	printf("%-17s %-16s %s\n", "MAC", "PEER", "IDLE");
-	json_array_foreach(macs, i, m)
-		printf("%-17s %-16s %llds\n", str(m, "mac"), str(m, "peer"),
-		       (long long)num(m, "idle_s"));
+	json_array_foreach(macs, i, m) printf("%-17s %-16s %llds\n", str(m, "mac"), str(m, "peer"),
+					      (long long)num(m, "idle_s"));
 }
 
 static void print_status(json_t *st, const char *what)
@@ -210,7 +216,8 @@ static void print_status(json_t *st, const char *what)
 	if (!strcmp(what, "status")) {
 		printf("network %s  key %s  listen %s  bridge %s  mtu %lld  up %llds\n",
 		       str(st, "network"), str(st, "fingerprint"), str(st, "listen"),
-		       str(st, "bridge"), (long long)num(st, "mtu"), (long long)num(st, "uptime_s"));
+		       str(st, "bridge"), (long long)num(st, "mtu"),
+		       (long long)num(st, "uptime_s"));
 		printf("public key %s\n", str(st, "public_key"));
 		print_counters("capture", json_object_get(st, "capture"));
 		print_counters("inject", json_object_get(st, "inject"));
@@ -236,7 +243,8 @@ static void print_bans(json_t *bans)
 	if (!json_array_size(bans))
 		return;
 	printf("\n%-16s %-9s %-44s %s\n", "BANNED", "KEY", "PUBLIC-KEY", "SINCE");
-	json_array_foreach(bans, i, b) {
+	json_array_foreach(bans, i, b)
+	{
 		time_t since = (time_t)num(b, "since");
 		char when[32] = "?";
 		struct tm tm;
@@ -262,7 +270,8 @@ static void print_reply(json_t *reply, const char *what)
 		       str(reply, "endpoint"), str(reply, "peer"));
 	else if (!strcmp(what, "forget"))
 		printf("forgot %s (key %s): its key is banned until `weftctl unforget %s'\n",
-		       str(reply, "forgotten"), str(reply, "fingerprint"), str(reply, "fingerprint"));
+		       str(reply, "forgotten"), str(reply, "fingerprint"),
+		       str(reply, "fingerprint"));
 	else if (!strcmp(what, "unpin"))
 		printf("%s: learned key %s forgotten; the next key it proves is kept\n",
 		       str(reply, "unpinned"), str(reply, "fingerprint"));
@@ -335,7 +344,8 @@ static int find_by_name(const char *name, char path[static 108])
 			weft_config_errors_init(&errs);
 			cfg = weft_config_load_file(g.gl_pathv[i], &errs);
 			weft_config_errors_free(&errs);
-			match = cfg && !strcmp(cfg->name, name) && set_path(path, cfg->control_socket);
+			match =
+			    cfg && !strcmp(cfg->name, name) && set_path(path, cfg->control_socket);
 			weft_config_free(cfg);
 			if (match) {
 				globfree(&g);
@@ -345,8 +355,8 @@ static int find_by_name(const char *name, char path[static 108])
 		globfree(&g);
 	}
 	fprintf(stderr,
-		"weftctl: no weftd instance or network `%s' (no %s/%s.conf, no %s/%s.sock)\n",
-		name, config_dir(), name, run_dir(), name);
+		"weftctl: no weftd instance or network `%s' (no %s/%s.conf, no %s/%s.sock)\n", name,
+		config_dir(), name, run_dir(), name);
 	return -1;
 }
 
@@ -359,8 +369,9 @@ static int find_only(char path[static 108])
 
 	snprintf(pattern, sizeof(pattern), "%s/*.sock", run_dir());
 	if (glob(pattern, 0, NULL, &g) != 0) {
-		fprintf(stderr, "weftctl: no control socket in %s (is weftd running? -s or -n "
-				"names one)\n",
+		fprintf(stderr,
+			"weftctl: no control socket in %s (is weftd running? -s or -n "
+			"names one)\n",
 			run_dir());
 		return -1;
 	}
@@ -380,24 +391,27 @@ static int find_only(char path[static 108])
 
 struct command {
 	const char *name;
-	const char *request; /* the daemon's command */
+	const char *request;  /* the daemon's command */
 	const char *argument; /* the request member of its one argument; NULL: none */
 };
 
 static const struct command commands[] = {
-	{"status", "status", NULL},	  {"macs", "status", NULL},
-	{"peers", "peers", NULL},	  {"metrics", "metrics", NULL},
-	{"connect", "connect", "endpoint"}, {"forget", "forget", "peer"},
-	{"unforget", "unforget", "peer"},  {"unpin", "unpin", "peer"},
+    {"status", "status", NULL},		{"macs", "status", NULL},
+    {"peers", "peers", NULL},		{"metrics", "metrics", NULL},
+    {"connect", "connect", "endpoint"}, {"forget", "forget", "peer"},
+    {"unforget", "unforget", "peer"},	{"unpin", "unpin", "peer"},
 };
 
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"socket", required_argument, NULL, 's'}, {"name", required_argument, NULL, 'n'},
-		{"network", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},
-		{"version", no_argument, NULL, 'V'},	  {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"network", required_argument, NULL, 'n'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	char path[108] = "";
 	const char *name = NULL, *arg = NULL;
