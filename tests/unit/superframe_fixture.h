@@ -41,21 +41,21 @@ struct fx_pkt {
 	size_t payload_len;
 };
 
-static uint32_t fx_sum(uint32_t sum, const uint8_t *p, size_t n)
+static inline uint32_t fx_sum(uint32_t sum, const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		sum += i % 2 ? p[i] : (uint32_t)p[i] << 8;
 	return sum;
 }
 
-static uint16_t fx_fold(uint32_t sum)
+static inline uint16_t fx_fold(uint32_t sum)
 {
 	while (sum > 0xffff)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
 }
 
-static uint32_t fx_pseudo(const uint8_t *ip, unsigned version, uint8_t proto, size_t len)
+static inline uint32_t fx_pseudo(const uint8_t *ip, unsigned version, uint8_t proto, size_t len)
 {
 	uint8_t ph[40];
 
@@ -74,24 +74,24 @@ static uint32_t fx_pseudo(const uint8_t *ip, unsigned version, uint8_t proto, si
 }
 
 /* Offsets of a frame fx_build() made. */
-static size_t fx_l3(const struct fx_pkt *p)
+static inline size_t fx_l3(const struct fx_pkt *p)
 {
 	return p->vlan ? 18 : 14;
 }
 
-static size_t fx_l4(const struct fx_pkt *p)
+static inline size_t fx_l4(const struct fx_pkt *p)
 {
 	return fx_l3(p) + (p->version == 4 ? 20 + p->ip_opts : 40);
 }
 
-static size_t fx_hdrs(const struct fx_pkt *p)
+static inline size_t fx_hdrs(const struct fx_pkt *p)
 {
 	return fx_l4(p) + (p->udp ? 8 : 20 + p->tcp_opts);
 }
 
 /* Writes the frame @p describes at @f and returns its length. @partial:
  * leave the L4 checksum as a device would get it (the pseudo-header's sum). */
-static size_t fx_build_ex(uint8_t *f, const struct fx_pkt *p, bool partial)
+static inline size_t fx_build_ex(uint8_t *f, const struct fx_pkt *p, bool partial)
 {
 	static const uint8_t dst[6] = {0x02, 0, 0, 0, 0, 0x21}, src[6] = {0x02, 0, 0, 0, 0, 0x11};
 	static const uint8_t a4[8] = {192, 168, 77, 11, 192, 168, 77, 21};
@@ -162,13 +162,13 @@ static size_t fx_build_ex(uint8_t *f, const struct fx_pkt *p, bool partial)
 	return len;
 }
 
-static size_t fx_build(uint8_t *f, const struct fx_pkt *p)
+static inline size_t fx_build(uint8_t *f, const struct fx_pkt *p)
 {
 	return fx_build_ex(f, p, false);
 }
 
 /* The L4 checksum of the frame @p describes (built at @f) verifies. */
-static bool fx_l4_ok(const uint8_t *f, size_t len, const struct fx_pkt *p)
+static inline bool fx_l4_ok(const uint8_t *f, size_t len, const struct fx_pkt *p)
 {
 	const uint8_t *ip = f + fx_l3(p);
 	size_t l4_len = len - fx_l4(p);
