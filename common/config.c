@@ -69,6 +69,7 @@ static const struct enum_value log_levels[] = {
 enum key {
 	K_NAME, K_NICKNAME, K_SECRET_FILE, K_PRIVATE_KEY_FILE, K_LISTEN, K_BRIDGE, K_MTU,
 	K_UNDERLAY, K_REQUIRE_PINNED_KEYS, K_TRUST_NICKNAMES, K_MAX_LEARNED_MEMBERS, K_CREATE_BRIDGE, K_HANDSHAKE_RATE, K_HANDSHAKE_BURST,
+	K_HANDSHAKE_GLOBAL_RATE,
 	K_MEMBERS_FILE, K_BANNED_FILE, K_MAX_DIRECT, K_CLAMP_MSS,
 	K_MAX_MACS_PER_PEER, K_MAC_LEARN_RATE, K_MAC_LEARN_BURST,
 	K_KEEPALIVE_INTERVAL, K_PEER_TIMEOUT, K_FORGET_MEMBER_AFTER, K_MAC_AGEING, K_REKEY_AFTER,
@@ -189,6 +190,12 @@ static const struct key_def schema[N_KEYS] = {
 	[K_HANDSHAKE_BURST] = {.sect = S_NETWORK, .key = "handshake_burst", .flags = F_LIVE,
 	 CFG(T_UINT, handshake_burst), .min = 1, .max = 10000, .def = "10", .unit = "handshakes",
 	 .help = "Handshakes a source address may send at once before handshake_rate applies."},
+	[K_HANDSHAKE_GLOBAL_RATE] = {.sect = S_NETWORK, .key = "handshake_global_rate",
+	 .flags = F_LIVE, CFG(T_UINT, handshake_global_rate), .min = 1, .max = 100000,
+	 .def = "200", .unit = "handshakes per second",
+	 .help = "Handshakes answered per second from all sources together, bounding their "
+		 "Diffie-Hellman work (about 0.2 ms each: 200 is ~4% of a core); past half of it, "
+		 "senders must prove their address first."},
 	[K_MEMBERS_FILE] = {.sect = S_NETWORK, .key = "members_file", .flags = F_EMPTY,
 	 CFG_STR(T_PATH, members_file, WEFT_CONFIG_VALUE_MAX),
 	 .def = "/var/lib/weft/<name>.members",

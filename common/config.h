@@ -53,6 +53,7 @@ struct weft_config {
 	bool create_bridge;
 	unsigned handshake_rate;               /* handshakes/s per source address */
 	unsigned handshake_burst;
+	unsigned handshake_global_rate;        /* HELLOs/s past the budgets, all sources */
 	char members_file[WEFT_CONFIG_PATH_MAX]; /* "" = learned members not kept */
 	char banned_file[WEFT_CONFIG_PATH_MAX];  /* "" = bans not kept across restarts */
 	unsigned max_direct;                   /* direct sessions to learned members; 0 = no cap */

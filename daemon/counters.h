@@ -19,6 +19,12 @@
 	X(HANDSHAKE_REPLAY, handshake_replay)   /* HELLO ephemeral seen before */                  \
 	X(HANDSHAKE_REFUSED, handshake_refused) /* pin mismatch, unknown peer, no room */          \
 	X(HANDSHAKE_MEMBERS_FULL, handshake_members_full) /* new member over max_learned_members */ \
+	X(HANDSHAKE_VERSION, handshake_version) /* handshake datagram of another protocol version */ \
+	X(HANDSHAKE_MAC, handshake_mac)         /* HELLO whose mac1 fails: non-member or junk */   \
+	X(HANDSHAKE_COOKIE, handshake_cookie)   /* HELLO answered with a COOKIE, not a WELCOME */  \
+	X(HANDSHAKE_BUSY, handshake_busy)       /* HELLO over the global (or COOKIE) budget */     \
+	X(HANDSHAKE_PENDING_FULL, handshake_pending_full) /* no pending slot for the HELLO */     \
+	X(HANDSHAKE_REPLAY_FULL, handshake_replay_full) /* replay cache full of keys in their window */ \
 	X(FRAME_RUNT, frame_runt)               /* captured frame shorter than 14 bytes */         \
 	X(FRAME_TOO_BIG, frame_too_big)         /* captured frame above the overlay MTU */         \
 	X(FRAME_LINK_LOCAL, frame_link_local)   /* 01:80:c2:00:00:0x */                            \

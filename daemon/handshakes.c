@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Handshakes. As initiator: one handshake per peer (struct weft_initiation,
  * owned by the peer), HELLO out, WELCOME in, CONFIRM out, retried with
- * backoff. As responder: HELLO in (rate-limited per source before any
- * cryptography, replayed or stale ones refused before any Diffie-Hellman),
- * WELCOME out, and a small table of handshakes waiting for their CONFIRM,
- * each with its own receiver index. A finished handshake becomes a session
- * of the peer it proved to be. */
+ * backoff; a COOKIE in makes us send the same HELLO again with mac2, and its
+ * cookie goes on our HELLOs to that responder for a while (the jar).
+ * As responder, a HELLO passes, cheapest first (docs/protocol.md 4.3): mac1,
+ * the replay cache, the source proof (mac2) or a COOKIE instead, the
+ * per-source buckets, a pending slot, the global budget; only then the Noise
+ * layer and the Diffie-Hellman of the WELCOME. The table of handshakes
+ * waiting for their CONFIRM caps each source and gives no slot of a genuine
+ * handshake to a flood. A finished handshake becomes a session of the peer it
+ * proved to be. */
 #include "config.h"
 
 #include <errno.h>
@@ -16,6 +20,7 @@
 #include <sodium.h>
 
 #include "common/banlist.h"
+#include "common/cookie.h"
 #include "common/handshake.h"
 #include "common/index.h"
 #include "common/ratelimit.h"
@@ -34,9 +39,18 @@
 /* Backoff between attempts: 1 s doubling up to 30 s, plus up to 1/4 jitter. */
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
-/* Responder handshakes waiting for their CONFIRM. */
+/* Responder handshakes waiting for their CONFIRM: at most this many for one
+ * source (an IPv4 address or an IPv6 /64), so a few sources cannot take them
+ * all; once half are taken the responder is under load. */
 #define PENDING_MAX	   64
+#define PENDING_PER_SOURCE 4
 #define PENDING_TIMEOUT_MS 10000
+/* COOKIEs a second, all destinations together, per HELLO of the global budget. */
+#define COOKIE_RATE_FACTOR 16
+/* The replay cache holds 240 s of the global budget, within these bounds. */
+#define REPLAY_CAPACITY_MAX (1U << 18)
+/* Responders whose cookies we keep at once. */
+#define JAR_SLOTS 1024
 /* A configured peer with no session after this many failed attempts in a
  * row is reported once (with the backoff above: about 30 s). */
 #define WARN_AFTER_FAILURES 5
@@ -52,11 +66,22 @@ struct pending {
 	struct weft_handshake *hs;
 	uint32_t remote_index;
 	uint64_t created_ms;
+	struct weft_ratelimit_source src;
+	bool proven; /* its HELLO carried a valid mac2: never given away to a newcomer */
 };
 
 struct weft_handshakes {
 	struct weft_handshakes_deps d;
-	struct weft_ratelimit *ratelimit;
+	/* Per source: HELLOs without a proven source, and those with one (which
+	 * forged datagrams can never empty). */
+	struct weft_ratelimit *ratelimit, *proven_rl;
+	/* All sources: HELLOs past mac1 and the replay cache (load), HELLOs that
+	 * reach the Noise layer (the handshake_global_rate ceiling), COOKIEs sent. */
+	struct weft_ratelimit_window demand, work, cookies;
+	struct weft_cookie_keys *keys; /* mac1 and COOKIE keys for keys_network */
+	char keys_network[WEFT_COOKIE_NETWORK_MAX + 1];
+	struct weft_cookie_secret *secret; /* ours, as a responder */
+	struct weft_cookie_jar *jar;	   /* theirs, as an initiator */
 	struct weft_handshake_replay *hello_replay;
 	struct pending pending[PENDING_MAX];
 	struct weft_handshake *spare; /* reads HELLOs; kept only when one is accepted */
@@ -66,6 +91,17 @@ struct weft_handshakes {
 	struct weft_log_ratelimit log_rl;
 	struct weft_ratelimit *log_sources;
 };
+
+/* Every HELLO answered in the replay window fits, at the start-up budget; a
+ * reload to a higher one may fill it, and then it refuses (never evicts). */
+static size_t replay_capacity(const struct weft_config *cfg)
+{
+	uint64_t n = (uint64_t)cfg->handshake_global_rate * (WEFT_HANDSHAKE_REPLAY_KEEP_MS / 1000);
+
+	if (n < WEFT_HANDSHAKE_REPLAY_CAPACITY)
+		n = WEFT_HANDSHAKE_REPLAY_CAPACITY;
+	return n > REPLAY_CAPACITY_MAX ? REPLAY_CAPACITY_MAX : (size_t)n;
+}
 
 int weft_handshakes_new(struct weft_handshakes **out, const struct weft_handshakes_deps *deps,
 			char err[static WEFT_ERRLEN])
@@ -79,11 +115,19 @@ int weft_handshakes_new(struct weft_handshakes **out, const struct weft_handshak
 	h->log_rl = (struct weft_log_ratelimit)WEFT_LOG_RATELIMIT_INIT(10000, 10);
 	h->ratelimit = weft_ratelimit_new(deps->cfg->handshake_rate, deps->cfg->handshake_burst,
 					  WEFT_RATELIMIT_ENTRIES);
-	h->hello_replay = weft_handshake_replay_new(WEFT_HANDSHAKE_REPLAY_CAPACITY,
-						    WEFT_HANDSHAKE_REPLAY_KEEP_MS);
+	h->proven_rl = weft_ratelimit_new(deps->cfg->handshake_rate, deps->cfg->handshake_burst,
+					  WEFT_RATELIMIT_ENTRIES);
+	weft_ratelimit_window_init(&h->demand, UINT32_MAX);
+	weft_ratelimit_window_init(&h->work, deps->cfg->handshake_global_rate);
+	weft_ratelimit_window_init(&h->cookies,
+				   deps->cfg->handshake_global_rate * COOKIE_RATE_FACTOR);
+	h->secret = weft_cookie_secret_new();
+	h->jar = weft_cookie_jar_new(JAR_SLOTS);
+	h->hello_replay =
+	    weft_handshake_replay_new(replay_capacity(deps->cfg), WEFT_HANDSHAKE_REPLAY_KEEP_MS);
 	h->log_sources = weft_ratelimit_new(1, LOG_SOURCE_BURST, WEFT_RATELIMIT_ENTRIES);
-	if (!h->ratelimit || !h->hello_replay || !h->log_sources ||
-	    weft_udp_batch_new(&h->batch, 1, WEFT_WIRE_HANDSHAKE_MAX_LEN) < 0) {
+	if (!h->ratelimit || !h->proven_rl || !h->secret || !h->jar || !h->hello_replay ||
+	    !h->log_sources || weft_udp_batch_new(&h->batch, 1, WEFT_WIRE_HANDSHAKE_MAX_LEN) < 0) {
 		weft_handshakes_free(h);
 		return weft_errorf(err, -ENOMEM, "handshake state");
 	}
@@ -107,7 +151,11 @@ void weft_handshakes_free(struct weft_handshakes *h)
 			pending_drop(h, &h->pending[i]);
 	weft_handshake_free(h->spare);
 	weft_ratelimit_free(h->ratelimit);
+	weft_ratelimit_free(h->proven_rl);
 	weft_ratelimit_free(h->log_sources);
+	weft_cookie_keys_free(h->keys);
+	weft_cookie_secret_free(h->secret);
+	weft_cookie_jar_free(h->jar);
 	weft_handshake_replay_free(h->hello_replay);
 	weft_udp_batch_free(h->batch);
 	free(h);
@@ -119,19 +167,37 @@ void weft_handshakes_reconfigure(struct weft_handshakes *h, const struct weft_co
 	struct weft_peer *p;
 
 	h->d.cfg = cfg;
-	if (weft_ratelimit_set(h->ratelimit, cfg->handshake_rate, cfg->handshake_burst) < 0)
+	if (weft_ratelimit_set(h->ratelimit, cfg->handshake_rate, cfg->handshake_burst) < 0 ||
+	    weft_ratelimit_set(h->proven_rl, cfg->handshake_rate, cfg->handshake_burst) < 0)
 		log_warn("handshake_rate %u / handshake_burst %u refused; keeping the old ones",
 			 cfg->handshake_rate, cfg->handshake_burst);
+	weft_ratelimit_window_set(&h->work, cfg->handshake_global_rate);
+	weft_ratelimit_window_set(&h->cookies, cfg->handshake_global_rate * COOKIE_RATE_FACTOR);
 	/* A peer given a new address, or newly added, need not wait out its backoff. */
 	weft_peers_foreach(h->d.peers, p) if (weft_sockaddr_is_set(&p->endpoint) &&
 					      !weft_peer_can_send(p, now)) p->init.next_ms = 0;
 }
 
-static void hs_config(const struct weft_handshakes *h, struct weft_handshake_config *hc)
+/* The MAC and COOKIE keys of the network name the handshake uses now (the
+ * Noise prologue takes it from the same place); NULL when out of memory. */
+static const struct weft_cookie_keys *macs(struct weft_handshakes *h)
+{
+	const char *name = h->d.cfg->name;
+
+	if (h->keys && !strcmp(h->keys_network, name))
+		return h->keys;
+	weft_cookie_keys_free(h->keys);
+	h->keys = weft_cookie_keys_new(h->d.identity->secret, name);
+	snprintf(h->keys_network, sizeof(h->keys_network), "%s", h->keys ? name : "");
+	return h->keys;
+}
+
+static void hs_config(struct weft_handshakes *h, struct weft_handshake_config *hc)
 {
 	const struct weft_identity *id = h->d.identity;
 
 	memset(hc, 0, sizeof(*hc));
+	hc->macs = macs(h);
 	hc->static_priv = id->private_key;
 	hc->static_pub = id->public_key;
 	hc->psk = id->secret;
@@ -192,6 +258,8 @@ static const char *refusal_class(int ret)
 		return "clock off";
 	case -EALREADY:
 		return "replayed";
+	case -ENOSPC:
+		return "replay cache full";
 	default:
 		return "refused";
 	}
@@ -274,7 +342,7 @@ static void initiate(struct weft_handshakes *h, struct weft_peer *p, uint64_t no
 {
 	struct weft_initiation *in = &p->init;
 	struct weft_handshake_config hc;
-	uint8_t buf[WEFT_WIRE_HANDSHAKE_MAX_LEN];
+	uint8_t buf[WEFT_WIRE_HANDSHAKE_MAX_LEN], cookie[WEFT_COOKIE_LEN];
 	char err[WEFT_ERRLEN];
 	size_t len;
 
@@ -302,6 +370,9 @@ static void initiate(struct weft_handshakes *h, struct weft_peer *p, uint64_t no
 		return;
 	}
 	hs_config(h, &hc);
+	/* A responder that sent us a cookie lately gets it back at once. */
+	if (weft_cookie_jar_get(h->jar, &p->endpoint, now, cookie))
+		hc.cookie = cookie;
 	if (weft_handshake_write_hello_datagram(in->hs, &hc, in->entry.index, weft_clock_wall_ms(),
 						buf, sizeof(buf), &len, err) < 0) {
 		weft_peer_log(LOG_ERR, p, "peer %s: cannot build a HELLO: %s", p->name, err);
@@ -417,34 +488,136 @@ static void handle_welcome(struct weft_handshakes *h, const struct weft_wire_msg
 	in->hs = NULL;
 }
 
+/* A responder under load asks us to prove our address: the same HELLO again,
+ * now with mac2, and the cookie kept for our next HELLOs to it. */
+static void handle_cookie(struct weft_handshakes *h, const struct weft_wire_msg *msg,
+			  const struct weft_udp_dgram *dg, uint64_t now)
+{
+	struct weft_index_entry *e =
+	    weft_index_lookup(h->d.index, msg->receiver_index, WEFT_INDEX_INITIATION);
+	struct weft_initiation *in = e ? container_of(e, struct weft_initiation, entry) : NULL;
+	struct weft_peer *p = in ? container_of(in, struct weft_peer, init) : NULL;
+	const struct weft_cookie_keys *k = macs(h);
+	uint8_t buf[WEFT_HANDSHAKE_HELLO_DATAGRAM_MAX], cookie[WEFT_COOKIE_LEN];
+	char err[WEFT_ERRLEN], from[WEFT_SOCKADDR_STRLEN];
+	size_t len;
+	int ret;
+
+	if (!p || !in->hs || !k) {
+		h->d.drops->n[WEFT_DROP_UNKNOWN_INDEX]++;
+		return;
+	}
+	ret = weft_handshake_read_cookie(in->hs, k, msg, cookie, buf, sizeof(buf), &len, err);
+	if (ret < 0) {
+		/* No HELLO of ours waits (a WELCOME came already), the same COOKIE
+		 * again, or one that does not open. */
+		h->d.drops->n[ret == -EINVAL	 ? WEFT_DROP_UNKNOWN_INDEX
+			      : ret == -EALREADY ? WEFT_DROP_HANDSHAKE_REPLAY
+						 : WEFT_DROP_HANDSHAKE_AUTH]++;
+		if (ret == -EBADMSG && source_may_log(h, dg->src, LOG_INFO, now)) {
+			weft_sockaddr_format(from, dg->src);
+			weft_log_peer_ratelimited(&h->log_rl, now, LOG_INFO, p->name, from,
+						  "peer %s: COOKIE from %s refused: %s", p->name,
+						  from, err);
+		}
+		return;
+	}
+	weft_cookie_jar_put(h->jar, dg->src, cookie, now);
+	sodium_memzero(cookie, sizeof(cookie));
+	/* A COOKIE is an answer: the wait for the WELCOME starts again. */
+	in->sent_ms = now;
+	weft_peer_log(LOG_DEBUG, p, "peer %s: COOKIE (it is under load); HELLO again with mac2",
+		      p->name);
+	send_datagram(h, buf, len, &p->endpoint, &p->local);
+}
+
 /* ---- responder ------------------------------------------------------------------ */
 
-/* A free slot; when every slot is taken, expired ones are freed first, then
- * the oldest. */
-static struct pending *pending_slot(struct weft_handshakes *h, uint64_t now)
+/* Under load, every HELLO must prove its source before it costs more than a
+ * few hashes (docs/protocol.md 4.7). */
+static bool under_load(struct weft_handshakes *h, uint64_t now)
 {
-	struct pending *oldest = &h->pending[0];
+	unsigned taken = 0;
+
+	/* Expired ones are freed only when a slot is looked for: not counted. */
+	for (int i = 0; i < PENDING_MAX; i++)
+		taken += h->pending[i].hs && now - h->pending[i].created_ms < PENDING_TIMEOUT_MS;
+	return 2 * (uint64_t)weft_ratelimit_window_used(&h->demand, now) >=
+		   h->d.cfg->handshake_global_rate ||
+	       2 * taken >= PENDING_MAX;
+}
+
+/* The slot a HELLO from @src may take, expired handshakes freed first: a
+ * free one, else (for a HELLO with a proven source) that of the oldest
+ * handshake whose source was not proven; NULL when its source has
+ * PENDING_PER_SOURCE already or nothing may be given up. Changes no live
+ * handshake: the caller drops the slot's occupant only once its HELLO is
+ * accepted. */
+static struct pending *pending_slot(struct weft_handshakes *h,
+				    const struct weft_ratelimit_source *src, bool proven,
+				    uint64_t now)
+{
+	struct pending *free_slot = NULL, *victim = NULL;
+	unsigned same = 0;
 
 	for (int i = 0; i < PENDING_MAX; i++) {
 		struct pending *pd = &h->pending[i];
 
 		if (pd->hs && now - pd->created_ms >= PENDING_TIMEOUT_MS)
 			pending_drop(h, pd);
-		if (!pd->hs)
-			return pd;
-		if (pd->created_ms < oldest->created_ms)
-			oldest = pd;
+		if (!pd->hs) {
+			free_slot = free_slot ? free_slot : pd;
+			continue;
+		}
+		same += !memcmp(&pd->src, src, sizeof(*src));
+		if (!pd->proven && (!victim || pd->created_ms < victim->created_ms))
+			victim = pd;
 	}
-	pending_drop(h, oldest);
-	return oldest;
+	if (same >= PENDING_PER_SOURCE)
+		return NULL;
+	if (free_slot)
+		return free_slot;
+	return proven ? victim : NULL;
+}
+
+/* Instead of any work: a COOKIE, so that the HELLO comes back proving its
+ * source. Within the COOKIE budget; beyond it the HELLO is dropped. */
+static void send_cookie(struct weft_handshakes *h, const struct weft_udp_dgram *dg,
+			const struct weft_cookie_keys *k, uint64_t now)
+{
+	uint8_t buf[WEFT_WIRE_COOKIE_LEN];
+	size_t len;
+
+	if (!weft_ratelimit_window_take(&h->cookies, now) ||
+	    weft_cookie_reply(k, h->secret, now, dg->src, dg->data, dg->len, buf, sizeof(buf),
+			      &len) < 0) {
+		h->d.drops->n[WEFT_DROP_HANDSHAKE_BUSY]++;
+		return;
+	}
+	h->d.drops->n[WEFT_DROP_HANDSHAKE_COOKIE]++;
+	send_datagram(h, buf, len, dg->src, &dg->local);
+}
+
+/* One line for a refused HELLO, rate-limited per source and in all. */
+static void log_hello_refused(struct weft_handshakes *h, const struct weft_udp_dgram *dg,
+			      uint64_t now, const char *why, const char *detail)
+{
+	char from[WEFT_SOCKADDR_STRLEN];
+
+	if (!source_may_log(h, dg->src, LOG_INFO, now))
+		return;
+	weft_sockaddr_format(from, dg->src);
+	weft_log_peer_ratelimited(&h->log_rl, now, LOG_INFO, NULL, from,
+				  "HELLO from %s refused: %s (%s)", from, why, detail);
 }
 
 static void count_refusal(struct weft_handshakes *h, int err)
 {
 	static const enum weft_drop by_reason[] = {
-		[WEFT_HANDSHAKE_DROP_TIMESTAMP] = WEFT_DROP_HANDSHAKE_STALE,
-		[WEFT_HANDSHAKE_DROP_REPLAY] = WEFT_DROP_HANDSHAKE_REPLAY,
-		[WEFT_HANDSHAKE_DROP_PIN] = WEFT_DROP_HANDSHAKE_REFUSED,
+	    [WEFT_HANDSHAKE_DROP_TIMESTAMP] = WEFT_DROP_HANDSHAKE_STALE,
+	    [WEFT_HANDSHAKE_DROP_REPLAY] = WEFT_DROP_HANDSHAKE_REPLAY,
+	    [WEFT_HANDSHAKE_DROP_PIN] = WEFT_DROP_HANDSHAKE_REFUSED,
+	    [WEFT_HANDSHAKE_DROP_REPLAY_FULL] = WEFT_DROP_HANDSHAKE_REPLAY_FULL,
 	};
 	enum weft_handshake_drop reason = weft_handshake_drop_reason(err);
 	enum weft_drop drop = WEFT_DROP_HANDSHAKE_AUTH;
@@ -457,15 +630,55 @@ static void count_refusal(struct weft_handshakes *h, int err)
 static void handle_hello(struct weft_handshakes *h, const struct weft_wire_msg *msg,
 			 const struct weft_udp_dgram *dg, uint64_t now)
 {
+	const struct weft_cookie_keys *k = macs(h);
 	uint8_t buf[WEFT_WIRE_HANDSHAKE_MAX_LEN];
 	struct weft_handshake_config hc;
-	char err[WEFT_ERRLEN], from[WEFT_SOCKADDR_STRLEN];
+	struct weft_ratelimit_source src;
+	char err[WEFT_ERRLEN];
 	struct pending *pd;
+	bool proven;
 	size_t len;
 	int ret;
 
-	if (!weft_ratelimit_allow(h->ratelimit, &dg->src->sa, now)) {
+	if (!k)
+		return;
+	/* Junk and non-members: one keyed hash, no state touched. */
+	if (!weft_cookie_mac1_valid(k, dg->data, dg->len)) {
+		h->d.drops->n[WEFT_DROP_HANDSHAKE_MAC]++;
+		log_hello_refused(h, dg, now, refusal_class(-EBADMSG), "mac1 does not match");
+		return;
+	}
+	/* A replay of a HELLO we answered: its clear ephemeral key, one lookup. */
+	if (weft_handshake_replay_contains(
+		h->hello_replay, msg->body + WEFT_HANDSHAKE_HELLO_E_OFFSET, weft_clock_wall_ms())) {
+		h->d.drops->n[WEFT_DROP_HANDSHAKE_REPLAY]++;
+		log_hello_refused(h, dg, now, refusal_class(-EALREADY),
+				  "ephemeral key already answered");
+		return;
+	}
+	weft_ratelimit_window_count(&h->demand, now);
+	/* A source that proved it receives here is charged to buckets that
+	 * forged datagrams never reach; any other must prove it first when we
+	 * are under load or its bucket is empty. */
+	proven = weft_cookie_check(h->secret, now, dg->src, dg->data, dg->len);
+	if (!proven) {
+		if (under_load(h, now) || !weft_ratelimit_allow(h->ratelimit, &dg->src->sa, now)) {
+			send_cookie(h, dg, k, now);
+			return;
+		}
+	} else if (!weft_ratelimit_allow(h->proven_rl, &dg->src->sa, now)) {
 		h->d.drops->n[WEFT_DROP_HANDSHAKE_RATE]++;
+		return;
+	}
+	weft_ratelimit_source_of(&src, &dg->src->sa);
+	pd = pending_slot(h, &src, proven, now);
+	if (!pd) {
+		h->d.drops->n[WEFT_DROP_HANDSHAKE_PENDING_FULL]++;
+		log_hello_refused(h, dg, now, "busy", "no pending handshake slot for it");
+		return;
+	}
+	if (!weft_ratelimit_window_take(&h->work, now)) {
+		h->d.drops->n[WEFT_DROP_HANDSHAKE_BUSY]++;
 		return;
 	}
 	if (!h->spare && !(h->spare = weft_handshake_new()))
@@ -475,15 +688,12 @@ static void handle_hello(struct weft_handshakes *h, const struct weft_wire_msg *
 					msg->body, msg->body_len, weft_clock_wall_ms(), err);
 	if (ret < 0) {
 		count_refusal(h, ret);
-		if (source_may_log(h, dg->src, LOG_INFO, now)) {
-			weft_sockaddr_format(from, dg->src);
-			weft_log_peer_ratelimited(&h->log_rl, now, LOG_INFO, NULL, from,
-						  "HELLO from %s refused: %s (%s)", from,
-						  refusal_class(ret), err);
-		}
+		log_hello_refused(h, dg, now, refusal_class(ret), err);
 		return;
 	}
-	pd = pending_slot(h, now);
+	/* An unproven handshake gives its slot to a proven one. */
+	if (pd->hs)
+		pending_drop(h, pd);
 	if (weft_index_insert(h->d.index, &pd->entry, WEFT_INDEX_RESPONSE) < 0) {
 		h->d.drops->n[WEFT_DROP_HANDSHAKE_REFUSED]++;
 		return;
@@ -492,6 +702,8 @@ static void handle_hello(struct weft_handshakes *h, const struct weft_wire_msg *
 	h->spare = NULL;
 	pd->remote_index = msg->sender_index;
 	pd->created_ms = now;
+	pd->src = src;
+	pd->proven = proven;
 	if (weft_handshake_write_welcome_datagram(pd->hs, pd->entry.index, msg->sender_index,
 						  weft_clock_wall_ms(), buf, sizeof(buf), &len,
 						  err) < 0) {
@@ -591,9 +803,30 @@ static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg
 	weft_egress_keepalive(h->d.egress, p, now);
 }
 
+/* Another protocol version's handshake: counted, and named to the operator
+ * (a host left behind by an upgrade keeps knocking). */
+static void refuse_version(struct weft_handshakes *h, const struct weft_wire_msg *msg,
+			   const struct weft_udp_dgram *dg, uint64_t now)
+{
+	char from[WEFT_SOCKADDR_STRLEN];
+
+	h->d.drops->n[WEFT_DROP_HANDSHAKE_VERSION]++;
+	if (!source_may_log(h, dg->src, LOG_WARNING, now))
+		return;
+	weft_sockaddr_format(from, dg->src);
+	weft_log_peer_ratelimited(&h->log_rl, now, LOG_WARNING, NULL, from,
+				  "handshake from %s refused: it speaks weft protocol version %u, "
+				  "this host version %u (upgrade every member of the network)",
+				  from, msg->version, WEFT_WIRE_VERSION);
+}
+
 void weft_handshakes_receive(struct weft_handshakes *h, const struct weft_wire_msg *msg,
 			     const struct weft_udp_dgram *dg, uint64_t now)
 {
+	if (msg->version != WEFT_WIRE_VERSION) {
+		refuse_version(h, msg, dg, now);
+		return;
+	}
 	switch (msg->type) {
 	case WEFT_WIRE_HELLO:
 		handle_hello(h, msg, dg, now);
@@ -603,6 +836,9 @@ void weft_handshakes_receive(struct weft_handshakes *h, const struct weft_wire_m
 		break;
 	case WEFT_WIRE_CONFIRM:
 		handle_confirm(h, msg, dg, now);
+		break;
+	case WEFT_WIRE_COOKIE:
+		handle_cookie(h, msg, dg, now);
 		break;
 	default:
 		h->d.drops->n[WEFT_DROP_GARBAGE]++;

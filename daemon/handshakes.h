@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The handshake exchange on the wire: our HELLOs as initiator (one per
- * peer, with retries and rekeys), the responder's table of handshakes
- * waiting for their CONFIRM, and mapping a finished handshake to a peer. */
+ * peer, with retries and rekeys, and sent again with a cookie when a
+ * responder under load asks), the responder's checks and budgets before any
+ * Diffie-Hellman, its table of handshakes waiting for their CONFIRM, and
+ * mapping a finished handshake to a peer. */
 #ifndef WEFT_HANDSHAKES_H
 #define WEFT_HANDSHAKES_H
 
@@ -39,12 +41,13 @@ int weft_handshakes_new(struct weft_handshakes **out, const struct weft_handshak
 			char err[static WEFT_ERRLEN]) WEFT_WUR;
 /* Ends the pending responder handshakes and frees; accepts NULL. */
 void weft_handshakes_free(struct weft_handshakes *h);
-/* A reloaded configuration: its handshake rate and burst apply at once, and
- * every peer with an address but no session is tried again now. */
+/* A reloaded configuration: its handshake rate, burst and global rate apply
+ * at once, and every peer with an address but no session is tried again now. */
 void weft_handshakes_reconfigure(struct weft_handshakes *h, const struct weft_config *cfg,
 				 uint64_t now);
 
-/* A HELLO, WELCOME or CONFIRM @msg, parsed from @dg. */
+/* A HELLO, WELCOME, CONFIRM or COOKIE @msg, parsed from @dg (of any protocol
+ * version: another than ours is refused here, counted and reported). */
 void weft_handshakes_receive(struct weft_handshakes *h, const struct weft_wire_msg *msg,
 			     const struct weft_udp_dgram *dg, uint64_t now);
 /* Starts a handshake toward every peer with an address. */

@@ -213,6 +213,8 @@ static const struct good goods[] = {
 	{"network", "handshake_rate", "10000", "10000"},
 	{"network", "handshake_burst", "1", "1"},
 	{"network", "handshake_burst", "007", "7"},
+	{"network", "handshake_global_rate", "1", "1"},
+	{"network", "handshake_global_rate", "100000", "100000"},
 	{"network", "members_file", "/srv/weft/prod.members", "/srv/weft/prod.members"},
 	{"network", "members_file", "", ""},
 	{"network", "banned_file", "/srv/weft/prod.banned", "/srv/weft/prod.banned"},
@@ -327,6 +329,9 @@ static const struct bad bads[] = {
 	{"network", "handshake_burst", "0", "out of range 1..10000"},
 	{"network", "handshake_burst", "1e3", "not a decimal number"},
 	{"network", "handshake_burst", "0x10", "not a decimal number"},
+	{"network", "handshake_global_rate", "0", "out of range 1..100000"},
+	{"network", "handshake_global_rate", "100001", "out of range 1..100000"},
+	{"network", "handshake_global_rate", "-1", "not a decimal number"},
 	{"network", "members_file", "weft/prod.members", "not an absolute path"},
 	{"network", "banned_file", "prod.banned", "not an absolute path"},
 	{"network", "members_file", "/var/lib/a b", "contains blanks or control characters"},
@@ -469,7 +474,7 @@ static void test_every_key_is_tested(void **state)
 		assert_true(bad);
 		keys++;
 	}
-	assert_int_equal(keys, 37);
+	assert_int_equal(keys, 38);
 	free(out);
 	weft_config_free(cfg);
 }
@@ -495,6 +500,7 @@ static void test_defaults(void **state)
 				 "create_bridge = yes\n"
 				 "handshake_rate = 20\n"
 				 "handshake_burst = 10\n"
+				 "handshake_global_rate = 200\n"
 				 "members_file = /var/lib/weft/t.members\n"
 				 "banned_file = /var/lib/weft/t.banned\n"
 				 "max_direct = 0\n"
@@ -537,6 +543,7 @@ static void test_defaults(void **state)
 	assert_true(cfg->create_bridge);
 	assert_int_equal(cfg->handshake_rate, 20);
 	assert_int_equal(cfg->handshake_burst, 10);
+	assert_int_equal(cfg->handshake_global_rate, 200);
 	assert_string_equal(cfg->members_file, "/var/lib/weft/t.members");
 	assert_int_equal(cfg->max_direct, 0);
 	assert_false(cfg->clamp_mss);
@@ -1084,7 +1091,7 @@ static void test_docs_parse(void **state)
 		assert_true(strstr(text, set) || strstr(text, unset));
 		keys++;
 	}
-	assert_int_equal(keys, 37);
+	assert_int_equal(keys, 38);
 	/* and uncommenting every default changes nothing */
 	for (char *p = strstr(copy, "\n#"); p; p = strstr(p + 1, "\n#"))
 		if (p[2] >= 'a' && p[2] <= 'z' && strchr(p + 2, '=') < strchr(p + 2, '\n'))
@@ -1144,6 +1151,7 @@ static const struct lifecycle lifecycles[] = {
 	{"network", "create_bridge", false},
 	{"network", "handshake_rate", true},
 	{"network", "handshake_burst", true},
+	{"network", "handshake_global_rate", true},
 	{"network", "members_file", false},
 	{"network", "banned_file", false},
 	{"network", "max_direct", true},
