@@ -74,7 +74,7 @@ enum key {
 	K_MAX_MACS_PER_PEER, K_MAC_LEARN_RATE, K_MAC_LEARN_BURST,
 	K_KEEPALIVE_INTERVAL, K_PEER_TIMEOUT, K_FORGET_MEMBER_AFTER, K_MAC_AGEING, K_REKEY_AFTER,
 	K_REJECT_AFTER, K_GOSSIP_INTERVAL,
-	K_UDP_SNDBUF, K_UDP_RCVBUF, K_RX_RING_FRAMES, K_TX_RING_FRAMES,
+	K_UDP_SNDBUF, K_UDP_RCVBUF, K_RX_RING_FRAMES, K_TX_RING_FRAMES, K_SUPERFRAMES,
 	K_CONTROL_SOCKET,
 	K_METRICS_LISTEN,
 	K_LOG_LEVEL,
@@ -271,6 +271,11 @@ static const struct key_def schema[N_KEYS] = {
 	[K_TX_RING_FRAMES] = {.sect = S_SOCKET, .key = "tx_ring_frames", .flags = F_POW2,
 	 CFG(T_UINT, tx_ring_frames), .min = 64, .max = 65536, .def = "4096", .unit = "frames",
 	 .help = "Slots in the AF_PACKET transmit ring (frames to the bridge)."},
+	[K_SUPERFRAMES] = {.sect = S_SOCKET, .key = "superframes", CFG(T_BOOL, superframes),
+	 .def = "yes",
+	 .help = "64 KiB TCP superframes between bridge and weftd: the port keeps TSO, weftd "
+		 "cuts what it captures and merges received segments (as GRO). The wire is "
+		 "the same."},
 
 	[K_CONTROL_SOCKET] = {.sect = S_CONTROL, .key = "socket",
 	 /* sun_path holds 108 bytes with the NUL */

@@ -76,6 +76,7 @@ struct weft_config {
 	unsigned udp_rcvbuf;
 	unsigned rx_ring_frames;               /* PACKET_RX_RING slots */
 	unsigned tx_ring_frames;
+	bool superframes;                      /* GSO superframes through the rings */
 
 	/* [control] */
 	char control_socket[WEFT_CONFIG_PATH_MAX];

@@ -36,6 +36,7 @@
 #include "daemon/mesh.h"
 #include "daemon/metrics.h"
 #include "daemon/netwatch.h"
+#include "daemon/offload.h"
 #include "daemon/paths.h"
 #include "daemon/peers.h"
 #include "daemon/resolve.h"
@@ -163,6 +164,15 @@ static int setup_links(struct weftd *d, char err[static WEFT_ERRLEN])
 	spec.mtu = d->mtu;
 	if ((ret = weft_link_setup(d->link, &spec, &d->dp_ifindex, why)) < 0)
 		return weft_failf(err, ret, "links: %.200s", why);
+	/* Superframes in: the port keeps the offloads whose frames the capture
+	 * cuts or completes (daemon/capture.c); the kernel does the rest. */
+	if (d->cfg->superframes) {
+		char port[IFNAMSIZ], dp[IFNAMSIZ];
+
+		if ((ret = weft_link_veth_names(d->cfg->bridge, port, dp, why)) < 0 ||
+		    (ret = weft_offload_superframes(port, why)) < 0)
+			return weft_failf(err, ret, "superframes: %.200s", why);
+	}
 	/* A CNI plugin makes the bridge when the first pod starts. */
 	if (!weft_link_plugged(d->link))
 		log_warn("waiting for bridge %s (it does not exist and create_bridge = no)",
@@ -629,8 +639,11 @@ static int open_data_path(struct weftd *d, char err[static WEFT_ERRLEN])
 				    capture_len + WEFT_FRAME_VLAN_LEN,
 				    why)) < 0)
 		return weft_failf(err, ret, "capture ring: %.200s", why);
+	weft_capture_set_drops(d->capture, &d->drops);
 	if ((ret = weft_inject_new(&d->inject, d->dp_ifindex, cfg->tx_ring_frames, max_frame_len,
 				    why)) < 0)
+		return weft_failf(err, ret, "inject ring: %.200s", why);
+	if ((ret = weft_inject_superframes(d->inject, cfg->superframes, why)) < 0)
 		return weft_failf(err, ret, "inject ring: %.200s", why);
 	if ((ret = weft_egress_new(&d->egress, d->udp, d->peers, d->max_datagram, err)) < 0)
 		return ret;

@@ -1,29 +1,43 @@
 /* SPDX-License-Identifier: MIT */
-/* PACKET_TX_RING, TPACKET_V2. PACKET_LOSS is on: without it a slot the
- * kernel refuses (TP_STATUS_WRONG_FORMAT) stops the ring for good while every
- * later send() returns 0 (DESIGN.md, Kernel notes). Lengths are still checked
- * here so that the caller learns about them.
+/* PACKET_TX_RING, TPACKET_V2, two of them. The frame ring takes every frame
+ * as it is; the superframe ring (PACKET_VNET_HDR, WEFT_INJECT_SUPERFRAME_SLOTS
+ * slots of 64 KiB: 2 MiB) takes the superframes that common/coalesce makes
+ * of consecutive segments of one TCP flow. One ring of 64 KiB slots for
+ * everything would cost tx_ring_frames x 64 KiB (256 MiB at the default
+ * 4096). A superframe is built in place in the head slot of its ring and
+ * queued when it ends; a "superframe" of one segment is copied to the
+ * frame ring instead, so the superframe ring only ever carries GSO frames.
+ * Whenever a frame is queued on one ring while the other holds frames not
+ * yet kicked, that other ring is kicked first: frames leave in the order
+ * they were put.
+ *
+ * A refused slot never stalls a ring. PACKET_LOSS skips slots the kernel
+ * finds malformed. But a frame the device drops at the kick (veth drops a
+ * frame above its peer's MTU, which with a virtio-net header the kernel no
+ * longer checks, or one that an MTU lowered by hand made too long) makes
+ * tpacket_snd() put the slot back to SEND_REQUEST, leave its head there and
+ * return -ENOBUFS: every later kick retries that slot first, forever. So
+ * after such a kick the slot at the kernel's head (the first one still
+ * SEND_REQUEST) is rewritten with a length the kernel refuses as malformed
+ * (0), which PACKET_LOSS then skips, and the ring is kicked again. Lengths
+ * and virtio-net fields are checked before a slot is filled, so the kernel
+ * has no other reason to refuse one.
+ *
+ * The frame ring has no virtio-net header. With one, a header whose hdr_len
+ * covers the whole frame makes tpacket_snd copy the frame into a linear skb
+ * instead of pointing page fragments at the ring (measured 2026-11-26: the
+ * same TCP and CPU per GB end to end, ringtool bench 1.20M vs 0.92M
+ * frames/s), and the kernel would no longer check frames against the
+ * device MTU. The superframe ring sets hdr_len to the headers alone, so
+ * the payload goes as page fragments (at most 16 pages: a slot is 64 KiB).
  *
  * PACKET_QDISC_BYPASS stays off: with `ringtool bench` (1400-byte frames
  * inject → veth → capture, loaded 2-core VM, kernel 6.18) two series of
  * alternating 2 s runs (6 and 10 pairs) gave medians of 797k vs 929k
- * frames/s (off vs on), then 791k vs 673k: nothing beyond the noise, as DESIGN.md's
- * 0-7 % says. Bypassing also hides injected frames from taps (tcpdump on
- * the port) and skips tc; weft_inject_set_qdisc_bypass() is there to
- * measure again.
- *
- * PACKET_VNET_HDR stays off too. With it, a header whose hdr_len covers the
- * whole frame makes tpacket_snd copy the frame into a linear skb instead of
- * pointing page fragments at the ring, which veth then copies again
- * (skb_copy_ubufs, 2 % of the receiving weftd in `perf`). Measured
- * (2026-11-26): ringtool bench medians 1.20M vs 0.92M frames/s, but end to
- * end (overlay-bench.sh, 3 alternating pairs) TCP 1384 vs 1346 Mbit/s and
- * daemon CPU/GB 7.62 vs 7.96 s: within the noise. The price is real: with
- * a virtio header the kernel no longer checks frames against the device
- * MTU, and a frame the device then drops is retried at the ring's head on
- * every kick, so an MTU lowered by hand at run time would stall the ring
- * for good. Not worth it for per-frame injection; superframes (GSO through
- * the ring) need the header and must solve that first. */
+ * frames/s (off vs on), then 791k vs 673k: nothing beyond the noise, as
+ * DESIGN.md's 0-7 % says. Bypassing also hides injected frames from taps
+ * (tcpdump on the port) and skips tc; weft_inject_set_qdisc_bypass() is
+ * there to measure again. */
 #include "config.h"
 
 #include "daemon/inject.h"
@@ -37,24 +51,90 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/coalesce.h"
+#include "common/gso.h"
+#include "daemon/log.h"
 #include "daemon/ring.h"
-
-struct weft_inject {
-	struct weft_ring ring; /* ring.head: the next slot to fill */
-	size_t max_len;
-	bool pending;
-	struct weft_inject_stats st;
-};
 
 /* Without PACKET_TX_HAS_OFF the kernel reads the frame right after the header. */
 #define TX_DATA_OFFSET (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll))
+/* A superframe slot: 16 pages, so the payload never needs more page
+ * fragments than an skb holds (MAX_SKB_FRAGS, 17). */
+#define SUPER_SLOT  65536u
+#define SUPER_FRAME (SUPER_SLOT - TX_DATA_OFFSET - WEFT_GSO_HDR_LEN)
+/* Superframes queued and not yet freed by the kernel are charged to the
+ * socket: room for every slot. */
+#define SUPER_SNDBUF (WEFT_INJECT_SUPERFRAME_SLOTS * SUPER_SLOT * 2)
+/* Refused frames skipped per flush; the next flush goes on. */
+#define MAX_SKIPS 16
 
-int weft_inject_new(struct weft_inject **out, int ifindex, unsigned frames, size_t max_frame_len,
-		     char err[static WEFT_ERRLEN])
+/* One TX ring and what inject knows of it. */
+struct tx {
+	struct weft_ring ring; /* ring.head: the next slot to fill */
+	unsigned kernel_head;  /* the oldest slot queued and not seen sent */
+	bool pending;	       /* slots queued since the last kick */
+};
+
+struct weft_inject {
+	struct tx plain;
+	struct tx super; /* ring.fd < 0 while superframes are off */
+	int ifindex;
+	size_t max_len;
+	bool open; /* a superframe is being built in super's head slot */
+	struct weft_coalesce co;
+	struct weft_inject_stats st;
+};
+
+static int open_tx(struct tx *t, int ifindex, bool vnet, unsigned frames, unsigned slot,
+		   char err[static WEFT_ERRLEN])
 {
-	struct weft_inject *inj;
+	const char *who = vnet ? "inject (superframes)" : "inject";
 	struct sockaddr_ll sll;
 	int one = 1, r;
+
+	memset(t, 0, sizeof(*t));
+	/* Protocol 0 and bound with protocol 0: this socket never receives. */
+	r = weft_ring_open(&t->ring, who, err);
+	if (r < 0)
+		return r;
+	/* The kernel takes PACKET_LOSS and PACKET_VNET_HDR only before the ring exists. */
+	if (setsockopt(t->ring.fd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one)) < 0) {
+		r = -errno;
+		snprintf(err, WEFT_ERRLEN, "%s: PACKET_LOSS: %s", who, strerror(-r));
+		return r;
+	}
+	if (vnet) {
+		if (setsockopt(t->ring.fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0) {
+			r = -errno;
+			snprintf(err, WEFT_ERRLEN, "%s: PACKET_VNET_HDR: %s", who, strerror(-r));
+			return r;
+		}
+		if (setsockopt(t->ring.fd, SOL_SOCKET, SO_SNDBUFFORCE, &(int){SUPER_SNDBUF},
+			       sizeof(int)) < 0)
+			(void)setsockopt(t->ring.fd, SOL_SOCKET, SO_SNDBUF, &(int){SUPER_SNDBUF},
+					 sizeof(int));
+	}
+	r = weft_ring_map(&t->ring, who, PACKET_TX_RING, frames, slot, 0, err);
+	if (r < 0)
+		return r;
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = 0;
+	sll.sll_ifindex = ifindex;
+	if (bind(t->ring.fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		r = -errno;
+		snprintf(err, WEFT_ERRLEN, "%s: bind to ifindex %d: %s", who, ifindex,
+			 strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int weft_inject_new(struct weft_inject **out, int ifindex, unsigned frames, size_t max_frame_len,
+		    char err[static WEFT_ERRLEN])
+{
+	struct weft_inject *inj;
+	int r;
 
 	*out = NULL;
 	r = weft_ring_check("inject", ifindex, frames, max_frame_len, err);
@@ -65,37 +145,37 @@ int weft_inject_new(struct weft_inject **out, int ifindex, unsigned frames, size
 		snprintf(err, WEFT_ERRLEN, "inject: out of memory");
 		return -ENOMEM;
 	}
+	inj->ifindex = ifindex;
 	inj->max_len = max_frame_len;
-
-	/* Protocol 0 and bound with protocol 0: this socket never receives. */
-	r = weft_ring_open(&inj->ring, "inject", err);
-	if (r < 0)
-		goto fail;
-	/* The kernel takes PACKET_LOSS only before the ring exists. */
-	if (setsockopt(inj->ring.fd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one)) < 0) {
-		r = -errno;
-		snprintf(err, WEFT_ERRLEN, "inject: PACKET_LOSS: %s", strerror(-r));
-		goto fail;
+	inj->super.ring.fd = -1;
+	r = open_tx(&inj->plain, ifindex, false, frames,
+		    (unsigned)(TX_DATA_OFFSET + max_frame_len + 4), err);
+	if (r < 0) {
+		weft_inject_free(inj);
+		return r;
 	}
-	r = weft_ring_map(&inj->ring, "inject", PACKET_TX_RING, frames,
-			  (unsigned)(TX_DATA_OFFSET + max_frame_len + 4), 0, err);
-	if (r < 0)
-		goto fail;
-
-	memset(&sll, 0, sizeof(sll));
-	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = 0;
-	sll.sll_ifindex = ifindex;
-	if (bind(inj->ring.fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-		r = -errno;
-		snprintf(err, WEFT_ERRLEN, "inject: bind to ifindex %d: %s", ifindex, strerror(-r));
-		goto fail;
-	}
-
 	*out = inj;
 	return 0;
-fail:
-	weft_inject_free(inj);
+}
+
+int weft_inject_superframes(struct weft_inject *inj, bool on, char err[static WEFT_ERRLEN])
+{
+	int r;
+
+	if (on == (inj->super.ring.fd >= 0))
+		return 0;
+	if (!on) {
+		/* Whatever is open or queued goes out first. */
+		r = weft_inject_flush(inj);
+		weft_ring_close(&inj->super.ring);
+		inj->super.ring.fd = -1;
+		return r < 0 ? weft_errorf(err, r, "inject: last superframes") : 0;
+	}
+	r = open_tx(&inj->super, inj->ifindex, true, WEFT_INJECT_SUPERFRAME_SLOTS, SUPER_SLOT, err);
+	if (r < 0) {
+		weft_ring_close(&inj->super.ring);
+		inj->super.ring.fd = -1;
+	}
 	return r;
 }
 
@@ -103,20 +183,178 @@ void weft_inject_free(struct weft_inject *inj)
 {
 	if (!inj)
 		return;
-	weft_ring_close(&inj->ring);
+	weft_ring_close(&inj->plain.ring);
+	if (inj->super.ring.fd >= 0)
+		weft_ring_close(&inj->super.ring);
 	free(inj);
 }
 
 int weft_inject_fd(const struct weft_inject *inj)
 {
-	return inj->ring.fd;
+	return inj->plain.ring.fd;
+}
+
+static struct tpacket2_hdr *head_slot(const struct tx *t)
+{
+	return (struct tpacket2_hdr *)weft_ring_slot(&t->ring, t->ring.head);
+}
+
+/* The head slot is free (acquire: the kernel is done with its bytes). */
+static bool slot_free(struct weft_inject *inj, const struct tx *t)
+{
+	uint32_t status = __atomic_load_n(&head_slot(t)->tp_status, __ATOMIC_ACQUIRE);
+
+	if (status == TP_STATUS_WRONG_FORMAT) {
+		/* Only without PACKET_LOSS; the slot is ours again either way. */
+		inj->st.wrong_format++;
+		return true;
+	}
+	return status == TP_STATUS_AVAILABLE;
+}
+
+/* Moves kernel_head past the slots the kernel has taken. */
+static void follow_kernel(struct tx *t)
+{
+	while (t->kernel_head != t->ring.head) {
+		struct tpacket2_hdr *h =
+		    (struct tpacket2_hdr *)weft_ring_slot(&t->ring, t->kernel_head);
+
+		if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) == TP_STATUS_SEND_REQUEST)
+			break;
+		if (++t->kernel_head == t->ring.frame_nr)
+			t->kernel_head = 0;
+	}
+}
+
+/* One send() on @t, skipping frames the device refuses (see the top). */
+static int kick(struct weft_inject *inj, struct tx *t)
+{
+	for (unsigned skips = 0;; skips++) {
+		struct tpacket2_hdr *h;
+		int e;
+
+		inj->st.kicks++;
+		/* MSG_DONTWAIT: hand the frames over, do not wait for their completion. */
+		if (send(t->ring.fd, NULL, 0, MSG_DONTWAIT) >= 0) {
+			t->pending = false;
+			follow_kernel(t);
+			return 0;
+		}
+		e = errno;
+		follow_kernel(t);
+		if (e == ENOBUFS && skips < MAX_SKIPS && t->kernel_head != t->ring.head) {
+			/* The device dropped the frame at the kernel's head, which
+			 * the kernel would retry first on every kick: make it one
+			 * that PACKET_LOSS skips, and kick again. */
+			h = (struct tpacket2_hdr *)weft_ring_slot(&t->ring, t->kernel_head);
+			h->tp_len = 0;
+			h->tp_snaplen = 0;
+			inj->st.refused++;
+			continue;
+		}
+		if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == EINTR) {
+			/* The slots wait for a later kick; keep pending. */
+			inj->st.kick_busy++;
+			return 0;
+		}
+		inj->st.kick_errors++;
+		/* The kernel stopped at the failing slot; the next kick resumes there. */
+		return -e;
+	}
+}
+
+/* Before queueing on @t: whatever the other ring holds unkicked leaves first. */
+static void order_before(struct weft_inject *inj, struct tx *t)
+{
+	struct tx *other = t == &inj->plain ? &inj->super : &inj->plain;
+
+	if (other->pending && kick(inj, other) < 0)
+		return; /* counted; its frames wait for the next flush */
+}
+
+/* Marks the head slot of @t, filled with @len bytes, for sending. */
+static void queue_slot(struct weft_inject *inj, struct tx *t, uint32_t len)
+{
+	struct tpacket2_hdr *h = head_slot(t);
+
+	h->tp_len = len;
+	h->tp_snaplen = len;
+	/* Release: the frame is in place before the kernel may see the request. */
+	__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+	weft_ring_advance(&t->ring);
+	t->pending = true;
+	inj->st.queued++;
+}
+
+static int put_plain(struct weft_inject *inj, const uint8_t *frame, size_t len)
+{
+	if (!slot_free(inj, &inj->plain)) {
+		inj->st.ring_full++;
+		return -ENOBUFS;
+	}
+	order_before(inj, &inj->plain);
+	memcpy((uint8_t *)head_slot(&inj->plain) + TX_DATA_OFFSET, frame, len);
+	queue_slot(inj, &inj->plain, (uint32_t)len);
+	return 0;
+}
+
+/* What the kernel must accept of a superframe slot, checked before it is
+ * queued: a frame within the slot, TCP GSO with a segment size, headers
+ * within the frame and the checksum field within the headers. */
+static bool super_ok(const struct weft_gso_hdr *h, size_t len)
+{
+	return len <= SUPER_FRAME && h->flags == WEFT_GSO_F_NEEDS_CSUM &&
+	       (h->gso_type == WEFT_GSO_TCPV4 || h->gso_type == WEFT_GSO_TCPV6) &&
+	       h->gso_size > 0 && h->hdr_len >= ETH_HLEN && h->hdr_len < len &&
+	       (size_t)h->csum_start + h->csum_offset + 2 <= h->hdr_len;
+}
+
+/* A superframe that failed super_ok(), cut back into its segments. */
+static void recut(struct weft_inject *inj, uint8_t *frame, size_t len, const struct weft_gso_hdr *h)
+{
+	struct weft_gso g;
+	uint8_t *seg;
+	size_t n;
+
+	inj->st.recut++;
+	if (weft_gso_start(&g, frame, len, h) < 0)
+		return;
+	while (weft_gso_next(&g, &seg, &n))
+		(void)put_plain(inj, seg, n); /* a full ring is counted there */
+}
+
+/* Ends the open superframe: queued on the superframe ring, or, of one
+ * segment, copied to the frame ring. */
+static void close_super(struct weft_inject *inj)
+{
+	uint8_t *slot = (uint8_t *)head_slot(&inj->super);
+	uint8_t *frame = slot + TX_DATA_OFFSET + WEFT_GSO_HDR_LEN;
+	struct weft_gso_hdr h;
+	size_t len;
+
+	if (!inj->open)
+		return;
+	inj->open = false;
+	len = weft_coalesce_finish(&inj->co, &h);
+	if (inj->co.segs < 2) {
+		(void)put_plain(inj, frame, len);
+		return;
+	}
+	if (!super_ok(&h, len)) {
+		recut(inj, frame, len, &h);
+		return;
+	}
+	order_before(inj, &inj->super);
+	weft_gso_hdr_put(slot + TX_DATA_OFFSET, &h);
+	queue_slot(inj, &inj->super, (uint32_t)(WEFT_GSO_HDR_LEN + len));
+	inj->st.superframes++;
+	inj->st.coalesced += inj->co.segs;
 }
 
 int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len)
 {
-	struct tpacket2_hdr *hdr;
+	struct weft_coalesce_seg s;
 	size_t max = inj->max_len;
-	uint32_t status;
 
 	/* The kernel lets a frame carrying an 802.1Q tag be 4 bytes longer. */
 	if (len >= ETH_HLEN && frame[12] == 0x81 && frame[13] == 0x00)
@@ -125,54 +363,44 @@ int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len)
 		inj->st.bad_length++;
 		return -EMSGSIZE;
 	}
-
-	hdr = (struct tpacket2_hdr *)weft_ring_slot(&inj->ring, inj->ring.head);
-	/* Acquire: the kernel is done with the slot's bytes before we overwrite them. */
-	status = __atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE);
-	if (status == TP_STATUS_WRONG_FORMAT) {
-		/* Only without PACKET_LOSS; the slot is ours again either way. */
-		inj->st.wrong_format++;
-	} else if (status != TP_STATUS_AVAILABLE) {
-		inj->st.ring_full++;
-		return -ENOBUFS;
+	if (inj->super.ring.fd < 0)
+		return put_plain(inj, frame, len);
+	if (!weft_coalesce_parse(&s, frame, len)) {
+		close_super(inj);
+		return put_plain(inj, frame, len);
 	}
-
-	memcpy((uint8_t *)hdr + TX_DATA_OFFSET, frame, len);
-	hdr->tp_len = (uint32_t)len;
-	hdr->tp_snaplen = (uint32_t)len;
-	/* Release: the frame is in place before the kernel may see the request. */
-	__atomic_store_n(&hdr->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-	weft_ring_advance(&inj->ring);
-	inj->pending = true;
-	inj->st.queued++;
+	if (inj->open && weft_coalesce_append(&inj->co, frame, &s)) {
+		if (inj->co.closed)
+			close_super(inj);
+		return 0;
+	}
+	close_super(inj);
+	if (len > SUPER_FRAME || !slot_free(inj, &inj->super))
+		return put_plain(inj, frame, len);
+	weft_coalesce_start(&inj->co,
+			    (uint8_t *)head_slot(&inj->super) + TX_DATA_OFFSET + WEFT_GSO_HDR_LEN,
+			    SUPER_FRAME, frame, len, &s);
+	inj->open = true;
+	if (inj->co.closed)
+		close_super(inj);
 	return 0;
 }
 
 int weft_inject_flush(struct weft_inject *inj)
 {
-	if (!inj->pending)
-		return 0;
-	inj->st.kicks++;
-	/* MSG_DONTWAIT: hand the frames over, do not wait for their completion. */
-	if (send(inj->ring.fd, NULL, 0, MSG_DONTWAIT) < 0) {
-		int e = errno;
+	int r = 0, r2 = 0;
 
-		if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == EINTR) {
-			/* The refused slot went back to SEND_REQUEST; keep pending. */
-			inj->st.kick_busy++;
-			return 0;
-		}
-		inj->st.kick_errors++;
-		/* The kernel stopped at the failing slot; the next kick resumes there. */
-		return -e;
-	}
-	inj->pending = false;
-	return 0;
+	close_super(inj);
+	if (inj->plain.pending)
+		r = kick(inj, &inj->plain);
+	if (inj->super.pending)
+		r2 = kick(inj, &inj->super);
+	return r < 0 ? r : r2;
 }
 
 bool weft_inject_pending(const struct weft_inject *inj)
 {
-	return inj->pending;
+	return inj->plain.pending || inj->super.pending || inj->open;
 }
 
 void weft_inject_stats(const struct weft_inject *inj, struct weft_inject_stats *stats)
@@ -184,7 +412,10 @@ int weft_inject_set_qdisc_bypass(struct weft_inject *inj, bool on)
 {
 	int v = on;
 
-	if (setsockopt(inj->ring.fd, SOL_PACKET, PACKET_QDISC_BYPASS, &v, sizeof(v)) < 0)
+	if (setsockopt(inj->plain.ring.fd, SOL_PACKET, PACKET_QDISC_BYPASS, &v, sizeof(v)) < 0)
+		return -errno;
+	if (inj->super.ring.fd >= 0 &&
+	    setsockopt(inj->super.ring.fd, SOL_PACKET, PACKET_QDISC_BYPASS, &v, sizeof(v)) < 0)
 		return -errno;
 	return 0;
 }

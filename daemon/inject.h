@@ -14,12 +14,16 @@ struct weft_inject;
 
 /* clang-format off */
 #define WEFT_INJECT_STAT_LIST(X)                                                                   \
-	X(QUEUED, queued)             /* frames put into the ring */                               \
+	X(QUEUED, queued)             /* frames put into the rings (a superframe counts once) */   \
 	X(RING_FULL, ring_full)       /* frames refused with -ENOBUFS (ring full) */               \
 	X(BAD_LENGTH, bad_length)     /* frames refused with -EMSGSIZE */                          \
 	X(WRONG_FORMAT, wrong_format) /* slots the kernel refused (TP_STATUS_WRONG_FORMAT) */      \
+	X(REFUSED, refused)           /* frames the device dropped at a kick, skipped (no stall) */ \
+	X(SUPERFRAMES, superframes)   /* superframes injected, two received segments or more */   \
+	X(COALESCED, coalesced)       /* received segments merged into them */                     \
+	X(RECUT, recut)               /* superframes that failed the checks, injected as frames */ \
 	X(KICKS, kicks)               /* send() calls */                                           \
-	X(KICK_BUSY, kick_busy)       /* kicks that met EAGAIN/ENOBUFS (a later kick sends) */     \
+	X(KICK_BUSY, kick_busy)       /* kicks that met EAGAIN (a later kick sends) */             \
 	X(KICK_ERRORS, kick_errors)   /* kicks that failed otherwise */
 /* clang-format on */
 struct weft_inject_stats {
@@ -30,11 +34,25 @@ struct weft_inject_stats {
  * @frames: slots in the ring (rounded up to fill whole blocks).
  * @max_frame_len: the longest frame accepted, Ethernet header included
  * (MTU + 14); a frame whose EtherType is 802.1Q may be 4 bytes longer, as
- * the kernel allows. Frames the device refuses anyway are skipped
- * (PACKET_LOSS), never left to stall the ring.
+ * the kernel allows. Frames the device refuses anyway are skipped, never
+ * left to stall the ring: the kernel's own checks (PACKET_LOSS), and a
+ * frame the device drops when the ring is kicked (say the MTU was lowered
+ * by hand) is taken out of the ring's head and the kick goes on.
  * On success *out owns the socket and ring; free with weft_inject_free(). */
 int weft_inject_new(struct weft_inject **out, int ifindex, unsigned frames, size_t max_frame_len,
-		     char err[static WEFT_ERRLEN]) WEFT_WUR;
+		    char err[static WEFT_ERRLEN]) WEFT_WUR;
+
+/* Superframes out, when @on: consecutive in-order segments of one TCP flow
+ * put one after the other are merged (common/coalesce) into one superframe,
+ * injected through a second ring of WEFT_INJECT_SUPERFRAME_SLOTS 64 KiB
+ * slots with a virtio-net header (PACKET_VNET_HDR), so that the bridge and
+ * the container's TCP carry 64 KiB at a time. A superframe ends at a gap, a
+ * flag, another flow or frame, and at the latest at weft_inject_flush():
+ * nothing waits for a later batch, and frames leave in the order they were
+ * put. Off by default; 0 or a negative errno with @err filled. */
+int weft_inject_superframes(struct weft_inject *inj, bool on,
+			    char err[static WEFT_ERRLEN]) WEFT_WUR;
+#define WEFT_INJECT_SUPERFRAME_SLOTS 32
 
 /* Closes the socket (frames not yet kicked are lost), unmaps, frees; accepts NULL. */
 void weft_inject_free(struct weft_inject *inj);
@@ -42,19 +60,23 @@ void weft_inject_free(struct weft_inject *inj);
 /* The socket; there is nothing to watch on it in normal operation. */
 int weft_inject_fd(const struct weft_inject *inj);
 
-/* Copy @frame into the next free slot and mark it for sending; it leaves
- * at the next weft_inject_flush(). Returns 0, -ENOBUFS when the ring is full
- * (drop the frame), or -EMSGSIZE when @len is shorter than an Ethernet
- * header or longer than the maximum. Never blocks, never allocates. */
+/* Copy @frame into the next free slot and mark it for sending, or merge it
+ * into the open superframe; it leaves at the next weft_inject_flush().
+ * Returns 0, -ENOBUFS when the ring is full (drop the frame), or -EMSGSIZE
+ * when @len is shorter than an Ethernet header or longer than the maximum.
+ * Never blocks, never allocates; may kick the other ring first, so that
+ * frames leave in order. */
 int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len) WEFT_WUR;
 
-/* Kick the ring (one send()) if frames were put since the last kick. A
- * busy device (EAGAIN/ENOBUFS) is not an error: the kernel keeps the slots
- * and weft_inject_pending() stays true so that a later flush sends them.
- * Returns 0 or a negative errno for any other failure (counted). */
+/* Ends the open superframe and kicks the rings (one send() each) that have
+ * frames put since their last kick. A busy socket (EAGAIN) is not an
+ * error: the kernel keeps the slots and weft_inject_pending() stays true
+ * so that a later flush sends them. A frame the device drops is skipped
+ * and the kick repeated (refused). Returns 0 or a negative errno for any
+ * other failure (counted). */
 int weft_inject_flush(struct weft_inject *inj) WEFT_WUR;
 
-/* Frames are waiting for a kick. */
+/* Frames are waiting for a kick (or an open superframe for its end). */
 bool weft_inject_pending(const struct weft_inject *inj);
 
 void weft_inject_stats(const struct weft_inject *inj, struct weft_inject_stats *stats);

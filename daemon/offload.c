@@ -31,6 +31,22 @@ static bool tx_offload(const char *f)
 	return strcmp(f, "tx-gso-partial") == 0 || strcmp(f, "tx-gso-list") == 0;
 }
 
+/* What a superframe port keeps on: only checksums weftd completes with
+ * the internet checksum, only segmentation common/gso.c does. */
+static bool superframe_offload(const char *f)
+{
+	static const char *const on[] = {
+	    "tx-checksum-ip-generic",	    "tx-checksum-ipv4",	       "tx-checksum-ipv6",
+	    "tx-tcp-segmentation",	    "tx-tcp-ecn-segmentation", "tx-tcp6-segmentation",
+	    "tx-tcp-mangleid-segmentation", "tx-udp-segmentation",     "tx-generic-segmentation",
+	};
+
+	for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++)
+		if (strcmp(f, on[i]) == 0)
+			return true;
+	return false;
+}
+
 static bool rx_aggregation(const char *f)
 {
 	return strcmp(f, "rx-gro") == 0 || strcmp(f, "rx-gro-list") == 0 ||
@@ -65,7 +81,10 @@ static bool bit(const struct ethtool_gfeatures *gf, uint32_t i, size_t field)
 	return word & (1U << (i % 32));
 }
 
-int weft_offload_off(const char *ifname, enum weft_offload_set set, char err[static WEFT_ERRLEN])
+/* Sets every feature @match() names: off, or, when @want_on() says so, on.
+ * A feature left other than asked is logged. */
+static int apply(const char *ifname, bool (*match)(const char *), bool (*want_on)(const char *),
+		 char err[static WEFT_ERRLEN])
 {
 	struct {
 		struct ethtool_sset_info hdr;
@@ -76,8 +95,8 @@ int weft_offload_off(const char *ifname, enum weft_offload_set set, char err[sta
 	struct ethtool_sfeatures *sf = NULL;
 	uint32_t count, blocks;
 	char stuck[128] = "";
+	char unasked[128] = "";
 	bool change = false;
-	bool (*match)(const char *) = set == WEFT_OFFLOAD_TX ? tx_offload : rx_aggregation;
 	int fd, rc;
 
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -112,23 +131,27 @@ int weft_offload_off(const char *ifname, enum weft_offload_set set, char err[sta
 	sf->size = blocks;
 	for (uint32_t i = 0; i < count; i++) {
 		char name[ETH_GSTRING_LEN + 1];
+		bool on;
 
 		memcpy(name, names->data + (size_t)i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
 		name[ETH_GSTRING_LEN] = '\0';
 		if (!match(name))
 			continue;
 		if (!bit(gf, i, offsetof(struct ethtool_get_features_block, available)))
-			continue; /* fixed: reported below if it is on */
-		if (bit(gf, i, offsetof(struct ethtool_get_features_block, requested)) ||
-		    bit(gf, i, offsetof(struct ethtool_get_features_block, active))) {
+			continue; /* fixed: reported below if it is not as asked */
+		on = want_on && want_on(name);
+		if (bit(gf, i, offsetof(struct ethtool_get_features_block, requested)) != on ||
+		    bit(gf, i, offsetof(struct ethtool_get_features_block, active)) != on) {
 			sf->features[i / 32].valid |= 1U << (i % 32);
+			if (on)
+				sf->features[i / 32].requested |= 1U << (i % 32);
 			change = true;
 		}
 	}
 	if (change) {
 		rc = ethtool(fd, ifname, sf);
 		if (rc < 0) {
-			rc = weft_errorf(err, rc, "%s: switching offloads off", ifname);
+			rc = weft_errorf(err, rc, "%s: switching offloads", ifname);
 			goto out;
 		}
 		rc = get_features(fd, ifname, gf, blocks);
@@ -139,20 +162,38 @@ int weft_offload_off(const char *ifname, enum weft_offload_set set, char err[sta
 	}
 	for (uint32_t i = 0; i < count; i++) {
 		char name[ETH_GSTRING_LEN + 1];
-		size_t used = strlen(stuck);
+		bool active = bit(gf, i, offsetof(struct ethtool_get_features_block, active));
+		char *list;
+		size_t used;
 
 		memcpy(name, names->data + (size_t)i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
 		name[ETH_GSTRING_LEN] = '\0';
-		if (match(name) && bit(gf, i, offsetof(struct ethtool_get_features_block, active)))
-			snprintf(stuck + used, sizeof(stuck) - used, "%s%s", used ? " " : "", name);
+		if (!match(name) || active == (want_on && want_on(name)))
+			continue;
+		list = active ? stuck : unasked;
+		used = strlen(list);
+		snprintf(list + used, sizeof(stuck) - used, "%s%s", used ? " " : "", name);
 	}
 	if (stuck[0])
 		log_warn("%s: offloads still on (the device will not switch them off): %s", ifname,
 			 stuck);
+	/* Not fatal: the kernel then cuts and checksums those frames itself. */
+	if (unasked[0])
+		log_info("%s: offloads the device will not switch on: %s", ifname, unasked);
 out:
 	free(names);
 	free(gf);
 	free(sf);
 	close(fd);
 	return rc;
+}
+
+int weft_offload_off(const char *ifname, enum weft_offload_set set, char err[static WEFT_ERRLEN])
+{
+	return apply(ifname, set == WEFT_OFFLOAD_TX ? tx_offload : rx_aggregation, NULL, err);
+}
+
+int weft_offload_superframes(const char *ifname, char err[static WEFT_ERRLEN])
+{
+	return apply(ifname, tx_offload, superframe_offload, err);
 }

@@ -20,4 +20,13 @@ enum weft_offload_set {
 int weft_offload_off(const char *ifname, enum weft_offload_set set,
 		     char err[static WEFT_ERRLEN]) WEFT_WUR;
 
+/* The transmit offloads whose frames weftd's capture cuts or completes
+ * itself switched on (scatter-gather, generic checksum, TCP and UDP
+ * segmentation: daemon/capture.c, common/gso.c), every other transmit
+ * checksum and segmentation offload off, so that the kernel finishes
+ * those before the frame reaches weftd: an SCTP CRC32c, tunnel, ESP or
+ * fraglist superframe is never handed over half done. For weft's bridge
+ * port. Same errors as weft_offload_off(). */
+int weft_offload_superframes(const char *ifname, char err[static WEFT_ERRLEN]) WEFT_WUR;
+
 #endif

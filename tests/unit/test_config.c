@@ -252,6 +252,8 @@ static const struct good goods[] = {
 	{"socket", "rx_ring_frames", "64", "64"},
 	{"socket", "rx_ring_frames", "65536", "65536"},
 	{"socket", "tx_ring_frames", "1024", "1024"},
+	{"socket", "superframes", "no", "no"},
+	{"socket", "superframes", "Yes", "yes"},
 	{"control", "socket", "/run/weft-prod.sock", "/run/weft-prod.sock"},
 	{"metrics", "listen", "127.0.0.1:9783", "127.0.0.1:9783"},
 	{"metrics", "listen", "[::1]:9783", "[::1]:9783"},
@@ -378,6 +380,7 @@ static const struct bad bads[] = {
 	{"socket", "rx_ring_frames", "32", "out of range 64..65536"},
 	{"socket", "rx_ring_frames", "131072", "out of range 64..65536"},
 	{"socket", "tx_ring_frames", "4k", "not a decimal number"},
+	{"socket", "superframes", "sometimes", "not a boolean: yes or no"},
 	{"control", "socket", "run/weft.sock", "not an absolute path"},
 	{"control", "socket", LONG_PATH, "longer than 107 bytes"},
 	{"metrics", "listen", "localhost:9783",
@@ -474,7 +477,7 @@ static void test_every_key_is_tested(void **state)
 		assert_true(bad);
 		keys++;
 	}
-	assert_int_equal(keys, 38);
+	assert_int_equal(keys, 39);
 	free(out);
 	weft_config_free(cfg);
 }
@@ -521,6 +524,7 @@ static void test_defaults(void **state)
 				 "udp_rcvbuf = 4194304\n"
 				 "rx_ring_frames = 4096\n"
 				 "tx_ring_frames = 4096\n"
+				 "superframes = yes\n"
 				 "\n[control]\n"
 				 "socket = /run/weft/t.sock\n"
 				 "\n[metrics]\n"
@@ -561,6 +565,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->udp_rcvbuf, 4 << 20);
 	assert_int_equal(cfg->rx_ring_frames, 4096);
 	assert_int_equal(cfg->tx_ring_frames, 4096);
+	assert_true(cfg->superframes);
 	assert_string_equal(cfg->control_socket, "/run/weft/t.sock");
 	assert_int_equal(cfg->log_level, LOG_INFO);
 	assert_int_equal(cfg->n_peers, 0);
@@ -1091,7 +1096,7 @@ static void test_docs_parse(void **state)
 		assert_true(strstr(text, set) || strstr(text, unset));
 		keys++;
 	}
-	assert_int_equal(keys, 38);
+	assert_int_equal(keys, 39);
 	/* and uncommenting every default changes nothing */
 	for (char *p = strstr(copy, "\n#"); p; p = strstr(p + 1, "\n#"))
 		if (p[2] >= 'a' && p[2] <= 'z' && strchr(p + 2, '=') < strchr(p + 2, '\n'))
@@ -1170,6 +1175,7 @@ static const struct lifecycle lifecycles[] = {
 	{"socket", "udp_rcvbuf", false},
 	{"socket", "rx_ring_frames", false},
 	{"socket", "tx_ring_frames", false},
+	{"socket", "superframes", false},
 	{"control", "socket", false},
 	{"metrics", "listen", false},
 	{"log", "level", true},
