@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The fixture of the handshake fuzz targets (fuzz_handshake_init.c,
- * fuzz_handshake_resp.c): an initiator and a responder whose keys, ephemerals,
- * indices and clock are fixed, so that their genuine HELLO and WELCOME are the
- * same bytes in every run and the seed corpora can hold valid messages. Each
+ * fuzz_handshake_resp.c, fuzz_identity.c, fuzz_cookie.c): an initiator and a
+ * responder whose keys, ephemerals, indices and clock are fixed, so that their
+ * genuine HELLO (Noise message and whole datagram) and WELCOME are the same
+ * bytes in every run and the seed corpora can hold valid messages. Each
  * target includes it once: everything here is static. */
 #ifndef WEFT_HANDSHAKE_FIXTURE_H
 #define WEFT_HANDSHAKE_FIXTURE_H
@@ -15,8 +16,10 @@
 
 #include <sodium.h>
 
+#include "common/cookie.h"
 #include "common/handshake.h"
 #include "common/weft.h"
+#include "common/wire.h"
 
 #define NOW	UINT64_C(1700000000000)
 #define I_INDEX 0x01020304u
@@ -34,6 +37,10 @@ static struct {
 	uint8_t hello[WEFT_HANDSHAKE_HELLO_MAX];
 	uint8_t welcome[WEFT_HANDSHAKE_WELCOME_MAX];
 	size_t hello_len, welcome_len;
+	struct weft_cookie_keys keys; /* of the PSK and "fuzz" */
+	/* The initiator's HELLO datagram: header, index, fx.hello, mac1, zero mac2. */
+	uint8_t hello_dgram[WEFT_HANDSHAKE_HELLO_DATAGRAM_MAX];
+	size_t hello_dgram_len;
 } fx;
 
 static void fixed_key(uint8_t out[32], const char *label)
@@ -86,12 +93,20 @@ static void setup(void)
 	    weft_handshake_write_welcome(res, R_INDEX, NOW, fx.welcome, sizeof(fx.welcome),
 					 &fx.welcome_len, err) != 0)
 		abort();
+	if (weft_cookie_keys_derive(&fx.keys, fx.psk, "fuzz") != 0 ||
+	    weft_handshake_write_hello_datagram(ini, &fx.i.cfg, I_INDEX, NOW, fx.hello_dgram,
+						sizeof(fx.hello_dgram), &fx.hello_dgram_len,
+						err) != 0 ||
+	    fx.hello_dgram_len !=
+		WEFT_WIRE_HELLO_HEADER_LEN + fx.hello_len + WEFT_WIRE_HELLO_TRAILER_LEN ||
+	    memcmp(fx.hello_dgram + WEFT_WIRE_HELLO_HEADER_LEN, fx.hello, fx.hello_len) != 0)
+		abort();
 	weft_handshake_free(ini);
 	weft_handshake_free(res);
 	fx.ready = true;
 }
 
-static uint32_t be32(const uint8_t *p)
+static inline uint32_t be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
