@@ -9,11 +9,13 @@
 #   ns h1c1 ─veth─ weft0 ─ <overlay port> ═ 10.0.0.1 ─ ul0 ─ 10.0.0.2 ═ <overlay port> ─ weft0 ─veth─ ns h2c1
 #   192.168.77.11                                                                               192.168.77.21
 #
-# Kinds: weft (weftd), vxlan (kernel, unencrypted), tinc (1.0, switch mode),
-# fastd (tap mode), openvpn (2.6, tap, TLS). Each gets a fresh topology. For
-# each: the container MTU that overlay allows on a 1500 underlay, ping latency
-# (avg, p99), iperf3 TCP throughput (median of N runs), iperf3 64-byte UDP rate
-# at unlimited offered load (median), and CPU seconds per GB: the overlay
+# Kinds: weft (weftd), weft-nosf (weftd with [socket] superframes = no), vxlan
+# (kernel, unencrypted), tinc (1.0, switch mode), fastd (tap mode), openvpn
+# (2.6, tap, TLS). Each gets a fresh topology. For each: the container MTU
+# that overlay allows on a 1500 underlay, ping latency (avg, p99), iperf3 TCP
+# throughput (median of N runs), TCP under underlay loss (--loss), iperf3
+# 64-byte UDP rate at unlimited offered load (median) and where the lost
+# datagrams went (the kernel's counters), and CPU seconds per GB: the overlay
 # daemons' own utime+stime (both hosts) and the whole machine's busy time.
 #
 # Run as root; it is a benchmark, never part of `make check`. See README.md.
@@ -28,7 +30,7 @@ WT_PREFIX=${WT_PREFIX:-wb$$-}
 usage() {
 	cat <<EOF
 usage: $0 [options]
-  --kinds LIST       comma-separated, from vxlan,tinc,fastd,openvpn,weft
+  --kinds LIST       comma-separated, from vxlan,tinc,fastd,openvpn,weft,weft-nosf
                      (default: all, in that order)
   --runs N           iperf3 runs per test and round, median reported (3)
   --rounds R         repeat the whole sequence of kinds R times (1), so that
@@ -43,12 +45,18 @@ usage: $0 [options]
                      default blowfish needs OpenSSL 3's legacy provider: without it
                      tinc sends every frame over its TCP meta connection)
   --fastd-method M   fastd method (salsa2012+umac)
+  --loss LIST        also measure TCP with N % of the underlay's datagrams
+                     dropped, for each N of the list (e.g. 0,1,5): the hosts'
+                     eth0 segment everything (no GSO leaves a host, so a drop
+                     is one datagram, as on a wire) and an nftables rule on
+                     the underlay bridge drops N % (numgen random)
   --json FILE        also write the results as JSON
   --keep             keep the temp dir (configs, daemon logs, iperf3 JSON)
 EOF
 }
 
-kinds=vxlan,tinc,fastd,openvpn,weft
+kinds=vxlan,tinc,fastd,openvpn,weft,weft-nosf
+loss=
 runs=3
 rounds=1
 seconds=5
@@ -72,6 +80,7 @@ while [ $# -gt 0 ]; do
 	--tinc-cipher) tinc_cipher=$2; shift 2 ;;
 	--fastd-method) fastd_method=$2; shift 2 ;;
 	--json) json_out=$2; shift 2 ;;
+	--loss) loss=$2; shift 2 ;;
 	--keep) WT_KEEP_TMP=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -87,6 +96,12 @@ IFS=, read -ra test_list <<<"$tests"
 for t in "${test_list[@]}"; do
 	case $t in ping | tcp | udp) ;; *) fail "--tests: unknown test '$t' (ping, tcp, udp)" ;; esac
 done
+IFS=, read -ra loss_list <<<"$loss"
+for v in "${loss_list[@]}"; do
+	case $v in '' | *[!0-9]*) fail "--loss: percentages, 0..99" ;; esac
+	[ "$v" -lt 100 ] || fail "--loss: percentages, 0..99"
+done
+[ "${#loss_list[@]}" = 0 ] || require_cmd nft ethtool
 # want TEST: TEST is one of the --tests.
 want() { case ",$tests," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
@@ -104,7 +119,7 @@ weftd_bin=$(find_bin weftd "$weftd_bin")
 weftctl_bin=$(find_bin weftctl "$weftctl_bin")
 
 require_netns
-require_cmd iperf3 jq ping awk ss timeout
+require_cmd iperf3 jq ping awk ss timeout nstat
 install_trap
 wt_tmp
 clk_tck=$(getconf CLK_TCK)
@@ -379,14 +394,16 @@ bridge_or_dead() {
 	ip -n "$(ns_host "$1")" link show "$WT_BRIDGE" >/dev/null 2>&1 || ! spawn_pid "weftd$1" >/dev/null
 }
 
+# setup_weft [yes|no]: superframes on (the default) or off.
 setup_weft() {
 	if [ -z "$weftd_bin" ] || [ ! -x "$weftd_bin" ]; then
 		REASON="no weftd binary; build it or pass --weftd"
 		return 1
 	fi
-	local d=$WT_TMP/weft i o
+	local sf=${1:-yes} d=$WT_TMP/weft i o
+	[ "$sf" = yes ] || d=$WT_TMP/weft-nosf
 	MTU=1423 # 1500 - IPv4/UDP 28 - header/index/counter 16 - tag 16 - record 3 - Ethernet 14
-	INFO="weftd $weftd_bin, bridge created by weftd, mtu = auto"
+	INFO="weftd $weftd_bin, bridge created by weftd, mtu = auto, superframes = $sf"
 	topo_create --mtu "$MTU" --no-bridge --bridge-nf off
 	mkdir -p "$d"
 	(umask 077 && timeout 10 "$weftd_bin" genpsk >"$d/secret") 2>"$d/genpsk.log" ||
@@ -403,6 +420,9 @@ banned_file =
 listen = $(host_ip "$i"):6783
 bridge = $WT_BRIDGE
 mtu = auto
+
+[socket]
+superframes = $sf
 
 [control]
 socket = $d/h$i.sock
@@ -430,6 +450,79 @@ EOF
 		fi
 	done
 	attach_containers || { REASON="containers could not be attached"; return 1; }
+	WEFT_DIR=$d
+}
+
+setup_kind() {
+	case $1 in
+	weft) setup_weft yes ;;
+	weft-nosf) setup_weft no ;;
+	*) "setup_$1" ;;
+	esac
+}
+
+# ---- underlay loss ----------------------------------------------------------
+# loss_on PCT: every host's eth0 segments what it sends (UDP GSO, tunnel GSO:
+# on a wire each datagram is lost alone, never 64 at once), and the underlay
+# bridge drops PCT % of what it forwards. loss_off undoes both.
+loss_on() {
+	local i f
+	for i in 1 2; do
+		f=$(hN "$i" ethtool -k eth0 | awk -F': ' '
+			/^[ \t]+tx-[a-z0-9_-]*(segmentation|gso-list): on$/ { sub(/^[ \t]+/, "", $1); print $1 }')
+		printf '%s\n' "$f" >"$WT_TMP/gso_on.h$i"
+		for f in $f; do
+			hN "$i" ethtool -K eth0 "$f" off >/dev/null 2>&1 || true
+		done
+	done
+	ul nft -f - <<EOF
+table bridge wtloss {
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		numgen random mod 100 < $1 drop
+	}
+}
+EOF
+}
+
+loss_off() {
+	local i f
+	ul nft delete table bridge wtloss 2>/dev/null || true
+	for i in 1 2; do
+		[ -f "$WT_TMP/gso_on.h$i" ] || continue
+		for f in $(cat "$WT_TMP/gso_on.h$i"); do
+			hN "$i" ethtool -K eth0 "$f" on >/dev/null 2>&1 || true
+		done
+	done
+}
+
+# ---- where 64-byte datagrams are lost ------------------------------------------
+
+# nstat_abs NS NAME: the kernel's counter NAME in namespace NS (absolute).
+nstat_abs() {
+	ip netns exec "$1" nstat -az "$2" 2>/dev/null |
+		awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }'
+}
+
+# weft_counter I JQPATH: a counter of weftd on host I (0 when not weft).
+weft_counter() {
+	if [ -z "${WEFT_DIR:-}" ] || [ -z "$weftctl_bin" ] || [ ! -x "$weftctl_bin" ]; then
+		echo 0
+		return
+	fi
+	"$weftctl_bin" -s "$WEFT_DIR/h$1.sock" status --json 2>/dev/null | jq "$2 // 0" || echo 0
+}
+
+# loss_points: the counters that say where a datagram from h1c1 to h2c1 was
+# lost: the receiving iperf3's socket (h2c1 UdpRcvbufErrors), the overlay's
+# receiving socket (h2 UdpRcvbufErrors), the sender's socket (h1c1
+# UdpSndbufErrors) and, for weft, its rings (h1's capture ring full, h2's
+# inject ring full).
+loss_points() {
+	printf '%s %s %s %s\n' "$(nstat_abs "$(ns_cont 2 1)" UdpRcvbufErrors)" \
+		"$(nstat_abs "$(ns_host 2)" UdpRcvbufErrors)" \
+		"$(nstat_abs "$(ns_cont 1 1)" UdpSndbufErrors)" \
+		$(($(weft_counter 1 .capture.kernel_drops) + $(weft_counter 2 .inject.ring_full)))
 }
 
 # ---- measuring --------------------------------------------------------------
@@ -488,21 +581,49 @@ measure() {
 		log "$k: TCP run $r/$runs: ${res% *} Mbit/s"
 	done
 
-	# 64-byte UDP at unlimited offered rate: received datagrams/s and loss.
+	# TCP again under underlay loss, each level in turn.
+	local l
+	for l in "${loss_list[@]}"; do
+		want tcp || break
+		loss_on "$l"
+		for ((r = 1; r <= runs; r++)); do
+			iperf_server "$k-loss$l.$round.$r"
+			iperf_client "$out/loss$l.$round.$r.json" || true
+			kill_spawned "iperf-s$k-loss$l.$round.$r" 2
+			res=$(jq -r '.end | select(.sum_received.bytes != null) |
+				"\(.sum_received.bits_per_second / 1e5 | round / 10) \(.sum_sent.retransmits)"' \
+				"$out/loss$l.$round.$r.json" 2>/dev/null || true)
+			[ -n "$res" ] || { log "$k: TCP run at $l % loss failed"; continue; }
+			printf '%s\n' "$res" >>"$raw/loss$l"
+			log "$k: TCP at $l % loss, run $r/$runs: ${res% *} Mbit/s, ${res#* } retransmits"
+		done
+		loss_off
+	done
+
+	# 64-byte UDP at unlimited offered rate: received datagrams/s and loss,
+	# and the kernel's and weft's counters of where the lost ones went.
 	for ((r = 1; r <= runs; r++)); do
 		want udp || break
+		local p0 p1
 		iperf_server "$k-udp$round.$r"
+		p0=$(loss_points)
 		iperf_client "$out/udp$round.$r.json" -u -l 64 -b 0 || true
 		kill_spawned "iperf-s$k-udp$round.$r" 2
+		p1=$(loss_points)
 		res=$(jq -r '.end.sum_received | select(.packets != null) |
-			"\((.packets - .lost_packets) / .seconds / 100 | round / 10) \(.lost_percent * 100 | round / 100)"' \
+			"\((.packets - .lost_packets) / .seconds / 100 | round / 10) \(.lost_percent * 100 | round / 100) \(.lost_packets)"' \
 			"$out/udp$round.$r.json" 2>/dev/null || true)
 		if [ -z "$res" ]; then
 			log "$k: UDP run $r failed: $(tail -c 300 "$out/udp$round.$r.json" | tr '\n' ' ')"
 			continue
 		fi
-		printf '%s\n' "$res" >>"$raw/udp"
-		log "$k: 64B UDP run $r/$runs: ${res% *} kpps received, ${res#* } % lost"
+		printf '%s\n' "${res% *}" >>"$raw/udp"
+		# lost, then the deltas: receiver socket, overlay socket, sender socket, weft rings
+		awk -v lost="${res##* }" -v a="$p0" -v b="$p1" 'BEGIN { split(a, x); split(b, y)
+			printf "%d %d %d %d %d\n", lost, y[1] - x[1], y[2] - x[2], y[3] - x[3], y[4] - x[4] }' \
+			>>"$raw/udploss"
+		log "$k: 64B UDP run $r/$runs: ${res%% *} kpps received, $(echo "$res" | cut -d' ' -f2) % lost;" \
+			"lost at: $(tail -n 1 "$raw/udploss" | awk '{ printf "receiver socket %d, overlay socket %d, sender socket %d, weft rings %d of %d", $2, $3, $4, $5, $1 }')"
 	done
 	f1=$(frags)
 	if [ "$f1" -gt "$f0" ]; then
@@ -534,16 +655,34 @@ aggregate() {
 		loss=$(awk '{ print $2 }' "$raw/udp" | median)
 	fi
 	[ ! -s "$raw/warn" ] || warn=$(sort -u "$raw/warn" | paste -sd ';' - | sed 's/;/; /g')
+	# TCP under loss: {"1": {"mbps": median, "retransmits": median}, ...}
+	local lossj='{}' l m rt
+	for l in "${loss_list[@]}"; do
+		[ -s "$raw/loss$l" ] || continue
+		m=$(awk '{ print $1 }' "$raw/loss$l" | median)
+		rt=$(awk '{ print $2 }' "$raw/loss$l" | median)
+		lossj=$(jq -c --arg l "$l" --argjson m "$m" --argjson rt "$rt" \
+			'. + {($l): {mbps: $m, retransmits: $rt}}' <<<"$lossj")
+	done
+	# 64B datagrams lost, summed over the runs, and where the counters saw them
+	local where=null
+	if [ -s "$raw/udploss" ]; then
+		where=$(awk '{ for (i = 1; i <= 5; i++) s[i] += $i }
+			END { printf "{\"lost\": %d, \"receiver_socket\": %d, \"overlay_socket\": %d, \"sender_socket\": %d, \"weft_rings\": %d}\n",
+			      s[1], s[2], s[3], s[4], s[5] }' "$raw/udploss")
+	fi
 	jq -cn --arg kind "$1" --arg info "$(cat "$raw/info")" --arg warn "$warn" \
 		--argjson mtu "$(cat "$raw/mtu")" --argjson tcp "$tcp" --argjson pavg "$pavg" \
 		--argjson p99 "$p99" --argjson pn "$pn" --argjson kpps "$kpps" --argjson loss "$loss" \
 		--argjson gb "$gb" --argjson dcpu "$dcpu" --argjson hcpu "$hcpu" \
+		--argjson lossj "$lossj" --argjson where "$where" \
 		--argjson tcp_runs "$(awk '{ print $1 }' "$raw/tcp" 2>/dev/null | jq -sc .)" \
 		--argjson udp_runs "$(awk '{ print $1 }' "$raw/udp" 2>/dev/null | jq -sc .)" \
 		'{kind: $kind, status: "ok", info: $info, warning: (if $warn == "" then null else $warn end),
 		  mtu: $mtu, tcp_mbps: $tcp, tcp_runs_mbps: $tcp_runs,
 		  ping_avg_ms: $pavg, ping_p99_ms: $p99, ping_replies: $pn,
-		  udp64_kpps: $kpps, udp64_runs_kpps: $udp_runs, udp64_loss_pct: $loss,
+		  udp64_kpps: $kpps, udp64_runs_kpps: $udp_runs, udp64_loss_pct: $loss, udp64_lost_at: $where,
+		  tcp_under_loss: $lossj,
 		  tcp_gb: $gb, daemon_cpu_s_per_gb: $dcpu, host_cpu_s_per_gb: $hcpu}'
 }
 
@@ -551,7 +690,7 @@ aggregate() {
 
 IFS=, read -ra kind_list <<<"$kinds"
 for k in "${kind_list[@]}"; do
-	case $k in vxlan | tinc | fastd | openvpn | weft) ;; *) fail "unknown kind '$k'" ;; esac
+	case $k in vxlan | tinc | fastd | openvpn | weft | weft-nosf) ;; *) fail "unknown kind '$k'" ;; esac
 done
 log "kinds: ${kind_list[*]}; $rounds round(s) of $runs runs x $seconds s; $pings pings;" \
 	"temp dir $WT_TMP; load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -566,8 +705,9 @@ for ((round = 1; round <= rounds; round++)); do
 		DAEMONS=()
 		INFO=
 		REASON=
+		WEFT_DIR=
 		st=ok
-		if ! "setup_$k"; then
+		if ! setup_kind "$k"; then
 			st=unavailable
 		elif ! measure "$k"; then
 			st=failed
@@ -582,9 +722,11 @@ for ((round = 1; round <= rounds; round++)); do
 				reason[$k]=$REASON
 			fi
 		fi
-		if [ "$k" = weft ] && [ $st = ok ] && [ -n "$weftctl_bin" ] && [ -x "$weftctl_bin" ]; then
-			"$weftctl_bin" -s "$WT_TMP/weft/h1.sock" status --json \
-				>"$WT_TMP/weft/status-h1.round$round.json" 2>&1 || true
+		if [ -n "$WEFT_DIR" ] && [ $st = ok ] && [ -n "$weftctl_bin" ] && [ -x "$weftctl_bin" ]; then
+			for i in 1 2; do
+				"$weftctl_bin" -s "$WEFT_DIR/h$i.sock" status --json \
+					>"$WEFT_DIR/status-h$i.round$round.json" 2>&1 || true
+			done
 		fi
 		topo_destroy
 	done
@@ -622,25 +764,54 @@ ratios=$(jq -c '
 			better: (if better == "max" then "higher" else "lower" end)} end;
 	{tcp: ratio(.tcp_mbps; "max"), ping: ratio(.ping_avg_ms; "min"),
 	 udp64: ratio(.udp64_kpps; "max"), cpu: ratio(.daemon_cpu_s_per_gb; "min")}' <<<"$results")
+# weft against kernel VXLAN, and with superframes against without
+vs=$(jq -c '
+	(map(select(.status == "ok")) | map({(.kind): .}) | add // {}) as $r
+	| def r(a; b; f): if a == null or b == null or (a | f) == null or (b | f) == null or (b | f) == 0
+		then null else {ratio: ((a | f) / (b | f)), a: (a | f), b: (b | f)} end;
+	{vxlan_tcp: r($r.weft; $r.vxlan; .tcp_mbps), vxlan_host_cpu: r($r.weft; $r.vxlan; .host_cpu_s_per_gb),
+	 nosf_tcp: r($r.weft; $r["weft-nosf"]; .tcp_mbps),
+	 nosf_cpu: r($r.weft; $r["weft-nosf"]; .daemon_cpu_s_per_gb),
+	 nosf_host_cpu: r($r.weft; $r["weft-nosf"]; .host_cpu_s_per_gb),
+	 loss: (($r.weft.tcp_under_loss // {}) | keys | map(. as $l |
+		{key: $l, value: r($r.weft; $r["weft-nosf"]; .tcp_under_loss[$l].mbps)}) | from_entries)}' <<<"$results")
 
 {
 	echo
 	echo "overlay benchmark: 2 hosts, 1 container each, underlay MTU 1500; tests: $tests;" \
 		"TCP/64B: median of $((runs * rounds)) x ${seconds}s; ping: $((pings * rounds)) at 10 ms"
-	printf '%-8s %5s %10s %9s %9s %10s %7s %11s %11s\n' kind MTU "TCP Mbit/s" "ping avg" \
+	printf '%-9s %5s %10s %9s %9s %10s %7s %11s %11s\n' kind MTU "TCP Mbit/s" "ping avg" \
 		"ping p99" "64B kpps" "loss %" "daemon s/GB" "host s/GB"
 	jq -r '.[] | select(.status == "ok") |
 		[.kind, .mtu, .tcp_mbps, .ping_avg_ms, .ping_p99_ms, .udp64_kpps, .udp64_loss_pct,
 		 .daemon_cpu_s_per_gb, .host_cpu_s_per_gb] | map(if . == null then "-" else . end) | @tsv' \
 		<<<"$results" |
 		awk -F'\t' 'function f(v, fmt) { return v == "-" ? "-" : sprintf(fmt, v) }
-			{ printf "%-8s %5s %10s %9s %9s %10s %7s %11s %11s\n", $1, $2, f($3, "%.0f"),
+			{ printf "%-9s %5s %10s %9s %9s %10s %7s %11s %11s\n", $1, $2, f($3, "%.0f"),
 			  f($4, "%.3f ms"), f($5, "%.3f ms"), f($6, "%.1f"), f($7, "%.1f"),
 			  f($8, "%.2f"), f($9, "%.2f") }'
 	jq -r '.[] | select(.status != "ok") |
 		"\(.kind): \(if .status == "unavailable" then "not available" else "failed" end)" +
 		" (\(.reason))"' <<<"$results"
 	jq -r '.[] | select(.warning != null) | "\(.kind): warning: \(.warning)"' <<<"$results"
+	if [ "${#loss_list[@]}" -gt 0 ]; then
+		echo
+		echo "TCP Mbit/s under underlay loss (median; retransmits):"
+		jq -r --arg levels "${loss_list[*]}" '.[] | select(.status == "ok" and .tcp_under_loss != null) |
+			.kind as $k | .tcp_under_loss as $t |
+			"  \($k):" + ([$levels | split(" ")[] | . as $l | $t[$l] |
+				if . == null then "  \($l) %: -" else "  \($l) %: \(.mbps) (\(.retransmits))" end] | join(""))' \
+			<<<"$results"
+	fi
+	if jq -e 'map(select(.udp64_lost_at != null)) | length > 0' <<<"$results" >/dev/null; then
+		echo
+		echo "64B datagrams lost, by where the kernel (and weft) counted them:"
+		jq -r '.[] | select(.udp64_lost_at != null) | .kind as $k | .udp64_lost_at |
+			"  \($k): \(.lost) lost: receiver'"'"'s socket \(.receiver_socket), overlay'"'"'s socket" +
+			" \(.overlay_socket), sender'"'"'s socket \(.sender_socket), weft'"'"'s rings \(.weft_rings)," +
+			" elsewhere \(.lost - .receiver_socket - .overlay_socket - .sender_socket - .weft_rings)"' \
+			<<<"$results"
+	fi
 	echo
 	echo "configurations:"
 	jq -r '.[] | select(.info != null) | "  \(.kind): \(.info)"' <<<"$results"
@@ -657,6 +828,15 @@ ratios=$(jq -c '
 			"\(.ratio * 100 | round / 100)x  (weft \(.weft * 1000 | round / 1000) vs \(.ref_kind) \(.ref * 1000 | round / 1000); \(.better) is better)"' \
 			<<<"$ratios"
 	fi
+	if jq -e 'map(select(. != null and . != {})) | length > 0' <<<"$vs" >/dev/null; then
+		echo
+		echo "weft against kernel VXLAN, and with superframes against without (weft-nosf):"
+		jq -r 'def l(n; v): if v == null then empty else "  \(n): \(v.ratio * 100 | round / 100)x (\(v.a * 100 | round / 100) vs \(v.b * 100 | round / 100))" end;
+			l("TCP, weft / vxlan"; .vxlan_tcp), l("host CPU per GB, weft / vxlan"; .vxlan_host_cpu),
+			l("TCP, superframes on / off"; .nosf_tcp), l("daemon CPU per GB, on / off"; .nosf_cpu),
+			l("host CPU per GB, on / off"; .nosf_host_cpu),
+			(.loss | to_entries[] | l("TCP at \(.key) % loss, on / off"; .value))' <<<"$vs"
+	fi
 	echo
 	echo "machine: $(nproc) CPUs, $cpu_model, kernel $(uname -r); $(iperf3 --version | head -n 1);" \
 		"load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
@@ -666,7 +846,8 @@ if [ -n "$json_out" ]; then
 	jq -n --argjson machine "$machine" --argjson results "$results" --argjson ratios "$ratios" \
 		--argjson runs "$runs" --argjson rounds "$rounds" --argjson seconds "$seconds" \
 		--argjson pings "$pings" \
+		--argjson vs "$vs" --arg loss "$loss" \
 		'{machine: $machine, params: {runs: $runs, rounds: $rounds, seconds: $seconds, pings: $pings,
-		  underlay_mtu: 1500}, results: $results, ratios: $ratios}' >"$json_out"
+		  underlay_mtu: 1500, loss: $loss}, results: $results, ratios: $ratios, weft_vs: $vs}' >"$json_out"
 	log "wrote $json_out"
 fi
