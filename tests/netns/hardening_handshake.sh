@@ -90,6 +90,17 @@ awk -v l="$loss" 'BEGIN { exit !(l <= 10) }' ||
 	fail "(a) ${loss}% of pings lost while junk was forged from the peers' addresses"
 [ $((hs1b + hs2b - hs1 - hs2)) -ge 3 ] ||
 	fail "(a) the pair did not rekey through the junk (handshakes $hs1 -> $hs1b, $hs2 -> $hs2b)"
+if [ "$PROTO" = 2 ]; then
+	# A host left on version 1: refused by name, counted, and named in the log.
+	v0=$(drop 2 handshake_version)
+	spawn v1 h3 "$HSFLOOD" junk "$(host_ip 2)" 6783 "$(host_ip 3)" 20 1 1
+	wait_for 10 sh -c "grep -q '^sent' '$(spawn_log v1)'" || fail "(a) the version 1 HELLOs were not sent"
+	wait_for 5 sh -c "[ \$(\"$WEFTCTL\" -s '$WT_TMP/h2.sock' status --json | jq .drops.handshake_version) -ge $((v0 + 20)) ]" ||
+		fail "(a) h2 did not count 20 version 1 HELLOs as handshake_version (was $v0, now $(drop 2 handshake_version))"
+	grep -q "handshake from $(host_ip 3):6783 refused: it speaks weft protocol version 1" \
+		"$(spawn_log weftd2)" || fail "(a) h2 did not name the version 1 host in its log"
+	say "(a) 20 HELLOs in version 1's framing: handshake_version $v0 -> $(drop 2 handshake_version), logged"
+fi
 
 fi
 
