@@ -645,6 +645,8 @@ static int open_data_path(struct weftd *d, char err[static WEFT_ERRLEN])
 		return weft_failf(err, ret, "inject ring: %.200s", why);
 	if ((ret = weft_inject_superframes(d->inject, cfg->superframes, why)) < 0)
 		return weft_failf(err, ret, "inject ring: %.200s", why);
+	/* A receive batch may carry more frames than the ring has slots. */
+	weft_inject_kick_when_full(d->inject, true);
 	if ((ret = weft_egress_new(&d->egress, d->udp, d->peers, d->max_datagram, err)) < 0)
 		return ret;
 	ret = weft_handshakes_new(&d->handshakes,

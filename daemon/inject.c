@@ -81,6 +81,7 @@ struct weft_inject {
 	int ifindex;
 	size_t max_len;
 	bool open; /* a superframe is being built in super's head slot */
+	bool kick_when_full;
 	struct weft_coalesce co;
 	struct weft_inject_stats st;
 };
@@ -286,9 +287,21 @@ static void queue_slot(struct weft_inject *inj, struct tx *t, uint32_t len)
 	inj->st.queued++;
 }
 
+/* The head slot of @t is free, after a kick if that is allowed and helps. */
+static bool room_in(struct weft_inject *inj, struct tx *t)
+{
+	if (slot_free(inj, t))
+		return true;
+	if (!inj->kick_when_full || !t->pending)
+		return false;
+	/* Only one ring ever holds frames not yet kicked: the order stays. */
+	(void)kick(inj, t);
+	return slot_free(inj, t);
+}
+
 static int put_plain(struct weft_inject *inj, const uint8_t *frame, size_t len)
 {
-	if (!slot_free(inj, &inj->plain)) {
+	if (!room_in(inj, &inj->plain)) {
 		inj->st.ring_full++;
 		return -ENOBUFS;
 	}
@@ -375,7 +388,7 @@ int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len)
 		return 0;
 	}
 	close_super(inj);
-	if (len > SUPER_FRAME || !slot_free(inj, &inj->super))
+	if (len > SUPER_FRAME || !room_in(inj, &inj->super))
 		return put_plain(inj, frame, len);
 	weft_coalesce_start(&inj->co,
 			    (uint8_t *)head_slot(&inj->super) + TX_DATA_OFFSET + WEFT_GSO_HDR_LEN,
@@ -396,6 +409,11 @@ int weft_inject_flush(struct weft_inject *inj)
 	if (inj->super.pending)
 		r2 = kick(inj, &inj->super);
 	return r < 0 ? r : r2;
+}
+
+void weft_inject_kick_when_full(struct weft_inject *inj, bool on)
+{
+	inj->kick_when_full = on;
 }
 
 bool weft_inject_pending(const struct weft_inject *inj)

@@ -60,6 +60,14 @@ void weft_inject_free(struct weft_inject *inj);
 /* The socket; there is nothing to watch on it in normal operation. */
 int weft_inject_fd(const struct weft_inject *inj);
 
+/* When @on, a put that finds the ring full kicks it first (one send(),
+ * which hands every queued frame to the device and so frees their slots)
+ * and tries once more, instead of refusing at once: a receive batch may
+ * carry more frames than the ring has slots (64 GRO messages of 64
+ * datagrams of 64-byte frames). Off by default: a put never makes a
+ * syscall then. */
+void weft_inject_kick_when_full(struct weft_inject *inj, bool on);
+
 /* Copy @frame into the next free slot and mark it for sending, or merge it
  * into the open superframe; it leaves at the next weft_inject_flush().
  * Returns 0, -ENOBUFS when the ring is full (drop the frame), or -EMSGSIZE

@@ -13,6 +13,8 @@
  *                           after it still leave (no stall)
  *   sftool stall-frames A B the frame-ring half of stall alone (API of
  *                           weftd before superframes, to show the stall)
+ *   sftool burst A B        1000 frames put between two flushes into a ring
+ *                           of 64 slots all leave, in order (kick when full)
  */
 #include "config.h"
 
@@ -244,6 +246,39 @@ static int cmd_roundtrip(int a, int b)
 }
 #endif
 
+#ifndef SFTOOL_FRAMES_ONLY
+/* More frames put between two flushes than the ring has slots: with
+ * weft_inject_kick_when_full() every one of them leaves, in order. */
+static int cmd_burst(int a, int b)
+{
+	struct weft_capture *cap;
+	struct weft_inject *inj;
+	struct weft_inject_stats is;
+	char err[WEFT_ERRLEN];
+	static uint8_t f[1600];
+	unsigned n = 1000;
+
+	if (weft_capture_new(&cap, b, 2048, 1514, err) < 0 ||
+	    weft_inject_new(&inj, a, 64, 1514, err) < 0)
+		failf("%s", err);
+	weft_inject_kick_when_full(inj, true);
+	for (uint32_t k = 0; k < n; k++)
+		must_put(inj, f, test_frame(f, k, 200));
+	must_flush(inj);
+	for (uint32_t k = 0; k < n; k++)
+		expect_frame(cap, f, test_frame(f, k, 200), k);
+	weft_inject_stats(inj, &is);
+	if (is.ring_full != 0)
+		failf("ring_full %llu", (unsigned long long)is.ring_full);
+	printf("ok burst: %u frames through a ring of 64 slots between two flushes, in order, "
+	       "%llu kicks\n",
+	       n, (unsigned long long)is.kicks);
+	weft_inject_free(inj);
+	weft_capture_free(cap);
+	return 0;
+}
+#endif
+
 /* The frame ring: a 1400-byte frame the qdisc drops, then small ones. */
 static void stall_frames(struct weft_capture *cap, struct weft_inject *inj)
 {
@@ -346,6 +381,8 @@ int main(int argc, char **argv)
 #ifndef SFTOOL_FRAMES_ONLY
 	if (argc == 4 && !strcmp(argv[1], "roundtrip"))
 		return cmd_roundtrip(ifindex(argv[2]), ifindex(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "burst"))
+		return cmd_burst(ifindex(argv[2]), ifindex(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "stall"))
 		return cmd_stall(ifindex(argv[2]), ifindex(argv[3]), argv[2]);
 #endif

@@ -7,7 +7,8 @@
 #    segments merged into GSO superframes on va are cut back on vb into the
 #    very same bytes, other frames pass between them in order; and with a
 #    qdisc on va that drops frames over 1000 bytes, a refused slot (a frame,
-#    then a superframe) is skipped and the ring goes on (no stall).
+#    then a superframe) is skipped and the ring goes on (no stall); more
+#    frames between two flushes than the ring has slots all leave.
 #
 # 2. Two hosts joined by weft, with [socket] superframes = yes on both, yes
 #    on the sender and no on the receiver, and no on both:
@@ -45,6 +46,7 @@ run_tool() {
 	timeout 60 ip netns exec "$ns" "$sftool" "$@" || fail "sftool $* (exit $?)"
 }
 run_tool roundtrip va vb
+run_tool burst va vb
 # No bypass of an empty queue below the MTU: every frame over 1000 bytes is
 # dropped at the kick, the ring's head refused.
 n tc qdisc add dev va root bfifo limit 1000
