@@ -195,9 +195,9 @@ barrage() {
 	snap 2 "b2_$r"
 	snap 1 "b1_$r"
 	kerr0=$(udp_errors)
-	# A full handshake bucket for 10.0.0.9 (burst 10, 20/s): some garbage
-	# HELLOs are checked (handshake_auth), then the replayed HELLO is (a
-	# handshake_replay), then the flood is rate-limited.
+	# Garbage HELLOs fail their mac1 (handshake_mac) before any bucket or
+	# state, the replayed real HELLO is a handshake_replay, datagrams in
+	# version 1's framing are handshake_version.
 	sleep 0.6
 	g hellos 4 "$((seed + 1))"
 	g replay "$WT_TMP/hs.pcap" "$H1_IP" "$H2_IP" 1 1 200
@@ -237,7 +237,7 @@ barrage() {
 	snap 1 "a1_$r"
 	kerr=$(($(udp_errors) - kerr0))
 	local b2=b2_$r a2=a2_$r b1=b1_$r a1=a1_$r d_garbage d_unknown d_rate d_auth d_replay d_stale
-	local d_refused d_hs d_forged d_limit d_replayed d_old d_big d_ll d_runt
+	local d_refused d_hs d_forged d_limit d_replayed d_old d_big d_ll d_runt d_mac d_ver d_other
 	d_garbage=$(delta "$b2" "$a2" .drops.garbage)
 	d_unknown=$(delta "$b2" "$a2" .drops.unknown_index)
 	d_rate=$(delta "$b2" "$a2" .drops.handshake_rate)
@@ -245,7 +245,11 @@ barrage() {
 	d_replay=$(delta "$b2" "$a2" .drops.handshake_replay)
 	d_stale=$(delta "$b2" "$a2" .drops.handshake_stale)
 	d_refused=$(delta "$b2" "$a2" .drops.handshake_refused)
-	d_hs=$((d_rate + d_auth + d_replay + d_stale + d_refused))
+	d_mac=$(delta "$b2" "$a2" .drops.handshake_mac)
+	d_ver=$(delta "$b2" "$a2" .drops.handshake_version)
+	d_other=$(($(delta "$b2" "$a2" .drops.handshake_cookie) + $(delta "$b2" "$a2" .drops.handshake_busy) +
+		$(delta "$b2" "$a2" .drops.handshake_pending_full) + $(delta "$b2" "$a2" .drops.handshake_replay_full)))
+	d_hs=$((d_rate + d_auth + d_replay + d_stale + d_refused + d_mac + d_ver + d_other))
 	d_forged=$(delta "$b2" "$a2" "$P1 | .drops.auth_failed")
 	d_limit=$(delta "$b2" "$a2" "$P1 | .drops.counter_limit")
 	d_replayed=$(delta "$b2" "$a2" "$P1 | .drops.replayed")
@@ -257,7 +261,8 @@ barrage() {
 	say "round $r: sent ${E[sent]} datagrams to h2 (kernel dropped $kerr):" \
 		"garbage +$d_garbage (expected ${E[garbage]} + ${E[empty]} empty)," \
 		"unknown_index +$d_unknown (${E[unknown_index]})," \
-		"handshake rate/auth/replay/stale/refused +$d_rate/$d_auth/$d_replay/$d_stale/$d_refused" \
+		"handshake mac/version/rate/auth/replay/stale/refused/other" \
+		"+$d_mac/$d_ver/$d_rate/$d_auth/$d_replay/$d_stale/$d_refused/$d_other" \
 		"(${E[hello]} HELLOs), auth_failed +$d_forged (${E[auth_failed]})," \
 		"counter_limit +$d_limit (${E[counter_limit]}), replayed/too_old +$d_replayed/$d_old" \
 		"(${E[replayed]}); h1: frame_too_big +$d_big ($too_big), frame_link_local +$d_ll" \
@@ -273,8 +278,10 @@ barrage() {
 		between "$d_unknown" $((E[unknown_index] - kerr)) "${E[unknown_index]}"
 	expect "round $r: every HELLO is counted by a handshake reason" \
 		between "$d_hs" $((E[hello] - kerr)) "${E[hello]}"
-	expect "round $r: handshake_rate grew (flood from one address)" [ "$d_rate" -gt 0 ]
-	expect "round $r: handshake_auth grew (garbage HELLOs that were checked)" [ "$d_auth" -gt 0 ]
+	expect "round $r: handshake_mac grew (garbage HELLOs stopped by mac1)" [ "$d_mac" -gt 0 ]
+	expect "round $r: no garbage HELLO reached the Noise layer (handshake_auth +$d_auth)" \
+		[ "$d_auth" -eq 0 ]
+	expect "round $r: handshake_version grew (version 1 framing)" [ "$d_ver" -gt 0 ]
 	expect "round $r: handshake_replay grew (the replayed real HELLO)" [ "$d_replay" -gt 0 ]
 	expect "round $r: h1's auth_failed at h2 counts every forged DATA" \
 		between "$d_forged" $((E[auth_failed] - kerr)) "${E[auth_failed]}"

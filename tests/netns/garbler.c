@@ -213,6 +213,12 @@ static void classify(struct tally *t, const uint8_t *buf, size_t len, uint32_t k
 		t->garbage++;
 		return;
 	}
+	/* Another protocol version's handshake (headed and trunc write version
+	 * 1's zero byte): refused by name, a handshake reason. */
+	if (msg.type != WEFT_WIRE_DATA && msg.version != WEFT_WIRE_VERSION) {
+		t->hello++;
+		return;
+	}
 	switch (msg.type) {
 	case WEFT_WIRE_HELLO:
 		t->hello++;

@@ -72,7 +72,7 @@ sed -i "s|^secret_file = .*|secret_file = $WT_TMP/secret3|" "$WT_TMP/h3.conf"
 mesh_start_all
 mesh_wait_up 1 2 15 || fail "h1 and h2 (same secret) have no session"
 mesh_wait_up 2 1 5 || fail "h2 and h1 (same secret) have no session"
-auth1=$(mesh_drop_get 1 handshake_auth)
+auth1=$(mesh_drop_get 1 handshake_mac)
 never_up "3 1" "3 2" "1 3" "2 3"
 pings 3 1 && fail "h3c1 (another secret) reached h1c1"
 pings 1 3 && fail "h1c1 reached h3c1 (another secret)"
@@ -85,12 +85,12 @@ for i in 1 2; do
 	got=$(mesh_peer_get 3 "$i" rx_frames)
 	[ "$got" = 0 ] || fail "h3 (another secret) received $got frames from h$i, expected 0"
 done
-auth1b=$(mesh_drop_get 1 handshake_auth)
-auth3=$(mesh_drop_get 3 handshake_auth)
-say "(a) handshake_auth drops: h1 $auth1 -> $auth1b over ${NEVER_UP_SECS}s, h3 $auth3"
+auth1b=$(mesh_drop_get 1 handshake_mac)
+auth3=$(mesh_drop_get 3 handshake_mac)
+say "(a) handshake_mac drops: h1 $auth1 -> $auth1b over ${NEVER_UP_SECS}s, h3 $auth3"
 [ "$auth1b" -gt "$auth1" ] ||
-	fail "h1's drops.handshake_auth stayed at $auth1 while h3 (another secret) retried, expected it to grow"
-[ "$auth3" -ge 1 ] || fail "h3's drops.handshake_auth is $auth3, expected >= 1 (HELLOs from h1, h2)"
+	fail "h1's drops.handshake_mac stayed at $auth1 while h3 (another secret) retried, expected it to grow"
+[ "$auth3" -ge 1 ] || fail "h3's drops.handshake_mac is $auth3, expected >= 1 (HELLOs from h1, h2)"
 mesh_stop_all
 
 # ---- (b) a peer pinned to another key is refused -----------------------------
