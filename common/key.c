@@ -88,6 +88,35 @@ void weft_key_fingerprint(char out[static WEFT_KEY_FPR_LEN], const uint8_t pub[s
 	out[WEFT_KEY_FPR_LEN - 1] = '\0';
 }
 
+/* -EPERM when the directory holding @path lets group or others replace the
+ * file (writable without the sticky bit): the mode of the file alone would
+ * not keep the key ours then. */
+static int check_directory(const char *path, char err[static WEFT_ERRLEN])
+{
+	char dir[4096]; /* PATH_MAX */
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - path) < sizeof(dir))
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		return 0; /* longer than any path open() took: nothing to add */
+	if (stat(dir, &st) < 0)
+		return 0; /* the file opened, so the directory is there; nothing to add */
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		snprintf(err, WEFT_ERRLEN,
+			 "%s: its directory %.160s (mode %04o) lets group or others replace it "
+			 "(chmod go-w)",
+			 path, dir, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
 int weft_key_load(const char *path, uint8_t key[static WEFT_KEY_LEN], char err[static WEFT_ERRLEN])
 {
 	/* Room for the key, a newline and enough slack to tell "too long". */
@@ -118,6 +147,16 @@ int weft_key_load(const char *path, uint8_t key[static WEFT_KEY_LEN], char err[s
 			 path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
+	/* Its owner may rewrite it: root, or the user weftd runs as. */
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		ret = -EPERM;
+		snprintf(err, WEFT_ERRLEN,
+			 "%s: owned by uid %u, neither root nor the user weftd runs as (uid %u)",
+			 path, (unsigned)st.st_uid, (unsigned)geteuid());
+		goto out;
+	}
+	if ((ret = check_directory(path, err)) < 0)
+		goto out;
 	n = read(fd, text, sizeof(text) - 1);
 	if (n < 0) {
 		ret = -errno;

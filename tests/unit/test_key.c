@@ -144,6 +144,35 @@ static void test_load_refuses_open_modes(void **state)
 	}
 }
 
+/* Who may rewrite the file matters as much as who may read it. */
+static void test_load_refuses_foreign_owner_and_open_directory(void **state)
+{
+	char dir[96], path[128], err[WEFT_ERRLEN];
+	uint8_t key[WEFT_KEY_LEN];
+
+	snprintf(dir, sizeof(dir), "%s/d", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/k.key", dir);
+	write_file(path, "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=\n", 0600);
+	assert_int_equal(weft_key_load(path, key, err), 0);
+	/* a directory others may write to: the file could be swapped */
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(weft_key_load(path, key, err), -EPERM);
+	assert_non_null(strstr(err, "lets group or others replace it"));
+	assert_int_equal(chmod(dir, 0770), 0);
+	assert_int_equal(weft_key_load(path, key, err), -EPERM);
+	/* the sticky bit (as /tmp has) keeps others' hands off our file */
+	assert_int_equal(chmod(dir, 01777), 0);
+	assert_int_equal(weft_key_load(path, key, err), 0);
+	assert_int_equal(chmod(dir, 0700), 0);
+	/* owned by another user: only root can test this */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 61903, 61903), 0);
+		assert_int_equal(weft_key_load(path, key, err), -EPERM);
+		assert_non_null(strstr(err, "owned by uid 61903"));
+	}
+}
+
 static void test_load_refuses_non_regular_and_missing(void **state)
 {
 	char path[128], err[WEFT_ERRLEN];
@@ -226,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_fingerprint),
 		cmocka_unit_test(test_load_good),
 		cmocka_unit_test(test_load_refuses_open_modes),
+		cmocka_unit_test(test_load_refuses_foreign_owner_and_open_directory),
 		cmocka_unit_test(test_load_refuses_non_regular_and_missing),
 		cmocka_unit_test(test_load_refuses_bad_content),
 		cmocka_unit_test(test_save_creates_0600_and_never_overwrites),
