@@ -780,7 +780,10 @@ static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg
 			pending_drop(h, pd);
 			return;
 		}
-		weft_log_peer(LOG_INFO, p->name, from, "new member %s at %s", id->nickname, from);
+		/* A member can make up identities: the line is rate-limited
+		 * like every other one a remote host triggers. */
+		weft_log_peer_ratelimited(&h->log_rl, now, LOG_INFO, p->name, from,
+					  "new member %s at %s", id->nickname, from);
 		/* Its CONFIRM is its first authenticated datagram: the clock for
 		 * forget_member_after starts now, not at the epoch. */
 		p->last_rx_ms = now;
