@@ -22,15 +22,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mesh.sh"
 
-here=$(cd "$(dirname "$0")" && pwd)
-garbler=
-for g in "${top_builddir:-}/tests/netns/garbler" "$(dirname "$WEFTD")/../tests/netns/garbler" \
-	"$here/garbler"; do
-	if [ -x "$g" ]; then
-		garbler=$g
-		break
-	fi
-done
+garbler=$(test_tool garbler)
 
 mesh_test_begin ping tcpdump jq timeout
 [ -n "$garbler" ] || skip "garbler is not built"

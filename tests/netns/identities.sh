@@ -19,15 +19,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mesh.sh"
 
-here=$(cd "$(dirname "$0")" && pwd)
-member=
-for m in "${top_builddir:-}/tests/netns/member" "$(dirname "$WEFTD")/../tests/netns/member" \
-	"$here/member"; do
-	if [ -x "$m" ]; then
-		member=$m
-		break
-	fi
-done
+member=$(test_tool member)
 
 mesh_test_begin ping jq timeout
 [ -n "$member" ] || skip "member is not built"

@@ -157,6 +157,20 @@ spawn() {
 	SPAWN_PID=$pid
 }
 
+# test_tool NAME: the path of the test program NAME (tests/netns/NAME.c) in
+# the build tree, beside $WEFTD's, or beside the script; empty when none is
+# built.
+test_tool() {
+	local t
+	for t in "${top_builddir:-}/tests/netns/$1" "$(dirname "$WEFTD")/../tests/netns/$1" \
+		"$(cd "$(dirname "$0")" && pwd)/$1"; do
+		if [ -x "$t" ]; then
+			printf '%s\n' "$t"
+			return 0
+		fi
+	done
+}
+
 # spawn_pid NAME: print the PID of a spawned process (fails if it has exited).
 spawn_pid() {
 	local pid st
