@@ -41,24 +41,10 @@ H1_IP=$(host_ip 1)
 PORT=6783
 P1='.peers[] | select(.name == "h1")'
 P2='.peers[] | select(.name == "h2")'
-FAILS=0
 
 atk() { ip netns exec "$ATK" "$@"; }
 brx() { ip netns exec "$BRX" "$@"; }
-in_time() { [ "$SECONDS" -lt "$BUDGET" ] || fail "over the time budget (${SECONDS}s >= ${BUDGET}s)"; }
 
-# expect DESC TEST...: run a test command; count a failure but carry on, so a
-# run shows every broken counter at once.
-expect() {
-	local desc=$1
-	shift
-	if "$@"; then
-		say "ok: $desc"
-	else
-		say "FAIL: $desc"
-		FAILS=$((FAILS + 1))
-	fi
-}
 # between X LO HI
 between() { [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 alive_daemons() { spawn_pid weftd1 >/dev/null && spawn_pid weftd2 >/dev/null; }

@@ -54,22 +54,9 @@ TABLE=16384                 # WEFT_MACTABLE_DEFAULT_CAPACITY
 FDB_MAX=20480               # WEFT_LINK_FDB_MAX_LEARNED
 PM=".peers[] | select(.name == \"$NICK\")"
 P1='.peers[] | select(.name == "h1")'
-FAILS=0
 
 mbr() { ip netns exec "$MBR" "$@"; }
-in_time() { [ "$SECONDS" -lt "$BUDGET" ] || fail "over the time budget (${SECONDS}s >= ${BUDGET}s)"; }
 
-# expect DESC TEST...: count a failure but carry on, so one run shows them all.
-expect() {
-	local desc=$1
-	shift
-	if "$@"; then
-		say "ok: $desc"
-	else
-		say "FAIL: $desc"
-		FAILS=$((FAILS + 1))
-	fi
-}
 
 snap() { mesh_status 2 >"$WT_TMP/$1.json" || fail "weftctl status on h2 failed"; }
 val() { jq -r "$2" "$WT_TMP/$1.json"; }

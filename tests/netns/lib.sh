@@ -157,6 +157,24 @@ spawn() {
 	SPAWN_PID=$pid
 }
 
+# expect DESC TEST...: run a test command; count a failure in FAILS but
+# carry on, so one run shows every broken check at once (the script ends
+# with `[ "$FAILS" = 0 ] || fail ...').
+FAILS=0
+expect() {
+	local desc=$1
+	shift
+	if "$@"; then
+		say "ok: $desc"
+	else
+		say "FAIL: $desc"
+		FAILS=$((FAILS + 1))
+	fi
+}
+
+# in_time: fail once the script has run $BUDGET seconds.
+in_time() { [ "$SECONDS" -lt "$BUDGET" ] || fail "over the time budget (${SECONDS}s >= ${BUDGET}s)"; }
+
 # test_tool NAME: the path of the test program NAME (tests/netns/NAME.c) in
 # the build tree, beside $WEFTD's, or beside the script; empty when none is
 # built.

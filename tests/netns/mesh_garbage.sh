@@ -46,23 +46,9 @@ RELAY_MAC=02:98:00:00:00:01 # the source MAC of member's relayed frames
 P1='.peers[] | select(.name == "h1")'
 P2='.peers[] | select(.name == "h2")'
 PM=".peers[] | select(.name == \"$NICK\")"
-FAILS=0
 
 mbr() { ip netns exec "$MBR" "$@"; }
-in_time() { [ "$SECONDS" -lt "$BUDGET" ] || fail "over the time budget (${SECONDS}s >= ${BUDGET}s)"; }
 
-# expect DESC TEST...: run a test command; count a failure but carry on, so a
-# run shows every broken counter at once.
-expect() {
-	local desc=$1
-	shift
-	if "$@"; then
-		say "ok: $desc"
-	else
-		say "FAIL: $desc"
-		FAILS=$((FAILS + 1))
-	fi
-}
 
 # snap I NAME: host I's status into $WT_TMP/NAME.json.
 snap() { mesh_status "$1" >"$WT_TMP/$2.json" || fail "weftctl status on h$1 failed"; }
