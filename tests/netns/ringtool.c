@@ -27,6 +27,7 @@
 
 #define WEFT_TOOL_NAME "ringtool"
 #include "tests/netns/tool_common.h"
+#include "tests/netns/ring_tool.h"
 
 #define ETHERTYPE_TEST 0x88b5
 #define MAX_FRAME      9100
@@ -89,41 +90,6 @@ static long frame_seq(const uint8_t *d, size_t len)
 	    memcmp(d + 14, "weft", 4) != 0)
 		return -1;
 	return (long)((uint32_t)d[18] << 24 | (uint32_t)d[19] << 16 | (uint32_t)d[20] << 8 | d[21]);
-}
-
-static void must_put(struct weft_inject *inj, const uint8_t *f, size_t len)
-{
-	int r = weft_inject_put(inj, f, len);
-
-	if (r != 0)
-		failf("weft_inject_put(%zu bytes) = %d (%s)", len, r, strerror(-r));
-}
-
-static void must_flush(struct weft_inject *inj)
-{
-	int r = weft_inject_flush(inj);
-
-	if (r != 0)
-		failf("weft_inject_flush = %d (%s)", r, strerror(-r));
-}
-
-/* Wait for the next captured frame for up to @ms; false on timeout. */
-static bool wait_frame(struct weft_capture *cap, struct weft_capture_frame *fr, int ms)
-{
-	uint64_t deadline = now_ns() + (uint64_t)ms * 1000000ULL;
-
-	for (int n = 0; n < 10000; n++) {
-		struct pollfd p = {.fd = weft_capture_fd(cap), .events = POLLIN};
-		uint64_t t;
-
-		if (weft_capture_next(cap, fr))
-			return true;
-		t = now_ns();
-		if (t >= deadline)
-			return false;
-		poll(&p, 1, (int)((deadline - t) / 1000000ULL) + 1);
-	}
-	return false;
 }
 
 /* Next captured test frame (others, if any, are skipped and released). */

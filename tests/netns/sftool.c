@@ -33,6 +33,7 @@
 
 #define WEFT_TOOL_NAME "sftool"
 #include "tests/netns/tool_common.h"
+#include "tests/netns/ring_tool.h"
 
 #define ETHERTYPE_TEST 0x88b5
 #define MAX_FRAMES     128
@@ -84,40 +85,6 @@ static unsigned tcp_flow(unsigned first, const struct fx_pkt *p, unsigned n, siz
 		lens[first + k] = fx_build(frames[first + k], &s);
 	}
 	return first + n;
-}
-
-static void must_put(struct weft_inject *inj, const uint8_t *f, size_t len)
-{
-	int r = weft_inject_put(inj, f, len);
-
-	if (r != 0)
-		failf("weft_inject_put(%zu bytes) = %d (%s)", len, r, strerror(-r));
-}
-
-static void must_flush(struct weft_inject *inj)
-{
-	int r = weft_inject_flush(inj);
-
-	if (r != 0)
-		failf("weft_inject_flush = %d (%s)", r, strerror(-r));
-}
-
-static bool wait_frame(struct weft_capture *cap, struct weft_capture_frame *fr, int ms)
-{
-	uint64_t deadline = now_ns() + (uint64_t)ms * 1000000ULL;
-
-	for (int n = 0; n < 10000; n++) {
-		struct pollfd p = {.fd = weft_capture_fd(cap), .events = POLLIN};
-		uint64_t t;
-
-		if (weft_capture_next(cap, fr))
-			return true;
-		t = now_ns();
-		if (t >= deadline)
-			return false;
-		poll(&p, 1, (int)((deadline - t) / 1000000ULL) + 1);
-	}
-	return false;
 }
 
 /* Ours: the test EtherType, or TCP from the fixture's MAC. Anything else
