@@ -312,13 +312,23 @@ static int refuse_other_key(struct weft_peer *p, const uint8_t key[static WEFT_K
 			  was, fpr, p->name);
 }
 
+/* -ELOOP when @key is @own: someone reflects our own handshake at us. */
+static int refuse_own_key(const uint8_t key[static WEFT_KEY_LEN],
+			  const uint8_t own[static WEFT_KEY_LEN], char err[static WEFT_ERRLEN])
+{
+	if (sodium_memcmp(key, own, WEFT_KEY_LEN))
+		return 0;
+	return weft_failf(err, -ELOOP, "it has our own key (a reflected handshake)");
+}
+
 int weft_peer_check_key(struct weft_peer *p, const uint8_t key[static WEFT_KEY_LEN],
 			const uint8_t own[static WEFT_KEY_LEN], char err[static WEFT_ERRLEN])
 {
 	const uint8_t *known = known_key(p);
+	int ret = refuse_own_key(key, own, err);
 
-	if (!sodium_memcmp(key, own, WEFT_KEY_LEN))
-		return weft_failf(err, -ELOOP, "it has our own key (a reflected handshake)");
+	if (ret < 0)
+		return ret;
 	if (known && sodium_memcmp(known, key, WEFT_KEY_LEN))
 		return refuse_other_key(p, key, err);
 	return 0;
@@ -330,10 +340,11 @@ int weft_peers_identify(const struct weft_peers *ps, const uint8_t key[static WE
 			char err[static WEFT_ERRLEN])
 {
 	struct weft_peer *p;
+	int ret = refuse_own_key(key, own, err);
 
 	*out = NULL;
-	if (!sodium_memcmp(key, own, WEFT_KEY_LEN))
-		return weft_failf(err, -ELOOP, "it has our own key (a reflected handshake)");
+	if (ret < 0)
+		return ret;
 	if ((p = weft_peers_find_key(ps, key))) {
 		*out = p;
 		return 0;
