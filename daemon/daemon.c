@@ -540,6 +540,7 @@ static void reload(struct weftd *d)
 	weft_router_reconfigure(d->router, cfg->clamp_mss);
 	weft_mactable_set_ageing(d->macs, (uint64_t)cfg->mac_ageing * 1000u);
 	weft_log_init(cfg->log_level);
+	log_debug("reload: logging at debug level");
 	weft_config_free(d->cfg);
 	d->cfg = cfg;
 	revoke_unpinned(d);

@@ -44,10 +44,19 @@ static bool stderr_is_journal(void)
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
+/* A level from the command line (-d), or -1: it wins over the file's. */
+static int forced_level = -1;
+
 void weft_log_init(int level)
 {
-	weft_log_level = level;
+	weft_log_level = forced_level >= 0 ? forced_level : level;
 	log_to_journal = stderr_is_journal();
+}
+
+void weft_log_force(int level)
+{
+	forced_level = level;
+	weft_log_level = level;
 }
 
 bool weft_log_enabled(int prio)

@@ -17,7 +17,11 @@
 /* Messages with a priority above this (numerically) are not formatted. */
 extern int weft_log_level;
 
+/* Sets the level (the configuration's [log] level, at start and on reload)
+ * unless weft_log_force() set one, which then stays for the whole run. */
 void weft_log_init(int level);
+/* A level from the command line: every later weft_log_init() keeps it. */
+void weft_log_force(int level);
 bool weft_log_enabled(int prio);
 void weft_log_write(int prio, int errnum, const char *fmt, ...) WEFT_PRINTF(3, 4);
 /* Fills @err with "<what>: <strerror(-rc)>" (just "<what>" when @rc is 0)

@@ -259,7 +259,10 @@ int main(int argc, char **argv)
 		weft_config_free(cfg);
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
-	weft_log_init(debug ? LOG_DEBUG : cfg->log_level);
+	/* -d outlives reloads: an operator debugging a reload must see it. */
+	if (debug)
+		weft_log_force(LOG_DEBUG);
+	weft_log_init(cfg->log_level);
 	/* A write to a peer that is gone (a control client closed before its
 	 * reply, a log pipe closed under us) is an error to handle where it
 	 * happens, never the end of weftd. systemd sets SIGPIPE ignored; a

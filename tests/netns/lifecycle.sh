@@ -17,7 +17,10 @@ mesh_config 1
 # Host 2 starts without knowing host 1; a reload adds it.
 mesh_config 2
 sed -i '/^\[peer "h1"\]/,$d' "$WT_TMP/h2.conf"
-mesh_start_all
+# h2 logs at debug level from the command line; its file says info.
+mesh_start 1
+mesh_start 2 -d
+attach_containers
 
 # A second instance on the same bridge is refused, naming the bridge.
 sed -e "s|h1.sock|h1b.sock|" -e "s|:6783|:6790|" "$WT_TMP/h1.conf" >"$WT_TMP/h1b.conf"
@@ -53,6 +56,8 @@ cp "$WT_TMP/h2.good" "$WT_TMP/h2.conf"
 printf '[peer "h1"]\nendpoint = %s:6783\n' "$(host_ip 1)" >>"$WT_TMP/h2.conf"
 kill -HUP "$pid2"
 wait_for 5 grep -q "reloaded" "$(spawn_log weftd2)" || fail "SIGHUP: no reload message"
+grep -q "reload: logging at debug level" "$(spawn_log weftd2)" ||
+	fail "a reload dropped the debug level given by -d"
 [ "$(mesh_status 2 | jq -r '.peers[] | select(.name == "h1") | .configured')" = true ] ||
 	fail "reload did not make h1 a configured peer"
 

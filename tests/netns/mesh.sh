@@ -79,8 +79,9 @@ mesh_config() {
 
 mesh_start() {
 	local i=$1
+	shift
 	[ -f "$WT_TMP/h$i.conf" ] || mesh_config "$i"
-	spawn "weftd$i" hN "$i" "$WEFTD" -c "$WT_TMP/h$i.conf"
+	spawn "weftd$i" hN "$i" "$WEFTD" -c "$WT_TMP/h$i.conf" "$@"
 	if ! wait_for 10 test -S "$WT_TMP/h$i.sock"; then
 		cat "$(spawn_log "weftd$i")" >&2
 		fail "weftd on host $i did not start"
