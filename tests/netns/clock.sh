@@ -22,10 +22,14 @@
 #   clock_poll_stop
 #   clock_drops I            "name=N ..." of host I's handshake drop counters
 #   now_s                    the time now, seconds with decimals (for ping -D logs)
-#   ping_stats LOG           from a finished `ping -D' log: "sent=N replies=R
-#                            lost=L gap=G", G the longest time between two replies
-#   ping_gaps LOG MIN        every stretch of more than MIN s without a reply:
-#                            "START END LENGTH", one a line
+#   ping_start NAME I J S T  hIc1 pings hJc1 every T s, with timestamps, for at
+#                            most S s (permanent neighbours: no ARP in the way)
+#   ping_stop NAME           interrupt it and wait for its statistics
+#   ping_stats LOG [END]     from a finished `ping -D' log: "sent=N replies=R
+#                            lost=L gap=G", G the longest time between two
+#                            replies (or from the last one to END)
+#   ping_gaps LOG MIN [END]  every stretch of more than MIN s without a reply
+#                            (the last one ending at END): "START END LENGTH"
 #   state_drops              pairs whose state left "up" in the poll's log:
 #                            "hI->hJ: up->down at T", one a line
 
@@ -108,7 +112,7 @@ clock_drops() {
 now_s() { date +%s.%N; }
 
 ping_stats() {
-	awk '
+	awk -v end="${2:-0}" '
 		/icmp_seq=/ && / bytes from / {
 			ts = substr($1, 2, length($1) - 2) + 0
 			if (n && ts - last > gap) gap = ts - last
@@ -116,17 +120,44 @@ ping_stats() {
 			n++
 		}
 		/packets transmitted/ { sent = $1 }
-		END { printf "sent=%d replies=%d lost=%d gap=%.2f\n", sent, n, sent - n, gap }' "$1"
+		END {
+			if (n && end - last > gap) gap = end - last
+			printf "sent=%d replies=%d lost=%d gap=%.2f\n", sent, n, sent - n, gap
+		}' "$1"
 }
 
 ping_gaps() {
-	awk -v min="$2" '
+	awk -v min="$2" -v end="${3:-0}" '
 		/icmp_seq=/ && / bytes from / {
 			ts = substr($1, 2, length($1) - 2) + 0
 			if (n && ts - last > min + 0) printf "%.3f %.3f %.2f\n", last, ts, ts - last
 			last = ts
 			n++
-		}' "$1"
+		}
+		END { if (n && end - last > min + 0) printf "%.3f %.3f %.2f\n", last, end, end - last }' "$1"
+}
+
+# ping_start NAME I J SECS INTERVAL: container hIc1 pings hJc1 every INTERVAL
+# s with timestamps until ping_stop (at most SECS s: then it is interrupted).
+# No deadline of ping's own: with one (-w), ping quits at the first ICMP
+# error, which would cut the record of an outage short. The neighbours are
+# made permanent first, so that an outage is the overlay's, not ARP's.
+ping_start() {
+	local name=$1 i=$2 j=$3
+	c "$i" 1 ip neigh replace "$(cont_ip "$j" 1)" lladdr "$(cont_mac "$j" 1)" dev eth0 nud permanent
+	c "$j" 1 ip neigh replace "$(cont_ip "$i" 1)" lladdr "$(cont_mac "$i" 1)" dev eth0 nud permanent
+	spawn "$name" c "$i" 1 timeout -s INT "$4" ping -D -n -i "$5" -W 1 "$(cont_ip "$j" 1)"
+}
+
+# ping_stop NAME: interrupt it (it prints its statistics), wait for it.
+ping_stop() {
+	local pid
+	if pid=$(spawn_pid "$1"); then
+		kill -INT "$pid" 2>/dev/null || true
+		# timeout passes the signal on to ping
+	fi
+	wait_for 10 grep -q 'packets transmitted' "$(spawn_log "$1")" || say "$1: no statistics"
+	kill_spawned "$1" 3
 }
 
 state_drops() {
