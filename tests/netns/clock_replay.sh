@@ -39,6 +39,7 @@ HSREPLAY=$(test_tool hsreplay)
 STEP=${CLOCK_STEP_S:-600}
 AFTER_S=${CLOCK_AFTER_S:-30}
 REPLAYER=10.0.0.200
+# shellcheck disable=SC2034 # read by clock_config
 CLOCK_REKEY=10
 
 topo_create --hosts 3 --containers 1 --no-bridge
@@ -75,7 +76,9 @@ kill_spawned capture
 [ -s "$WT_TMP/hello.pcap" ] || fail "no HELLO between h1 and h2 within 30 s"
 tcpdump -r "$WT_TMP/hello.pcap" -n -x 2>/dev/null >"$WT_TMP/hello.txt"
 read -r I R < <(sed -n 's/.* IP 10\.0\.0\.\([0-9]\)\.6783 > 10\.0\.0\.\([0-9]\)\.6783: .*/\1 \2/p' "$WT_TMP/hello.txt")
-[ -n "${I:-}" ] && [ -n "${R:-}" ] || fail "cannot read the captured HELLO: $(head -n 1 "$WT_TMP/hello.txt")"
+if [ -z "${I:-}" ] || [ -z "${R:-}" ]; then
+	fail "cannot read the captured HELLO: $(head -n 1 "$WT_TMP/hello.txt")"
+fi
 O=$((6 - I - R))
 # The IP packet in hex; the HELLO is what follows its IP (IHL words) and UDP (8 bytes) headers.
 hex=$(awk '/^[ \t]+0x[0-9a-f]+:/ { for (i = 2; i <= NF; i++) printf "%s", $i }' "$WT_TMP/hello.txt")
@@ -121,7 +124,7 @@ expect "h$O sent at most one WELCOME to the replays" [ "${welcomes[$O]}" -le 1 ]
 for p in $PAIRS; do
 	stats=$(ping_stats "$(spawn_log "ping$p")" "$t_end")
 	say "pings h${p%-*}c1 -> h${p#*-}c1: $stats"
-	ping_gaps "$(spawn_log "ping$p")" 0.5 "$t_end" | while read -r from to len; do
+	ping_gaps "$(spawn_log "ping$p")" 0.5 "$t_end" | while read -r from _ len; do
 		say "  no reply for $len s from $(awk -v a="$t_step" -v b="$from" 'BEGIN { printf "%.1f", b - a }') s after the step"
 	done
 	gap=$(printf '%s\n' "$stats" | sed -n 's/.* gap=\([0-9.]*\).*/\1/p')

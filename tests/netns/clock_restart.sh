@@ -67,7 +67,9 @@ restart() {
 	BACK_1='' BACK_3=''
 	deadline=$(($(date +%s) + GIVEUP_S))
 	while [ -z "$BACK_1" ] || [ -z "$BACK_3" ]; do
-		[ "$(date +%s)" -lt "$deadline" ] && [ $n -lt $((GIVEUP_S * 10 + 10)) ] || break
+		if [ "$(date +%s)" -ge "$deadline" ] || [ $n -ge $((GIVEUP_S * 10 + 10)) ]; then
+			break
+		fi
 		for j in 1 3; do
 			ts=$(first_reply_after "$(spawn_log "ping$j")" "$t_start")
 			if [ -n "$ts" ] && [ -z "$(eval echo "\$BACK_$j")" ]; then

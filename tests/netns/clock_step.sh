@@ -31,6 +31,7 @@ STEP=${CLOCK_STEP_S:-600}
 STEPS=("+$STEP" 0 "-$STEP" 0)
 LEAD=5
 TOTAL=$((LEAD + ${#STEPS[@]} * PHASE))
+# shellcheck disable=SC2034 # read by clock_config
 CLOCK_REKEY=10
 
 topo_create --hosts 2 --containers 1 --no-bridge
@@ -51,11 +52,11 @@ sleep "$LEAD"
 declare -a t_step hs_step
 for k in "${!STEPS[@]}"; do
 	hs=$(mesh_peer_get 1 2 handshakes)
-	t_step[$k]=$(now_s)
+	t_step[k]=$(now_s)
 	clock_set 1 "${STEPS[$k]}"
 	say "h1's clock set to ${STEPS[$k]} s (h1's handshakes with h2 so far: $hs)"
 	sleep "$PHASE"
-	hs_step[$k]=$(($(mesh_peer_get 1 2 handshakes) - hs))
+	hs_step[k]=$(($(mesh_peer_get 1 2 handshakes) - hs))
 done
 t_end=$(now_s)
 ping_stop pinger
@@ -64,7 +65,7 @@ clock_poll_stop
 stats=$(ping_stats "$PINGS" "$t_end")
 say "pings h1c1 -> h2c1 every 10 ms for ${TOTAL} s: $stats (gap: the longest time without a reply, s)"
 # Every stretch without a reply of more than 0.2 s, placed after its step.
-ping_gaps "$PINGS" 0.2 "$t_end" | while read -r from to len; do
+ping_gaps "$PINGS" 0.2 "$t_end" | while read -r from _ len; do
 	after=''
 	for k in "${!STEPS[@]}"; do
 		if awk -v a="${t_step[$k]}" -v b="$from" 'BEGIN { exit !(b >= a) }'; then
