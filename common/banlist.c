@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "common/banlist.h"
+#include "common/lines.h"
 #include "common/key.h"
 
 void weft_banlist_init(struct weft_banlist *bl)
@@ -116,10 +117,12 @@ char *weft_banlist_format(const struct weft_banlist *bl)
 	return out;
 }
 
-/* One line (NUL-terminated, no newline). 0: a ban or nothing; -EINVAL with
- * the reason in @why; -ENOSPC, -ENOMEM from adding. */
-static int parse_line(struct weft_banlist *bl, char *line, char why[static WEFT_ERRLEN])
+/* One line (NUL-terminated, no newline): a ban or nothing (0), -EINVAL with
+ * the reason in @why (a full list too: the line is skipped, like a bad one),
+ * or -ENOMEM. */
+static int parse_line(void *ctx, char *line, char why[static WEFT_ERRLEN])
 {
+	struct weft_banlist *bl = ctx;
 	char *save = NULL, *key_text, *name, *since_text, *end;
 	uint8_t key[WEFT_KEY_LEN];
 	unsigned long long since;
@@ -147,39 +150,13 @@ static int parse_line(struct weft_banlist *bl, char *line, char why[static WEFT_
 		snprintf(why, WEFT_ERRLEN, "`%.40s' is not a peer name", name);
 	else if (ret == -ENOSPC)
 		snprintf(why, WEFT_ERRLEN, "more than %d bans", WEFT_BANLIST_MAX);
+	if (ret == -ENOSPC)
+		return -EINVAL;
 	return ret < 0 ? ret : 0;
 }
 
 int weft_banlist_parse(struct weft_banlist *bl, const char *text, size_t len,
 		       char err[static WEFT_ERRLEN])
 {
-	char line[LINE_MAX_LEN + 64], why[WEFT_ERRLEN];
-	unsigned lineno = 0;
-	int skipped = 0;
-
-	err[0] = '\0';
-	while (len > 0) {
-		const char *nl = memchr(text, '\n', len);
-		size_t n = nl ? (size_t)(nl - text) : len;
-		int ret;
-
-		lineno++;
-		if (n >= sizeof(line)) {
-			snprintf(why, WEFT_ERRLEN, "line too long");
-			ret = -EINVAL;
-		} else {
-			memcpy(line, text, n);
-			line[n] = '\0';
-			ret = memchr(line, '\0', n) ? -EINVAL : parse_line(bl, line, why);
-			if (ret == -EINVAL && memchr(line, '\0', n))
-				snprintf(why, WEFT_ERRLEN, "NUL byte in the line");
-		}
-		if (ret == -ENOMEM)
-			return ret;
-		if (ret < 0 && skipped++ == 0)
-			snprintf(err, WEFT_ERRLEN, "line %u: %.200s", lineno, why);
-		text += n + (nl != NULL);
-		len -= n + (nl != NULL);
-	}
-	return skipped;
+	return weft_lines_parse(text, len, LINE_MAX_LEN + 63, parse_line, bl, err);
 }

@@ -70,7 +70,7 @@ enum key {
 	K_NAME, K_NICKNAME, K_SECRET_FILE, K_PRIVATE_KEY_FILE, K_LISTEN, K_BRIDGE, K_MTU,
 	K_UNDERLAY, K_REQUIRE_PINNED_KEYS, K_TRUST_NICKNAMES, K_MAX_LEARNED_MEMBERS, K_CREATE_BRIDGE, K_HANDSHAKE_RATE, K_HANDSHAKE_BURST,
 	K_HANDSHAKE_GLOBAL_RATE,
-	K_MEMBERS_FILE, K_BANNED_FILE, K_MAX_DIRECT, K_CLAMP_MSS,
+	K_MEMBERS_FILE, K_BANNED_FILE, K_TIMESTAMPS_FILE, K_MAX_DIRECT, K_CLAMP_MSS,
 	K_MAX_MACS_PER_PEER, K_MAC_LEARN_RATE, K_MAC_LEARN_BURST,
 	K_KEEPALIVE_INTERVAL, K_PEER_TIMEOUT, K_FORGET_MEMBER_AFTER, K_MAC_AGEING, K_REKEY_AFTER,
 	K_REJECT_AFTER, K_GOSSIP_INTERVAL,
@@ -206,6 +206,12 @@ static const struct key_def schema[N_KEYS] = {
 	 .def = "/var/lib/weft/<name>.banned",
 	 .help = "Where the keys banned by `weftctl forget' (or by removing their [peer] "
 		 "section) are kept across restarts; empty = bans last until the daemon stops."},
+	[K_TIMESTAMPS_FILE] = {.sect = S_NETWORK, .key = "timestamps_file", .flags = F_EMPTY,
+	 CFG_STR(T_PATH, timestamps_file, WEFT_CONFIG_VALUE_MAX),
+	 .def = "/var/lib/weft/<name>.timestamps",
+	 .help = "Where the handshake stamps outlive a restart: ours (so they keep growing "
+		 "whatever the clock says) and each peer's last (an older HELLO needs a cookie "
+		 "round trip); empty = not kept."},
 	[K_MAX_DIRECT] = {.sect = S_NETWORK, .key = "max_direct", .flags = F_LIVE,
 	 CFG(T_UINT, max_direct), .min = 0, .max = WEFT_CONFIG_MAX_PEERS, .def = "0",
 	 .unit = "peers",

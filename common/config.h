@@ -56,6 +56,7 @@ struct weft_config {
 	unsigned handshake_global_rate;        /* HELLOs/s past the budgets, all sources */
 	char members_file[WEFT_CONFIG_PATH_MAX]; /* "" = learned members not kept */
 	char banned_file[WEFT_CONFIG_PATH_MAX];  /* "" = bans not kept across restarts */
+	char timestamps_file[WEFT_CONFIG_PATH_MAX]; /* "" = handshake stamps not kept */
 	unsigned max_direct;                   /* direct sessions to learned members; 0 = no cap */
 	bool clamp_mss;
 	unsigned max_macs_per_peer;            /* live remote MACs per peer */

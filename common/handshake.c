@@ -254,8 +254,6 @@ enum weft_handshake_drop weft_handshake_drop_reason(int err)
 		return WEFT_HANDSHAKE_DROP_AUTH;
 	case -EPROTO:
 		return WEFT_HANDSHAKE_DROP_IDENTITY;
-	case -ETIME:
-		return WEFT_HANDSHAKE_DROP_TIMESTAMP;
 	case -EALREADY:
 		return WEFT_HANDSHAKE_DROP_REPLAY;
 	case -EPERM:
@@ -273,7 +271,6 @@ const char *weft_handshake_drop_name(enum weft_handshake_drop drop)
 	static const char *const names[] = {
 	    [WEFT_HANDSHAKE_DROP_AUTH] = "auth_failed",
 	    [WEFT_HANDSHAKE_DROP_IDENTITY] = "bad_identity",
-	    [WEFT_HANDSHAKE_DROP_TIMESTAMP] = "timestamp",
 	    [WEFT_HANDSHAKE_DROP_REPLAY] = "replayed",
 	    [WEFT_HANDSHAKE_DROP_PIN] = "pin_refused",
 	    [WEFT_HANDSHAKE_DROP_REPLAY_FULL] = "replay_full",
@@ -289,6 +286,7 @@ enum stage {
 	ST_IDLE,
 	ST_SENT_HELLO,	 /* initiator */
 	ST_GOT_WELCOME,	 /* initiator */
+	ST_READ_HELLO,	 /* responder: read, not yet accepted */
 	ST_GOT_HELLO,	 /* responder */
 	ST_SENT_WELCOME, /* responder */
 	ST_DONE,	 /* both: waiting for finish() */
@@ -453,7 +451,7 @@ static void commit_read(struct weft_handshake *hs)
 }
 
 int weft_handshake_write_hello(struct weft_handshake *hs, const struct weft_handshake_config *cfg,
-			       uint32_t local_index, uint64_t now_ms, uint8_t *out, size_t cap,
+			       uint32_t local_index, uint64_t stamp_ms, uint8_t *out, size_t cap,
 			       size_t *len, char err[static WEFT_ERRLEN])
 {
 	int r = start(hs, cfg, true, err);
@@ -462,7 +460,7 @@ int weft_handshake_write_hello(struct weft_handshake *hs, const struct weft_hand
 		return r;
 	hs->local_index = local_index;
 	hs->local.index = local_index;
-	hs->local.timestamp_ms = now_ms;
+	hs->local.timestamp_ms = stamp_ms;
 	r = write_message(hs, out, cap, len, err);
 	if (r < 0) {
 		fail(hs);
@@ -518,32 +516,39 @@ int weft_handshake_write_confirm(struct weft_handshake *hs, uint8_t *out, size_t
 }
 
 int weft_handshake_read_hello(struct weft_handshake *hs, const struct weft_handshake_config *cfg,
-			      struct weft_handshake_replay *replay, uint32_t sender_index,
-			      const uint8_t *msg, size_t len, uint64_t now_ms,
+			      uint32_t sender_index, const uint8_t *msg, size_t len,
 			      char err[static WEFT_ERRLEN])
 {
-	uint64_t tolerance = cfg->tolerance_ms ? cfg->tolerance_ms : WEFT_HANDSHAKE_TOLERANCE_MS;
 	struct weft_handshake_identity id;
-	uint8_t re[WEFT_KEY_LEN];
 	int r = start(hs, cfg, false, err);
 
 	if (r < 0)
 		return r;
 	r = read_message(hs, M_HELLO, msg, len, sender_index, &id, err);
-	if (r < 0)
-		goto fail;
+	if (r < 0) {
+		fail(hs);
+		return r;
+	}
 	commit_read(hs);
-	if (id.timestamp_ms > now_ms ? id.timestamp_ms - now_ms > tolerance
-				     : now_ms - id.timestamp_ms > tolerance) {
-		snprintf(err, WEFT_ERRLEN, "HELLO timestamp %+.3f s off our clock",
-			 ((double)id.timestamp_ms - (double)now_ms) / 1000.0);
-		r = -ETIME;
-		goto fail;
+	hs->remote = id;
+	hs->has_remote = true;
+	hs->remote_index = sender_index;
+	hs->stage = ST_READ_HELLO;
+	return 0;
+}
+
+int weft_handshake_accept_hello(struct weft_handshake *hs, struct weft_handshake_replay *replay,
+				uint64_t now_ms, char err[static WEFT_ERRLEN])
+{
+	uint8_t re[WEFT_KEY_LEN];
+	int r = -EINVAL;
+
+	if (hs->stage != ST_READ_HELLO) {
+		snprintf(err, WEFT_ERRLEN, "no HELLO read to accept");
+		return -EINVAL;
 	}
-	if (weft_noise_remote_ephemeral(&hs->noise, re) < 0) {
-		r = -EINVAL;
+	if (weft_noise_remote_ephemeral(&hs->noise, re) < 0)
 		goto fail;
-	}
 	if (replay) {
 		if (weft_handshake_replay_contains(replay, re, now_ms)) {
 			snprintf(err, WEFT_ERRLEN,
@@ -559,9 +564,6 @@ int weft_handshake_read_hello(struct weft_handshake *hs, const struct weft_hands
 			goto fail;
 		}
 	}
-	hs->remote = id;
-	hs->has_remote = true;
-	hs->remote_index = sender_index;
 	hs->stage = ST_GOT_HELLO;
 	return 0;
 fail:
@@ -569,7 +571,7 @@ fail:
 	return r;
 }
 
-int weft_handshake_write_welcome(struct weft_handshake *hs, uint32_t local_index, uint64_t now_ms,
+int weft_handshake_write_welcome(struct weft_handshake *hs, uint32_t local_index, uint64_t stamp_ms,
 				 uint8_t *out, size_t cap, size_t *len,
 				 char err[static WEFT_ERRLEN])
 {
@@ -581,7 +583,7 @@ int weft_handshake_write_welcome(struct weft_handshake *hs, uint32_t local_index
 	}
 	hs->local_index = local_index;
 	hs->local.index = local_index;
-	hs->local.timestamp_ms = now_ms;
+	hs->local.timestamp_ms = stamp_ms;
 	r = write_message(hs, out, cap, len, err);
 	if (r == -ENOBUFS)
 		return r;
@@ -660,7 +662,7 @@ static int framed(struct weft_handshake *hs, int r, const char *what, size_t noi
 
 int weft_handshake_write_hello_datagram(struct weft_handshake *hs,
 					const struct weft_handshake_config *cfg,
-					uint32_t local_index, uint64_t now_ms, uint8_t *buf,
+					uint32_t local_index, uint64_t stamp_ms, uint8_t *buf,
 					size_t cap, size_t *len, char err[static WEFT_ERRLEN])
 {
 	const size_t hdr = WEFT_WIRE_HELLO_HEADER_LEN;
@@ -677,7 +679,7 @@ int weft_handshake_write_hello_datagram(struct weft_handshake *hs,
 		return -ENOMEM;
 	}
 	/* The MACs go behind the Noise message: leave their room. */
-	r = weft_handshake_write_hello(hs, cfg, local_index, now_ms, buf + hdr,
+	r = weft_handshake_write_hello(hs, cfg, local_index, stamp_ms, buf + hdr,
 				       cap - hdr - WEFT_WIRE_HELLO_TRAILER_LEN, &noise_len, err);
 	if (r == 0) {
 		r = weft_wire_build_hello(buf, cap, local_index, buf + hdr, noise_len, len);
@@ -739,7 +741,7 @@ out:
 }
 
 int weft_handshake_write_welcome_datagram(struct weft_handshake *hs, uint32_t local_index,
-					  uint32_t remote_index, uint64_t now_ms, uint8_t *buf,
+					  uint32_t remote_index, uint64_t stamp_ms, uint8_t *buf,
 					  size_t cap, size_t *len, char err[static WEFT_ERRLEN])
 {
 	const size_t hdr = WEFT_WIRE_WELCOME_HEADER_LEN;
@@ -748,7 +750,7 @@ int weft_handshake_write_welcome_datagram(struct weft_handshake *hs, uint32_t lo
 
 	if (r < 0)
 		return r;
-	r = weft_handshake_write_welcome(hs, local_index, now_ms, buf + hdr, cap - hdr, &noise_len,
+	r = weft_handshake_write_welcome(hs, local_index, stamp_ms, buf + hdr, cap - hdr, &noise_len,
 					 err);
 	if (r < 0)
 		return r;

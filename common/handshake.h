@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* weft's handshake (wire protocol v2): Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b
  * with prologue "weft/2 " || network name, an identity record as the payload
- * of every message, the responder's HELLO checks (timestamp window, replay
+ * of every message, the responder's HELLO checks (authentication, replay
  * cache), the key-pinning policy and the hand-over of the transport keys.
  * Works on the Noise message bytes; the datagram framing and the clear
  * indices are common/wire's, passed in where they must be checked, and the
@@ -10,8 +10,9 @@
  *
  *   initiator                                  responder
  *   write_hello    -- HELLO:   psk, e, {id} --> (mac1, budgets: the caller)
- *                                               read_hello   (no DH: PSK-keyed AEAD,
- *                                                             timestamp, replay cache)
+ *                                               read_hello   (no DH: PSK-keyed AEAD)
+ *                                               (the caller's freshness check)
+ *                                               accept_hello (replay cache)
  *   read_cookie    <-- COOKIE (under load) --   (the caller, common/cookie)
  *   (the same HELLO again, with mac2) ------->
  *   read_welcome   <-- WELCOME: e, ee, s, es, {id} -- write_welcome
@@ -19,11 +20,13 @@
  *   write_confirm  -- CONFIRM: s, se, {id} ---> read_confirm
  *   finish                                     (check_pin) finish
  *
- * Every clock here is wall-clock time in Unix milliseconds (CLOCK_REALTIME),
- * because timestamps are compared across hosts. Only the HELLO's timestamp
- * is checked: the later messages are bound to the ephemeral keys of this
- * very handshake. A HELLO that goes unanswered is retried with a new
- * write_hello (a new ephemeral key): the same bytes again are a replay.
+ * The identity record's timestamp is the sender's stamp (common/freshness):
+ * it only ever grows for one sender and is never compared with the reader's
+ * clock. Whether a HELLO is fresh is the caller's to decide between
+ * read_hello and accept_hello; the later messages are bound to the ephemeral
+ * keys of this very handshake. The replay cache runs on the caller's
+ * monotonic clock. A HELLO sent again with the same bytes is a replay to the
+ * responder's cache.
  * libsodium must have been initialised (sodium_init()). */
 #ifndef WEFT_HANDSHAKE_H
 #define WEFT_HANDSHAKE_H
@@ -45,7 +48,7 @@
  *   offset  size  field
  *        0     1  version            1; a higher version appends fields
  *        1     4  sender_index       the sender's index; equals the clear one
- *        5     8  timestamp_ms       sender's wall clock, Unix milliseconds
+ *        5     8  timestamp_ms       sender's stamp: above every one it sent before
  *       13     4  capabilities       bits; unknown ones are ignored
  *       17     2  listen_port        the sender's UDP port (0: unknown)
  *       19     1  nickname_len       1..32
@@ -103,9 +106,9 @@ int weft_handshake_identity_decode(struct weft_handshake_identity *id, const uin
 
 /* ---- HELLO replay cache -------------------------------------------------------
  *
- * The ephemeral keys of answered HELLOs, each kept for @keep_ms (a HELLO is
- * acceptable for 2 x tolerance around its timestamp, so keep_ms should be
- * twice the tolerance: WEFT_HANDSHAKE_REPLAY_KEEP_MS). Fixed capacity, one
+ * The ephemeral keys of answered HELLOs, each kept for @keep_ms
+ * (WEFT_HANDSHAKE_REPLAY_KEEP_MS: the same HELLO is answered at most once in
+ * that time, whatever its stamp). Fixed capacity, one
  * allocation at creation. When full, an entry is dropped only once it is
  * older than keep_ms; until then a new key is refused (-ENOSPC), never an
  * entry evicted early, so a flood cannot reopen replays of answered HELLOs.
@@ -131,8 +134,7 @@ size_t weft_handshake_replay_count(const struct weft_handshake_replay *c);
 
 /* ---- the handshake ------------------------------------------------------------ */
 
-#define WEFT_HANDSHAKE_TOLERANCE_MS   120000 /* HELLO timestamp: now +- this */
-#define WEFT_HANDSHAKE_REPLAY_KEEP_MS (2 * WEFT_HANDSHAKE_TOLERANCE_MS)
+#define WEFT_HANDSHAKE_REPLAY_KEEP_MS 240000
 #define WEFT_HANDSHAKE_NETWORK_MAX    255
 #define WEFT_HANDSHAKE_PROLOGUE	      "weft/2 "
 /* COOKIEs an initiator takes for one HELLO: one, and one more should the
@@ -153,7 +155,6 @@ struct weft_handshake_config {
 	const char *nickname;	    /* ours, sent in the identity record */
 	uint32_t capabilities;
 	uint16_t listen_port;
-	uint64_t tolerance_ms;	       /* 0: WEFT_HANDSHAKE_TOLERANCE_MS */
 	const uint8_t *ephemeral_priv; /* tests and fuzzing only; NULL: random */
 	/* HELLO datagrams: the MAC keys (NULL: derived from psk and network on
 	 * each write) and a cookie from the responder (NULL: mac2 is zero). */
@@ -172,7 +173,6 @@ struct weft_handshake_config {
  *              identity record inside fails its tag: forged, corrupted or from
  *              a broken key pair), or an identity record that is malformed or
  *              carries another index than the datagram
- *   -ETIME     HELLO timestamp outside the tolerance window
  *   -EALREADY  HELLO ephemeral key already answered (replay); a COOKIE that
  *              brings nothing new (replayed, or over WEFT_HANDSHAKE_COOKIES_MAX)
  *   -ENOSPC    HELLO refused: the replay cache is full of keys younger than
@@ -185,7 +185,6 @@ struct weft_handshake_config {
 enum weft_handshake_drop {
 	WEFT_HANDSHAKE_DROP_AUTH,	 /* -EBADMSG */
 	WEFT_HANDSHAKE_DROP_IDENTITY,	 /* -EPROTO */
-	WEFT_HANDSHAKE_DROP_TIMESTAMP,	 /* -ETIME */
 	WEFT_HANDSHAKE_DROP_REPLAY,	 /* -EALREADY */
 	WEFT_HANDSHAKE_DROP_PIN,	 /* -EPERM, -EACCES */
 	WEFT_HANDSHAKE_DROP_REPLAY_FULL, /* -ENOSPC */
@@ -193,7 +192,7 @@ enum weft_handshake_drop {
 	WEFT_HANDSHAKE_DROP_COUNT
 };
 enum weft_handshake_drop weft_handshake_drop_reason(int err);
-/* "auth_failed", "bad_identity", "timestamp", "replayed", "pin_refused",
+/* "auth_failed", "bad_identity", "replayed", "pin_refused",
  * "replay_full", "other". */
 const char *weft_handshake_drop_name(enum weft_handshake_drop drop);
 
@@ -209,9 +208,9 @@ void weft_handshake_free(struct weft_handshake *hs);
 
 /* Initiator, step 1: the HELLO Noise message (psk, e, identity) into @out
  * (WEFT_HANDSHAKE_HELLO_MAX bytes always suffice). @local_index is the sender
- * index of our HELLO; @now_ms its timestamp. */
+ * index of our HELLO; @stamp_ms its identity record's timestamp (our stamp). */
 int weft_handshake_write_hello(struct weft_handshake *hs, const struct weft_handshake_config *cfg,
-			       uint32_t local_index, uint64_t now_ms, uint8_t *out, size_t cap,
+			       uint32_t local_index, uint64_t stamp_ms, uint8_t *out, size_t cap,
 			       size_t *len, char err[static WEFT_ERRLEN]) WEFT_WUR;
 /* Initiator, step 2: the WELCOME (e, ee, s, es, identity). @sender_index is
  * the clear sender index of the datagram (the responder's index). After it
@@ -226,20 +225,25 @@ int weft_handshake_read_welcome(struct weft_handshake *hs, uint32_t sender_index
 int weft_handshake_write_confirm(struct weft_handshake *hs, uint8_t *out, size_t cap, size_t *len,
 				 char err[static WEFT_ERRLEN]) WEFT_WUR;
 
-/* Responder, step 1: checks a HELLO without any Diffie-Hellman: the payload
- * must authenticate (key from the PSK and e), the identity record must be
- * well-formed with @sender_index (the clear one), its timestamp within
- * tolerance of @now_ms, and its ephemeral key not in @replay. Only when all
- * pass and @replay has room is the key added to @replay and 0 returned: then
- * answer with weft_handshake_write_welcome(). @replay may be NULL (tests
- * only). The HELLO's MACs are the caller's to check first (common/cookie). */
+/* Responder, step 1: reads a HELLO without any Diffie-Hellman: the payload
+ * must authenticate (key from the PSK and e) and the identity record must be
+ * well-formed with @sender_index (the clear one). Then
+ * weft_handshake_remote_identity() says who it claims to be and its stamp,
+ * for the caller's freshness check. The HELLO's MACs are the caller's to
+ * check first (common/cookie). */
 int weft_handshake_read_hello(struct weft_handshake *hs, const struct weft_handshake_config *cfg,
-			      struct weft_handshake_replay *replay, uint32_t sender_index,
-			      const uint8_t *msg, size_t len, uint64_t now_ms,
+			      uint32_t sender_index, const uint8_t *msg, size_t len,
 			      char err[static WEFT_ERRLEN]) WEFT_WUR;
+/* Responder, step 1b: accepts the HELLO read: its ephemeral key must not be
+ * in @replay (-EALREADY) and is added (-ENOSPC when @replay has no room; any
+ * failure ends the handshake). @now_ms is the caller's monotonic clock.
+ * Then answer with weft_handshake_write_welcome(). @replay may be NULL
+ * (tests only). */
+int weft_handshake_accept_hello(struct weft_handshake *hs, struct weft_handshake_replay *replay,
+				uint64_t now_ms, char err[static WEFT_ERRLEN]) WEFT_WUR;
 /* Responder, step 2: the WELCOME into @out (WEFT_HANDSHAKE_WELCOME_MAX bytes
  * always suffice); the DHs happen here. @local_index is our sender index. */
-int weft_handshake_write_welcome(struct weft_handshake *hs, uint32_t local_index, uint64_t now_ms,
+int weft_handshake_write_welcome(struct weft_handshake *hs, uint32_t local_index, uint64_t stamp_ms,
 				 uint8_t *out, size_t cap, size_t *len,
 				 char err[static WEFT_ERRLEN]) WEFT_WUR;
 /* Responder, step 3: the CONFIRM (s, se, identity); its identity must carry
@@ -257,7 +261,7 @@ int weft_handshake_read_confirm(struct weft_handshake *hs, const uint8_t *msg, s
  * datagram is kept in @hs for weft_handshake_read_cookie(). */
 int weft_handshake_write_hello_datagram(struct weft_handshake *hs,
 					const struct weft_handshake_config *cfg,
-					uint32_t local_index, uint64_t now_ms, uint8_t *buf,
+					uint32_t local_index, uint64_t stamp_ms, uint8_t *buf,
 					size_t cap, size_t *len,
 					char err[static WEFT_ERRLEN]) WEFT_WUR;
 /* Initiator, a COOKIE @msg (parsed) for our HELLO: it must carry our sender
@@ -275,7 +279,7 @@ int weft_handshake_read_cookie(struct weft_handshake *hs, const struct weft_cook
 			       size_t *len, char err[static WEFT_ERRLEN]) WEFT_WUR;
 /* WELCOME: @local_index is our sender index, @remote_index the HELLO's. */
 int weft_handshake_write_welcome_datagram(struct weft_handshake *hs, uint32_t local_index,
-					  uint32_t remote_index, uint64_t now_ms, uint8_t *buf,
+					  uint32_t remote_index, uint64_t stamp_ms, uint8_t *buf,
 					  size_t cap, size_t *len,
 					  char err[static WEFT_ERRLEN]) WEFT_WUR;
 /* CONFIRM: @remote_index is the WELCOME's sender index. */

@@ -20,7 +20,9 @@
 #include <sodium.h>
 
 #include "common/banlist.h"
+#include "common/config.h"
 #include "common/cookie.h"
+#include "common/freshness.h"
 #include "common/handshake.h"
 #include "common/index.h"
 #include "common/ratelimit.h"
@@ -32,6 +34,7 @@
 #include "daemon/identity.h"
 #include "daemon/log.h"
 #include "daemon/peers.h"
+#include "daemon/statefile.h"
 #include "daemon/udp.h"
 
 /* A handshake unanswered this long is retried. */
@@ -59,6 +62,9 @@
  * a clock running 10 times slower. All sources together stay under log_rl. */
 #define LOG_SOURCE_BURST    3
 #define LOG_SOURCE_SLOWDOWN 10
+/* The stamps of peers' handshakes reach the disk at most this often (our own
+ * floor is written at once, before a stamp above it leaves). */
+#define STAMPS_SAVE_MS 60000
 
 /* A responder handshake waiting for its CONFIRM. */
 struct pending {
@@ -67,7 +73,8 @@ struct pending {
 	uint32_t remote_index;
 	uint64_t created_ms;
 	struct weft_ratelimit_source src;
-	bool proven; /* its HELLO carried a valid mac2: never given away to a newcomer */
+	bool proven;	   /* its HELLO carried a valid mac2: never given away to a newcomer */
+	uint64_t stamp_ms; /* its HELLO's: the peer's bar once the handshake completes */
 };
 
 struct weft_handshakes {
@@ -90,6 +97,12 @@ struct weft_handshakes {
 	 * source (LOG_SOURCE_*), so one source cannot take every line. */
 	struct weft_log_ratelimit log_rl;
 	struct weft_ratelimit *log_sources;
+	/* Our stamps and the stamps of our peers' last handshakes, kept in
+	 * stamps_path (docs/protocol.md 4.8); changed since the last write. */
+	struct weft_freshness fresh;
+	char stamps_path[WEFT_CONFIG_PATH_MAX];
+	bool stamps_dirty;
+	uint64_t stamps_saved_ms;
 };
 
 /* Every HELLO answered in the replay window fits, at the start-up budget; a
@@ -101,6 +114,66 @@ static size_t replay_capacity(const struct weft_config *cfg)
 	if (n < WEFT_HANDSHAKE_REPLAY_CAPACITY)
 		n = WEFT_HANDSHAKE_REPLAY_CAPACITY;
 	return n > REPLAY_CAPACITY_MAX ? REPLAY_CAPACITY_MAX : (size_t)n;
+}
+
+/* ---- stamps (docs/protocol.md 4.8) ----------------------------------------------- */
+
+static void stamps_load(struct weft_handshakes *h)
+{
+	char err[WEFT_ERRLEN], *text;
+	size_t len;
+	int ret, skipped;
+
+	if (!h->stamps_path[0])
+		return;
+	ret = weft_statefile_read(h->stamps_path, &text, &len, err);
+	if (ret < 0) {
+		if (ret != -ENOENT)
+			log_warn("handshake stamps %s: not read (%s); peers whose clocks went "
+				 "back may need a cookie round trip",
+				 h->stamps_path, err);
+		return;
+	}
+	skipped = weft_freshness_parse(&h->fresh, text, len, err);
+	free(text);
+	if (skipped < 0)
+		log_warn("handshake stamps %s: out of memory", h->stamps_path);
+	else if (skipped > 0)
+		log_warn("handshake stamps %s: %d malformed lines skipped (first: %s)",
+			 h->stamps_path, skipped, err);
+}
+
+static void stamps_save(struct weft_handshakes *h, uint64_t now)
+{
+	char err[WEFT_ERRLEN], *text;
+
+	h->stamps_dirty = false;
+	h->stamps_saved_ms = now;
+	if (!h->stamps_path[0])
+		return;
+	text = weft_freshness_format(&h->fresh);
+	if (!text) {
+		log_warn("handshake stamps %s: out of memory; not saved", h->stamps_path);
+		return;
+	}
+	if (weft_statefile_write(h->stamps_path, text, strlen(text), err) < 0)
+		weft_log_ratelimited(&h->log_rl, now, LOG_WARNING,
+				     "handshake stamps not saved (%s): after a restart with the "
+				     "clock behind, peers ask for a cookie round trip",
+				     err);
+	free(text);
+}
+
+/* The stamp of the identity record we send next; the floor reaches the disk
+ * before any stamp above it leaves. */
+static uint64_t next_stamp(struct weft_handshakes *h, uint64_t now)
+{
+	bool save;
+	uint64_t stamp = weft_freshness_stamp(&h->fresh, weft_clock_wall_ms(), &save);
+
+	if (save)
+		stamps_save(h, now);
+	return stamp;
 }
 
 int weft_handshakes_new(struct weft_handshakes **out, const struct weft_handshakes_deps *deps,
@@ -126,6 +199,9 @@ int weft_handshakes_new(struct weft_handshakes **out, const struct weft_handshak
 	h->hello_replay =
 	    weft_handshake_replay_new(replay_capacity(deps->cfg), WEFT_HANDSHAKE_REPLAY_KEEP_MS);
 	h->log_sources = weft_ratelimit_new(1, LOG_SOURCE_BURST, WEFT_RATELIMIT_ENTRIES);
+	weft_freshness_init(&h->fresh);
+	snprintf(h->stamps_path, sizeof(h->stamps_path), "%s", deps->cfg->timestamps_file);
+	stamps_load(h);
 	if (!h->ratelimit || !h->proven_rl || !h->secret || !h->jar || !h->hello_replay ||
 	    !h->log_sources || weft_udp_batch_new(&h->batch, 1, WEFT_WIRE_HANDSHAKE_MAX_LEN) < 0) {
 		weft_handshakes_free(h);
@@ -158,6 +234,9 @@ void weft_handshakes_free(struct weft_handshakes *h)
 	weft_cookie_jar_free(h->jar);
 	weft_handshake_replay_free(h->hello_replay);
 	weft_udp_batch_free(h->batch);
+	if (h->stamps_dirty)
+		stamps_save(h, weft_clock_now_ms());
+	weft_freshness_free(&h->fresh);
 	free(h);
 }
 
@@ -373,7 +452,7 @@ static void initiate(struct weft_handshakes *h, struct weft_peer *p, uint64_t no
 	/* A responder that sent us a cookie lately gets it back at once. */
 	if (weft_cookie_jar_get(h->jar, &p->endpoint, now, cookie))
 		hc.cookie = cookie;
-	if (weft_handshake_write_hello_datagram(in->hs, &hc, in->entry.index, weft_clock_wall_ms(),
+	if (weft_handshake_write_hello_datagram(in->hs, &hc, in->entry.index, next_stamp(h, now),
 						buf, sizeof(buf), &len, err) < 0) {
 		weft_peer_log(LOG_ERR, p, "peer %s: cannot build a HELLO: %s", p->name, err);
 		weft_peer_end_initiation(h->d.peers, p);
@@ -416,6 +495,7 @@ static int install_session(struct weft_handshakes *h, struct weft_peer *p,
 	p->count.handshakes++;
 	p->init.attempts = 0;
 	p->last_handshake_wall_ms = weft_clock_wall_ms();
+	p->last_handshake_ms = now;
 	weft_peer_log(LOG_INFO, p, "peer %s (%s): session established as %s", p->name,
 		      p->fingerprint, res.initiator ? "initiator" : "responder");
 	/* An initiator's session is confirmed by its first datagram (peers.c). */
@@ -477,6 +557,10 @@ static void handle_welcome(struct weft_handshakes *h, const struct weft_wire_msg
 	p->local = dg->local;
 	send_datagram(h, buf, len, dg->src, &p->local);
 	weft_peer_learn_key(p, remote);
+	/* Its WELCOME is stamped from the same counter as its HELLOs: the bar
+	 * they must pass from now on. */
+	if (id && weft_freshness_confirm(&h->fresh, remote, id->nickname, id->timestamp_ms) == 0)
+		h->stamps_dirty = true;
 	if (install_session(h, p, in->hs, &in->entry, false, now) < 0) {
 		weft_peer_log(LOG_WARNING, p, "peer %s: could not install the new session",
 			      p->name);
@@ -614,7 +698,6 @@ static void log_hello_refused(struct weft_handshakes *h, const struct weft_udp_d
 static void count_refusal(struct weft_handshakes *h, int err)
 {
 	static const enum weft_drop by_reason[] = {
-	    [WEFT_HANDSHAKE_DROP_TIMESTAMP] = WEFT_DROP_HANDSHAKE_STALE,
 	    [WEFT_HANDSHAKE_DROP_REPLAY] = WEFT_DROP_HANDSHAKE_REPLAY,
 	    [WEFT_HANDSHAKE_DROP_PIN] = WEFT_DROP_HANDSHAKE_REFUSED,
 	    [WEFT_HANDSHAKE_DROP_REPLAY_FULL] = WEFT_DROP_HANDSHAKE_REPLAY_FULL,
@@ -631,11 +714,13 @@ static void handle_hello(struct weft_handshakes *h, const struct weft_wire_msg *
 			 const struct weft_udp_dgram *dg, uint64_t now)
 {
 	const struct weft_cookie_keys *k = macs(h);
+	const struct weft_handshake_identity *id;
 	uint8_t buf[WEFT_WIRE_HANDSHAKE_MAX_LEN];
 	struct weft_handshake_config hc;
 	struct weft_ratelimit_source src;
 	char err[WEFT_ERRLEN];
 	struct pending *pd;
+	uint64_t stamp;
 	bool proven;
 	size_t len;
 	int ret;
@@ -649,8 +734,8 @@ static void handle_hello(struct weft_handshakes *h, const struct weft_wire_msg *
 		return;
 	}
 	/* A replay of a HELLO we answered: its clear ephemeral key, one lookup. */
-	if (weft_handshake_replay_contains(
-		h->hello_replay, msg->body + WEFT_HANDSHAKE_HELLO_E_OFFSET, weft_clock_wall_ms())) {
+	if (weft_handshake_replay_contains(h->hello_replay,
+					   msg->body + WEFT_HANDSHAKE_HELLO_E_OFFSET, now)) {
 		h->d.drops->n[WEFT_DROP_HANDSHAKE_REPLAY]++;
 		log_hello_refused(h, dg, now, refusal_class(-EALREADY),
 				  "ephemeral key already answered");
@@ -684,8 +769,25 @@ static void handle_hello(struct weft_handshakes *h, const struct weft_wire_msg *
 	if (!h->spare && !(h->spare = weft_handshake_new()))
 		return;
 	hs_config(h, &hc);
-	ret = weft_handshake_read_hello(h->spare, &hc, h->hello_replay, msg->sender_index,
-					msg->body, msg->body_len, weft_clock_wall_ms(), err);
+	ret = weft_handshake_read_hello(h->spare, &hc, msg->sender_index, msg->body,
+					msg->body_len, err);
+	if (ret < 0) {
+		count_refusal(h, ret);
+		log_hello_refused(h, dg, now, refusal_class(ret), err);
+		return;
+	}
+	/* Not newer than the last handshake completed under its name: a replay,
+	 * or a host whose clock and saved stamps went back. Answered only once
+	 * its source proved itself; the COOKIE costs no state, and the same
+	 * HELLO comes back with mac2 (its key is not in the replay cache yet). */
+	id = weft_handshake_remote_identity(h->spare);
+	if (!proven && !weft_freshness_is_fresh(&h->fresh, id->nickname, id->timestamp_ms)) {
+		h->d.drops->n[WEFT_DROP_HANDSHAKE_STALE]++;
+		send_cookie(h, dg, k, now);
+		return;
+	}
+	stamp = id->timestamp_ms;
+	ret = weft_handshake_accept_hello(h->spare, h->hello_replay, now, err);
 	if (ret < 0) {
 		count_refusal(h, ret);
 		log_hello_refused(h, dg, now, refusal_class(ret), err);
@@ -704,8 +806,9 @@ static void handle_hello(struct weft_handshakes *h, const struct weft_wire_msg *
 	pd->created_ms = now;
 	pd->src = src;
 	pd->proven = proven;
+	pd->stamp_ms = stamp;
 	if (weft_handshake_write_welcome_datagram(pd->hs, pd->entry.index, msg->sender_index,
-						  weft_clock_wall_ms(), buf, sizeof(buf), &len,
+						  next_stamp(h, now), buf, sizeof(buf), &len,
 						  err) < 0) {
 		log_warn("cannot build a WELCOME: %s", err);
 		pending_drop(h, pd);
@@ -790,6 +893,10 @@ static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg
 	}
 	weft_peer_learn_key(p, remote);
 	weft_peer_set_endpoint(p, dg->src, &dg->local);
+	/* Its HELLO's stamp is its bar from now on: a HELLO is bound to the
+	 * static key only by this CONFIRM. */
+	if (weft_freshness_confirm(&h->fresh, remote, id->nickname, pd->stamp_ms) == 0)
+		h->stamps_dirty = true;
 	if (install_session(h, p, pd->hs, &pd->entry, true, now) < 0) {
 		weft_peer_log(LOG_WARNING, p, "peer %s: could not install the new session",
 			      p->name);
@@ -890,4 +997,6 @@ void weft_handshakes_tick(struct weft_handshakes *h, uint64_t now)
 	struct weft_peer *p;
 
 	weft_peers_foreach(h->d.peers, p) peer_tick(h, p, now);
+	if (h->stamps_dirty && now - h->stamps_saved_ms >= STAMPS_SAVE_MS)
+		stamps_save(h, now);
 }

@@ -2,13 +2,10 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
@@ -23,9 +20,7 @@
 #include "daemon/membership.h"
 #include "daemon/mesh.h"
 #include "daemon/peers.h"
-
-/* The ban file is ours: anything larger was not written by weftd. */
-#define BAN_FILE_MAX (1u << 20)
+#include "daemon/statefile.h"
 
 struct weft_membership {
 	struct weft_membership_deps d;
@@ -51,33 +46,18 @@ static void load(struct weft_membership *m)
 {
 	const char *path = m->d.cfg->banned_file;
 	char err[WEFT_ERRLEN], *text;
-	struct stat st;
-	ssize_t n;
-	int fd, skipped;
+	size_t len;
+	int ret, skipped;
 
 	if (!path[0])
 		return;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno != ENOENT)
-			log_warn_errno(errno, "ban list %s: not read; no key is banned", path);
+	ret = weft_statefile_read(path, &text, &len, err);
+	if (ret < 0) {
+		if (ret != -ENOENT)
+			log_warn("ban list %s: not read (%s); no key is banned", path, err);
 		return;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > BAN_FILE_MAX) {
-		log_warn("ban list %s: not a regular file of at most %u bytes; not read", path,
-			 BAN_FILE_MAX);
-		close(fd);
-		return;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	n = text ? read(fd, text, (size_t)st.st_size) : -1;
-	close(fd);
-	if (n < 0) {
-		log_warn("ban list %s: cannot read it; no key is banned", path);
-		free(text);
-		return;
-	}
-	skipped = weft_banlist_parse(&m->bans, text, (size_t)n, err);
+	skipped = weft_banlist_parse(&m->bans, text, len, err);
 	free(text);
 	if (skipped < 0)
 		log_warn("ban list %s: out of memory", path);
@@ -87,14 +67,10 @@ static void load(struct weft_membership *m)
 		log_info("%zu keys banned (%s)", m->bans.n, path);
 }
 
-/* Written whole to a new file, then renamed over the old one, so a crash
- * leaves either list, never half of one. */
 static void save(struct weft_membership *m)
 {
 	const char *path = m->d.cfg->banned_file;
-	char tmp[WEFT_CONFIG_PATH_MAX + 8], *text;
-	size_t len;
-	int fd;
+	char err[WEFT_ERRLEN], *text;
 
 	if (!path[0])
 		return;
@@ -103,17 +79,8 @@ static void save(struct weft_membership *m)
 		log_warn("ban list %s: out of memory; not saved", path);
 		return;
 	}
-	len = strlen(text);
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) < 0 ||
-	    close(fd) < 0 || rename(tmp, path) < 0) {
-		log_warn_errno(errno, "ban list %s: not saved", path);
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp);
-		}
-	}
+	if (weft_statefile_write(path, text, strlen(text), err) < 0)
+		log_warn("ban list %s: not saved (%s)", path, err);
 	free(text);
 }
 

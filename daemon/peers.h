@@ -115,6 +115,7 @@ struct weft_peer {
 	uint64_t last_rx_ms; /* last authenticated datagram */
 	uint64_t last_tx_ms;
 	uint64_t last_handshake_wall_ms; /* completed, wall clock, for status */
+	uint64_t last_handshake_ms;	 /* the same on weft_clock_now_ms(), for ages */
 	uint64_t moved_ms;		 /* the last endpoint move (roaming) */
 	bool up;
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/clock.h"
 #include "daemon/log.h"
 #include "daemon/resolve.h"
 
@@ -35,7 +36,7 @@ struct lookup {
 	struct gaicb cb; /* glibc writes into it until gai_error() says done */
 	struct addrinfo hints;
 	struct name name;
-	ev_tstamp started;
+	double started; /* seconds on weft_clock_now_ms() */
 	bool given_up; /* answered as failed at the deadline; the answer is dropped */
 	unsigned flags;
 	struct lookup *next;
@@ -140,7 +141,9 @@ static void deliver(struct weft_resolver *r, struct lookup *l, int ret)
 /* Delivers what is done, gives up what is late; true while some are under way. */
 static bool collect(struct weft_resolver *r)
 {
-	ev_tstamp now = ev_now(r->loop);
+	/* monotonic: a wall-clock step neither gives up a lookup early nor
+	 * keeps a dead one forever */
+	double now = (double)weft_clock_now_ms() / 1000.0;
 
 	for (struct lookup **pl = &r->lookups, *l; (l = *pl);) {
 		int ret = gai_error(&l->cb);
@@ -205,7 +208,7 @@ int weft_resolver_lookup(struct weft_resolver *r, const struct weft_endpoint *ep
 	l->cb.ar_name = l->name.host;
 	l->cb.ar_service = l->name.port;
 	l->cb.ar_request = &l->hints;
-	l->started = ev_now(r->loop);
+	l->started = (double)weft_clock_now_ms() / 1000.0;
 	list[0] = &l->cb;
 	ret = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
 	if (ret != 0) {
@@ -224,13 +227,13 @@ int weft_resolver_lookup(struct weft_resolver *r, const struct weft_endpoint *ep
 
 void weft_resolver_settle(struct weft_resolver *r, double timeout_s)
 {
-	ev_tstamp until = ev_time() + timeout_s;
+	double until = (double)weft_clock_now_ms() / 1000.0 + timeout_s;
 
 	ev_now_update(r->loop);
 	while (collect(r)) {
 		const struct gaicb *list[RESOLVER_LOOKUPS_MAX];
 		struct timespec ts;
-		ev_tstamp left = until - ev_time();
+		double left = until - (double)weft_clock_now_ms() / 1000.0;
 		int n = 0;
 
 		if (left <= 0)

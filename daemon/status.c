@@ -115,9 +115,9 @@ static json_t *peer_json(const struct weft_peer *p, size_t max_frame_len, uint64
 		format_local(local, &p->local);
 		json_object_set_new(o, "local_address", json_string(local));
 	}
+	/* an age on the monotonic clock: a wall-clock step does not change it */
 	if (p->last_handshake_wall_ms)
-		set_int(o, "last_handshake_ago_s",
-			(weft_clock_wall_ms() - p->last_handshake_wall_ms) / 1000);
+		set_int(o, "last_handshake_ago_s", (now - p->last_handshake_ms) / 1000);
 	return o;
 }
 

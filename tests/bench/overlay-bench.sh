@@ -417,6 +417,7 @@ secret_file = $d/secret
 private_key_file = $d/h$i.key
 members_file =
 banned_file =
+timestamps_file =
 listen = $(host_ip "$i"):6783
 bridge = $WT_BRIDGE
 mtu = auto

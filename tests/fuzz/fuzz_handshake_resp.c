@@ -38,17 +38,17 @@ static void fuzz_hello(struct weft_handshake *hs, const uint8_t *data, size_t si
 		abort();
 	if (size < 4)
 		goto out;
-	r = weft_handshake_read_hello(hs, &fx.r.cfg, cache, be32(data), data + 4, size - 4, NOW,
+	r = read_accept(hs, &fx.r.cfg, cache, be32(data), data + 4, size - 4, NOW,
 				      err);
 	if (r != 0)
 		goto out;
-	if (weft_handshake_read_hello(hs, &fx.r.cfg, cache, be32(data), data + 4, size - 4, NOW,
+	if (read_accept(hs, &fx.r.cfg, cache, be32(data), data + 4, size - 4, NOW,
 				      err) != -EALREADY)
 		abort();
 	/* The state is gone after a refusal: accept it once more, then answer. */
 	weft_handshake_replay_free(cache);
 	cache = NULL;
-	if (weft_handshake_read_hello(hs, &fx.r.cfg, NULL, be32(data), data + 4, size - 4, NOW,
+	if (read_accept(hs, &fx.r.cfg, NULL, be32(data), data + 4, size - 4, NOW,
 				      err) != 0)
 		abort();
 	/* A HELLO from a low-order ephemeral key may still be refused here. */
@@ -66,7 +66,7 @@ static void fuzz_confirm(struct weft_handshake *hs, const uint8_t *data, size_t 
 	char err[WEFT_ERRLEN];
 	size_t len;
 
-	if (weft_handshake_read_hello(hs, &fx.r.cfg, NULL, I_INDEX, fx.hello, fx.hello_len, NOW,
+	if (read_accept(hs, &fx.r.cfg, NULL, I_INDEX, fx.hello, fx.hello_len, NOW,
 				      err) != 0 ||
 	    weft_handshake_write_welcome(hs, R_INDEX, NOW, out, sizeof(out), &len, err) != 0)
 		abort();
@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (weft_handshake_write_hello(ini, &fx.i.cfg, I_INDEX, NOW, hello, sizeof(hello), &hlen,
 				       err) != 0 ||
-	    weft_handshake_read_hello(res, &fx.r.cfg, NULL, I_INDEX, hello, hlen, NOW, err) != 0 ||
+	    read_accept(res, &fx.r.cfg, NULL, I_INDEX, hello, hlen, NOW, err) != 0 ||
 	    weft_handshake_write_welcome(res, R_INDEX, NOW, welcome, sizeof(welcome), &wlen, err) ||
 	    weft_handshake_read_welcome(ini, R_INDEX, welcome, wlen, err) != 0 ||
 	    weft_handshake_write_confirm(ini, confirm, sizeof(confirm), &clen, err) != 0) {

@@ -52,6 +52,7 @@ h3_config() {
 		printf '[network]\nname = mesh\nnickname = %s\nsecret_file = %s/secret\n' "$1" "$WT_TMP"
 		printf 'private_key_file = %s\n' "$2"
 		printf 'members_file = %s/h3.members\nbanned_file = %s/h3.banned\n' "$WT_TMP" "$WT_TMP"
+		printf 'timestamps_file = %s/h3.timestamps\n' "$WT_TMP"
 		printf 'listen = %s\nbridge = %s\n' "$(mesh_endpoint 3)" "$WT_BRIDGE"
 		printf '[timers]\nkeepalive_interval = 2\npeer_timeout = 8\ngossip_interval = 5\n'
 		printf '[control]\nsocket = %s/h3.sock\n' "$WT_TMP"

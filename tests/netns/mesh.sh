@@ -59,6 +59,7 @@ mesh_config() {
 		printf 'private_key_file = %s/h%d.key\n' "$WT_TMP" "$i"
 		printf 'members_file = %s/h%d.members\n' "$WT_TMP" "$i"
 		printf 'banned_file = %s/h%d.banned\n' "$WT_TMP" "$i"
+		printf 'timestamps_file = %s/h%d.timestamps\n' "$WT_TMP" "$i"
 		printf 'listen = %s\nbridge = %s\n' "$(mesh_endpoint "$i")" "$WT_BRIDGE"
 		local line
 		for line in "$@"; do printf '%s\n' "$line"; done

@@ -40,6 +40,7 @@ conf() {
 	{
 		printf '[network]\nname = %s\nnickname = h%d\nsecret_file = %s\n' "$name" "$i" "$secret"
 		printf 'private_key_file = %s\nmembers_file =\n' "$key"
+		printf 'timestamps_file = %s/h%d.timestamps\n' "$WT_TMP" "$i"
 		printf 'listen = %s\nbridge = %s\n' "$(mesh_endpoint "$i")" "$WT_BRIDGE"
 		printf '[control]\nsocket = %s/h%d.sock\n[log]\nlevel = info\n' "$WT_TMP" "$i"
 		for line in "$@"; do printf '%s\n' "$line"; done

@@ -219,6 +219,8 @@ static const struct good goods[] = {
 	{"network", "members_file", "", ""},
 	{"network", "banned_file", "/srv/weft/prod.banned", "/srv/weft/prod.banned"},
 	{"network", "banned_file", "", ""},
+	{"network", "timestamps_file", "/srv/weft/prod.timestamps", "/srv/weft/prod.timestamps"},
+	{"network", "timestamps_file", "", ""},
 	{"network", "max_direct", "0", "0"},
 	{"network", "max_direct", "1024", "1024"},
 	{"network", "max_direct", "008", "8"},
@@ -336,6 +338,7 @@ static const struct bad bads[] = {
 	{"network", "handshake_global_rate", "-1", "not a decimal number"},
 	{"network", "members_file", "weft/prod.members", "not an absolute path"},
 	{"network", "banned_file", "prod.banned", "not an absolute path"},
+	{"network", "timestamps_file", "prod.timestamps", "not an absolute path"},
 	{"network", "members_file", "/var/lib/a b", "contains blanks or control characters"},
 	{"network", "max_direct", "1025", "out of range 0..1024"},
 	{"network", "max_direct", "-1", "not a decimal number"},
@@ -477,7 +480,7 @@ static void test_every_key_is_tested(void **state)
 		assert_true(bad);
 		keys++;
 	}
-	assert_int_equal(keys, 39);
+	assert_int_equal(keys, 40);
 	free(out);
 	weft_config_free(cfg);
 }
@@ -506,6 +509,7 @@ static void test_defaults(void **state)
 				 "handshake_global_rate = 200\n"
 				 "members_file = /var/lib/weft/t.members\n"
 				 "banned_file = /var/lib/weft/t.banned\n"
+				 "timestamps_file = /var/lib/weft/t.timestamps\n"
 				 "max_direct = 0\n"
 				 "clamp_mss = no\n"
 				 "max_macs_per_peer = 4096\n"
@@ -996,7 +1000,8 @@ static void test_mesh_keys(void **state)
 	assert_int_equal(cfg->max_direct, 1024);
 	assert_true(cfg->clamp_mss);
 	assert_int_equal(cfg->gossip_interval, 1);
-	assert_non_null(strstr(out, "\nmembers_file =\nbanned_file = /var/lib/weft/t.banned\nmax_direct = 1024\nclamp_mss = yes\n"));
+	assert_non_null(strstr(out, "\nmembers_file =\nbanned_file = /var/lib/weft/t.banned\ntimestamps_file = "
+				 "/var/lib/weft/t.timestamps\nmax_direct = 1024\nclamp_mss = yes\n"));
 	assert_non_null(strstr(out, "\ngossip_interval = 1\n"));
 	free(out);
 	weft_config_free(cfg);
@@ -1096,7 +1101,7 @@ static void test_docs_parse(void **state)
 		assert_true(strstr(text, set) || strstr(text, unset));
 		keys++;
 	}
-	assert_int_equal(keys, 39);
+	assert_int_equal(keys, 40);
 	/* and uncommenting every default changes nothing */
 	for (char *p = strstr(copy, "\n#"); p; p = strstr(p + 1, "\n#"))
 		if (p[2] >= 'a' && p[2] <= 'z' && strchr(p + 2, '=') < strchr(p + 2, '\n'))
@@ -1159,6 +1164,7 @@ static const struct lifecycle lifecycles[] = {
 	{"network", "handshake_global_rate", true},
 	{"network", "members_file", false},
 	{"network", "banned_file", false},
+	{"network", "timestamps_file", false},
 	{"network", "max_direct", true},
 	{"network", "clamp_mss", true},
 	{"network", "max_macs_per_peer", true},
@@ -1368,10 +1374,10 @@ static void test_reload_long_list(void **state)
 			    "members_file =\n"
 			    "[socket]\nudp_sndbuf = 1M\nudp_rcvbuf = 1M\nrx_ring_frames = 64\n"
 			    "tx_ring_frames = 64\n[control]\nsocket = /run/u.sock\n",
-			    &running, 16,
+			    &running, 17,
 			    "reload: [network] name, nickname, secret_file, private_key_file, "
 			    "listen, bridge, mtu, underlay, create_bridge, members_file, banned_file, "
-			    "[socket] udp_sndbuf, udp_rcvbuf and 3 more take effect at the "
+			    "timestamps_file, [socket] udp_sndbuf and 4 more take effect at the "
 			    "next restart; running on with the old values");
 
 	/* everything is back but the live key; the empty members_file too */
