@@ -10,9 +10,8 @@
 # call (FAKETIME_NO_CACHE=1), so writing the file steps the clock at once.
 #
 #   clock_require            skip (77) unless libfaketime is installed
-#   clock_config I [K=V...]  mesh_config I, plus timestamps_file in $WT_TMP when
-#                            $WEFTD knows the key (CLOCK_REKEY=S: rekey_after S,
-#                            reject_after 2 S)
+#   clock_config I [K=V...]  mesh_config I (its timestamps_file is $WT_TMP/hI.timestamps);
+#                            CLOCK_REKEY=S: rekey_after S, reject_after 2 S
 #   clock_set I OFFSET       host I's weftd clock is OFFSET seconds off (+600, -86400)
 #   clock_start I            start weftd on host I under libfaketime (offset from
 #                            clock_set, else 0); wait for its socket
@@ -44,17 +43,10 @@ clock_require() {
 	[ $((fake - real)) -ge 86000 ] || skip "libfaketime does not move the clock here"
 }
 
-# Does $WEFTD persist handshake timestamps (a weftd from before issue 13 does not)?
-clock_has_timestamps_file() { grep -qa timestamps_file "$WEFTD"; }
-
 clock_config() {
 	local i=$1
 	shift
 	mesh_config "$i" "$@"
-	if clock_has_timestamps_file && ! grep -q '^timestamps_file' "$WT_TMP/h$i.conf"; then
-		sed -i "s|^\[network\]\$|[network]\ntimestamps_file = $WT_TMP/h$i.timestamps|" \
-			"$WT_TMP/h$i.conf"
-	fi
 	if [ -n "${CLOCK_REKEY:-}" ]; then
 		sed -i "s/^\[timers\]\$/[timers]\nrekey_after = $CLOCK_REKEY\nreject_after = $((2 * CLOCK_REKEY))/" \
 			"$WT_TMP/h$i.conf"
