@@ -25,6 +25,8 @@
 	X(HANDSHAKE_BUSY, handshake_busy)       /* HELLO over the global (or COOKIE) budget */     \
 	X(HANDSHAKE_PENDING_FULL, handshake_pending_full) /* no pending slot for the HELLO */     \
 	X(HANDSHAKE_REPLAY_FULL, handshake_replay_full) /* replay cache full of keys in their window */ \
+	X(HANDSHAKE_WELCOME_AGAIN, handshake_welcome_again) /* HELLO sent again: its WELCOME again, no new work */ \
+	X(HANDSHAKE_CONFIRM_AGAIN, handshake_confirm_again) /* CONFIRM sent again: answered with a KEEPALIVE */ \
 	X(FRAME_RUNT, frame_runt)               /* captured frame shorter than 14 bytes */         \
 	X(FRAME_TOO_BIG, frame_too_big)         /* captured frame above the overlay MTU */         \
 	X(FRAME_LINK_LOCAL, frame_link_local)   /* 01:80:c2:00:00:0x */                            \

@@ -183,19 +183,27 @@ static int setup_links(struct weftd *d, char err[static WEFT_ERRLEN])
 /* ---- watching links and routes ---------------------------------------------------- */
 
 /*
- * What the daemon does when the kernel's links or routes change
+ * What the daemon does when the kernel's links, routes or addresses change
  * (daemon/netwatch): plug weft's port into the bridge when the bridge
- * appears again, and follow the underlay's MTU when [network] mtu = auto.
+ * appears again, follow the underlay's MTU when [network] mtu = auto, and
+ * hurry the handshakes toward peers whose path has come back.
  * The data path (rings, send batches, the router's frame limit) is sized
  * at start-up for the overlay MTU of that moment, so the MTU follows the
  * underlay down and back up to that size, not above it.
  */
+/* The path toward the peer in one slot, as last looked at. */
+struct path_seen {
+	uint64_t serial; /* the peer's: a later peer in the slot is a change */
+	struct weft_link_path path;
+};
+
 struct watch {
 	struct weftd *d;
 	struct weft_netwatch *netwatch;
-	unsigned mtu_max;  /* the overlay MTU the data path was sized for */
-	unsigned said_mtu; /* the last underlay MTU a resize() message was about */
-	int plug_error;	   /* the last weft_link_plug() failure logged, 0: none */
+	unsigned mtu_max;	 /* the overlay MTU the data path was sized for */
+	unsigned said_mtu;	 /* the last underlay MTU a resize() message was about */
+	int plug_error;		 /* the last weft_link_plug() failure logged, 0: none */
+	struct path_seen *paths; /* by peer slot (WEFT_PEERS_MAX) */
 };
 
 static void replug(struct watch *w)
@@ -267,6 +275,51 @@ static void resize(struct watch *w)
 		 ipv6 ? "IPv6" : "IPv4");
 }
 
+static bool same_path(const struct weft_link_path *a, const struct weft_link_path *b)
+{
+	return a->ifindex == b->ifindex && a->usable == b->usable &&
+	       !memcmp(a->gateway, b->gateway, sizeof(a->gateway)) &&
+	       !memcmp(a->prefsrc, b->prefsrc, sizeof(a->prefsrc));
+}
+
+/*
+ * Looks at the path toward every peer with an address. A peer without a
+ * working session whose path is usable and differs from the last look (an
+ * interface up or its carrier back, a route or source address that
+ * appeared, another way out) may be reachable again: with @kick its
+ * handshake goes now instead of when its retry timer says. Every peer is
+ * looked at, also those up now, so that a path lost while a session still
+ * worked counts as a change when it comes back. Two rtnetlink round trips
+ * per peer, once per settled burst of notifications.
+ */
+static void follow_underlay(struct watch *w, bool kick)
+{
+	struct weftd *d = w->d;
+	uint64_t now = weft_clock_now_ms();
+	char why[WEFT_ERRLEN];
+	struct weft_peer *p;
+
+	weft_peers_foreach(d->peers, p)
+	{
+		struct path_seen *seen = &w->paths[p->id];
+		struct weft_link_path path;
+		bool changed;
+
+		if (!weft_sockaddr_is_set(&p->endpoint))
+			continue;
+		if (weft_link_path(d->link, &p->endpoint.sa, &path, why) < 0)
+			memset(&path, 0, sizeof(path));
+		changed = seen->serial != p->serial || !same_path(&seen->path, &path);
+		seen->serial = p->serial;
+		seen->path = path;
+		if (kick && changed && path.usable && (!p->up || !weft_peer_can_send(p, now))) {
+			weft_peer_log(LOG_DEBUG, p, "peer %s: the underlay changed; handshaking now",
+				      p->name);
+			weft_handshakes_kick(d->handshakes, p, now);
+		}
+	}
+}
+
 static void on_netwatch(void *ctx, unsigned what)
 {
 	struct watch *w = ctx;
@@ -276,6 +329,7 @@ static void on_netwatch(void *ctx, unsigned what)
 	/* An interface's MTU is a link change, a new path a route change. */
 	if (!w->d->cfg->mtu)
 		resize(w);
+	follow_underlay(w, true);
 }
 
 /* Before the links are set up, so no change after it is missed; the loop
@@ -283,9 +337,19 @@ static void on_netwatch(void *ctx, unsigned what)
 static int start_watch(struct watch *w, char err[static WEFT_ERRLEN])
 {
 	char why[WEFT_ERRLEN];
-	int ret = weft_netwatch_new(&w->netwatch, w->d->loop, on_netwatch, w, why);
+	int ret;
 
+	w->paths = calloc(WEFT_PEERS_MAX, sizeof(*w->paths));
+	if (!w->paths)
+		return weft_failf(err, -ENOMEM, "out of memory for the underlay paths");
+	ret = weft_netwatch_new(&w->netwatch, w->d->loop, on_netwatch, w, why);
 	return ret < 0 ? weft_failf(err, ret, "%.200s", why) : 0;
+}
+
+static void stop_watch(struct watch *w)
+{
+	weft_netwatch_free(w->netwatch);
+	free(w->paths);
 }
 
 /* ---- peers from the configuration ------------------------------------------------ */
@@ -776,13 +840,15 @@ int weft_daemon_run(struct weft_config *cfg, const char *path)
 	if (open_state(&d, err) < 0 || open_udp(&d, err) < 0 || start_watch(&watch, err) < 0 ||
 	    setup_links(&d, err) < 0 || open_data_path(&d, err) < 0) {
 		log_err("%s", err);
-		weft_netwatch_free(watch.netwatch);
+		stop_watch(&watch);
 		teardown(&d);
 		ev_loop_destroy(d.loop);
 		return 1;
 	}
 	watch.mtu_max = d.mtu;
 	start_timers(&d);
+	/* The paths as they are now: the links weftd just made are no news. */
+	follow_underlay(&watch, false);
 	now = weft_clock_now_ms();
 	weft_handshakes_start(d.handshakes, now);
 	weft_egress_flush(d.egress, now);
@@ -793,7 +859,7 @@ int weft_daemon_run(struct weft_config *cfg, const char *path)
 	ev_run(d.loop, 0);
 
 	sd_notify(0, "STOPPING=1");
-	weft_netwatch_free(watch.netwatch);
+	stop_watch(&watch);
 	teardown(&d);
 	ev_loop_destroy(d.loop);
 	log_info("stopped");

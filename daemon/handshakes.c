@@ -37,11 +37,34 @@
 #include "daemon/statefile.h"
 #include "daemon/udp.h"
 
-/* A handshake unanswered this long is retried. */
+/* A handshake unanswered this long is given up. */
 #define HANDSHAKE_TIMEOUT_MS 5000
-/* Backoff between attempts: 1 s doubling up to 30 s, plus up to 1/4 jitter. */
-#define BACKOFF_MIN_MS 1000
-#define BACKOFF_MAX_MS 30000
+/*
+ * The retry timer of each peer (docs/protocol.md 4.9). After every handshake
+ * datagram we send toward it, the next try waits 1 s, then 1.5 s, 3 s and
+ * 6 s, then 30 s for good, each plus up to 1/4 at random. A try due while
+ * a handshake is in flight sends its HELLO again (or the CONFIRM of a
+ * session that has not carried anything yet), byte for byte; one due after
+ * it was given up starts a new handshake. So a lost datagram costs about a
+ * second: the first HELLO and two resends fit in the 5 s a handshake waits,
+ * then two more handshakes come within 12 s. A peer that answers none of it
+ * is unreachable and gets a HELLO every 30 to 37.5 s, which over any minute
+ * past the first is no more than before quick retries (a handshake every
+ * 5 s timeout, then 8, 16 and 30 s apart). What shortens the wait: a path
+ * that came back (weft_handshakes_kick: the quick tries start over) and
+ * frames waiting for the peer (weft_handshakes_want).
+ */
+static const uint32_t retry_ms[] = {1000, 1500, 3000, 6000};
+#define RETRY_MAX_MS 30000
+/* Frames waiting for a peer start at most one handshake a second (and none
+ * while one is in flight); the underlay coming back resets its timer at
+ * most once a second. */
+#define WANT_INTERVAL_MS 1000
+#define KICK_INTERVAL_MS 1000
+/* A responder sends a cached WELCOME again, or answers a CONFIRM it read
+ * already, at most this many times per handshake: the initiator's resends
+ * within its 5 s, and one more. */
+#define ANSWERS_AGAIN_MAX 3
 /* Responder handshakes waiting for their CONFIRM: at most this many for one
  * source (an IPv4 address or an IPv6 /64), so a few sources cannot take them
  * all; once half are taken the responder is under load. */
@@ -52,11 +75,14 @@
 #define COOKIE_RATE_FACTOR 16
 /* The replay cache holds 240 s of the global budget, within these bounds. */
 #define REPLAY_CAPACITY_MAX (1U << 18)
+_Static_assert(WEFT_HANDSHAKE_HELLO_DATAGRAM_MAX <= WEFT_PEER_AGAIN_MAX &&
+		   WEFT_WIRE_CONFIRM_HEADER_LEN + WEFT_HANDSHAKE_CONFIRM_MAX <= WEFT_PEER_AGAIN_MAX,
+	       "our HELLO and CONFIRM fit the initiation's copy");
 /* Responders whose cookies we keep at once. */
 #define JAR_SLOTS 1024
-/* A configured peer with no session after this many failed attempts in a
- * row is reported once (with the backoff above: about 30 s). */
-#define WARN_AFTER_FAILURES 5
+/* A configured peer with no session after this many failed handshakes in a
+ * row is reported once (with the retry timer above: about 17 s). */
+#define WARN_AFTER_FAILURES 3
 /* Lines about refused handshakes, per source address: a burst of 3, then
  * one per 10 s. weft_ratelimit counts whole tokens per second, so it is fed
  * a clock running 10 times slower. All sources together stay under log_rl. */
@@ -75,6 +101,25 @@ struct pending {
 	struct weft_ratelimit_source src;
 	bool proven;	   /* its HELLO carried a valid mac2: never given away to a newcomer */
 	uint64_t stamp_ms; /* its HELLO's: the peer's bar once the handshake completes */
+	/* Its HELLO sent again (same source address and port, sender index and
+	 * ephemeral key) gets this WELCOME again, byte for byte, @again times
+	 * at most. */
+	union weft_sockaddr from;
+	uint8_t e[WEFT_KEY_LEN];
+	uint8_t welcome[WEFT_WIRE_WELCOME_HEADER_LEN + WEFT_HANDSHAKE_WELCOME_MAX];
+	size_t welcome_len;
+	unsigned again;
+};
+
+/* A responder handshake completed in the last PENDING_TIMEOUT_MS: its CONFIRM
+ * sent again (the initiator heard nothing on the new session: our KEEPALIVE
+ * was lost) is answered with another KEEPALIVE. */
+#define CONFIRM_DIGEST_LEN 16
+struct confirmed {
+	uint32_t index; /* the session's (the CONFIRM's receiver_index); 0: free */
+	uint8_t digest[CONFIRM_DIGEST_LEN]; /* of the CONFIRM's Noise message */
+	uint64_t at_ms;
+	unsigned again;
 };
 
 struct weft_handshakes {
@@ -91,6 +136,7 @@ struct weft_handshakes {
 	struct weft_cookie_jar *jar;	   /* theirs, as an initiator */
 	struct weft_handshake_replay *hello_replay;
 	struct pending pending[PENDING_MAX];
+	struct confirmed confirmed[PENDING_MAX];
 	struct weft_handshake *spare; /* reads HELLOs; kept only when one is accepted */
 	struct weft_udp_batch *batch; /* one handshake datagram at a time */
 	/* Rate limits for logs triggered by remote input: all of them, and per
@@ -301,15 +347,20 @@ static void send_datagram(struct weft_handshakes *h, const uint8_t *buf, size_t 
 		log_debug("handshake datagram not sent");
 }
 
-static uint64_t backoff_ms(unsigned attempts)
+/* The wait after the @tries-th datagram of the timer (1, 2, ...). */
+static uint64_t retry_wait_ms(unsigned tries)
 {
-	uint64_t ms = BACKOFF_MIN_MS;
+	uint32_t ms =
+	    tries >= 1 && tries <= WEFT_ARRAY_SIZE(retry_ms) ? retry_ms[tries - 1] : RETRY_MAX_MS;
 
-	for (unsigned i = 1; i < attempts && ms < BACKOFF_MAX_MS; i++)
-		ms *= 2;
-	if (ms > BACKOFF_MAX_MS)
-		ms = BACKOFF_MAX_MS;
-	return ms + randombytes_uniform((uint32_t)(ms / 4) + 1);
+	return ms + randombytes_uniform(ms / 4 + 1);
+}
+
+/* A handshake datagram went toward @in's peer: the timer takes its next step. */
+static void retry_later(struct weft_initiation *in, uint64_t now)
+{
+	in->tries++;
+	in->next_ms = now + retry_wait_ms(in->tries);
 }
 
 /* ---- what the operator is told ------------------------------------------------ */
@@ -417,6 +468,14 @@ static int check_ban(const struct weft_handshakes *h, const uint8_t key[static W
 	return weft_errorf(err, -EPERM, "its key %s is banned (weftctl unforget %s)", fpr, fpr);
 }
 
+/* @buf (@len bytes) is what a try sends again. */
+static void keep_again(struct weft_initiation *in, const uint8_t *buf, size_t len)
+{
+	WEFT_BUG_ON(len > sizeof(in->again));
+	memcpy(in->again, buf, len);
+	in->again_len = len;
+}
+
 static void initiate(struct weft_handshakes *h, struct weft_peer *p, uint64_t now)
 {
 	struct weft_initiation *in = &p->init;
@@ -431,7 +490,7 @@ static void initiate(struct weft_handshakes *h, struct weft_peer *p, uint64_t no
 		return;
 	weft_peer_end_initiation(h->d.peers, p);
 	in->attempts++;
-	in->next_ms = now + backoff_ms(in->attempts);
+	retry_later(in, now);
 	if (!weft_sockaddr_is_set(&p->endpoint))
 		return;
 	/* The first attempt of a run that may fail: the warning counts from here. */
@@ -459,8 +518,31 @@ static void initiate(struct weft_handshakes *h, struct weft_peer *p, uint64_t no
 		return;
 	}
 	in->sent_ms = now;
+	keep_again(in, buf, len);
 	weft_peer_log(LOG_DEBUG, p, "peer %s: HELLO (attempt %u)", p->name, in->attempts);
 	send_datagram(h, buf, len, &p->endpoint, &p->local);
+}
+
+/* The handshake datagram @in's peer has not answered, again as it was. */
+static void send_again(struct weft_handshakes *h, struct weft_peer *p, const char *what,
+		       uint64_t now)
+{
+	struct weft_initiation *in = &p->init;
+
+	retry_later(in, now);
+	p->count.handshake_resends++;
+	weft_peer_log(LOG_DEBUG, p, "peer %s: %s again (try %u)", p->name, what, in->tries);
+	send_datagram(h, in->again, in->again_len, &p->endpoint, &p->local);
+}
+
+/* Our session with @p from a handshake whose CONFIRM went out and that has
+ * carried nothing back yet: the CONFIRM or the answer to it was lost. */
+static bool confirm_waits(const struct weft_peer *p)
+{
+	const struct weft_session *next = p->sessions.next;
+
+	return !p->init.hs && p->init.again_len && next && next->rx_packets == 0 &&
+	       next->entry.index == p->init.confirm_index;
 }
 
 /* Hands the finished handshake's keys to a new session of @p, which takes
@@ -494,6 +576,7 @@ static int install_session(struct weft_handshakes *h, struct weft_peer *p,
 	p->capabilities = res.remote.capabilities;
 	p->count.handshakes++;
 	p->init.attempts = 0;
+	p->init.tries = 0;
 	p->last_handshake_wall_ms = weft_clock_wall_ms();
 	p->last_handshake_ms = now;
 	weft_peer_log(LOG_INFO, p, "peer %s (%s): session established as %s", p->name,
@@ -561,6 +644,8 @@ static void handle_welcome(struct weft_handshakes *h, const struct weft_wire_msg
 	 * they must pass from now on. */
 	if (id && weft_freshness_confirm(&h->fresh, remote, id->nickname, id->timestamp_ms) == 0)
 		h->stamps_dirty = true;
+	keep_again(in, buf, len);
+	in->confirm_index = in->entry.index;
 	if (install_session(h, p, in->hs, &in->entry, false, now) < 0) {
 		weft_peer_log(LOG_WARNING, p, "peer %s: could not install the new session",
 			      p->name);
@@ -570,6 +655,10 @@ static void handle_welcome(struct weft_handshakes *h, const struct weft_wire_msg
 	/* The index now belongs to the session. */
 	weft_handshake_free(in->hs);
 	in->hs = NULL;
+	/* Until the session carries something back, the CONFIRM is sent again
+	 * on the quick tries. */
+	in->tries = 0;
+	retry_later(in, now);
 }
 
 /* A responder under load asks us to prove our address: the same HELLO again,
@@ -608,8 +697,10 @@ static void handle_cookie(struct weft_handshakes *h, const struct weft_wire_msg 
 	}
 	weft_cookie_jar_put(h->jar, dg->src, cookie, now);
 	sodium_memzero(cookie, sizeof(cookie));
-	/* A COOKIE is an answer: the wait for the WELCOME starts again. */
+	/* A COOKIE is an answer: the wait for the WELCOME starts again, and
+	 * what a try sends again is this HELLO, with its mac2. */
 	in->sent_ms = now;
+	keep_again(in, buf, len);
 	weft_peer_log(LOG_DEBUG, p, "peer %s: COOKIE (it is under load); HELLO again with mac2",
 		      p->name);
 	send_datagram(h, buf, len, &p->endpoint, &p->local);
@@ -710,6 +801,46 @@ static void count_refusal(struct weft_handshakes *h, int err)
 	h->d.drops->n[drop]++;
 }
 
+/* A HELLO whose ephemeral key we answered, sent again by its initiator (our
+ * WELCOME was lost, or is late): the same WELCOME again from its pending
+ * slot, when the HELLO is that slot's (its source address and port, sender
+ * index and ephemeral key). No Diffie-Hellman, no slot, no token: false
+ * (a replay) for any other, and past ANSWERS_AGAIN_MAX. Only HELLOs that
+ * passed mac1 get here; each looks at the 64 slots once. */
+static bool welcome_again(struct weft_handshakes *h, const struct weft_wire_msg *msg,
+			  const struct weft_udp_dgram *dg, uint64_t now)
+{
+	const uint8_t *e = msg->body + WEFT_HANDSHAKE_HELLO_E_OFFSET;
+
+	for (int i = 0; i < PENDING_MAX; i++) {
+		struct pending *pd = &h->pending[i];
+
+		if (!pd->hs || !pd->welcome_len || pd->remote_index != msg->sender_index ||
+		    now - pd->created_ms >= PENDING_TIMEOUT_MS || memcmp(pd->e, e, WEFT_KEY_LEN) ||
+		    !weft_sockaddr_equal(&pd->from, dg->src))
+			continue;
+		if (pd->again >= ANSWERS_AGAIN_MAX)
+			return false;
+		pd->again++;
+		h->d.drops->n[WEFT_DROP_HANDSHAKE_WELCOME_AGAIN]++;
+		send_datagram(h, pd->welcome, pd->welcome_len, dg->src, &dg->local);
+		return true;
+	}
+	return false;
+}
+
+/* What welcome_again() needs of the HELLO @msg from @dg and our WELCOME. */
+static void keep_welcome(struct pending *pd, const struct weft_wire_msg *msg,
+			 const struct weft_udp_dgram *dg, const uint8_t *welcome, size_t len)
+{
+	pd->from = *dg->src;
+	memcpy(pd->e, msg->body + WEFT_HANDSHAKE_HELLO_E_OFFSET, WEFT_KEY_LEN);
+	pd->welcome_len = len <= sizeof(pd->welcome) ? len : 0;
+	if (pd->welcome_len)
+		memcpy(pd->welcome, welcome, len);
+	pd->again = 0;
+}
+
 static void handle_hello(struct weft_handshakes *h, const struct weft_wire_msg *msg,
 			 const struct weft_udp_dgram *dg, uint64_t now)
 {
@@ -736,6 +867,8 @@ static void handle_hello(struct weft_handshakes *h, const struct weft_wire_msg *
 	/* A replay of a HELLO we answered: its clear ephemeral key, one lookup. */
 	if (weft_handshake_replay_contains(h->hello_replay,
 					   msg->body + WEFT_HANDSHAKE_HELLO_E_OFFSET, now)) {
+		if (welcome_again(h, msg, dg, now))
+			return;
 		h->d.drops->n[WEFT_DROP_HANDSHAKE_REPLAY]++;
 		log_hello_refused(h, dg, now, refusal_class(-EALREADY),
 				  "ephemeral key already answered");
@@ -814,7 +947,66 @@ static void handle_hello(struct weft_handshakes *h, const struct weft_wire_msg *
 		pending_drop(h, pd);
 		return;
 	}
+	keep_welcome(pd, msg, dg, buf, len);
 	send_datagram(h, buf, len, dg->src, &dg->local);
+}
+
+static void confirm_digest(uint8_t out[static CONFIRM_DIGEST_LEN], const struct weft_wire_msg *msg)
+{
+	crypto_generichash(out, CONFIRM_DIGEST_LEN, msg->body, msg->body_len, NULL, 0);
+}
+
+/* The CONFIRM @msg completed session @s (ours as responder) just now. */
+static void remember_confirm(struct weft_handshakes *h, const struct weft_session *s,
+			     const struct weft_wire_msg *msg, uint64_t now)
+{
+	struct confirmed *c = &h->confirmed[0];
+
+	for (int i = 0; i < PENDING_MAX; i++) {
+		struct confirmed *x = &h->confirmed[i];
+
+		if (!x->index || now - x->at_ms >= PENDING_TIMEOUT_MS) {
+			c = x;
+			break;
+		}
+		if (x->at_ms < c->at_ms)
+			c = x;
+	}
+	c->index = s->entry.index;
+	confirm_digest(c->digest, msg);
+	c->at_ms = now;
+	c->again = 0;
+}
+
+/* A CONFIRM for no pending handshake: the same CONFIRM again, byte for byte,
+ * of a session we completed as responder lately, is answered with a
+ * KEEPALIVE on our session with that peer (ANSWERS_AGAIN_MAX times at
+ * most); anything else is false (unknown_index). */
+static bool confirm_again(struct weft_handshakes *h, const struct weft_wire_msg *msg, uint64_t now)
+{
+	struct weft_index_entry *e =
+	    weft_index_lookup(h->d.index, msg->receiver_index, WEFT_INDEX_SESSION);
+	struct weft_session *s = e ? container_of(e, struct weft_session, entry) : NULL;
+	uint8_t digest[CONFIRM_DIGEST_LEN];
+
+	if (!s || s->initiator || !s->set)
+		return false;
+	for (int i = 0; i < PENDING_MAX; i++) {
+		struct confirmed *c = &h->confirmed[i];
+
+		if (c->index != msg->receiver_index || now - c->at_ms >= PENDING_TIMEOUT_MS)
+			continue;
+		confirm_digest(digest, msg);
+		if (c->again >= ANSWERS_AGAIN_MAX ||
+		    sodium_memcmp(digest, c->digest, CONFIRM_DIGEST_LEN))
+			return false;
+		c->again++;
+		h->d.drops->n[WEFT_DROP_HANDSHAKE_CONFIRM_AGAIN]++;
+		weft_egress_keepalive(h->d.egress, container_of(s->set, struct weft_peer, sessions),
+				      now);
+		return true;
+	}
+	return false;
 }
 
 static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg *msg,
@@ -830,7 +1022,8 @@ static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg
 	int ret;
 
 	if (!pd) {
-		h->d.drops->n[WEFT_DROP_UNKNOWN_INDEX]++;
+		if (!confirm_again(h, msg, now))
+			h->d.drops->n[WEFT_DROP_UNKNOWN_INDEX]++;
 		return;
 	}
 	weft_sockaddr_format(from, dg->src);
@@ -909,8 +1102,10 @@ static void handle_confirm(struct weft_handshakes *h, const struct weft_wire_msg
 	/* Our own handshake toward it is moot now. */
 	weft_peer_end_initiation(h->d.peers, p);
 	/* The initiator holds this session as unconfirmed until something
-	 * arrives on it: answer at once. */
+	 * arrives on it: answer at once, and again should the same CONFIRM
+	 * come again (that answer was lost). */
 	weft_egress_keepalive(h->d.egress, p, now);
+	remember_confirm(h, p->sessions.current, msg, now);
 }
 
 /* Another protocol version's handshake: counted, and named to the operator
@@ -983,8 +1178,16 @@ static void peer_tick(struct weft_handshakes *h, struct weft_peer *p, uint64_t n
 		weft_session_set_drop_next(&p->sessions);
 		attempt_failed(h, p, FAIL_UNCONFIRMED, now);
 	}
-	if (in->hs || !weft_sockaddr_is_set(&p->endpoint) || now < in->next_ms)
+	if (!weft_sockaddr_is_set(&p->endpoint) || now < in->next_ms)
 		return;
+	if (in->hs) {
+		send_again(h, p, "HELLO", now);
+		return;
+	}
+	if (confirm_waits(p)) {
+		send_again(h, p, "CONFIRM", now);
+		return;
+	}
 	/* No session, one due for rekeying, or a peer gone quiet (it may have
 	 * restarted and lost its sessions). */
 	if (weft_session_set_needs_rekey(&p->sessions, now) ||
@@ -999,4 +1202,30 @@ void weft_handshakes_tick(struct weft_handshakes *h, uint64_t now)
 	weft_peers_foreach(h->d.peers, p) peer_tick(h, p, now);
 	if (h->stamps_dirty && now - h->stamps_saved_ms >= STAMPS_SAVE_MS)
 		stamps_save(h, now);
+}
+
+void weft_handshakes_kick(struct weft_handshakes *h, struct weft_peer *p, uint64_t now)
+{
+	struct weft_initiation *in = &p->init;
+
+	if (in->kicked_ms && now - in->kicked_ms < KICK_INTERVAL_MS)
+		return;
+	in->kicked_ms = now;
+	in->tries = 0;
+	in->next_ms = now;
+	peer_tick(h, p, now);
+}
+
+void weft_handshakes_want(struct weft_handshakes *h, struct weft_peer *p, uint64_t now)
+{
+	struct weft_initiation *in = &p->init;
+
+	/* One in flight has its own tries; the timer is not reset, so frames
+	 * for a peer that stays gone cost one HELLO per handshake timeout. */
+	if (in->hs || now < in->want_ms || !weft_sockaddr_is_set(&p->endpoint) ||
+	    confirm_waits(p))
+		return;
+	in->want_ms = now + WANT_INTERVAL_MS;
+	weft_peer_log(LOG_DEBUG, p, "peer %s: frames wait for it; handshaking now", p->name);
+	initiate(h, p, now);
 }

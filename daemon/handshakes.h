@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The handshake exchange on the wire: our HELLOs as initiator (one per
- * peer, with retries and rekeys, and sent again with a cookie when a
- * responder under load asks), the responder's checks and budgets before any
- * Diffie-Hellman, its table of handshakes waiting for their CONFIRM, and
- * mapping a finished handshake to a peer. */
+ * peer, with retries and rekeys, sent again as they are while unanswered,
+ * and with a cookie when a responder under load asks), the responder's
+ * checks and budgets before any Diffie-Hellman, its table of handshakes
+ * waiting for their CONFIRM (which answers a HELLO or CONFIRM sent again
+ * without new work), and mapping a finished handshake to a peer. */
 #ifndef WEFT_HANDSHAKES_H
 #define WEFT_HANDSHAKES_H
 
@@ -54,5 +55,14 @@ void weft_handshakes_receive(struct weft_handshakes *h, const struct weft_wire_m
 void weft_handshakes_start(struct weft_handshakes *h, uint64_t now);
 /* Retries, rekeys, and handshakes toward peers gone quiet. */
 void weft_handshakes_tick(struct weft_handshakes *h, uint64_t now);
+/* The path toward @p may have come back (the underlay changed): its retry
+ * timer starts over and its next try goes now (the HELLO or CONFIRM in
+ * flight again, or a new handshake if it needs one). At most once a second
+ * per peer. */
+void weft_handshakes_kick(struct weft_handshakes *h, struct weft_peer *p, uint64_t now);
+/* Frames are waiting for @p, which has no session that can send: a
+ * handshake now, unless one is in flight or one was started this way less
+ * than a second ago. Cheap enough for the data path when it does nothing. */
+void weft_handshakes_want(struct weft_handshakes *h, struct weft_peer *p, uint64_t now);
 
 #endif

@@ -25,6 +25,11 @@
 #include "daemon/log.h"
 #include "daemon/offload.h"
 
+/* <linux/if.h> has it, but clashes with <net/if.h>. */
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000
+#endif
+
 #define REQ_LEN		4096
 #define RECV_LEN	32768 /* one RTM_NEWLINK of a bridge is a few KiB */
 #define RECV_TIMEOUT_S	5
@@ -1073,7 +1078,16 @@ int weft_link_mtu_by_name(struct weft_link *l, const char *ifname, unsigned *mtu
 struct route_info {
 	uint32_t oif;
 	uint32_t mtu; /* from the route's metrics (or a cached path MTU), 0 if none */
+	uint8_t gateway[16], prefsrc[16]; /* zero if none */
 };
+
+static void attr_addr(const struct nlattr *a, uint8_t out[static 16])
+{
+	uint16_t len = a ? mnl_attr_get_payload_len(a) : 0;
+
+	if (len == 4 || len == 16)
+		memcpy(out, mnl_attr_get_payload(a), len);
+}
 
 static int route_cb(const struct nlmsghdr *nlh, void *arg)
 {
@@ -1084,6 +1098,8 @@ static int route_cb(const struct nlmsghdr *nlh, void *arg)
 	    mnl_attr_parse(nlh, sizeof(struct rtmsg), table_cb, &tb_table) < 0)
 		return MNL_CB_OK;
 	(void)attr_u32(tb[RTA_OIF], &ri->oif);
+	attr_addr(tb[RTA_GATEWAY], ri->gateway);
+	attr_addr(tb[RTA_PREFSRC], ri->prefsrc);
 	if (tb[RTA_METRICS]) {
 		TABLE(mx, RTAX_MAX);
 
@@ -1093,20 +1109,19 @@ static int route_cb(const struct nlmsghdr *nlh, void *arg)
 	return MNL_CB_OK;
 }
 
-int weft_link_route_mtu(struct weft_link *l, const struct sockaddr *dst,
-			char ifname[static IFNAMSIZ], unsigned *mtu, char err[static WEFT_ERRLEN])
+/* The kernel's route toward @dst and its interface; @text gets @dst. */
+static int route_get(struct weft_link *l, const struct sockaddr *dst, struct route_info *ri,
+		     struct link_info *li, char text[static INET6_ADDRSTRLEN],
+		     char err[static WEFT_ERRLEN])
 {
-	struct route_info ri = {0};
-	struct link_info li;
 	union req req;
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
 	const void *addr;
-	char text[INET6_ADDRSTRLEN] = "?";
 	int family, rc;
 
-	*mtu = 0;
-	ifname[0] = '\0';
+	memset(ri, 0, sizeof(*ri));
+	snprintf(text, INET6_ADDRSTRLEN, "?");
 	if (dst->sa_family == AF_INET) {
 		family = AF_INET;
 		addr = &((const struct sockaddr_in *)(const void *)dst)->sin_addr;
@@ -1120,7 +1135,7 @@ int weft_link_route_mtu(struct weft_link *l, const struct sockaddr *dst,
 		return fail(NULL, err, -EAFNOSUPPORT, "route lookup: address family %d",
 			    dst->sa_family);
 	}
-	inet_ntop(family, addr, text, sizeof(text));
+	inet_ntop(family, addr, text, INET6_ADDRSTRLEN);
 
 	nlh = mnl_nlmsg_put_header(req.buf);
 	nlh->nlmsg_type = RTM_GETROUTE;
@@ -1129,15 +1144,52 @@ int weft_link_route_mtu(struct weft_link *l, const struct sockaddr *dst,
 	rtm->rtm_family = (unsigned char)family;
 	rtm->rtm_dst_len = family == AF_INET ? 32 : 128;
 	mnl_attr_put(nlh, RTA_DST, family == AF_INET ? 4 : 16, addr);
-	rc = talk(l, nlh, route_cb, &ri);
+	rc = talk(l, nlh, route_cb, ri);
 	if (rc)
 		return fail(l, err, rc, "route to %s", text);
-	if (!ri.oif)
+	if (!ri->oif)
 		return fail(NULL, err, -ENETUNREACH, "route to %s: no outgoing interface", text);
-	rc = link_get(l, NULL, (int)ri.oif, &li);
+	rc = link_get(l, NULL, (int)ri->oif, li);
 	if (rc)
-		return fail(l, err, rc, "route to %s: interface %u", text, ri.oif);
+		return fail(l, err, rc, "route to %s: interface %u", text, ri->oif);
+	return 0;
+}
+
+int weft_link_route_mtu(struct weft_link *l, const struct sockaddr *dst,
+			char ifname[static IFNAMSIZ], unsigned *mtu, char err[static WEFT_ERRLEN])
+{
+	struct route_info ri;
+	struct link_info li;
+	char text[INET6_ADDRSTRLEN];
+	int rc;
+
+	*mtu = 0;
+	ifname[0] = '\0';
+	rc = route_get(l, dst, &ri, &li, text, err);
+	if (rc)
+		return rc;
 	snprintf(ifname, IFNAMSIZ, "%s", li.name);
 	*mtu = ri.mtu && ri.mtu < li.mtu ? ri.mtu : li.mtu;
+	return 0;
+}
+
+int weft_link_path(struct weft_link *l, const struct sockaddr *dst, struct weft_link_path *path,
+		   char err[static WEFT_ERRLEN])
+{
+	struct route_info ri;
+	struct link_info li;
+	char text[INET6_ADDRSTRLEN];
+	int rc;
+
+	memset(path, 0, sizeof(*path));
+	rc = route_get(l, dst, &ri, &li, text, err);
+	if (rc)
+		return rc;
+	path->ifindex = (int)ri.oif;
+	/* Administratively up and with a carrier: the kernel keeps a route
+	 * through an interface that lost its carrier. */
+	path->usable = (li.flags & (IFF_UP | IFF_LOWER_UP)) == (IFF_UP | IFF_LOWER_UP);
+	memcpy(path->gateway, ri.gateway, sizeof(path->gateway));
+	memcpy(path->prefsrc, ri.prefsrc, sizeof(path->prefsrc));
 	return 0;
 }

@@ -125,6 +125,23 @@ int weft_link_route_mtu(struct weft_link *l, const struct sockaddr *dst,
 			char ifname[static IFNAMSIZ], unsigned *mtu,
 			char err[static WEFT_ERRLEN]) WEFT_WUR;
 
+/*
+ * The path datagrams toward @dst take now, as far as it tells whether a host
+ * there may have become reachable: the route's interface, whether that
+ * interface can carry anything (up, and with a carrier: the kernel keeps
+ * routes through one that lost it), the route's gateway and our preferred
+ * source address (zero when the route has none). -ENETUNREACH if there is
+ * no route.
+ */
+struct weft_link_path {
+	int ifindex;
+	bool usable;
+	uint8_t gateway[16]; /* 4 bytes for IPv4, then zeros */
+	uint8_t prefsrc[16];
+};
+int weft_link_path(struct weft_link *l, const struct sockaddr *dst, struct weft_link_path *path,
+		   char err[static WEFT_ERRLEN]) WEFT_WUR;
+
 /* The MTU of interface @ifname; -ENODEV if there is none. */
 int weft_link_mtu_by_name(struct weft_link *l, const char *ifname, unsigned *mtu,
 			  char err[static WEFT_ERRLEN]) WEFT_WUR;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The rtnetlink monitor: a non-blocking socket in the link and route
- * groups, drained on each wakeup into a set of WEFT_NETWATCH_* bits, and
+/* The rtnetlink monitor: a non-blocking socket in the link, route and
+ * address groups, drained on each wakeup into a set of WEFT_NETWATCH_* bits, and
  * a one-shot timer that hands the bits to the owner once the burst has
  * settled (a route added brings several notifications, a link going up
  * more). A lost notification (ENOBUFS) counts as everything changed. */
@@ -20,7 +20,7 @@
 #define RECV_LEN     32768	/* one RTM_NEWLINK of a bridge is a few KiB */
 #define RCVBUF	     (1U << 20) /* bursts of a few thousand notifications fit */
 #define RECV_BUDGET  64		/* datagrams per wakeup; the rest wait for the next */
-#define NETWATCH_ALL (WEFT_NETWATCH_LINK | WEFT_NETWATCH_ROUTE)
+#define NETWATCH_ALL (WEFT_NETWATCH_LINK | WEFT_NETWATCH_ROUTE | WEFT_NETWATCH_ADDR)
 
 struct weft_netwatch {
 	struct ev_loop *loop;
@@ -49,6 +49,10 @@ static unsigned what_changed(const char *buf, size_t len)
 		case RTM_NEWROUTE:
 		case RTM_DELROUTE:
 			what |= WEFT_NETWATCH_ROUTE;
+			break;
+		case RTM_NEWADDR:
+		case RTM_DELADDR:
+			what |= WEFT_NETWATCH_ADDR;
 			break;
 		default:
 			break;
@@ -120,11 +124,14 @@ int weft_netwatch_new(struct weft_netwatch **out, struct ev_loop *loop,
 		weft_netwatch_free(w);
 		return weft_errorf(err, rc, "rtnetlink monitor: socket");
 	}
-	if (mnl_socket_bind(w->nl, RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE,
+	if (mnl_socket_bind(w->nl,
+			    RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE |
+				RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
 			    MNL_SOCKET_AUTOPID) < 0) {
 		rc = -errno;
 		weft_netwatch_free(w);
-		return weft_errorf(err, rc, "rtnetlink monitor: joining the link and route groups");
+		return weft_errorf(err, rc,
+				   "rtnetlink monitor: joining the link, route and address groups");
 	}
 	fd = mnl_socket_get_fd(w->nl);
 	/* Past rmem_max needs CAP_NET_ADMIN, which weftd has; else what the system allows. */

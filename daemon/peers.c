@@ -129,6 +129,8 @@ void weft_peer_confirmed(struct weft_peer *p)
 			      p->name, p->fingerprint, in->failed);
 	in->failed = 0;
 	in->warned = false;
+	/* The CONFIRM needs no more tries; the next handshake starts quick. */
+	in->tries = 0;
 }
 
 void weft_peers_remove(struct weft_peers *ps, struct weft_peer *p)

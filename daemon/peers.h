@@ -46,6 +46,7 @@ enum weft_peer_drop { WEFT_PEER_DROP_LIST(WEFT_PEER_DROP_ENUM) WEFT_PEER_DROP_CO
 	X(TX_FRAMES, tx_frames)                                                                    \
 	X(HANDSHAKES, handshakes)                                                                  \
 	X(HANDSHAKES_FAILED, handshakes_failed) /* ours, ended without a confirmed session */     \
+	X(HANDSHAKE_RESENDS, handshake_resends) /* our HELLO or CONFIRM sent again, unanswered */  \
 	X(KEY_CONFLICTS, key_conflicts) /* handshakes refused: not the key pinned or proved first */ \
 	X(ENDPOINT_MOVES, endpoint_moves)                 /* roamed to a new address */            \
 	X(ENDPOINT_MOVES_LIMITED, endpoint_moves_limited) /* a move refused: too soon after one */
@@ -53,14 +54,32 @@ struct weft_peer_counters {
 	WEFT_PEER_COUNTER_LIST(WEFT_COUNTER_FIELD)
 };
 
+/* The largest handshake datagram an initiator sends again as it is: its
+ * HELLO (with both MACs) or its CONFIRM (daemon/handshakes.c checks it). */
+#define WEFT_PEER_AGAIN_MAX 140
+
 /* Our handshake toward a peer as initiator. The peer owns it (freeing the
  * peer ends it); daemon/handshakes.c drives it. */
 struct weft_initiation {
 	struct weft_index_entry entry; /* WEFT_INDEX_INITIATION; index 0 when none */
 	struct weft_handshake *hs;     /* NULL: no handshake in flight */
 	uint64_t sent_ms;
-	unsigned attempts;	       /* since the last session was established */
-	uint64_t next_ms;	       /* next attempt (backoff with jitter) */
+	unsigned attempts; /* handshakes since the last session was established */
+	/* The retry timer: handshake datagrams sent since the last session
+	 * (each try waits longer), and when the next try is due. */
+	unsigned tries;
+	uint64_t next_ms;
+	/* What a try sends again, byte for byte: the HELLO in flight, or the
+	 * CONFIRM of our session still waiting for its first datagram (the
+	 * one whose index is confirm_index). */
+	uint8_t again[WEFT_PEER_AGAIN_MAX];
+	size_t again_len;
+	uint32_t confirm_index;
+	/* Frames waiting for the peer start no handshake before want_ms; a
+	 * path that came back restarts the timer no more often than kicked_ms
+	 * allows. */
+	uint64_t want_ms;
+	uint64_t kicked_ms;
 	/* Failed attempts since the last confirmed session, and since when:
 	 * after a few, a configured peer's operator is told once (warned). */
 	unsigned failed;

@@ -5,6 +5,8 @@
  * a RELAY to the relay of one without (daemon/egress.c seals and sends them,
  * one batched send per peer). A frame larger than its path carries is
  * answered (ICMP, ICMPv6) or fragmented instead (common/toobig.c).
+ * A member that no session reaches gets a handshake started instead
+ * (weft_handshakes_want, at most one a second).
  * Ingress: recvmmsg a batch, open each DATA datagram in place, hand its
  * records out: frames are filtered, learned and copied into the TX ring (one
  * kick per batch), relayed frames delivered or passed on, gossip and probes
@@ -263,6 +265,9 @@ static void route_frame(struct weft_router *r, const struct frame_view *f, uint6
 		if (weft_peer_route(p, now, &via)) {
 			send_to(r, p, via, f, now);
 			sent++;
+		} else {
+			/* Its copy is lost, but the next need not be. */
+			weft_handshakes_want(r->d.handshakes, p, now);
 		}
 	}
 	if (sent)
