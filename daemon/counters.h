@@ -15,7 +15,7 @@
 	X(UNKNOWN_INDEX, unknown_index)         /* DATA/CONFIRM/WELCOME for no session or handshake */ \
 	X(HANDSHAKE_RATE, handshake_rate)       /* handshake over the per-source rate */           \
 	X(HANDSHAKE_AUTH, handshake_auth)       /* handshake message failed authentication */      \
-	X(HANDSHAKE_STALE, handshake_stale)     /* HELLO timestamp outside the window */           \
+	X(HANDSHAKE_STALE, handshake_stale)     /* HELLO not above its name's last stamp */        \
 	X(HANDSHAKE_REPLAY, handshake_replay)   /* HELLO ephemeral seen before */                  \
 	X(HANDSHAKE_REFUSED, handshake_refused) /* pin mismatch, unknown peer, no room */          \
 	X(HANDSHAKE_MEMBERS_FULL, handshake_members_full) /* new member over max_learned_members */ \
