@@ -2,13 +2,14 @@
 /* The transport AEAD: ChaCha20-Poly1305 (RFC 8439, 96-bit nonce) sealing and
  * opening DATA records in place, from one of two libraries that compute the
  * same function (nothing on the wire says which one sealed):
- *   - libcrypto (OpenSSL's EVP), when weft is built with it: per-CPU assembly
- *     (AVX2, AVX-512) that libsodium 1.0.18 does not have, 1.5x libsodium's
- *     speed at 1400 bytes and 2.5x at 64 KB (tests/bench/README.md);
+ *   - libcrypto (OpenSSL 3's ChaCha20 and Poly1305, which common/aead.c puts
+ *     together), when weft is built with it: per-CPU assembly (AVX2, AVX-512)
+ *     that libsodium 1.0.18 does not have, about 2x libsodium's speed at 1440
+ *     bytes and 2.5x at 64 KB (tests/bench/README.md);
  *   - libsodium, always built in: the fallback when weft is built without
- *     libcrypto, or when libcrypto refuses the cipher (a FIPS-only setup). It
- *     also seals and opens a libcrypto context's short records, where EVP's
- *     fixed cost per call makes libcrypto the slower of the two.
+ *     libcrypto, or when libcrypto refuses the cipher (a FIPS-only setup).
+ * libcrypto is the faster of the two for every record that has a text (a
+ * 3-byte keepalive: 0.3 against 0.4 us), so a libcrypto context takes all.
  * A context is made once per key and direction and reused; a record only
  * changes its nonce. The Noise handshake does not come through here: it keeps
  * libsodium (common/noise.c). */
@@ -26,28 +27,25 @@
 #define WEFT_AEAD_TAG_LEN   16
 /* The longest plaintext or additional data one call takes: a UDP payload. */
 #define WEFT_AEAD_MAX_LEN 65535
-/* A libcrypto context hands texts shorter than this to libsodium: below it
- * libsodium was faster (a frame of 64 bytes: ~0.85x with libcrypto), above it
- * libcrypto (128 bytes: ~1.15x). */
-#define WEFT_AEAD_LIBCRYPTO_MIN_LEN 128
 
 enum weft_aead_backend { WEFT_AEAD_LIBSODIUM, WEFT_AEAD_LIBCRYPTO, WEFT_AEAD_BACKEND_COUNT };
 
 struct evp_cipher_ctx_st; /* OpenSSL's EVP_CIPHER_CTX */
+struct evp_mac_ctx_st;	  /* OpenSSL's EVP_MAC_CTX */
 
 /* One key in one direction. Zeroed is a valid cleared context. */
 struct weft_aead {
 	enum weft_aead_backend backend;
 	bool encrypt;
 	/* libsodium reads the key for every record: borrowed from the caller's
-	 * sodium_malloc memory, which must outlive the context. */
+	 * sodium_malloc memory, which must outlive the context. NULL in a
+	 * libcrypto context. */
 	const uint8_t *key;
-	/* libcrypto keeps its own copy of the key in the context, which it
-	 * cleanses when the context is freed. */
+	/* libcrypto keeps its own copy of the key in the ChaCha20 context,
+	 * which it cleanses when the context is freed; the Poly1305 one is
+	 * keyed anew for each record. */
 	struct evp_cipher_ctx_st *ctx;
-	/* Texts shorter than this go through libsodium with the same key:
-	 * WEFT_AEAD_LIBCRYPTO_MIN_LEN for libcrypto (0 makes it take all). */
-	size_t libsodium_below;
+	struct evp_mac_ctx_st *mac;
 };
 
 /* Whether @b is built in. libsodium always is. */

@@ -65,16 +65,46 @@ struct frame_view {
 	uint16_t tpid, tci;
 };
 
+/* The MAC table's answer about one MAC (and peer), kept for the rest of a
+ * wakeup. A superframe's segments (45 for 64 KiB of TCP) share their MACs,
+ * and while a wakeup runs the table changes only through the router's own
+ * calls (ageing and removing peers run from timers and the control socket),
+ * so the answer for the previous frame still holds for the next: asking
+ * again cost weftd 1-2 % of its CPU (a keyed SipHash and a bucket walk per
+ * segment, twice on the capture side). Cleared when its wakeup starts and
+ * whenever the table may have changed under it. */
+struct mac_memo {
+	bool valid;
+	uint8_t mac[6];
+	uint32_t peer;
+};
+
 struct weft_router {
 	struct weft_router_deps d;
 	ev_io capture_io;
 	ev_io udp_io;
 	struct weft_router_counters count;
 	size_t flood_limit; /* of this capture wakeup: the smallest path of a flood */
+	/* Capture wakeup: the source last removed from the table (peer unused),
+	 * the destination last looked up (peer: the answer). Receive wakeup:
+	 * the source last learned from that peer. */
+	struct mac_memo home, dst, learned;
 	struct weft_log_ratelimit refused_said;
 	uint8_t answer[WEFT_TOOBIG_ANSWER_MAX + WEFT_FRAME_VLAN_LEN];
 	uint8_t fragment[FRAGMENT_MAX];
 };
+
+static bool memo_holds(const struct mac_memo *m, const uint8_t *mac)
+{
+	return m->valid && !memcmp(m->mac, mac, sizeof(m->mac));
+}
+
+static void memo_set(struct mac_memo *m, const uint8_t *mac, uint32_t peer)
+{
+	m->valid = true;
+	memcpy(m->mac, mac, sizeof(m->mac));
+	m->peer = peer;
+}
 
 static size_t out_len(const struct frame_view *f)
 {
@@ -239,12 +269,14 @@ static void too_big(struct weft_router *r, const struct frame_view *f, size_t li
 static void route_frame(struct weft_router *r, const struct frame_view *f, uint64_t now)
 {
 	const uint8_t *dst = weft_frame_dst(f->data);
-	struct weft_peer *p, *via = NULL;
+	struct weft_peer *p = NULL, *via = NULL;
 	unsigned sent = 0;
 
-	p = weft_frame_is_multicast(dst)
-		? NULL
-		: weft_peers_get(r->d.peers, weft_mactable_lookup(r->d.macs, dst, now));
+	if (!weft_frame_is_multicast(dst)) {
+		if (!memo_holds(&r->dst, dst))
+			memo_set(&r->dst, dst, weft_mactable_lookup(r->d.macs, dst, now));
+		p = weft_peers_get(r->d.peers, r->dst.peer);
+	}
 	if (p && weft_peer_route(p, now, &via)) {
 		size_t limit = limit_for(r, p, via);
 
@@ -300,8 +332,13 @@ static void route_captured(struct weft_router *r, const struct weft_capture_fram
 	}
 	/* A source the table places behind a peer has come home: forget the
 	 * remote entry at once so replies are not sent away (no blackout). */
-	if (!weft_frame_is_multicast(src) && weft_mactable_remove(r->d.macs, src, now) == 0)
-		log_debug("a MAC moved home from a peer");
+	if (!weft_frame_is_multicast(src) && !memo_holds(&r->home, src)) {
+		if (weft_mactable_remove(r->d.macs, src, now) == 0) {
+			log_debug("a MAC moved home from a peer");
+			r->dst.valid = false;
+		}
+		memo_set(&r->home, src, WEFT_MACTABLE_NO_PEER);
+	}
 	route_frame(r, &f, now);
 }
 
@@ -312,6 +349,7 @@ static void on_capture(struct ev_loop *loop, ev_io *w, int revents)
 	struct weft_capture_frame f;
 
 	r->flood_limit = flood_limit(r, now);
+	r->home.valid = r->dst.valid = false;
 	for (int n = 0; n < CAPTURE_BUDGET && weft_capture_next(r->d.capture, &f); n++) {
 		route_captured(r, &f, now);
 		weft_capture_release(r->d.capture);
@@ -395,10 +433,15 @@ static void deliver_frame(struct weft_router *r, struct weft_peer *p, const uint
 		return;
 	}
 	src = weft_frame_src(frame);
-	learned = weft_mactable_learn(r->d.macs, src, p->id, now);
-	if (learned < 0) {
-		refused(r, p, src, learned, now);
-		return;
+	if (memo_holds(&r->learned, src) && r->learned.peer == p->id) {
+		learned = WEFT_MACTABLE_REFRESHED; /* at this same time already */
+	} else {
+		learned = weft_mactable_learn(r->d.macs, src, p->id, now);
+		if (learned < 0) {
+			refused(r, p, src, learned, now);
+			return;
+		}
+		memo_set(&r->learned, src, p->id);
 	}
 	if (learned == WEFT_MACTABLE_MOVED && weft_log_enabled(LOG_DEBUG)) {
 		char mac[WEFT_FRAME_MAC_STRLEN];
@@ -497,6 +540,9 @@ static void deliver_records(struct weft_router *r, struct weft_peer *p, const ui
 				break;
 			continue;
 		}
+		/* Only frames leave the MAC table as it was. */
+		if (rec.kind != WEFT_WIRE_REC_FRAME)
+			r->learned.valid = false;
 		switch (rec.kind) {
 		case WEFT_WIRE_REC_FRAME:
 			deliver_frame(r, p, rec.body, rec.len, now);
@@ -551,6 +597,7 @@ static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
 	struct weft_udp_dgram dg;
 	struct weft_wire_msg msg;
 
+	r->learned.valid = false;
 	for (int b = 0; b < UDP_BATCH_BUDGET; b++) {
 		int n = weft_udp_recv_batch(r->d.udp);
 
@@ -561,10 +608,13 @@ static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
 				r->d.drops->n[WEFT_DROP_GARBAGE]++;
 				continue;
 			}
-			if (msg.type == WEFT_WIRE_DATA)
+			if (msg.type == WEFT_WIRE_DATA) {
 				handle_data(r, &msg, &dg, now);
-			else
+			} else {
+				/* A handshake may replace or forget a peer. */
+				r->learned.valid = false;
 				weft_handshakes_receive(r->d.handshakes, &msg, &dg, now);
+			}
 		}
 		if (weft_inject_flush(r->d.inject) < 0)
 			log_debug("inject ring kick failed");

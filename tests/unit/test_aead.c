@@ -4,9 +4,11 @@
  * random records (sealed by one, opened by the other, both ways, the same
  * bytes out of both); tampering refused and wiped by all; one context reused
  * across keys' many records, failures included. When libcrypto is built in,
- * it also fails on purpose (linked with -Wl,--wrap= for EVP_CIPHER_CTX_new,
- * EVP_CipherInit_ex and EVP_CipherUpdate): the fallback to libsodium, and
- * what a failed record leaves behind.
+ * its keystream calls are counted (one for a full-size record) and it fails
+ * on purpose (linked with -Wl,--wrap= for EVP_CIPHER_CTX_new,
+ * EVP_CipherInit_ex, EVP_CipherUpdate, EVP_MAC_fetch, EVP_MAC_CTX_new and
+ * EVP_MAC_update): the fallback to libsodium, and what a failed record leaves
+ * behind.
  * The random records come from a seed printed at the start; set
  * WEFT_TEST_SEED=<hex> to replay one. */
 #include "config.h"
@@ -32,6 +34,7 @@
 
 /* How many calls to let through before failing one (-1: never fail). */
 static int fail_ctx_new = -1, fail_keyed_init = -1, fail_update = -1;
+static int fail_mac_fetch = -1, fail_mac_new = -1, fail_mac_update = -1;
 static unsigned long update_calls;
 
 static bool fail_now(int *countdown)
@@ -53,6 +56,12 @@ int __real_EVP_CipherUpdate(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl,
 			    const unsigned char *in, int inl);
 int __wrap_EVP_CipherUpdate(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl,
 			    const unsigned char *in, int inl);
+EVP_MAC *__real_EVP_MAC_fetch(OSSL_LIB_CTX *libctx, const char *algorithm, const char *properties);
+EVP_MAC *__wrap_EVP_MAC_fetch(OSSL_LIB_CTX *libctx, const char *algorithm, const char *properties);
+EVP_MAC_CTX *__real_EVP_MAC_CTX_new(EVP_MAC *mac);
+EVP_MAC_CTX *__wrap_EVP_MAC_CTX_new(EVP_MAC *mac);
+int __real_EVP_MAC_update(EVP_MAC_CTX *ctx, const unsigned char *data, size_t datalen);
+int __wrap_EVP_MAC_update(EVP_MAC_CTX *ctx, const unsigned char *data, size_t datalen);
 
 EVP_CIPHER_CTX *__wrap_EVP_CIPHER_CTX_new(void)
 {
@@ -78,18 +87,35 @@ int __wrap_EVP_CipherUpdate(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl,
 	 * library failing midway would leave it. */
 	return fail_now(&fail_update) ? 0 : r;
 }
+
+EVP_MAC *__wrap_EVP_MAC_fetch(OSSL_LIB_CTX *libctx, const char *algorithm, const char *properties)
+{
+	/* As a provider without Poly1305 (FIPS) would. */
+	return fail_now(&fail_mac_fetch) ? NULL
+					 : __real_EVP_MAC_fetch(libctx, algorithm, properties);
+}
+
+EVP_MAC_CTX *__wrap_EVP_MAC_CTX_new(EVP_MAC *mac)
+{
+	return fail_now(&fail_mac_new) ? NULL : __real_EVP_MAC_CTX_new(mac);
+}
+
+int __wrap_EVP_MAC_update(EVP_MAC_CTX *ctx, const unsigned char *data, size_t datalen)
+{
+	int r = __real_EVP_MAC_update(ctx, data, datalen);
+
+	return fail_now(&fail_mac_update) ? 0 : r;
+}
 #endif
 
 static const enum weft_aead_backend all_backends[] = {WEFT_AEAD_LIBSODIUM, WEFT_AEAD_LIBCRYPTO};
 
-/* A context of backend @b taking every text itself: a libcrypto context
- * otherwise hands short ones to libsodium, which would test libsodium twice. */
+/* A context of backend @b, which must be built. */
 static void init_pure(struct weft_aead *a, enum weft_aead_backend b,
 		      const uint8_t key[static WEFT_AEAD_KEY_LEN], bool encrypt)
 {
 	assert_int_equal(weft_aead_init(a, b, key, encrypt), 0);
 	assert_int_equal(a->backend, b);
-	a->libsodium_below = 0;
 }
 
 /* ---- deterministic random inputs --------------------------------------------------- */
@@ -291,9 +317,13 @@ static void test_protocol_doc_vector(void **state)
 
 static size_t random_len(void)
 {
-	static const size_t edges[] = {0,    1,	   15,	 16,	17,
-				       63,   64,   65,	 255,	256,
-				       1400, 1451, 8192, 65000, WEFT_WIRE_PLAIN_MAX_LEN};
+	/* Block and Poly1305 edges, full-size records, and each side of
+	 * libcrypto's keystream chunks (4032 bytes of text with the key
+	 * block, then 4096). */
+	static const size_t edges[] = {
+	    0,	  1,	15,   16,   17,	  63,	 64,
+	    65,	  255,	256,  1400, 1440, 1451,	 4031,
+	    4032, 4033, 8128, 8129, 8192, 65000, WEFT_WIRE_PLAIN_MAX_LEN};
 
 	switch (rng() % 4) {
 	case 0:
@@ -478,46 +508,66 @@ static void test_every_bit_flip(void **state)
 }
 
 #ifdef HAVE_LIBCRYPTO
-/* A libcrypto context as made: texts below WEFT_AEAD_LIBCRYPTO_MIN_LEN go
- * through libsodium (no EVP call at all), the rest through EVP; either way
- * what it seals opens in a libsodium context and the reverse. */
-static void test_short_texts(void **state)
+/* common/aead.c makes keystream in chunks of this (the key block and 4032
+ * bytes of text first). */
+enum { KS_CHUNK = 4096 };
+
+/* A libcrypto context takes every length itself, the key block and the text's
+ * keystream made in one EVP call up to KS_CHUNK (a full-size frame's record
+ * of 1440 bytes: one), one per chunk beyond; either way what it seals opens
+ * in a libsodium context and the reverse. */
+static void test_keystream_calls(void **state)
 {
-	static const size_t lens[] = {
-	    0, 1, 64, WEFT_AEAD_LIBCRYPTO_MIN_LEN - 1, WEFT_AEAD_LIBCRYPTO_MIN_LEN, 1400};
+	static const size_t lens[] = {0,
+				      1,
+				      3,
+				      64,
+				      127,
+				      128,
+				      1440,
+				      KS_CHUNK - 65,
+				      KS_CHUNK - 64,
+				      KS_CHUNK - 63,
+				      2 * KS_CHUNK - 64,
+				      2 * KS_CHUNK - 63,
+				      WEFT_AEAD_MAX_LEN};
 	uint8_t key[WEFT_AEAD_KEY_LEN], nonce[WEFT_AEAD_NONCE_LEN], ad[16], tag[16];
-	uint8_t plain[1400], buf[1400];
+	uint8_t *plain = malloc(WEFT_AEAD_MAX_LEN), *buf = malloc(WEFT_AEAD_MAX_LEN);
 	struct weft_aead ctx, ctx_rx, so, so_rx;
 
+	assert_true(plain && buf);
 	rng_fill(key, sizeof(key));
 	rng_fill(ad, sizeof(ad));
-	rng_fill(plain, sizeof(plain));
-	assert_int_equal(weft_aead_init(&ctx, WEFT_AEAD_LIBCRYPTO, key, true), 0);
-	assert_int_equal(weft_aead_init(&ctx_rx, WEFT_AEAD_LIBCRYPTO, key, false), 0);
-	assert_int_equal(ctx.libsodium_below, WEFT_AEAD_LIBCRYPTO_MIN_LEN);
+	rng_fill(plain, WEFT_AEAD_MAX_LEN);
+	init_pure(&ctx, WEFT_AEAD_LIBCRYPTO, key, true);
+	init_pure(&ctx_rx, WEFT_AEAD_LIBCRYPTO, key, false);
+	assert_null(ctx.key); /* libsodium has nothing to do with it */
 	init_pure(&so, WEFT_AEAD_LIBSODIUM, key, true);
 	init_pure(&so_rx, WEFT_AEAD_LIBSODIUM, key, false);
 	for (size_t i = 0; i < WEFT_ARRAY_SIZE(lens); i++) {
 		size_t len = lens[i];
-		unsigned long evp = len < WEFT_AEAD_LIBCRYPTO_MIN_LEN ? 0 : 2; /* AD, text */
+		unsigned long calls =
+		    1 + (len + 64 > KS_CHUNK ? (len + 64 - KS_CHUNK + KS_CHUNK - 1) / KS_CHUNK : 0);
 
 		data_nonce(nonce, 1000 + i);
 		memcpy(buf, plain, len);
 		update_calls = 0;
 		assert_int_equal(weft_aead_seal(&ctx, nonce, ad, 16, buf, len, tag), 0);
-		assert_int_equal(update_calls, evp);
+		assert_int_equal(update_calls, calls);
 		assert_int_equal(weft_aead_open(&so_rx, nonce, ad, 16, buf, len, tag), 0);
 		assert_memory_equal(buf, plain, len);
 		assert_int_equal(weft_aead_seal(&so, nonce, ad, 16, buf, len, tag), 0);
 		update_calls = 0;
 		assert_int_equal(weft_aead_open(&ctx_rx, nonce, ad, 16, buf, len, tag), 0);
-		assert_int_equal(update_calls, evp);
+		assert_int_equal(update_calls, calls);
 		assert_memory_equal(buf, plain, len);
 	}
 	weft_aead_clear(&ctx);
 	weft_aead_clear(&ctx_rx);
 	weft_aead_clear(&so);
 	weft_aead_clear(&so_rx);
+	free(plain);
+	free(buf);
 }
 #endif
 
@@ -579,10 +629,37 @@ static void test_misuse(void **state)
 /* ---- libcrypto failing --------------------------------------------------------------- */
 
 #ifdef HAVE_LIBCRYPTO
+/* One record that fails midway when @countdown's call fails: refused, wiped,
+ * and the contexts go on with the next one. */
+static void fail_midway(struct weft_aead *tx, struct weft_aead *rx, int *countdown, int which,
+			const uint8_t *nonce, const uint8_t *ad, const uint8_t *plain, uint8_t *buf,
+			size_t len)
+{
+	uint8_t tag[WEFT_AEAD_TAG_LEN];
+
+	memcpy(buf, plain, len);
+	*countdown = which;
+	assert_int_equal(weft_aead_seal(tx, nonce, ad, 16, buf, len, tag), -EIO);
+	assert_int_equal(*countdown, -1);
+	assert_true(all_zero(buf, len));
+	memcpy(buf, plain, len);
+	assert_int_equal(weft_aead_seal(tx, nonce, ad, 16, buf, len, tag), 0);
+	*countdown = which;
+	assert_int_equal(weft_aead_open(rx, nonce, ad, 16, buf, len, tag), -EBADMSG);
+	assert_int_equal(*countdown, -1);
+	assert_true(all_zero(buf, len));
+	memcpy(buf, plain, len);
+	assert_int_equal(weft_aead_seal(tx, nonce, ad, 16, buf, len, tag), 0);
+	assert_int_equal(weft_aead_open(rx, nonce, ad, 16, buf, len, tag), 0);
+	assert_memory_equal(buf, plain, len);
+}
+
 static void test_libcrypto_failures(void **state)
 {
+	/* Three keystream chunks: 4032 + 4096 + 872 bytes of text. */
+	enum { LEN = 9000 };
+	static uint8_t plain[LEN], buf[LEN];
 	uint8_t key[WEFT_AEAD_KEY_LEN], nonce[WEFT_AEAD_NONCE_LEN], ad[16], tag[16];
-	uint8_t plain[1400], buf[1400];
 	struct weft_aead tx, rx, zero;
 
 	memset(&zero, 0, sizeof(zero));
@@ -592,57 +669,48 @@ static void test_libcrypto_failures(void **state)
 	data_nonce(nonce, 1);
 
 	/* Out of memory: said, and no quiet fallback. */
-	fail_ctx_new = 0;
-	assert_int_equal(weft_aead_init(&tx, WEFT_AEAD_LIBCRYPTO, key, true), -ENOMEM);
-	assert_memory_equal(&tx, &zero, sizeof(tx));
-	fail_ctx_new = 0;
-	assert_int_equal(weft_aead_init_best(&tx, key, true), -ENOMEM);
-	assert_int_equal(fail_ctx_new, -1);
+	for (int *oom = &fail_ctx_new; oom; oom = oom == &fail_ctx_new ? &fail_mac_new : NULL) {
+		*oom = 0;
+		assert_int_equal(weft_aead_init(&tx, WEFT_AEAD_LIBCRYPTO, key, true), -ENOMEM);
+		assert_memory_equal(&tx, &zero, sizeof(tx));
+		*oom = 0;
+		assert_int_equal(weft_aead_init_best(&tx, key, true), -ENOMEM);
+		assert_int_equal(*oom, -1);
+	}
 
-	/* libcrypto refuses the cipher (a FIPS-only provider): the context it
-	 * had made is freed (run under valgrind/ASan to see), and the best
+	/* libcrypto refuses ChaCha20 or Poly1305 (a FIPS-only provider): what
+	 * it had made is freed (run under valgrind/ASan to see), and the best
 	 * backend is libsodium, which interoperates with libcrypto. */
-	fail_keyed_init = 0;
-	assert_int_equal(weft_aead_init(&tx, WEFT_AEAD_LIBCRYPTO, key, true), -ENOTSUP);
-	assert_memory_equal(&tx, &zero, sizeof(tx));
-	fail_keyed_init = 0;
-	assert_int_equal(weft_aead_init_best(&tx, key, true), 0);
-	assert_int_equal(fail_keyed_init, -1);
-	assert_int_equal(tx.backend, WEFT_AEAD_LIBSODIUM);
-	fail_keyed_init = 0; /* what weftd --version would say then */
-	assert_int_equal(weft_aead_probe(), WEFT_AEAD_LIBSODIUM);
-	assert_int_equal(fail_keyed_init, -1);
-	assert_int_equal(weft_aead_probe(), WEFT_AEAD_LIBCRYPTO);
-	assert_int_equal(weft_aead_init_best(&rx, key, false), 0);
-	assert_int_equal(rx.backend, WEFT_AEAD_LIBCRYPTO);
-	memcpy(buf, plain, sizeof(buf));
-	assert_int_equal(weft_aead_seal(&tx, nonce, ad, 16, buf, sizeof(buf), tag), 0);
-	assert_int_equal(weft_aead_open(&rx, nonce, ad, 16, buf, sizeof(buf), tag), 0);
-	assert_memory_equal(buf, plain, sizeof(buf));
-	weft_aead_clear(&tx);
-
-	/* A record the library fails midway: refused, wiped, and the context
-	 * goes on with the next one. The first update is the AD's, the second
-	 * the text's. */
-	assert_int_equal(weft_aead_init(&tx, WEFT_AEAD_LIBCRYPTO, key, true), 0);
-	for (int which = 0; which < 2; which++) {
-		memcpy(buf, plain, sizeof(buf));
-		fail_update = which;
-		assert_int_equal(weft_aead_seal(&tx, nonce, ad, 16, buf, sizeof(buf), tag), -EIO);
-		assert_int_equal(fail_update, -1);
-		assert_true(all_zero(buf, sizeof(buf)));
-		memcpy(buf, plain, sizeof(buf));
-		assert_int_equal(weft_aead_seal(&tx, nonce, ad, 16, buf, sizeof(buf), tag), 0);
-		fail_update = which;
-		assert_int_equal(weft_aead_open(&rx, nonce, ad, 16, buf, sizeof(buf), tag),
-				 -EBADMSG);
-		assert_int_equal(fail_update, -1);
-		assert_true(all_zero(buf, sizeof(buf)));
+	for (int *no = &fail_keyed_init; no; no = no == &fail_keyed_init ? &fail_mac_fetch : NULL) {
+		*no = 0;
+		assert_int_equal(weft_aead_init(&tx, WEFT_AEAD_LIBCRYPTO, key, true), -ENOTSUP);
+		assert_memory_equal(&tx, &zero, sizeof(tx));
+		*no = 0;
+		assert_int_equal(weft_aead_init_best(&tx, key, true), 0);
+		assert_int_equal(*no, -1);
+		assert_int_equal(tx.backend, WEFT_AEAD_LIBSODIUM);
+		*no = 0; /* what weftd --version would say then */
+		assert_int_equal(weft_aead_probe(), WEFT_AEAD_LIBSODIUM);
+		assert_int_equal(*no, -1);
+		assert_int_equal(weft_aead_probe(), WEFT_AEAD_LIBCRYPTO);
+		assert_int_equal(weft_aead_init_best(&rx, key, false), 0);
+		assert_int_equal(rx.backend, WEFT_AEAD_LIBCRYPTO);
 		memcpy(buf, plain, sizeof(buf));
 		assert_int_equal(weft_aead_seal(&tx, nonce, ad, 16, buf, sizeof(buf), tag), 0);
 		assert_int_equal(weft_aead_open(&rx, nonce, ad, 16, buf, sizeof(buf), tag), 0);
 		assert_memory_equal(buf, plain, sizeof(buf));
+		weft_aead_clear(&tx);
+		weft_aead_clear(&rx);
 	}
+
+	/* Each of the record's calls failing: the 3 keystream chunks, and the 6
+	 * Poly1305 updates (AD, 3 chunks of text, its padding, the lengths). */
+	assert_int_equal(weft_aead_init(&tx, WEFT_AEAD_LIBCRYPTO, key, true), 0);
+	assert_int_equal(weft_aead_init(&rx, WEFT_AEAD_LIBCRYPTO, key, false), 0);
+	for (int which = 0; which < 3; which++)
+		fail_midway(&tx, &rx, &fail_update, which, nonce, ad, plain, buf, LEN);
+	for (int which = 0; which < 6; which++)
+		fail_midway(&tx, &rx, &fail_mac_update, which, nonce, ad, plain, buf, LEN);
 	weft_aead_clear(&tx);
 	weft_aead_clear(&rx);
 }
@@ -657,7 +725,7 @@ int main(void)
 	    cmocka_unit_test(test_cross_check),
 	    cmocka_unit_test(test_every_bit_flip),
 #ifdef HAVE_LIBCRYPTO
-	    cmocka_unit_test(test_short_texts),
+	    cmocka_unit_test(test_keystream_calls),
 #endif
 	    cmocka_unit_test(test_misuse),
 #ifdef HAVE_LIBCRYPTO
