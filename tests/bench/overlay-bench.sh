@@ -37,8 +37,10 @@ usage: $0 [options]
                      background load hits every kind alike; medians over all
   --seconds S        seconds per iperf3 run (5)
   --pings N          pings at 10 ms intervals (100)
-  --tests LIST       comma-separated, from ping,tcp,udp (default: all); e.g.
-                     --tests ping --rounds 4 --pings 300 for latency alone
+  --tests LIST       comma-separated, from ping,tcp,udp,legs (default:
+                     ping,tcp,udp); e.g. --tests ping --rounds 4 --pings 300
+                     for latency alone; legs: a ping's round trip cut into
+                     its seven legs by tcpdump on both containers and hosts
   --weftd PATH       weftd binary (default: \$WEFTD, $top/build/daemon/weftd, PATH)
   --weftctl PATH     weftctl binary (same search)
   --tinc-cipher C    tinc Cipher (aes-128-cbc); Digest sha1, MACLength 4 (tinc 1.0's
@@ -94,7 +96,7 @@ done
 IFS=, read -ra test_list <<<"$tests"
 [ "${#test_list[@]}" -gt 0 ] || fail "--tests: a comma-separated list of ping, tcp, udp"
 for t in "${test_list[@]}"; do
-	case $t in ping | tcp | udp) ;; *) fail "--tests: unknown test '$t' (ping, tcp, udp)" ;; esac
+	case $t in ping | tcp | udp | legs) ;; *) fail "--tests: unknown test '$t' (ping, tcp, udp, legs)" ;; esac
 done
 IFS=, read -ra loss_list <<<"$loss"
 for v in "${loss_list[@]}"; do
@@ -120,6 +122,7 @@ weftctl_bin=$(find_bin weftctl "$weftctl_bin")
 
 require_netns
 require_cmd iperf3 jq ping awk ss timeout nstat
+if want legs; then require_cmd tcpdump; fi
 install_trap
 wt_tmp
 clk_tck=$(getconf CLK_TCK)
@@ -533,6 +536,72 @@ loss_points() {
 #   udp    received kpps, loss % (one per run)
 #   warn   anything suspicious (one per line)
 
+# ping_legs DIR: $pings pings h1c1 -> h2c1 with tcpdump on both containers'
+# eth0 and both hosts' underlay eth0 (each direction apart), then one line
+# per complete round trip, the seven legs in µs:
+#   h1 out   request leaves h1c1 -> its datagram leaves h1 (h1's daemon)
+#   wire     -> arrives at h2 (underlay)
+#   h2 in    -> the request reaches h2c1 (h2's daemon)
+#   reply    -> h2c1's reply leaves (the container's kernel)
+#   h2 out   -> its datagram leaves h2 (h2's daemon)
+#   wire     -> arrives at h1
+#   h1 in    -> the reply reaches h1c1 (h1's daemon)
+# Each stamp is the kernel's (the packet taps'), so tcpdump's own wake-ups
+# add nothing to them; its buffers are read once a second (no immediate
+# mode), which keeps it off the CPUs while the pings run.
+ping_legs() {
+	local dir=$1 n
+	mkdir -p "$dir"
+	spawn legs-c1 c 1 1 tcpdump -i eth0 -n -tt -l icmp
+	spawn legs-c2 c 2 1 tcpdump -i eth0 -n -tt -l icmp
+	spawn legs-h1o hN 1 tcpdump -i eth0 -Q out -n -tt -l udp
+	spawn legs-h1i hN 1 tcpdump -i eth0 -Q in -n -tt -l udp
+	spawn legs-h2o hN 2 tcpdump -i eth0 -Q out -n -tt -l udp
+	spawn legs-h2i hN 2 tcpdump -i eth0 -Q in -n -tt -l udp
+	sleep 1
+	c 1 1 ping -c "$pings" -i 0.01 -W 1 -w $((pings / 50 + 10)) "$srv_ip" >"$dir/ping.txt" 2>&1 || true
+	sleep 2 # tcpdump reads its ring once a second
+	for n in c1 c2 h1o h1i h2o h2i; do
+		kill_spawned "legs-$n" 2
+		cp "$(spawn_log "legs-$n")" "$dir/$n.txt"
+	done
+	# One time line: A request out of h1c1, D in at h2c1, E reply out of
+	# h2c1, H in at h1c1; B/G h1's datagrams out/in, F/C h2's out/in.
+	{
+		awk '/echo request/ { print $1, "A" } /echo reply/ { print $1, "H" }' "$dir/c1.txt"
+		awk '/echo request/ { print $1, "D" } /echo reply/ { print $1, "E" }' "$dir/c2.txt"
+		awk '/UDP|udp/ { print $1, "B" }' "$dir/h1o.txt"
+		awk '/UDP|udp/ { print $1, "G" }' "$dir/h1i.txt"
+		awk '/UDP|udp/ { print $1, "F" }' "$dir/h2o.txt"
+		awk '/UDP|udp/ { print $1, "C" }' "$dir/h2i.txt"
+	} | sort -g -k1,1 | awk '
+		# Each stage takes the first event of its kind after the previous
+		# stage; a request starts over. Pings are 10 ms apart and a round
+		# trip is well under that, so round trips never overlap.
+		$2 == "A" { st = 1; t["A"] = $1; next }
+		st == 1 && $2 == "B" { st = 2; t["B"] = $1; next }
+		st == 2 && $2 == "C" { st = 3; t["C"] = $1; next }
+		st == 3 && $2 == "D" { st = 4; t["D"] = $1; next }
+		st == 4 && $2 == "E" { st = 5; t["E"] = $1; next }
+		st == 5 && $2 == "F" { st = 6; t["F"] = $1; next }
+		st == 6 && $2 == "G" { st = 7; t["G"] = $1; next }
+		st == 7 && $2 == "H" { st = 0
+			printf "%.0f %.0f %.0f %.0f %.0f %.0f %.0f\n",
+				(t["B"] - t["A"]) * 1e6, (t["C"] - t["B"]) * 1e6, (t["D"] - t["C"]) * 1e6,
+				(t["E"] - t["D"]) * 1e6, (t["F"] - t["E"]) * 1e6, (t["G"] - t["F"]) * 1e6,
+				($1 - t["G"]) * 1e6 }' | grep .
+}
+
+# legs_medians FILE: the median of each leg's column and of their sum.
+legs_medians() {
+	local i out=
+	for i in 1 2 3 4 5 6 7; do
+		out="$out $(awk -v i=$i '{ print $i }' "$1" | median)"
+	done
+	printf 'h1 out %s, wire %s, h2 in %s, reply %s, h2 out %s, wire %s, h1 in %s; sum %s; %d round trips\n' \
+		$out "$(awk '{ print $1 + $2 + $3 + $4 + $5 + $6 + $7 }' "$1" | median)" "$(wc -l <"$1")"
+}
+
 # measure KIND: ping, TCP and 64-byte UDP between h1c1 and h2c1.
 measure() {
 	local k=$1 raw=$WT_TMP/raw/$1 out=$WT_TMP/$1 r t0 t1 b0 b1 f0 f1
@@ -559,6 +628,13 @@ measure() {
 		c 1 1 ping -c "$pings" -i 0.01 -W 1 -w $((pings / 50 + 10)) "$srv_ip" >"$out/ping$round.txt" 2>&1 || true
 		sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out/ping$round.txt" >>"$raw/ping"
 		log "$k: ping: $(tail -n 1 "$out/ping$round.txt")"
+	fi
+
+	# Where a ping's round trip goes: each leg timed by the kernel's own
+	# stamps on the containers' and hosts' interfaces.
+	if want legs; then
+		ping_legs "$out/legs$round" >>"$raw/legs" || log "$k: ping legs: no complete round trip"
+		[ ! -s "$raw/legs" ] || log "$k: ping legs (median µs so far): $(legs_medians "$raw/legs")"
 	fi
 
 	# TCP: daemon CPU and machine busy time around each run.
@@ -795,6 +871,13 @@ vs=$(jq -c '
 		"\(.kind): \(if .status == "unavailable" then "not available" else "failed" end)" +
 		" (\(.reason))"' <<<"$results"
 	jq -r '.[] | select(.warning != null) | "\(.kind): warning: \(.warning)"' <<<"$results"
+	if want legs; then
+		echo
+		echo "ping legs, median µs (h1 out: h1's daemon; h2 in, h2 out: h2's; h1 in: h1's; reply: h2c1's kernel):"
+		for k in "${kind_list[@]}"; do
+			[ ! -s "$WT_TMP/raw/$k/legs" ] || echo "  $k: $(legs_medians "$WT_TMP/raw/$k/legs")"
+		done
+	fi
 	if [ "${#loss_list[@]}" -gt 0 ]; then
 		echo
 		echo "TCP Mbit/s under underlay loss (median; retransmits):"
