@@ -598,6 +598,7 @@ legs_medians() {
 	for i in 1 2 3 4 5 6 7; do
 		out="$out $(awk -v i=$i '{ print $i }' "$1" | median)"
 	done
+	# shellcheck disable=SC2086 # $out is the seven medians, one word each
 	printf 'h1 out %s, wire %s, h2 in %s, reply %s, h2 out %s, wire %s, h1 in %s; sum %s; %d round trips\n' \
 		$out "$(awk '{ print $1 + $2 + $3 + $4 + $5 + $6 + $7 }' "$1" | median)" "$(wc -l <"$1")"
 }
