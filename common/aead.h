@@ -8,11 +8,12 @@
  *     bytes and 2.5x at 64 KB (tests/bench/README.md);
  *   - libsodium, always built in: the fallback when weft is built without
  *     libcrypto, or when libcrypto refuses the cipher (a FIPS-only setup).
- * A libcrypto context still hands texts under WEFT_AEAD_LIBCRYPTO_MIN_LEN to
- * libsodium with the same key: hot, libcrypto is faster at every length, but
- * a lone short record after an idle spell (a ping) finds libcrypto's larger
- * working set cold and took 10-17 us longer on the sending daemon's leg
- * (overlay-bench.sh --tests legs), where it is the latency.
+ * A libcrypto context hands texts under its libsodium_below to libsodium with
+ * the same key. Hot, libcrypto is faster at every length (0 then), but a lone
+ * short record after an idle spell (a ping) finds libcrypto's larger working
+ * set cold: 10-17 us more on the sending daemon's leg (overlay-bench.sh
+ * --tests legs), where it is the latency. common/session sets it per record
+ * from the time since its context's last record.
  * A context is made once per key and direction and reused; a record only
  * changes its nonce. The Noise handshake does not come through here: it keeps
  * libsodium (common/noise.c). */
