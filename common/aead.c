@@ -13,7 +13,9 @@
  * key block and the text's keystream together, whole blocks on the wide
  * path, into a buffer that is then XORed into the text. Opening verifies
  * after it decrypted, so a failed open wipes what it wrote, and libsodium's
- * failures are wiped alike for one contract. */
+ * failures are wiped alike for one contract. Texts under
+ * WEFT_AEAD_LIBCRYPTO_MIN_LEN go to libsodium even in a libcrypto context
+ * (common/aead.h says why). */
 #include <config.h> /* autoconf's, not common/config.h */
 
 #include <errno.h>
@@ -131,17 +133,17 @@ int weft_aead_init(struct weft_aead *a, enum weft_aead_backend b,
 	a->encrypt = encrypt;
 	if (!weft_aead_built(b))
 		goto fail;
-	if (b == WEFT_AEAD_LIBSODIUM) {
-		/* Picks libsodium's ChaCha20 code for this CPU; cheap once done. */
-		if (sodium_init() < 0)
-			goto fail;
-		a->key = key;
-	}
+	/* Picks libsodium's ChaCha20 code for this CPU; cheap once done. A
+	 * libcrypto context needs it too, for its short texts. */
+	if (sodium_init() < 0)
+		goto fail;
+	a->key = key;
 #if USE_LIBCRYPTO
 	if (b == WEFT_AEAD_LIBCRYPTO) {
 		r = libcrypto_init(a, key);
 		if (r < 0)
 			goto fail;
+		a->libsodium_below = WEFT_AEAD_LIBCRYPTO_MIN_LEN;
 	}
 #endif
 	return 0;
@@ -295,7 +297,7 @@ int weft_aead_seal(struct weft_aead *a, const uint8_t nonce[static WEFT_AEAD_NON
 		return -EINVAL;
 	if (len > WEFT_AEAD_MAX_LEN || ad_len > WEFT_AEAD_MAX_LEN)
 		return -EMSGSIZE;
-	if (a->backend == WEFT_AEAD_LIBSODIUM && a->key) {
+	if (a->key && (a->backend == WEFT_AEAD_LIBSODIUM || len < a->libsodium_below)) {
 		crypto_aead_chacha20poly1305_ietf_encrypt_detached(buf, tag, NULL, buf, len, ad,
 								   ad_len, NULL, nonce, a->key);
 		return 0;
@@ -320,7 +322,7 @@ int weft_aead_open(struct weft_aead *a, const uint8_t nonce[static WEFT_AEAD_NON
 		buf = empty;
 	if (a->encrypt || len > WEFT_AEAD_MAX_LEN || ad_len > WEFT_AEAD_MAX_LEN)
 		goto out;
-	if (a->backend == WEFT_AEAD_LIBSODIUM && a->key)
+	if (a->key && (a->backend == WEFT_AEAD_LIBSODIUM || len < a->libsodium_below))
 		r = crypto_aead_chacha20poly1305_ietf_decrypt_detached(buf, NULL, buf, len, tag, ad,
 								       ad_len, nonce, a->key) == 0
 			? 0

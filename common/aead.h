@@ -8,8 +8,12 @@
  *     bytes and 2.5x at 64 KB (tests/bench/README.md);
  *   - libsodium, always built in: the fallback when weft is built without
  *     libcrypto, or when libcrypto refuses the cipher (a FIPS-only setup).
- * libcrypto is the faster of the two for every record that has a text (a
- * 3-byte keepalive: 0.3 against 0.4 us), so a libcrypto context takes all.
+ * A libcrypto context hands texts under its libsodium_below to libsodium with
+ * the same key. Hot, libcrypto is faster at every length (0 then), but a lone
+ * short record after an idle spell (a ping) finds libcrypto's larger working
+ * set cold: 10-17 us more on the sending daemon's leg (overlay-bench.sh
+ * --tests legs), where it is the latency. common/session sets it per record
+ * from the time since its context's last record.
  * A context is made once per key and direction and reused; a record only
  * changes its nonce. The Noise handshake does not come through here: it keeps
  * libsodium (common/noise.c). */
@@ -27,6 +31,9 @@
 #define WEFT_AEAD_TAG_LEN   16
 /* The longest plaintext or additional data one call takes: a UDP payload. */
 #define WEFT_AEAD_MAX_LEN 65535
+/* A libcrypto context hands texts shorter than this to libsodium: a lone
+ * ping's or ACK's datagram, not a packed batch of small frames. */
+#define WEFT_AEAD_LIBCRYPTO_MIN_LEN 128
 
 enum weft_aead_backend { WEFT_AEAD_LIBSODIUM, WEFT_AEAD_LIBCRYPTO, WEFT_AEAD_BACKEND_COUNT };
 
@@ -38,14 +45,17 @@ struct weft_aead {
 	enum weft_aead_backend backend;
 	bool encrypt;
 	/* libsodium reads the key for every record: borrowed from the caller's
-	 * sodium_malloc memory, which must outlive the context. NULL in a
-	 * libcrypto context. */
+	 * sodium_malloc memory, which must outlive the context (a libcrypto
+	 * context too, for its short texts). */
 	const uint8_t *key;
 	/* libcrypto keeps its own copy of the key in the ChaCha20 context,
 	 * which it cleanses when the context is freed; the Poly1305 one is
 	 * keyed anew for each record. */
 	struct evp_cipher_ctx_st *ctx;
 	struct evp_mac_ctx_st *mac;
+	/* Texts shorter than this go through libsodium with the same key:
+	 * WEFT_AEAD_LIBCRYPTO_MIN_LEN for libcrypto (0 makes it take all). */
+	size_t libsodium_below;
 };
 
 /* Whether @b is built in. libsodium always is. */

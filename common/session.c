@@ -187,6 +187,18 @@ static void make_nonce(uint8_t nonce[static WEFT_AEAD_NONCE_LEN], uint64_t count
 	memcpy(nonce + 4, &le, sizeof(le));
 }
 
+/* A libcrypto context's short texts go to libsodium when the context has
+ * been idle: its small working set is still in cache where libcrypto's EVP
+ * layers are not (a ping's sending leg: 90-104 against 100-114 us); in a busy
+ * flow (64-byte datagrams back to back) libcrypto is the faster at every
+ * length (0.72 against 1.37 us per datagram). */
+static void pick_short_path(struct weft_aead *a, uint64_t *last_ms, uint64_t now_ms)
+{
+	a->libsodium_below =
+	    now_ms - *last_ms >= WEFT_SESSION_AEAD_IDLE_MS ? WEFT_AEAD_LIBCRYPTO_MIN_LEN : 0;
+	*last_ms = now_ms;
+}
+
 int weft_session_seal(struct weft_session *s, uint8_t *pkt, size_t plain_len, uint64_t now_ms,
 		      size_t *out_len)
 {
@@ -203,6 +215,7 @@ int weft_session_seal(struct weft_session *s, uint8_t *pkt, size_t plain_len, ui
 	counter = s->send_counter++;
 	weft_wire_put_data_header(pkt, s->remote_index, counter);
 	make_nonce(nonce, counter);
+	pick_short_path(&s->aead_tx, &s->last_seal_ms, now_ms);
 	if (weft_aead_seal(&s->aead_tx, nonce, pkt, WEFT_WIRE_DATA_HEADER_LEN, plain, plain_len,
 			   plain + plain_len) < 0)
 		return -EIO;
@@ -241,6 +254,7 @@ int weft_session_open(struct weft_session *s, uint8_t *pkt, size_t len, uint64_t
 		return drop(s, r);
 	make_nonce(nonce, counter);
 	clen = len - WEFT_WIRE_DATA_OVERHEAD;
+	pick_short_path(&s->aead_rx, &s->last_open_ms, now_ms);
 	if (weft_aead_open(&s->aead_rx, nonce, pkt, WEFT_WIRE_DATA_HEADER_LEN, cipher, clen,
 			   cipher + clen) < 0)
 		return drop(s, -EBADMSG);

@@ -20,6 +20,8 @@
 /* Key lifetimes (defaults of struct weft_session_limits). */
 #define WEFT_SESSION_REKEY_AFTER_MS  120000 /* the initiator starts a new handshake */
 #define WEFT_SESSION_REJECT_AFTER_MS 180000 /* no more sending or receiving */
+/* A context idle this long hands its next short text to libsodium (common/aead.h). */
+#define WEFT_SESSION_AEAD_IDLE_MS 2
 /* Counters 0 .. 2^60-1 may be used under one key; seal refuses after that and
  * open drops larger counters. Either side wants a new session once its send
  * counter passes REKEY_AFTER_MESSAGES, which leaves 2^32 messages to finish it. */
@@ -95,6 +97,9 @@ struct weft_session {
 	uint64_t created_ms;
 	struct weft_session_limits limits;
 	uint64_t rx_packets; /* authenticated datagrams */
+	/* When aead_tx and aead_rx last ran: a short datagram after
+	 * WEFT_SESSION_AEAD_IDLE_MS without one goes through libsodium. */
+	uint64_t last_seal_ms, last_open_ms;
 	uint64_t drops[WEFT_SESSION_DROP_COUNT];
 	/* The set that owns it (set by weft_session_set_install(), NULL before):
 	 * the caller's peer is container_of(s->set, <peer>, <its set member>). */

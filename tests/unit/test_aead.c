@@ -116,6 +116,7 @@ static void init_pure(struct weft_aead *a, enum weft_aead_backend b,
 {
 	assert_int_equal(weft_aead_init(a, b, key, encrypt), 0);
 	assert_int_equal(a->backend, b);
+	a->libsodium_below = 0; /* every length through @b */
 }
 
 /* ---- deterministic random inputs --------------------------------------------------- */
@@ -541,7 +542,6 @@ static void test_keystream_calls(void **state)
 	rng_fill(plain, WEFT_AEAD_MAX_LEN);
 	init_pure(&ctx, WEFT_AEAD_LIBCRYPTO, key, true);
 	init_pure(&ctx_rx, WEFT_AEAD_LIBCRYPTO, key, false);
-	assert_null(ctx.key); /* libsodium has nothing to do with it */
 	init_pure(&so, WEFT_AEAD_LIBSODIUM, key, true);
 	init_pure(&so_rx, WEFT_AEAD_LIBSODIUM, key, false);
 	for (size_t i = 0; i < WEFT_ARRAY_SIZE(lens); i++) {
@@ -568,6 +568,57 @@ static void test_keystream_calls(void **state)
 	weft_aead_clear(&so_rx);
 	free(plain);
 	free(buf);
+}
+#endif
+
+#ifdef HAVE_LIBCRYPTO
+/* A libcrypto context as made: texts under WEFT_AEAD_LIBCRYPTO_MIN_LEN go to
+ * libsodium (no EVP call), longer ones to libcrypto, and either way the
+ * bytes are those of a pure context of each backend. */
+static void test_short_texts_to_libsodium(void **state)
+{
+	static const size_t lens[] = {0, 1, 3, 64, WEFT_AEAD_LIBCRYPTO_MIN_LEN - 1,
+				      WEFT_AEAD_LIBCRYPTO_MIN_LEN, 1440};
+	uint8_t key[WEFT_AEAD_KEY_LEN], nonce[WEFT_AEAD_NONCE_LEN], ad[16], tag[16], tag2[16];
+	uint8_t plain[1440], buf[1440], buf2[1440];
+	struct weft_aead ctx, ctx_rx, pure;
+
+	(void)state;
+	rng_fill(key, sizeof(key));
+	rng_fill(ad, sizeof(ad));
+	rng_fill(plain, sizeof(plain));
+	assert_int_equal(weft_aead_init(&ctx, WEFT_AEAD_LIBCRYPTO, key, true), 0);
+	assert_int_equal(weft_aead_init(&ctx_rx, WEFT_AEAD_LIBCRYPTO, key, false), 0);
+	assert_int_equal(ctx.libsodium_below, WEFT_AEAD_LIBCRYPTO_MIN_LEN);
+	for (size_t i = 0; i < WEFT_ARRAY_SIZE(lens); i++) {
+		size_t len = lens[i];
+		bool short_text = len < WEFT_AEAD_LIBCRYPTO_MIN_LEN;
+
+		data_nonce(nonce, 7 + i);
+		memcpy(buf, plain, len);
+		update_calls = 0;
+		assert_int_equal(weft_aead_seal(&ctx, nonce, ad, 16, buf, len, tag), 0);
+		assert_int_equal(update_calls, short_text ? 0 : 1);
+		/* The same record from a pure context of the other backend. */
+		init_pure(&pure, short_text ? WEFT_AEAD_LIBCRYPTO : WEFT_AEAD_LIBSODIUM, key, true);
+		memcpy(buf2, plain, len);
+		assert_int_equal(weft_aead_seal(&pure, nonce, ad, 16, buf2, len, tag2), 0);
+		weft_aead_clear(&pure);
+		assert_memory_equal(buf, buf2, len);
+		assert_memory_equal(tag, tag2, sizeof(tag));
+		update_calls = 0;
+		assert_int_equal(weft_aead_open(&ctx_rx, nonce, ad, 16, buf, len, tag), 0);
+		assert_int_equal(update_calls, short_text ? 0 : 1);
+		assert_memory_equal(buf, plain, len);
+		/* A wrong tag fails either way and wipes the text. */
+		memcpy(buf, buf2, len);
+		tag2[0] ^= 1;
+		assert_int_equal(weft_aead_open(&ctx_rx, nonce, ad, 16, buf, len, tag2), -EBADMSG);
+		for (size_t j = 0; j < len; j++)
+			assert_int_equal(buf[j], 0);
+	}
+	weft_aead_clear(&ctx);
+	weft_aead_clear(&ctx_rx);
 }
 #endif
 
@@ -726,6 +777,7 @@ int main(void)
 	    cmocka_unit_test(test_every_bit_flip),
 #ifdef HAVE_LIBCRYPTO
 	    cmocka_unit_test(test_keystream_calls),
+	    cmocka_unit_test(test_short_texts_to_libsodium),
 #endif
 	    cmocka_unit_test(test_misuse),
 #ifdef HAVE_LIBCRYPTO
