@@ -161,35 +161,32 @@ again() {
 	[ "$3" != 0 ] || pass_weft
 	AGAIN_MS=$((up - t0))
 }
-# The first WELCOME (type 2) only: a quota of one such datagram's bytes.
+# check_again WHAT ANSWERED DROPPED: after `again`, h2 answered what was sent
+# again (counter ANSWERED >= 1) instead of dropping it (counter DROPPED = 0),
+# with one handshake on each side, up within AGAIN_UP_MAX_MS; then stops both.
+check_again() {
+	local what=$1 answered=$2 dropped=$3 ms=$AGAIN_MS a d n1 n2
+	a=$(mesh_drop_get 2 "$answered // 0")
+	d=$(mesh_drop_get 2 "$dropped")
+	n2=$(mesh_peer_get 2 1 handshakes)
+	n1=$(mesh_peer_get 1 2 handshakes)
+	say "(c) $what: up in $ms ms; h2: $answered $a, $dropped $d, handshakes $n2 (h1: $n1)"
+	expect "(c) $what: answered again ($answered $a), not dropped ($dropped $d)" \
+		eval "[ '$a' -ge 1 ] && [ '$d' = 0 ]"
+	expect "(c) one handshake on each side ($n2, $n1)" eval "[ '$n2' = 1 ] && [ '$n1' = 1 ]"
+	expect "(c) up within $AGAIN_UP_MAX_MS ms ($ms)" [ "$ms" -le "$AGAIN_UP_MAX_MS" ]
+	mesh_stop 1
+	mesh_stop 2
+}
+# The first WELCOME (type 2) only: a quota of one such datagram's bytes. The
+# HELLO sent again must get its WELCOME again, not a replay drop.
 again welcome "udp sport 6783 @th,64,8 2 quota until 250 bytes drop" 0
-ms=$AGAIN_MS
-w=$(mesh_drop_get 2 "handshake_welcome_again // 0")
-r=$(mesh_drop_get 2 handshake_replay)
-n2=$(mesh_peer_get 2 1 handshakes)
-n1=$(mesh_peer_get 1 2 handshakes)
-say "(c) first WELCOME lost: up in $ms ms; h2: WELCOMEs again $w, replays $r, handshakes $n2 (h1: $n1)"
-expect "(c) the HELLO sent again got its WELCOME again ($w), not a replay drop ($r)" \
-	eval "[ '$w' -ge 1 ] && [ '$r' = 0 ]"
-expect "(c) one handshake on each side ($n2, $n1)" eval "[ '$n2' = 1 ] && [ '$n1' = 1 ]"
-expect "(c) up within $AGAIN_UP_MAX_MS ms ($ms)" [ "$ms" -le "$AGAIN_UP_MAX_MS" ]
-mesh_stop 1
-mesh_stop 2
+check_again "first WELCOME lost" handshake_welcome_again handshake_replay
 # DATA (type 4) from h2 for 1.8 s: the KEEPALIVE after the CONFIRM and the
-# answer to the first CONFIRM sent again (about 1 s after it) are lost.
+# answer to the first CONFIRM sent again (about 1 s after it) are lost. The
+# CONFIRM sent again must get a KEEPALIVE, not an unknown_index drop.
 again confirm "udp sport 6783 @th,64,8 4 drop" 1.8
-ms=$AGAIN_MS
-c=$(mesh_drop_get 2 "handshake_confirm_again // 0")
-u=$(mesh_drop_get 2 unknown_index)
-n2=$(mesh_peer_get 2 1 handshakes)
-n1=$(mesh_peer_get 1 2 handshakes)
-say "(c) answers to the CONFIRM lost: up in $ms ms; h2: CONFIRMs answered again $c, unknown_index $u, handshakes $n2 (h1: $n1)"
-expect "(c) the CONFIRM sent again got a KEEPALIVE ($c), not an unknown_index drop ($u)" \
-	eval "[ '$c' -ge 1 ] && [ '$u' = 0 ]"
-expect "(c) one handshake on each side ($n2, $n1)" eval "[ '$n2' = 1 ] && [ '$n1' = 1 ]"
-expect "(c) up within $AGAIN_UP_MAX_MS ms ($ms)" [ "$ms" -le "$AGAIN_UP_MAX_MS" ]
-mesh_stop 1
-mesh_stop 2
+check_again "answers to the CONFIRM lost" handshake_confirm_again unknown_index
 
 [ "$FAILS" = 0 ] || fail "$FAILS check(s) failed"
 say "PASS"
