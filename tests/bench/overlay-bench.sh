@@ -36,7 +36,10 @@ usage: $0 [options]
   --rounds R         repeat the whole sequence of kinds R times (1), so that
                      background load hits every kind alike; medians over all
   --seconds S        seconds per iperf3 run (5)
-  --pings N          pings at 10 ms intervals (100)
+  --pings N          pings per round (100)
+  --ping-interval MS milliseconds between pings (10); the daemons idle that
+                     long before each one, so 1 shows a warm path and 10 or
+                     more a cold one
   --tests LIST       comma-separated, from ping,tcp,udp,legs (default:
                      ping,tcp,udp); e.g. --tests ping --rounds 4 --pings 300
                      for latency alone; legs: a ping's round trip cut into
@@ -63,6 +66,7 @@ runs=3
 rounds=1
 seconds=5
 pings=100
+ping_ms=10
 tests=ping,tcp,udp
 weftd_bin=${WEFTD:-}
 weftctl_bin=${WEFTCTL:-}
@@ -76,6 +80,7 @@ while [ $# -gt 0 ]; do
 	--rounds) rounds=$2; shift 2 ;;
 	--seconds) seconds=$2; shift 2 ;;
 	--pings) pings=$2; shift 2 ;;
+	--ping-interval) ping_ms=$2; shift 2 ;;
 	--tests) tests=$2; shift 2 ;;
 	--weftd) weftd_bin=$2; shift 2 ;;
 	--weftctl) weftctl_bin=$2; shift 2 ;;
@@ -88,10 +93,13 @@ while [ $# -gt 0 ]; do
 	*) usage >&2; exit 2 ;;
 	esac
 done
-for v in "$runs" "$rounds" "$seconds" "$pings"; do
-	case $v in '' | *[!0-9]*) fail "--runs, --rounds, --seconds, --pings take integers" ;; esac
-	if [ "$v" -lt 1 ] || [ "$v" -gt 1000 ]; then fail "--runs, --rounds, --seconds, --pings: 1..1000"; fi
+for v in "$runs" "$rounds" "$seconds" "$pings" "$ping_ms"; do
+	case $v in '' | *[!0-9]*) fail "--runs, --rounds, --seconds, --pings, --ping-interval take integers" ;; esac
+	if [ "$v" -lt 1 ] || [ "$v" -gt 1000 ]; then fail "--runs, --rounds, --seconds, --pings, --ping-interval: 1..1000"; fi
 done
+# ping -i takes seconds; its -w deadline covers every ping plus 10 s.
+ping_i=$(printf '%d.%03d' $((ping_ms / 1000)) $((ping_ms % 1000)))
+ping_w=$((pings * ping_ms / 1000 + 10))
 
 IFS=, read -ra test_list <<<"$tests"
 [ "${#test_list[@]}" -gt 0 ] || fail "--tests: a comma-separated list of ping, tcp, udp"
@@ -559,7 +567,7 @@ ping_legs() {
 	spawn legs-h2o hN 2 tcpdump -i eth0 -Q out -n -tt -l udp
 	spawn legs-h2i hN 2 tcpdump -i eth0 -Q in -n -tt -l udp
 	sleep 1
-	c 1 1 ping -c "$pings" -i 0.01 -W 1 -w $((pings / 50 + 10)) "$srv_ip" >"$dir/ping.txt" 2>&1 || true
+	c 1 1 ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >"$dir/ping.txt" 2>&1 || true
 	sleep 2 # tcpdump reads its ring once a second
 	for n in c1 c2 h1o h1i h2o h2i; do
 		kill_spawned "legs-$n" 2
@@ -576,8 +584,9 @@ ping_legs() {
 		awk '/UDP|udp/ { print $1, "C" }' "$dir/h2i.txt"
 	} | sort -g -k1,1 | awk '
 		# Each stage takes the first event of its kind after the previous
-		# stage; a request starts over. Pings are 10 ms apart and a round
-		# trip is well under that, so round trips never overlap.
+		# stage; a request starts over. Pings are --ping-interval apart
+		# (1 ms or more) and a round trip is well under that, so round
+		# trips never overlap.
 		$2 == "A" { st = 1; t["A"] = $1; next }
 		st == 1 && $2 == "B" { st = 2; t["B"] = $1; next }
 		st == 2 && $2 == "C" { st = 3; t["C"] = $1; next }
@@ -626,7 +635,7 @@ measure() {
 
 	# Latency: the per-ping times.
 	if want ping; then
-		c 1 1 ping -c "$pings" -i 0.01 -W 1 -w $((pings / 50 + 10)) "$srv_ip" >"$out/ping$round.txt" 2>&1 || true
+		c 1 1 ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >"$out/ping$round.txt" 2>&1 || true
 		sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out/ping$round.txt" >>"$raw/ping"
 		log "$k: ping: $(tail -n 1 "$out/ping$round.txt")"
 	fi
@@ -770,7 +779,7 @@ IFS=, read -ra kind_list <<<"$kinds"
 for k in "${kind_list[@]}"; do
 	case $k in vxlan | tinc | fastd | openvpn | weft | weft-nosf) ;; *) fail "unknown kind '$k'" ;; esac
 done
-log "kinds: ${kind_list[*]}; $rounds round(s) of $runs runs x $seconds s; $pings pings;" \
+log "kinds: ${kind_list[*]}; $rounds round(s) of $runs runs x $seconds s; $pings pings at $ping_ms ms;" \
 	"temp dir $WT_TMP; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A status reason
@@ -857,7 +866,7 @@ vs=$(jq -c '
 {
 	echo
 	echo "overlay benchmark: 2 hosts, 1 container each, underlay MTU 1500; tests: $tests;" \
-		"TCP/64B: median of $((runs * rounds)) x ${seconds}s; ping: $((pings * rounds)) at 10 ms"
+		"TCP/64B: median of $((runs * rounds)) x ${seconds}s; ping: $((pings * rounds)) at $ping_ms ms"
 	printf '%-9s %5s %10s %9s %9s %10s %7s %11s %11s\n' kind MTU "TCP Mbit/s" "ping avg" \
 		"ping p99" "64B kpps" "loss %" "daemon s/GB" "host s/GB"
 	jq -r '.[] | select(.status == "ok") |
@@ -930,9 +939,9 @@ vs=$(jq -c '
 if [ -n "$json_out" ]; then
 	jq -n --argjson machine "$machine" --argjson results "$results" --argjson ratios "$ratios" \
 		--argjson runs "$runs" --argjson rounds "$rounds" --argjson seconds "$seconds" \
-		--argjson pings "$pings" \
+		--argjson pings "$pings" --argjson ping_ms "$ping_ms" \
 		--argjson vs "$vs" --arg loss "$loss" \
 		'{machine: $machine, params: {runs: $runs, rounds: $rounds, seconds: $seconds, pings: $pings,
-		  underlay_mtu: 1500, loss: $loss}, results: $results, ratios: $ratios, weft_vs: $vs}' >"$json_out"
+		  ping_interval_ms: $ping_ms, underlay_mtu: 1500, loss: $loss}, results: $results, ratios: $ratios, weft_vs: $vs}' >"$json_out"
 	log "wrote $json_out"
 fi
