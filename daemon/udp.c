@@ -220,6 +220,8 @@ int weft_udp_new(struct weft_udp **out, const struct weft_udp_config *cfg,
 		u->rx_msgs[i].msg_hdr.msg_iovlen = 1;
 		u->rx_msgs[i].msg_hdr.msg_name = &u->rx_src[i];
 		u->rx_msgs[i].msg_hdr.msg_control = u->rx_ctl[i].buf;
+		u->rx_msgs[i].msg_hdr.msg_namelen = sizeof(u->rx_src[i]);
+		u->rx_msgs[i].msg_hdr.msg_controllen = sizeof(u->rx_ctl[i].buf);
 	}
 
 	*out = u;
@@ -313,12 +315,15 @@ static size_t read_ctl(const struct msghdr *mh, struct weft_udp_local_addr *loca
 
 int weft_udp_recv_batch(struct weft_udp *u)
 {
-	unsigned total = 0;
+	unsigned total = 0, used = u->rx_n;
 	int r;
 
 	u->rx_n = u->rx_cur = 0;
 	u->rx_off = 0;
-	for (unsigned i = 0; i < u->rx_slots; i++) {
+	/* Only the messages the last call filled have lengths the kernel
+	 * changed (it writes nothing back for the message it stopped at): a
+	 * lone datagram costs one header here, not the whole batch's 4 KiB. */
+	for (unsigned i = 0; i < used; i++) {
 		struct msghdr *mh = &u->rx_msgs[i].msg_hdr;
 
 		mh->msg_namelen = sizeof(u->rx_src[i]);
