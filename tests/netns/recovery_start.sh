@@ -24,6 +24,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mesh.sh"
+. "$(dirname "$0")/recovery_lib.sh"
 mesh_test_begin jq nft awk date
 
 RUNS=${RUNS:-10}
@@ -63,41 +64,18 @@ both_up_ms() {
 	done
 	return 1
 }
-# drop_weft [PERCENT]: the underlay drops weft's datagrams (all, or PERCENT
-# of them at random, each direction alike); no argument: all.
-drop_weft() {
-	local rule="udp dport 6783 drop"
-	[ $# = 0 ] || rule="udp dport 6783 numgen random mod 100 < $1 drop"
-	drop_rule "$rule"
-}
-# drop_rule RULE: the underlay bridge applies RULE to what it forwards.
-drop_rule() {
-	local rule=$1
-	ul nft -f - <<-EOF
-		table bridge wtrecovery {
-			chain forward {
-				type filter hook forward priority 0; policy accept;
-				$rule
-			}
-		}
-	EOF
-}
-pass_weft() { ul nft delete table bridge wtrecovery; }
 
-topo_create --hosts 2 --containers 1 --no-bridge
-mesh_init
-mesh_config 1
-mesh_config 2
+recovery_two_hosts --no-bridge
 # The hosts know each other's MAC before the first HELLO: ARP is no part of it.
 h1 ping -c 1 -W 2 "$(host_ip 2)" >/dev/null
 
 # ---- (a) blocked for the first 2 s --------------------------------------------------
-drop_weft
+ul_drop_weft
 mesh_start 1
 mesh_start 2
 started=$(now_ms)
 sleep "$BLOCK_S"
-pass_weft
+ul_pass
 unblocked=$(now_ms)
 up=$(both_up_ms 20) || fail "(a) no session 20 s after the block ended"
 ms=$((up - unblocked))
@@ -107,7 +85,7 @@ mesh_stop 2
 mesh_stop 1
 
 # ---- (b) 30 % loss, RUNS starts ----------------------------------------------------
-drop_weft "$LOSS"
+ul_drop_weft "$LOSS"
 times=()
 resent=0
 welcome_again=0
@@ -129,7 +107,7 @@ for ((run = 1; run <= RUNS; run++)); do
 	mesh_stop 2
 	mesh_stop 1
 done
-pass_weft
+ul_pass
 say "(b) datagrams sent again (HELLO or CONFIRM, both hosts): $resent; WELCOMEs again: $welcome_again; CONFIRMs answered again: $confirm_again"
 mapfile -t sorted < <(printf '%s\n' "${times[@]}" | sort -n)
 median=$(((sorted[(RUNS - 1) / 2] + sorted[RUNS / 2]) / 2))
@@ -150,15 +128,15 @@ again() {
 	# Nor does h2 know h1 from an earlier run's members file.
 	rm -f "$WT_TMP"/h[12].members
 	mesh_start 2
-	drop_rule "$2"
+	ul_drop "$2"
 	t0=$(now_ms)
 	mesh_start 1
 	if [ "$3" != 0 ]; then
 		sleep "$3"
-		pass_weft
+		ul_pass
 	fi
 	up=$(both_up_ms 20) || fail "($1) no session in 20 s"
-	[ "$3" != 0 ] || pass_weft
+	[ "$3" != 0 ] || ul_pass
 	AGAIN_MS=$((up - t0))
 }
 # check_again WHAT ANSWERED DROPPED: after `again`, h2 answered what was sent

@@ -16,42 +16,18 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mesh.sh"
+. "$(dirname "$0")/recovery_lib.sh"
 mesh_test_begin ping jq awk
 
 RESTART_MAX_MS=5000
 MOVE_MAX_MS=1000
 
-now_s() { date +%s.%N; }
-# ms_between A B: (B - A) in whole milliseconds, A and B in seconds.
-ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d\n", (b - a) * 1000 }'; }
-# first_reply_after LOG T: the timestamp of the first reply in a ping -D log
-# that arrived after T (empty if none).
-first_reply_after() {
-	awk -v t="$2" '/ bytes from / {
-		ts = substr($1, 2, length($1) - 2)
-		if (ts + 0 > t + 0) { print ts; exit }
-	}' "$1"
-}
 # replies_between LOG A B: how many replies arrived between A and B.
 replies_between() {
 	awk -v a="$2" -v b="$3" '/ bytes from / {
 		ts = substr($1, 2, length($1) - 2) + 0
 		if (ts > a + 0 && ts < b + 0) n++
 	} END { print n + 0 }' "$1"
-}
-# wait_reply_after LOG T SECS: wait up to SECS for a reply after T; prints its time.
-wait_reply_after() {
-	local n=0 ts
-	while [ $n -lt $(($3 * 20)) ]; do
-		ts=$(first_reply_after "$1" "$2")
-		if [ -n "$ts" ]; then
-			printf '%s\n' "$ts"
-			return 0
-		fi
-		sleep 0.05
-		n=$((n + 1))
-	done
-	return 1
 }
 # steady LOG T INTERVAL: fail unless at least 80 % of the pings sent in the
 # second after T (one per INTERVAL s) were answered in that second.
