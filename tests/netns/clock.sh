@@ -20,7 +20,6 @@
 #                            $(spawn_log poll)
 #   clock_poll_stop
 #   clock_drops I            "name=N ..." of host I's handshake drop counters
-#   now_s                    the time now, seconds with decimals (for ping -D logs)
 #   ping_start NAME I J S T  hIc1 pings hJc1 every T s, with timestamps, for at
 #                            most S s (permanent neighbours: no ARP in the way)
 #   ping_stop NAME           interrupt it and wait for its statistics
@@ -100,8 +99,6 @@ clock_drops() {
 	mesh_status "$1" | jq -r '.drops | to_entries[] | select(.key | startswith("handshake")) |
 		select(.value > 0) | "\(.key)=\(.value)"' | tr '\n' ' '
 }
-
-now_s() { date +%s.%N; }
 
 ping_stats() {
 	awk -v end="${2:-0}" '

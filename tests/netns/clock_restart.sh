@@ -45,14 +45,6 @@ for j in 1 3; do
 	wait_for 10 c "$j" 1 ping -c 1 -W 1 "$(cont_ip 2 1)" || fail "h${j}c1 does not reach h2c1"
 done
 
-# first_reply_after LOG T: the time of the first reply in a ping -D log after T.
-first_reply_after() {
-	awk -v t="$2" '/ bytes from / {
-		ts = substr($1, 2, length($1) - 2)
-		if (ts + 0 > t + 0) { print ts; exit }
-	}' "$1"
-}
-
 # restart CASE: stop weftd on h2, start it a day behind; sets BACK_1 and
 # BACK_3 to the seconds until h1c1's and h3c1's pings were answered again
 # (empty: not within GIVEUP_S).

@@ -244,6 +244,40 @@ wait_for() {
 	return 1
 }
 
+# ---- ping -D logs -----------------------------------------------------------
+
+# now_s: the time now, in seconds since the epoch with ns digits (the clock
+# ping -D stamps its lines with).
+now_s() { date +%s.%N; }
+
+# ms_between A B: (B - A) in whole milliseconds, A and B in seconds.
+ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d\n", (b - a) * 1000 }'; }
+
+# first_reply_after LOG T: the stamp of the first reply in the ping -D log
+# LOG that arrived after T (empty if none).
+first_reply_after() {
+	awk -v t="$2" '/ bytes from / {
+		ts = substr($1, 2, length($1) - 2)
+		if (ts + 0 > t + 0) { print ts; exit }
+	}' "$1"
+}
+
+# wait_reply_after LOG T SECS: wait up to SECS (whole seconds) for such a
+# reply and print its stamp; polls every 0.05 s, at most SECS * 20 times.
+wait_reply_after() {
+	local n=0 ts
+	while [ $n -lt $(($3 * 20)) ]; do
+		ts=$(first_reply_after "$1" "$2")
+		if [ -n "$ts" ]; then
+			printf '%s\n' "$ts"
+			return 0
+		fi
+		sleep 0.05
+		n=$((n + 1))
+	done
+	return 1
+}
+
 # ---- topology ---------------------------------------------------------------
 
 # topo_create [--hosts N] [--containers K] [--underlay-mtu M] [--mtu M]

@@ -16,7 +16,6 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mesh.sh"
-. "$(dirname "$0")/recovery_lib.sh"
 mesh_test_begin ping jq awk
 
 RESTART_MAX_MS=5000
