@@ -17,14 +17,9 @@
 #include "common/bytes.h"
 #include "common/coalesce.h"
 #include "common/gso.h"
+#include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define check(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
 
 #define MAX_MERGED 128
 #define BUF_MAX	   (65536 + 14)
@@ -33,20 +28,6 @@ struct merged {
 	const uint8_t *frame;
 	size_t len;
 };
-
-static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		sum += i % 2 ? p[i] : (uint32_t)p[i] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	while (sum > 0xffff)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
 
 static void finish(struct weft_coalesce *c, const struct merged *m, unsigned n)
 {

@@ -29,15 +29,10 @@
 #include "common/cookie.h"
 #include "common/handshake.h"
 #include "common/wire.h"
+#include "tests/fuzz/fuzz.h"
 #include "tests/fuzz/handshake_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define check(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
 
 #define SECRET_AT 5000 /* the clock (monotonic ms) when the secret was drawn */
 

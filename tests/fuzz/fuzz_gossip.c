@@ -19,14 +19,9 @@
 
 #include "common/gossip.h"
 #include "common/members.h"
+#include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define check(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
 
 #define T0	  1000000
 #define MAX_BODY  70000

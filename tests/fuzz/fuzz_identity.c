@@ -37,18 +37,13 @@
 #include "common/bytes.h"
 #include "common/handshake.h"
 #include "common/noise.h"
+#include "tests/fuzz/fuzz.h"
 #include "tests/fuzz/handshake_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define PAYLOAD_MAX 700
 #define MSG_MAX	    (PAYLOAD_MAX + 128)
-
-#define check(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
 
 /* A Noise state of the fixture: weft's prologue for the network "fuzz". */
 static void noise_start(struct weft_noise *n, const struct party *p, bool initiator)

@@ -24,17 +24,12 @@
 #include "common/bytes.h"
 #include "common/pmtu.h"
 #include "common/relay.h"
+#include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The ceiling, then at most 14 halvings from 65535 to under 8: 15. */
 #define PROBES_PER_SEARCH_MAX 15
-
-#define check(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
 
 enum action {
 	NEXT_PROBE,

@@ -14,24 +14,12 @@
 
 #include "common/bytes.h"
 #include "common/toobig.h"
+#include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define check(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
-
 #define MTU_MIN 68
 #define MTU_MAX 9000
-
-static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		sum += i % 2 ? p[i] : (uint32_t)p[i] << 8;
-	return sum;
-}
 
 /* True when the folded one's complement sum is all ones: a valid checksum. */
 static bool sum_ok(uint32_t sum)

@@ -13,18 +13,13 @@
 
 #include "common/session.h"
 #include "common/wire.h"
+#include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NOW	 1000
 #define RX_INDEX 0x01020304
 #define TX_INDEX 0x0a0b0c0d
-
-#define check(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
 
 static struct weft_session *rx, *tx;
 static uint8_t buf[WEFT_WIRE_DATA_MAX_LEN + 64];
