@@ -54,7 +54,7 @@ static void finish(struct weft_coalesce *c, const struct merged *m, unsigned n)
 		check(k < n && out == m[k].len);
 		if (c->first.version == 4) {
 			/* The header checksum verifies; 0 and 0xffff are both valid. */
-			check(fold(sum_bytes(0, seg + 14, 20)) == 0xffff);
+			check(fx_fold(fx_sum(0, seg + 14, 20)) == 0xffff);
 			check(memcmp(seg, f, 14 + 4) == 0);
 			check(df || memcmp(seg + 14 + 4, f + 14 + 4, 2) == 0);
 			check(memcmp(seg + 14 + 6, f + 14 + 6, 4) == 0);
@@ -64,10 +64,10 @@ static void finish(struct weft_coalesce *c, const struct merged *m, unsigned n)
 		}
 		check(memcmp(seg + l4 + 18, f + l4 + 18, out - l4 - 18) == 0);
 		if (c->first.version == 4)
-			pseudo = sum_bytes(0, seg + 14 + 12, 8) + 6 + (uint32_t)(out - l4);
+			pseudo = fx_sum(0, seg + 14 + 12, 8) + 6 + (uint32_t)(out - l4);
 		else
-			pseudo = sum_bytes(0, seg + 14 + 8, 32) + 6 + (uint32_t)(out - l4);
-		check(fold(pseudo + sum_bytes(0, seg + l4, out - l4)) == 0xffff);
+			pseudo = fx_sum(0, seg + 14 + 8, 32) + 6 + (uint32_t)(out - l4);
+		check(fx_fold(pseudo + fx_sum(0, seg + l4, out - l4)) == 0xffff);
 		k++;
 	}
 	check(k == n);

@@ -48,13 +48,13 @@ static void fuzz_segments(uint8_t *frame, size_t len, const struct weft_gso_hdr 
 		check(memcmp(seg + hdrs, orig + hdrs + pos, take) == 0);
 		if (g.version == 4) {
 			check(weft_get_be16(ip + 2) == seg_len - g.l3);
-			check(fold(sum_bytes(0, ip, g.l4 - g.l3)) == 0xffff);
-			pseudo = sum_bytes(0, ip + 12, 8) + g.proto + (uint32_t)l4_len;
+			check(fx_fold(fx_sum(0, ip, g.l4 - g.l3)) == 0xffff);
+			pseudo = fx_sum(0, ip + 12, 8) + g.proto + (uint32_t)l4_len;
 		} else {
 			check(weft_get_be16(ip + 4) == seg_len - g.l3 - 40);
-			pseudo = sum_bytes(0, ip + 8, 32) + g.proto + (uint32_t)l4_len;
+			pseudo = fx_sum(0, ip + 8, 32) + g.proto + (uint32_t)l4_len;
 		}
-		check(fold(pseudo + sum_bytes(0, seg + g.l4, l4_len)) == 0xffff);
+		check(fx_fold(pseudo + fx_sum(0, seg + g.l4, l4_len)) == 0xffff);
 		pos += take;
 		k++;
 		check(k <= n);
@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* The field held the pseudo-header's sum; now the whole verifies. A
 		 * field at an odd offset straddles two words of the sum. */
 		if (weft_gso_complete_csum(frame, len, &h) == 0 && h.csum_offset % 2 == 0)
-			check(fold(pseudo + sum_bytes(0, frame + start, len - start)) == 0xffff);
+			check(fx_fold(pseudo + fx_sum(0, frame + start, len - start)) == 0xffff);
 	}
 	free(frame);
 	return 0;

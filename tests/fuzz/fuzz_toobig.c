@@ -33,8 +33,8 @@ static bool sum_ok(uint32_t sum)
 static uint32_t pseudo_sum(const uint8_t *ip, size_t len, uint8_t proto)
 {
 	if (ip[0] >> 4 == 4)
-		return sum_bytes(0, ip + 12, 8) + proto + (uint32_t)len;
-	return sum_bytes(0, ip + 8, 32) + (uint32_t)(len >> 16) + (uint32_t)(len & 0xffff) + proto;
+		return fx_sum(0, ip + 12, 8) + proto + (uint32_t)len;
+	return fx_sum(0, ip + 8, 32) + (uint32_t)(len >> 16) + (uint32_t)(len & 0xffff) + proto;
 }
 
 static void check_answer(const uint8_t *out, size_t n, const uint8_t *frame, size_t len)
@@ -49,9 +49,9 @@ static void check_answer(const uint8_t *out, size_t n, const uint8_t *frame, siz
 	if (weft_get_be16(out + 12) == 0x0800) {
 		check(n <= 14 + 576 && n == 14 + (size_t)weft_get_be16(ip + 2));
 		check(ip[0] == 0x45 && ip[9] == 1);
-		check(sum_ok(sum_bytes(0, ip, 20)));
+		check(sum_ok(fx_sum(0, ip, 20)));
 		check(ip[20] == 3 && ip[21] == 4);
-		check(sum_ok(sum_bytes(0, ip + 20, n - 34)));
+		check(sum_ok(fx_sum(0, ip + 20, n - 34)));
 		check(memcmp(ip + 28, frame + 14, n - 42) == 0);
 		check(memcmp(ip + 12, frame + 14 + 16, 4) == 0);
 		check(memcmp(ip + 16, frame + 14 + 12, 4) == 0);
@@ -61,7 +61,7 @@ static void check_answer(const uint8_t *out, size_t n, const uint8_t *frame, siz
 		check(n == 14 + 40 + (size_t)weft_get_be16(ip + 4));
 		check(ip[0] >> 4 == 6 && ip[6] == 58);
 		check(ip[40] == 2 && ip[41] == 0);
-		check(sum_ok(pseudo_sum(ip, n - 54, 58) + sum_bytes(0, ip + 40, n - 54)));
+		check(sum_ok(pseudo_sum(ip, n - 54, 58) + fx_sum(0, ip + 40, n - 54)));
 		check(memcmp(ip + 48, frame + 14, n - 62) == 0);
 		check(memcmp(ip + 8, frame + 14 + 24, 16) == 0);
 		check(memcmp(ip + 24, frame + 14 + 8, 16) == 0);
@@ -93,7 +93,7 @@ static void on_fragment(void *ctx, const uint8_t *frag, size_t len)
 	hlen = (size_t)(ip[0] & 0xf) * 4;
 	tot = weft_get_be16(ip + 2);
 	check(ip[0] >> 4 == 4 && hlen >= 20 && tot >= hlen && len == 14 + tot);
-	check(sum_ok(sum_bytes(0, ip, hlen)));
+	check(sum_ok(fx_sum(0, ip, hlen)));
 	check(!(weft_get_be16(ip + 6) & 0x4000));
 	check((weft_get_be16(ip + 6) & 0x1fff) == (c->frag & 0x1fff) + c->pos / 8);
 	/* Only the last may hold a number of bytes that is not a multiple of 8. */
@@ -156,7 +156,7 @@ static bool tcp_valid(const uint8_t *frame, size_t len)
 	} else {
 		return false;
 	}
-	return sum_ok(pseudo_sum(ip, seg, 6) + sum_bytes(0, ip + hlen, seg));
+	return sum_ok(pseudo_sum(ip, seg, 6) + fx_sum(0, ip + hlen, seg));
 }
 
 static void fuzz_clamp(const uint8_t *frame, size_t len, unsigned mtu)
