@@ -664,7 +664,7 @@ measure() {
 			log "$k: TCP run $r failed: $(tail -c 300 "$out/tcp$round.$r.json" | tr '\n' ' ')"
 			continue
 		fi
-		printf '%s %s %s\n' "$res" $((t1 - t0)) $((b1 - b0)) >>"$raw/tcp"
+		printf '%s %s %s %s\n' "$res" $((t1 - t0)) $((b1 - b0)) "$round" >>"$raw/tcp"
 		log "$k: TCP run $r/$runs: ${res% *} Mbit/s"
 	done
 
@@ -765,12 +765,28 @@ aggregate() {
 		--argjson lossj "$lossj" --argjson where "$where" \
 		--argjson tcp_runs "$(awk '{ print $1 }' "$raw/tcp" 2>/dev/null | jq -sc .)" \
 		--argjson udp_runs "$(awk '{ print $1 }' "$raw/udp" 2>/dev/null | jq -sc .)" \
+		--argjson dcpu_rounds "$(cpu_per_round "$raw")" \
 		'{kind: $kind, status: "ok", info: $info, warning: (if $warn == "" then null else $warn end),
 		  mtu: $mtu, tcp_mbps: $tcp, tcp_runs_mbps: $tcp_runs,
 		  ping_avg_ms: $pavg, ping_p99_ms: $p99, ping_replies: $pn,
 		  udp64_kpps: $kpps, udp64_runs_kpps: $udp_runs, udp64_loss_pct: $loss, udp64_lost_at: $where,
 		  tcp_under_loss: $lossj,
-		  tcp_gb: $gb, daemon_cpu_s_per_gb: $dcpu, host_cpu_s_per_gb: $hcpu}'
+		  tcp_gb: $gb, daemon_cpu_s_per_gb: $dcpu, host_cpu_s_per_gb: $hcpu,
+		  daemon_cpu_s_per_gb_rounds: $dcpu_rounds}'
+}
+
+# cpu_per_round RAWDIR: the daemons' CPU per GB of each round's TCP runs, as
+# a JSON object {"ROUND": s/GB}; {} without daemons or TCP runs.
+cpu_per_round() {
+	local raw=$1
+	if [ ! -s "$raw/tcp" ] || [ "$(cat "$raw/ndaemons")" = 0 ]; then
+		echo '{}'
+		return
+	fi
+	awk -v h="$clk_tck" '{ b[$5] += $2; d[$5] += $3 }
+		END { printf "{"; sep = ""
+		      for (r in b) if (b[r] > 0) { printf "%s\"%s\": %.3f", sep, r, d[r] / h / (b[r] / 1e9); sep = ", " }
+		      print "}" }' "$raw/tcp"
 }
 
 # ---- main -------------------------------------------------------------------
@@ -849,8 +865,15 @@ ratios=$(jq -c '
 		| if $r.weft == null or $b == null or ($r.weft | f) == null or ($b | f) == 0 then null
 		  else {ratio: (($r.weft | f) / ($b | f)), weft: ($r.weft | f), ref: ($b | f), ref_kind: $b.kind,
 			better: (if better == "max" then "higher" else "lower" end)} end;
+	  # Rounds take turns, so each round compares kinds under the same load.
+	  def cpu_rounds: if $r.weft == null then null else
+		[($r.weft.daemon_cpu_s_per_gb_rounds // {}) | to_entries[] | .key as $k | .value as $w
+		 | ([$ref[] | .daemon_cpu_s_per_gb_rounds[$k] // empty] | min) as $b
+		 | select($b != null and $b > 0) | {round: ($k | tonumber), ratio: ($w / $b)}]
+		| sort_by(.round) | map(.ratio) | if length > 1 then . else null end end;
 	{tcp: ratio(.tcp_mbps; "max"), ping: ratio(.ping_avg_ms; "min"),
-	 udp64: ratio(.udp64_kpps; "max"), cpu: ratio(.daemon_cpu_s_per_gb; "min")}' <<<"$results")
+	 udp64: ratio(.udp64_kpps; "max"), cpu: (ratio(.daemon_cpu_s_per_gb; "min")
+		| if . == null then null else . + {rounds: cpu_rounds} end)}' <<<"$results")
 # weft against kernel VXLAN, and with superframes against without
 vs=$(jq -c '
 	(map(select(.status == "ok")) | map({(.kind): .}) | add // {}) as $r
@@ -919,7 +942,8 @@ vs=$(jq -c '
 	else
 		jq -r 'to_entries[] | select(.value != null) | .key as $m | .value |
 			"  \({tcp: "TCP throughput", ping: "ping avg", udp64: "64B rate", cpu: "CPU per GB"}[$m]): " +
-			"\(.ratio * 100 | round / 100)x  (weft \(.weft * 1000 | round / 1000) vs \(.ref_kind) \(.ref * 1000 | round / 1000); \(.better) is better)"' \
+			"\(.ratio * 100 | round / 100)x  (weft \(.weft * 1000 | round / 1000) vs \(.ref_kind) \(.ref * 1000 | round / 1000); \(.better) is better)" +
+			(if .rounds == null then "" else "; round by round \(.rounds | map(. * 1000 | round / 1000 | tostring + "x") | join(" ")), median \(.rounds | sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end | . * 1000 | round / 1000)x" end)' \
 			<<<"$ratios"
 	fi
 	if jq -e 'map(select(. != null and . != {})) | length > 0' <<<"$vs" >/dev/null; then
