@@ -502,9 +502,9 @@ loss_off() {
 	ul nft delete table bridge wtloss 2>/dev/null || true
 	for i in 1 2; do
 		[ -f "$WT_TMP/gso_on.h$i" ] || continue
-		for f in $(cat "$WT_TMP/gso_on.h$i"); do
-			hN "$i" ethtool -K eth0 "$f" on >/dev/null 2>&1 || true
-		done
+		while read -r f; do
+			[ -z "$f" ] || hN "$i" ethtool -K eth0 "$f" on </dev/null >/dev/null 2>&1 || true
+		done <"$WT_TMP/gso_on.h$i"
 	done
 }
 
