@@ -871,9 +871,12 @@ ratios=$(jq -c '
 		 | ([$ref[] | .daemon_cpu_s_per_gb_rounds[$k] // empty] | min) as $b
 		 | select($b != null and $b > 0) | {round: ($k | tonumber), ratio: ($w / $b)}]
 		| sort_by(.round) | map(.ratio) | if length > 1 then . else null end end;
+	  def median: sort | if length % 2 == 1 then .[length / 2 | floor]
+		else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 	{tcp: ratio(.tcp_mbps; "max"), ping: ratio(.ping_avg_ms; "min"),
 	 udp64: ratio(.udp64_kpps; "max"), cpu: (ratio(.daemon_cpu_s_per_gb; "min")
-		| if . == null then null else . + {rounds: cpu_rounds} end)}' <<<"$results")
+		| if . == null then null else . + {rounds: cpu_rounds}
+		  | . + {rounds_median: (if .rounds == null then null else .rounds | median end)} end)}' <<<"$results")
 # weft against kernel VXLAN, and with superframes against without
 vs=$(jq -c '
 	(map(select(.status == "ok")) | map({(.kind): .}) | add // {}) as $r
@@ -943,7 +946,7 @@ vs=$(jq -c '
 		jq -r 'to_entries[] | select(.value != null) | .key as $m | .value |
 			"  \({tcp: "TCP throughput", ping: "ping avg", udp64: "64B rate", cpu: "CPU per GB"}[$m]): " +
 			"\(.ratio * 100 | round / 100)x  (weft \(.weft * 1000 | round / 1000) vs \(.ref_kind) \(.ref * 1000 | round / 1000); \(.better) is better)" +
-			(if .rounds == null then "" else "; round by round \(.rounds | map(. * 1000 | round / 1000 | tostring + "x") | join(" ")), median \(.rounds | sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end | . * 1000 | round / 1000)x" end)' \
+			(if .rounds == null then "" else "; round by round \(.rounds | map(. * 1000 | round / 1000 | tostring + "x") | join(" ")), median \(.rounds_median * 1000 | round / 1000)x" end)' \
 			<<<"$ratios"
 	fi
 	if jq -e 'map(select(. != null and . != {})) | length > 0' <<<"$vs" >/dev/null; then
