@@ -107,17 +107,6 @@ static void free_rx(struct weft_udp *u)
 	free(u->rx_seg);
 }
 
-/* Receive message @i takes a whole source address and control buffer again
- * (recvmmsg() writes back the lengths it used and the flags). */
-static void rearm_rx(struct weft_udp *u, unsigned i)
-{
-	struct msghdr *mh = &u->rx_msgs[i].msg_hdr;
-
-	mh->msg_namelen = sizeof(u->rx_src[i]);
-	mh->msg_controllen = sizeof(u->rx_ctl[i].buf);
-	mh->msg_flags = 0;
-}
-
 int weft_udp_new(struct weft_udp **out, const struct weft_udp_config *cfg,
 		  char err[static WEFT_ERRLEN])
 {
@@ -231,7 +220,6 @@ int weft_udp_new(struct weft_udp **out, const struct weft_udp_config *cfg,
 		u->rx_msgs[i].msg_hdr.msg_iovlen = 1;
 		u->rx_msgs[i].msg_hdr.msg_name = &u->rx_src[i];
 		u->rx_msgs[i].msg_hdr.msg_control = u->rx_ctl[i].buf;
-		rearm_rx(u, i);
 	}
 
 	*out = u;
@@ -325,16 +313,18 @@ static size_t read_ctl(const struct msghdr *mh, struct weft_udp_local_addr *loca
 
 int weft_udp_recv_batch(struct weft_udp *u)
 {
-	unsigned total = 0, used = u->rx_n;
+	unsigned total = 0;
 	int r;
 
 	u->rx_n = u->rx_cur = 0;
 	u->rx_off = 0;
-	/* Only the messages the last call filled have lengths the kernel
-	 * changed (it writes nothing back for the message it stopped at): a
-	 * lone datagram costs one header here, not the whole batch's 4 KiB. */
-	for (unsigned i = 0; i < used; i++)
-		rearm_rx(u, i);
+	for (unsigned i = 0; i < u->rx_slots; i++) {
+		struct msghdr *mh = &u->rx_msgs[i].msg_hdr;
+
+		mh->msg_namelen = sizeof(u->rx_src[i]);
+		mh->msg_controllen = sizeof(u->rx_ctl[i].buf);
+		mh->msg_flags = 0;
+	}
 	r = recvmmsg(u->fd, u->rx_msgs, u->rx_slots, MSG_DONTWAIT, NULL);
 	if (r < 0) {
 		int e = errno;
