@@ -239,7 +239,63 @@ int weft_gso_complete_csum(uint8_t *frame, size_t len, const struct weft_gso_hdr
 	return 0;
 }
 
+int weft_csum_partial_locate(const uint8_t *frame, size_t len, size_t *start, size_t *field,
+			     size_t *end)
+{
+	size_t l3, l4, ip_end;
+	uint16_t type;
+	uint8_t proto;
+
+	if (weft_gso_l3(frame, len, &l3, &type) < 0)
+		return -EINVAL;
+	if (type == ETH_P_IP) {
+		const uint8_t *ip = frame + l3;
+
+		if (len < l3 + 20 || ip[0] >> 4 != 4 || (ip[0] & 0x0f) < 5 ||
+		    (weft_get_be16(ip + 6) & IPV4_MF_OFF))
+			return -EINVAL;
+		l4 = l3 + (size_t)(ip[0] & 0x0f) * 4;
+		ip_end = l3 + weft_get_be16(ip + 2);
+		proto = ip[9];
+	} else if (type == ETH_P_IPV6) {
+		const uint8_t *ip = frame + l3;
+
+		if (len < l3 + 40 || ip[0] >> 4 != 6)
+			return -EINVAL;
+		l4 = l3 + 40;
+		ip_end = l4 + weft_get_be16(ip + 4);
+		proto = ip[6];
+	} else {
+		return -EINVAL;
+	}
+	if (proto != IPPROTO_TCP_ && proto != IPPROTO_UDP_)
+		return -EINVAL;
+	if (ip_end > len || ip_end < l4 + (proto == IPPROTO_TCP_ ? TCP_HLEN_MIN : UDP_HLEN))
+		return -EINVAL;
+	*start = l4;
+	*field = l4 + (proto == IPPROTO_TCP_ ? 16 : 6);
+	*end = ip_end;
+	return 0;
+}
+
+int weft_csum_partial_complete(uint8_t *frame, size_t len)
+{
+	size_t start, field, end;
+	uint16_t v;
+
+	if (weft_csum_partial_locate(frame, len, &start, &field, &end) < 0)
+		return -EINVAL;
+	v = (uint16_t)~weft_csum_fold(weft_csum_add(0, frame + start, end - start));
+	put16(frame + field, v ? v : 0xffff);
+	return 0;
+}
+
 /* ---- segmentation ----------------------------------------------------------------- */
+
+void weft_gso_leave_partial(struct weft_gso *g)
+{
+	g->partial = true;
+}
 
 /* The IP and L4 headers of @frame for a GSO type: offsets into @g. */
 static int read_headers(struct weft_gso *g, const struct weft_gso_hdr *h)
@@ -370,10 +426,15 @@ bool weft_gso_next(struct weft_gso *g, uint8_t **seg, size_t *seg_len)
 		sum = weft_csum_add_be16(sum, (uint16_t)(l4_len >> 16));
 		sum = weft_csum_add_be16(sum, (uint16_t)l4_len);
 	}
-	sum = weft_csum_add(sum, l4, l4_len);
-	check = (uint16_t)~weft_csum_fold(sum);
-	if (!g->tcp && check == 0)
-		check = 0xffff; /* 0 means "no checksum" to UDP */
+	if (g->partial) {
+		/* What the kernel leaves for a device: the receiver adds the rest. */
+		check = weft_csum_fold(sum);
+	} else {
+		sum = weft_csum_add(sum, l4, l4_len);
+		check = (uint16_t)~weft_csum_fold(sum);
+		if (!g->tcp && check == 0)
+			check = 0xffff; /* 0 means "no checksum" to UDP */
+	}
 	put16(l4 + (g->tcp ? 16 : 6), check);
 
 	*seg = s;

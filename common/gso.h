@@ -72,6 +72,20 @@ int weft_gso_l3(const uint8_t *frame, size_t len, size_t *l3, uint16_t *ethertyp
  * writes it). -EINVAL when the offsets do not fit @len. */
 int weft_gso_complete_csum(uint8_t *frame, size_t len, const struct weft_gso_hdr *h) WEFT_WUR;
 
+/* Where the partial TCP or UDP checksum of @frame is, found from its headers
+ * alone: up to two VLAN tags, then IPv4 that is not a fragment or IPv6
+ * without extension headers, carrying TCP or UDP. *@start is the L4
+ * header's offset, *@field the checksum field's, *@end the end of the IP
+ * packet (bytes after it are link padding, outside the checksum). -EINVAL
+ * for anything else or lengths that do not fit. */
+int weft_csum_partial_locate(const uint8_t *frame, size_t len, size_t *start, size_t *field,
+			     size_t *end) WEFT_WUR;
+/* Completes in place the checksum of a frame whose L4 checksum field holds
+ * the folded pseudo-header sum (CHECKSUM_PARTIAL's convention), located by
+ * weft_csum_partial_locate(): the one's complement of the sum from the L4
+ * header to the end of the IP packet (0 becomes 0xffff). */
+int weft_csum_partial_complete(uint8_t *frame, size_t len) WEFT_WUR;
+
 /* ---- segmentation ----------------------------------------------------------------- */
 
 /* Headers of one segment, at most: two VLAN tags, IPv4 or IPv6 with 40 bytes
@@ -94,6 +108,7 @@ struct weft_gso {
 	uint16_t ip_id;
 	uint32_t seq;
 	uint64_t pseudo; /* addresses and protocol, without the length */
+	bool partial;	 /* leave each segment's L4 checksum partial */
 	uint8_t tmpl[WEFT_GSO_MAX_HDRS];
 };
 
@@ -117,5 +132,10 @@ int weft_gso_start(struct weft_gso *g, uint8_t *frame, size_t len,
  * L4 checksum complete. False after the last. *@seg points into the frame
  * and stays valid until the next call. */
 bool weft_gso_next(struct weft_gso *g, uint8_t **seg, size_t *seg_len);
+
+/* After weft_gso_start(): weft_gso_next() leaves the L4 checksum partial
+ * (the field holds the folded pseudo-header sum for the segment's length,
+ * the payload is not summed) for a receiver that completes it. */
+void weft_gso_leave_partial(struct weft_gso *g);
 
 #endif

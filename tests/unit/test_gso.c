@@ -91,6 +91,124 @@ static void check_split(const struct fx_pkt *sp, unsigned mss)
 	assert_false(weft_gso_next(&g, &seg, &seg_len));
 }
 
+/* The same cut with the checksums left partial: each segment, completed by
+ * weft_csum_partial_complete(), is the segment the full cut makes. */
+static void check_split_partial(const struct fx_pkt *sp, unsigned mss)
+{
+	static uint8_t full[BIG];
+	struct weft_gso_hdr h = gso_hdr(sp, mss);
+	size_t len = fx_build_ex(frame, sp, true), full_len = 0;
+	struct weft_gso g, gf;
+	uint8_t *seg, *fseg;
+	size_t seg_len, fseg_len;
+	int k = 0;
+
+	memcpy(full, frame, len);
+	assert_true(weft_gso_start(&g, frame, len, &h) > 0);
+	weft_gso_leave_partial(&g);
+	assert_true(weft_gso_start(&gf, full, len, &h) > 0);
+	while (weft_gso_next(&g, &seg, &seg_len)) {
+		size_t start, field, end;
+
+		assert_true(weft_gso_next(&gf, &fseg, &fseg_len));
+		assert_int_equal(seg_len, fseg_len);
+		assert_int_equal(weft_csum_partial_locate(seg, seg_len, &start, &field, &end), 0);
+		assert_int_equal(start, fx_l4(sp));
+		assert_int_equal(field, start + (sp->udp ? 6 : 16));
+		assert_int_equal(end, seg_len);
+		/* Partial: the header alone does not check. */
+		assert_int_not_equal(weft_csum_fold(weft_csum_add(
+					 weft_csum_pseudo(seg + fx_l3(sp), sp->version,
+							  sp->udp ? 17 : 6, seg_len - start),
+					 seg + start, seg_len - start)),
+				     0xffff);
+		assert_int_equal(weft_csum_partial_complete(seg, seg_len), 0);
+		assert_memory_equal(seg, fseg, seg_len);
+		full_len += seg_len;
+		k++;
+	}
+	assert_false(weft_gso_next(&gf, &fseg, &fseg_len));
+	assert_true(k > 0 && full_len > 0);
+}
+
+static void test_partial(void **state)
+{
+	struct fx_pkt p = {.version = 4,
+			   .ip_id = 7,
+			   .sport = 80,
+			   .dport = 9999,
+			   .seq = 0xfffff000,
+			   .flags = FX_TCP_ACK | FX_TCP_PSH,
+			   .tcp_opts = 12,
+			   .payload = payload,
+			   .payload_len = 20000};
+
+	(void)state;
+	check_split_partial(&p, 1448);
+	p.version = 6;
+	check_split_partial(&p, 1448);
+	p.vlan = true;
+	check_split_partial(&p, 1000);
+	p.version = 4;
+	p.ip_opts = 8;
+	check_split_partial(&p, 1000);
+	p.udp = true;
+	p.vlan = false;
+	p.ip_opts = 0;
+	check_split_partial(&p, 1400);
+	p.version = 6;
+	check_split_partial(&p, 1400);
+	p.payload_len = 1; /* one short segment */
+	check_split_partial(&p, 1400);
+}
+
+/* What weft_csum_partial_locate() refuses, and link padding left out. */
+static void test_partial_locate(void **state)
+{
+	struct fx_pkt p = {.version = 4,
+			   .sport = 1,
+			   .dport = 2,
+			   .flags = FX_TCP_ACK,
+			   .payload = payload,
+			   .payload_len = 100};
+	uint8_t f[2048];
+	size_t len, start, field, end;
+
+	(void)state;
+	len = fx_build(f, &p);
+	assert_int_equal(weft_csum_partial_locate(f, len, &start, &field, &end), 0);
+	assert_int_equal(end, len);
+	/* Padding after the IP packet stays outside. */
+	memset(f + len, 0, 20);
+	assert_int_equal(weft_csum_partial_locate(f, len + 20, &start, &field, &end), 0);
+	assert_int_equal(end, len);
+	/* Truncated. */
+	assert_int_equal(weft_csum_partial_locate(f, len - 1, &start, &field, &end), -EINVAL);
+	assert_int_equal(weft_csum_partial_locate(f, 13, &start, &field, &end), -EINVAL);
+	/* A fragment. */
+	f[14 + 6] |= 0x20;
+	assert_int_equal(weft_csum_partial_locate(f, len, &start, &field, &end), -EINVAL);
+	f[14 + 6] &= (uint8_t)~0x20;
+	/* Not TCP or UDP (ICMP). */
+	f[14 + 9] = 1;
+	assert_int_equal(weft_csum_partial_locate(f, len, &start, &field, &end), -EINVAL);
+	f[14 + 9] = 6;
+	/* A total length below the TCP header. */
+	weft_put_be16(f + 14 + 2, 20 + 19);
+	assert_int_equal(weft_csum_partial_locate(f, len, &start, &field, &end), -EINVAL);
+	/* IPv6 with an extension header (hop-by-hop) first. */
+	p.version = 6;
+	len = fx_build(f, &p);
+	assert_int_equal(weft_csum_partial_locate(f, len, &start, &field, &end), 0);
+	f[14 + 6] = 0;
+	assert_int_equal(weft_csum_partial_locate(f, len, &start, &field, &end), -EINVAL);
+	/* Neither IPv4 nor IPv6 (ARP). */
+	f[12] = 0x08;
+	f[13] = 0x06;
+	assert_int_equal(weft_csum_partial_locate(f, len, &start, &field, &end), -EINVAL);
+	assert_int_equal(weft_csum_partial_complete(f, len), -EINVAL);
+}
+
 static void test_tcp4_split(void **state)
 {
 	struct fx_pkt p = {.version = 4,
@@ -446,6 +564,8 @@ int main(void)
 	    cmocka_unit_test(test_udp_segment_zero_csum),
 	    cmocka_unit_test(test_csum),
 	    cmocka_unit_test(test_hdr_roundtrip),
+	    cmocka_unit_test(test_partial),
+	    cmocka_unit_test(test_partial_locate),
 	};
 
 	fill_payload();
