@@ -8,6 +8,7 @@
  * checksum completion either refuses or makes the sum verify. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -87,6 +88,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * field at an odd offset straddles two words of the sum. */
 		if (weft_gso_complete_csum(frame, len, &h) == 0 && h.csum_offset % 2 == 0)
 			check(fx_fold(pseudo + fx_sum(0, frame + start, len - start)) == 0xffff);
+	} else {
+		/* The frame as a peer's partial-checksum frame: found within the
+		 * frame, and once completed its L4 checksum verifies. */
+		size_t start, field, end;
+
+		if (weft_csum_partial_locate(frame, len, &start, &field, &end) == 0) {
+			uint32_t pseudo = weft_get_be16(frame + field);
+
+			check(start + 8 <= end && end <= len && field + 2 <= end && field > start);
+			check(weft_csum_partial_complete(frame, len) == 0);
+			check(fx_fold(pseudo + fx_sum(0, frame + start, end - start)) == 0xffff);
+		} else {
+			check(weft_csum_partial_complete(frame, len) == -EINVAL);
+		}
 	}
 	free(frame);
 	return 0;
