@@ -38,7 +38,7 @@ static bool ipv6_ok(const uint8_t *ip, size_t len)
 	       ETH_HLEN + IPV6_HLEN + (size_t)weft_get_be16(ip + 4) == len;
 }
 
-bool weft_coalesce_parse(struct weft_coalesce_seg *s, const uint8_t *frame, size_t len)
+static bool parse(struct weft_coalesce_seg *s, const uint8_t *frame, size_t len, bool verify)
 {
 	const uint8_t *ip = frame + ETH_HLEN, *t;
 	uint16_t type;
@@ -68,8 +68,18 @@ bool weft_coalesce_parse(struct weft_coalesce_seg *s, const uint8_t *frame, size
 	s->payload = len - s->hdrs;
 	s->seq = weft_get_be32(t + 4);
 	l4_len = len - s->l4;
-	return weft_csum_fold(
-		   weft_csum_add(weft_csum_pseudo(ip, s->version, 6, l4_len), t, l4_len)) == 0xffff;
+	return !verify || weft_csum_fold(weft_csum_add(weft_csum_pseudo(ip, s->version, 6, l4_len),
+						       t, l4_len)) == 0xffff;
+}
+
+bool weft_coalesce_parse(struct weft_coalesce_seg *s, const uint8_t *frame, size_t len)
+{
+	return parse(s, frame, len, true);
+}
+
+bool weft_coalesce_parse_partial(struct weft_coalesce_seg *s, const uint8_t *frame, size_t len)
+{
+	return parse(s, frame, len, false);
 }
 
 void weft_coalesce_start(struct weft_coalesce *c, uint8_t *buf, size_t cap, const uint8_t *frame,

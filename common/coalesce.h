@@ -32,6 +32,10 @@ struct weft_coalesce_seg {
  * headers; TCP with payload, flags ACK or ACK|PSH; lengths that agree with
  * @len; a TCP checksum that verifies. Fills @s. */
 bool weft_coalesce_parse(struct weft_coalesce_seg *s, const uint8_t *frame, size_t len);
+/* The same for a segment whose sender left its TCP checksum partial (a
+ * FRAME_PARTIAL, authenticated by the session's AEAD): every check but the
+ * checksum, which the merged superframe's partial one replaces anyway. */
+bool weft_coalesce_parse_partial(struct weft_coalesce_seg *s, const uint8_t *frame, size_t len);
 
 struct weft_coalesce {
 	uint8_t *buf; /* borrowed: where the superframe is built */

@@ -135,6 +135,68 @@ static void check_merge(const struct fx_pkt *p, unsigned n, size_t mss, size_t l
 	assert_int_equal(k, n);
 }
 
+/* Segments whose checksum the sender left partial: refused by the checking
+ * parse, accepted by the partial one, and merged into the same superframe as
+ * complete segments. */
+static void test_partial_segments(void **state)
+{
+	struct fx_pkt p = {.version = 4,
+			   .sport = 40000,
+			   .dport = 5201,
+			   .seq = 1000,
+			   .ack = 7,
+			   .flags = FX_TCP_ACK,
+			   .window = 500,
+			   .tcp_opts = 12,
+			   .ip_id = 100,
+			   .payload = payload};
+	static uint8_t full_sf[BIG];
+	struct weft_coalesce c;
+	struct weft_coalesce_seg s;
+	struct weft_gso_hdr h, hf;
+	size_t len, full_len;
+
+	(void)state;
+	for (unsigned v = 4; v <= 6; v += 2) {
+		p.version = v;
+		make_flow(&p, 4, 1000, 1000, false);
+		/* The complete flow's superframe first. */
+		assert_true(parse(&s, 0));
+		weft_coalesce_start(&c, buf, sizeof(buf), segs[0], seg_len[0], &s);
+		for (unsigned i = 1; i < 4; i++) {
+			assert_true(parse(&s, i));
+			assert_true(weft_coalesce_append(&c, segs[i], &s));
+		}
+		full_len = weft_coalesce_finish(&c, &hf);
+		memcpy(full_sf, buf, full_len);
+		/* The same segments with their checksum partial. */
+		for (unsigned k = 0; k < 4; k++) {
+			struct fx_pkt e = p;
+
+			e.payload = p.payload + k * 1000;
+			e.payload_len = 1000;
+			e.seq = p.seq + k * 1000;
+			e.ip_id = (uint16_t)(p.ip_id + k);
+			seg_len[k] = fx_build_ex(segs[k], &e, true);
+			assert_false(weft_coalesce_parse(&s, segs[k], seg_len[k]));
+			assert_true(weft_coalesce_parse_partial(&s, segs[k], seg_len[k]));
+		}
+		assert_true(weft_coalesce_parse_partial(&s, segs[0], seg_len[0]));
+		weft_coalesce_start(&c, buf, sizeof(buf), segs[0], seg_len[0], &s);
+		for (unsigned i = 1; i < 4; i++) {
+			assert_true(weft_coalesce_parse_partial(&s, segs[i], seg_len[i]));
+			assert_true(weft_coalesce_append(&c, segs[i], &s));
+		}
+		len = weft_coalesce_finish(&c, &h);
+		assert_int_equal(len, full_len);
+		assert_memory_equal(buf, full_sf, len);
+		assert_memory_equal(&h, &hf, sizeof(h));
+		/* Structure still counts: a SYN is no candidate either way. */
+		segs[1][fx_l4(&p) + 13] |= FX_TCP_SYN;
+		assert_false(weft_coalesce_parse_partial(&s, segs[1], seg_len[1]));
+	}
+}
+
 static void test_merge_ipv4(void **state)
 {
 	(void)state;
@@ -411,9 +473,13 @@ static void test_not_candidates(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_merge_ipv4),	   cmocka_unit_test(test_merge_ipv6),
-	    cmocka_unit_test(test_wrapping),	   cmocka_unit_test(test_size_limits),
-	    cmocka_unit_test(test_breaks),	   cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_partial_segments),
+	    cmocka_unit_test(test_merge_ipv4),
+	    cmocka_unit_test(test_merge_ipv6),
+	    cmocka_unit_test(test_wrapping),
+	    cmocka_unit_test(test_size_limits),
+	    cmocka_unit_test(test_breaks),
+	    cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_not_candidates),
 	};
 
