@@ -75,6 +75,7 @@ enum key {
 	K_KEEPALIVE_INTERVAL, K_PEER_TIMEOUT, K_FORGET_MEMBER_AFTER, K_MAC_AGEING, K_REKEY_AFTER,
 	K_REJECT_AFTER, K_GOSSIP_INTERVAL,
 	K_UDP_SNDBUF, K_UDP_RCVBUF, K_RX_RING_FRAMES, K_TX_RING_FRAMES, K_SUPERFRAMES,
+	K_PARTIAL_CHECKSUMS,
 	K_CONTROL_SOCKET,
 	K_METRICS_LISTEN,
 	K_LOG_LEVEL,
@@ -280,8 +281,12 @@ static const struct key_def schema[N_KEYS] = {
 	[K_SUPERFRAMES] = {.sect = S_SOCKET, .key = "superframes", CFG(T_BOOL, superframes),
 	 .def = "yes",
 	 .help = "64 KiB TCP superframes between bridge and weftd: the port keeps TSO, weftd "
-		 "cuts what it captures and merges received segments (as GRO). The wire is "
-		 "the same."},
+		 "cuts what it captures and merges received segments (as GRO)."},
+	[K_PARTIAL_CHECKSUMS] = {.sect = S_SOCKET, .key = "partial_checksums",
+	 CFG(T_BOOL, partial_checksums), .def = "yes",
+	 .help = "Send segments cut from superframes with their TCP/UDP checksum left for the "
+		 "peer's weftd to finish (to peers that take it), and take such frames; no = "
+		 "complete every checksum here."},
 
 	[K_CONTROL_SOCKET] = {.sect = S_CONTROL, .key = "socket",
 	 /* sun_path holds 108 bytes with the NUL */

@@ -78,6 +78,7 @@ struct weft_config {
 	unsigned rx_ring_frames;               /* PACKET_RX_RING slots */
 	unsigned tx_ring_frames;
 	bool superframes;                      /* GSO superframes through the rings */
+	bool partial_checksums;                /* FRAME_PARTIAL to and from peers */
 
 	/* [control] */
 	char control_socket[WEFT_CONFIG_PATH_MAX];

@@ -145,7 +145,8 @@ size_t weft_handshake_replay_count(const struct weft_handshake_replay *c);
  * the call it is passed to (keys are copied into the handshake's own
  * sodium_malloc memory). */
 /* Capability bits of the identity record (docs/protocol.md, section 13.1). */
-#define WEFT_HANDSHAKE_CAP_MESH (1U << 0) /* MEMBERS, RELAY, PROBE, PROBE_ACK records */
+#define WEFT_HANDSHAKE_CAP_MESH	 (1U << 0) /* MEMBERS, RELAY, PROBE, PROBE_ACK records */
+#define WEFT_HANDSHAKE_CAP_CSUM_PARTIAL (1U << 1) /* FRAME_PARTIAL records */
 
 struct weft_handshake_config {
 	const uint8_t *static_priv; /* our X25519 private key */

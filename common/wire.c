@@ -226,6 +226,7 @@ int weft_wire_records_next(struct weft_wire_records *it, struct weft_wire_record
 
 		switch (kind) {
 		case WEFT_WIRE_REC_FRAME:
+		case WEFT_WIRE_REC_FRAME_PARTIAL:
 			return len < WEFT_WIRE_FRAME_MIN_LEN ? -EINVAL : 1;
 		case WEFT_WIRE_REC_KEEPALIVE:
 			return len != 0 ? -EINVAL : 1;

@@ -136,12 +136,15 @@ void weft_wire_put_data_header(uint8_t hdr[static WEFT_WIRE_DATA_HEADER_LEN],
 enum weft_wire_record_kind {
 	WEFT_WIRE_REC_FRAME = 1,     /* one Ethernet frame, 14..65535 bytes */
 	WEFT_WIRE_REC_KEEPALIVE = 2, /* empty body */
+	/* A FRAME whose TCP or UDP checksum holds only the pseudo-header sum
+	 * (docs/protocol.md 7.1); only to peers with CSUM_PARTIAL. */
+	WEFT_WIRE_REC_FRAME_PARTIAL = 3,
 	WEFT_WIRE_REC_MEMBERS = 16,  /* membership gossip (common/gossip.h) */
 	WEFT_WIRE_REC_RELAY = 17,    /* a frame through this member (common/relay.h) */
 	WEFT_WIRE_REC_PROBE = 18,    /* path MTU probe (common/pmtu.h) */
 	WEFT_WIRE_REC_PROBE_ACK = 19,
 };
-/* 0 and 3..15 are reserved for this protocol version's future use, 16..127 for
+/* 0 and 4..15 are reserved for this protocol version's future use, 16..127 for
  * control records (16..19 defined above), 128..255 for experiments. A
  * receiver skips every kind it does not know by its length. */
 #define WEFT_WIRE_REC_CONTROL_MIN 16
@@ -164,7 +167,8 @@ struct weft_wire_records {
 void weft_wire_records_init(struct weft_wire_records *it, const uint8_t *plain, size_t len);
 /* Steps to the next record of a known kind, skipping unknown kinds.
  * Returns 1 with *@rec set, 0 at the end of the plaintext,
- * -EINVAL for a known kind with a bad length (FRAME shorter than 14 bytes,
+ * -EINVAL for a known kind with a bad length (FRAME or FRAME_PARTIAL shorter
+ *  than 14 bytes,
  *  KEEPALIVE with a body): *@rec is set, iteration may go on past it,
  * -EBADMSG when a record header or body overruns the plaintext: iteration
  *  stops (later calls return 0). */

@@ -31,6 +31,8 @@
 #include "common/gso.h"
 #include "daemon/ring.h"
 
+#define TCP_FLAG_SYN 0x02
+
 /* A GSO superframe is at most 64 KiB of IP packet (veth's gso_max_size)
  * behind an Ethernet header and two tags. */
 #define WHOLE_MAX (65536 + 14 + 8)
@@ -47,6 +49,7 @@ struct weft_capture {
 	bool cutting;
 	struct weft_capture_frame seg;
 	struct weft_gso gso;
+	bool leave_partial; /* segments keep their L4 checksum partial */
 	uint8_t *whole; /* a superframe longer than its slot, read from the queue */
 };
 
@@ -158,6 +161,11 @@ void weft_capture_set_drops(struct weft_capture *cap, struct weft_drops *drops)
 	cap->drops = drops;
 }
 
+void weft_capture_leave_partial(struct weft_capture *cap, bool on)
+{
+	cap->leave_partial = on;
+}
+
 int weft_capture_fd(const struct weft_capture *cap)
 {
 	return cap->ring.fd;
@@ -211,8 +219,16 @@ static bool start_cutting(struct weft_capture *cap, struct weft_capture_frame *f
 		cap->drops->n[WEFT_DROP_SUPERFRAME_LOST]++;
 		return false;
 	}
-	if (weft_gso_start(&cap->gso, data, f->len, vh) < 0 ||
-	    !weft_gso_next(&cap->gso, &seg, &len)) {
+	if (weft_gso_start(&cap->gso, data, f->len, vh) < 0) {
+		cap->drops->n[WEFT_DROP_SUPERFRAME_BAD]++;
+		return false;
+	}
+	/* Never a SYN: clamping its MSS patches a complete checksum. */
+	f->csum_partial = cap->leave_partial &&
+			  !(cap->gso.tcp && (data[cap->gso.l4 + 13] & TCP_FLAG_SYN));
+	if (f->csum_partial)
+		weft_gso_leave_partial(&cap->gso);
+	if (!weft_gso_next(&cap->gso, &seg, &len)) {
 		cap->drops->n[WEFT_DROP_SUPERFRAME_BAD]++;
 		return false;
 	}
@@ -257,6 +273,7 @@ static bool take_slot(struct weft_capture *cap, uint8_t *s, uint32_t status,
 	else
 		frame->vlan_tpid = ETH_P_8021Q;
 	frame->pkttype = sll->sll_pkttype;
+	frame->csum_partial = false;
 
 	if (status & TP_STATUS_COPY) {
 		bool gso = vh.gso_type != WEFT_GSO_NONE;

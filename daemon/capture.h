@@ -14,8 +14,9 @@ struct weft_capture;
 
 /* One frame in the ring, handed out by weft_capture_next(). */
 struct weft_capture_frame {
-	/* Borrowed: points into the ring, valid until weft_capture_release(). */
-	const uint8_t *data;
+	/* Borrowed: points into the ring (or the capture's own buffer), valid
+	 * until weft_capture_release(). */
+	uint8_t *data;
 	uint32_t len;	   /* bytes at data (the kernel's tp_snaplen) */
 	uint32_t wire_len; /* the frame's length on the wire, tag stripped (tp_len) */
 	/* len < wire_len: the frame did not fit the slot. Drop and count it. */
@@ -27,6 +28,10 @@ struct weft_capture_frame {
 	uint16_t vlan_tci;
 	uint16_t vlan_tpid; /* 0x8100 when the kernel did not report the TPID */
 	uint8_t pkttype;    /* PACKET_HOST, PACKET_BROADCAST, PACKET_OTHERHOST, ... */
+	/* A segment cut with its TCP or UDP checksum left partial (see
+	 * weft_capture_leave_partial()): the field holds the pseudo-header sum.
+	 * It can be completed in place (weft_csum_partial_complete()). */
+	bool csum_partial;
 };
 
 /* What the kernel handed over, accumulated since open: its own counters
@@ -54,7 +59,7 @@ struct weft_capture_stats {
  * superframe, whatever its length, is handed out as the segments the
  * kernel would have cut it into (common/gso), and a checksum the kernel
  * left for a device is completed, so every frame out of the ring is
- * whole and valid. A superframe longer than a slot arrives through the
+ * whole and valid (but see weft_capture_leave_partial()). A superframe longer than a slot arrives through the
  * socket's queue (PACKET_COPY_THRESH), which holds up to 8 MiB of them.
  * On success *out owns the socket and ring; free with weft_capture_free(). */
 int weft_capture_new(struct weft_capture **out, int ifindex, unsigned frames, size_t max_frame_len,
@@ -67,6 +72,12 @@ void weft_capture_free(struct weft_capture *cap);
  * borrowed for the capture's lifetime. Until set they are counted nowhere
  * else but still dropped. */
 void weft_capture_set_drops(struct weft_capture *cap, struct weft_drops *drops);
+
+/* When @on, the segments of superframes (but a SYN) are handed out with
+ * their TCP or UDP checksum left partial (csum_partial), for a peer that
+ * completes it itself: a cut then never reads the payload. Off by default:
+ * every frame out of the ring carries a complete checksum. */
+void weft_capture_leave_partial(struct weft_capture *cap, bool on);
 
 /* The socket to watch for EV_READ (level-triggered: readable while a frame
  * is ready). */

@@ -705,6 +705,8 @@ static int open_data_path(struct weftd *d, char err[static WEFT_ERRLEN])
 				    why)) < 0)
 		return weft_failf(err, ret, "capture ring: %.200s", why);
 	weft_capture_set_drops(d->capture, &d->drops);
+	/* Finished by the peer (or by the router, for one that does not take them). */
+	weft_capture_leave_partial(d->capture, cfg->partial_checksums);
 	if ((ret = weft_inject_new(&d->inject, d->dp_ifindex, cfg->tx_ring_frames, max_frame_len,
 				    why)) < 0)
 		return weft_failf(err, ret, "inject ring: %.200s", why);

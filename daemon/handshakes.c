@@ -330,6 +330,8 @@ static void hs_config(struct weft_handshakes *h, struct weft_handshake_config *h
 	hc->nickname = id->nickname;
 	hc->listen_port = weft_sockaddr_port(&h->d.cfg->listen.addr);
 	hc->capabilities = WEFT_HANDSHAKE_CAP_MESH;
+	if (h->d.cfg->partial_checksums)
+		hc->capabilities |= WEFT_HANDSHAKE_CAP_CSUM_PARTIAL;
 }
 
 /* @from: our address to send from (family 0: the kernel's choice). */

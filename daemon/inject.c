@@ -81,6 +81,7 @@ struct weft_inject {
 	int ifindex;
 	size_t max_len;
 	bool open; /* a superframe is being built in super's head slot */
+	bool open_partial; /* its first segment's checksum is partial */
 	bool kick_when_full;
 	struct weft_coalesce co;
 	struct weft_inject_stats st;
@@ -299,14 +300,23 @@ static bool room_in(struct weft_inject *inj, struct tx *t)
 	return slot_free(inj, t);
 }
 
-static int put_plain(struct weft_inject *inj, const uint8_t *frame, size_t len)
+/* @partial: the copy's checksum is completed in the slot (its place was
+ * checked by the caller). */
+static int put_plain(struct weft_inject *inj, const uint8_t *frame, size_t len, bool partial)
 {
+	uint8_t *slot_frame;
+
 	if (!room_in(inj, &inj->plain)) {
 		inj->st.ring_full++;
 		return -ENOBUFS;
 	}
 	order_before(inj, &inj->plain);
-	memcpy((uint8_t *)head_slot(&inj->plain) + TX_DATA_OFFSET, frame, len);
+	slot_frame = (uint8_t *)head_slot(&inj->plain) + TX_DATA_OFFSET;
+	memcpy(slot_frame, frame, len);
+	if (partial) {
+		WEFT_BUG_ON(weft_csum_partial_complete(slot_frame, len) < 0);
+		inj->st.csum_completed++;
+	}
 	queue_slot(inj, &inj->plain, (uint32_t)len);
 	return 0;
 }
@@ -333,7 +343,7 @@ static void recut(struct weft_inject *inj, uint8_t *frame, size_t len, const str
 	if (weft_gso_start(&g, frame, len, h) < 0)
 		return;
 	while (weft_gso_next(&g, &seg, &n))
-		(void)put_plain(inj, seg, n); /* a full ring is counted there */
+		(void)put_plain(inj, seg, n, false); /* a full ring is counted there */
 }
 
 /* Ends the open superframe: queued on the superframe ring, or, of one
@@ -350,7 +360,7 @@ static void close_super(struct weft_inject *inj)
 	inj->open = false;
 	len = weft_coalesce_finish(&inj->co, &h);
 	if (inj->co.segs < 2) {
-		(void)put_plain(inj, frame, len);
+		(void)put_plain(inj, frame, len, inj->open_partial);
 		return;
 	}
 	if (!super_ok(&h, len)) {
@@ -364,10 +374,10 @@ static void close_super(struct weft_inject *inj)
 	inj->st.coalesced += inj->co.segs;
 }
 
-int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len)
+static int put(struct weft_inject *inj, const uint8_t *frame, size_t len, bool partial)
 {
 	struct weft_coalesce_seg s;
-	size_t max = inj->max_len;
+	size_t max = inj->max_len, start, field, end;
 
 	/* The kernel lets a frame carrying an 802.1Q tag be 4 bytes longer. */
 	if (len >= ETH_HLEN && frame[12] == 0x81 && frame[13] == 0x00)
@@ -376,11 +386,17 @@ int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len)
 		inj->st.bad_length++;
 		return -EMSGSIZE;
 	}
+	if (partial && weft_csum_partial_locate(frame, len, &start, &field, &end) < 0) {
+		inj->st.csum_missing++;
+		return -EPROTO;
+	}
 	if (inj->super.ring.fd < 0)
-		return put_plain(inj, frame, len);
-	if (!weft_coalesce_parse(&s, frame, len)) {
+		return put_plain(inj, frame, len, partial);
+	/* A partial checksum is not checked: the superframe's replaces it. */
+	if (!(partial ? weft_coalesce_parse_partial(&s, frame, len)
+		      : weft_coalesce_parse(&s, frame, len))) {
 		close_super(inj);
-		return put_plain(inj, frame, len);
+		return put_plain(inj, frame, len, partial);
 	}
 	if (inj->open && weft_coalesce_append(&inj->co, frame, &s)) {
 		if (inj->co.closed)
@@ -389,14 +405,25 @@ int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len)
 	}
 	close_super(inj);
 	if (len > SUPER_FRAME || !room_in(inj, &inj->super))
-		return put_plain(inj, frame, len);
+		return put_plain(inj, frame, len, partial);
 	weft_coalesce_start(&inj->co,
 			    (uint8_t *)head_slot(&inj->super) + TX_DATA_OFFSET + WEFT_GSO_HDR_LEN,
 			    SUPER_FRAME, frame, len, &s);
 	inj->open = true;
+	inj->open_partial = partial;
 	if (inj->co.closed)
 		close_super(inj);
 	return 0;
+}
+
+int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len)
+{
+	return put(inj, frame, len, false);
+}
+
+int weft_inject_put_partial(struct weft_inject *inj, const uint8_t *frame, size_t len)
+{
+	return put(inj, frame, len, true);
 }
 
 int weft_inject_flush(struct weft_inject *inj)

@@ -25,6 +25,8 @@
 
 #include "common/bytes.h"
 #include "common/frame.h"
+#include "common/gso.h"
+#include "common/handshake.h"
 #include "common/index.h"
 #include "common/mactable.h"
 #include "common/pmtu.h"
@@ -63,6 +65,10 @@ struct frame_view {
 	bool truncated; /* the capture slot held only the first len bytes */
 	bool vlan;
 	uint16_t tpid, tci;
+	/* Not NULL: data, writable, a segment whose TCP or UDP checksum holds
+	 * only the pseudo-header sum. It goes so as a FRAME_PARTIAL to a peer
+	 * that takes them directly; anything else completes it first. */
+	uint8_t *partial;
 };
 
 /* The MAC table's answer about one MAC (and peer), kept for the rest of a
@@ -136,17 +142,37 @@ static void clamp(struct weft_router *r, uint8_t *frame, const struct frame_view
 		r->count.mss_clamped++;
 }
 
+/* The checksum of a partial @f completed in place (once, whoever gets the
+ * frame): false when it cannot be, which a segment cut by common/gso never
+ * is (dropped, counted). */
+static bool complete(struct weft_router *r, struct frame_view *f)
+{
+	if (!f->partial)
+		return true;
+	if (weft_csum_partial_complete(f->partial, f->len) < 0) {
+		r->d.drops->n[WEFT_DROP_SUPERFRAME_BAD]++;
+		return false;
+	}
+	f->partial = NULL;
+	r->count.partial_completed++;
+	return true;
+}
+
 static void send_direct(struct weft_router *r, struct weft_peer *p, const struct frame_view *f,
 			uint64_t now)
 {
+	uint8_t kind = f->partial ? WEFT_WIRE_REC_FRAME_PARTIAL : WEFT_WIRE_REC_FRAME;
 	uint8_t *body;
 
-	if (weft_egress_reserve(r->d.egress, p, WEFT_WIRE_REC_FRAME, out_len(f), &body, now) < 0)
+	if (weft_egress_reserve(r->d.egress, p, kind, out_len(f), &body, now) < 0)
 		return; /* counted by the egress */
 	put_frame(body, f);
+	/* Only SYNs are clamped, and a SYN is never left partial (capture). */
 	clamp(r, body, f, limit_for(r, p, NULL));
 	p->count.tx_frames++;
 	r->count.frames_sent++;
+	if (f->partial)
+		r->count.partial_sent++;
 }
 
 static void send_relayed(struct weft_router *r, struct weft_peer *p, struct weft_peer *via,
@@ -192,7 +218,7 @@ static size_t flood_limit(const struct weft_router *r, uint64_t now)
 	return limit;
 }
 
-static void route_frame(struct weft_router *r, const struct frame_view *f, uint64_t now);
+static void route_frame(struct weft_router *r, struct frame_view *f, uint64_t now);
 
 struct fragment_ctx {
 	struct weft_router *r;
@@ -232,13 +258,16 @@ static void inject_answer(struct weft_router *r, const struct frame_view *f, siz
 
 /* @f is larger than @limit, the largest frame its path carries: answer its
  * sender, fragment it, or drop it. */
-static void too_big(struct weft_router *r, const struct frame_view *f, size_t limit, uint64_t now)
+static void too_big(struct weft_router *r, struct frame_view *f, size_t limit, uint64_t now)
 {
 	unsigned mtu = (unsigned)(limit - WEFT_FRAME_HDR_LEN - (f->vlan ? WEFT_FRAME_VLAN_LEN : 0));
 	struct fragment_ctx ctx = {.r = r, .f = f, .now = now};
 	enum weft_toobig_action action = weft_toobig_classify(f->data, f->len);
 	size_t len;
 
+	/* Quoted in an answer or cut into fragments: complete either way. */
+	if (!complete(r, f))
+		return;
 	switch (action) {
 	case WEFT_TOOBIG_ICMP4:
 	case WEFT_TOOBIG_ICMP6:
@@ -266,7 +295,7 @@ static void too_big(struct weft_router *r, const struct frame_view *f, size_t li
 }
 
 /* One frame to its destination member, or to every member. */
-static void route_frame(struct weft_router *r, const struct frame_view *f, uint64_t now)
+static void route_frame(struct weft_router *r, struct frame_view *f, uint64_t now)
 {
 	const uint8_t *dst = weft_frame_dst(f->data);
 	struct weft_peer *p = NULL, *via = NULL;
@@ -280,6 +309,10 @@ static void route_frame(struct weft_router *r, const struct frame_view *f, uint6
 	if (p && weft_peer_route(p, now, &via)) {
 		size_t limit = limit_for(r, p, via);
 
+		/* A relay's frame is always complete (docs/protocol.md 7.1). */
+		if (f->partial && (via || !(p->capabilities & WEFT_HANDSHAKE_CAP_CSUM_PARTIAL)) &&
+		    !complete(r, f))
+			return;
 		if (out_len(f) > limit || f->truncated)
 			too_big(r, f, limit, now);
 		else
@@ -288,6 +321,8 @@ static void route_frame(struct weft_router *r, const struct frame_view *f, uint6
 	}
 	/* Broadcast, multicast, unknown unicast, or an owner out of reach:
 	 * every member gets one copy, directly or through its relay. */
+	if (!complete(r, f))
+		return;
 	if (out_len(f) > r->flood_limit || f->truncated) {
 		too_big(r, f, r->flood_limit == SIZE_MAX ? r->d.max_frame_len : r->flood_limit, now);
 		return;
@@ -318,6 +353,7 @@ static void route_captured(struct weft_router *r, const struct weft_capture_fram
 		.vlan = c->vlan_valid,
 		.tpid = c->vlan_tpid,
 		.tci = c->vlan_tci,
+		.partial = c->csum_partial ? c->data : NULL,
 	};
 	const uint8_t *src;
 
@@ -420,16 +456,23 @@ static void refused(struct weft_router *r, struct weft_peer *p, const uint8_t *s
 	    "peer %s: new MAC %s not learned, its frames dropped: %s", p->name, mac, bound);
 }
 
-/* A frame from member @p (directly or relayed) into our bridge. */
+/* A frame from member @p (directly or relayed) into our bridge; @partial:
+ * a FRAME_PARTIAL's, its checksum still to complete (docs/protocol.md 7.1). */
 static void deliver_frame(struct weft_router *r, struct weft_peer *p, const uint8_t *frame,
-			  size_t len, uint64_t now)
+			  size_t len, bool partial, uint64_t now)
 {
 	enum weft_frame_verdict v = weft_frame_check_ingress(frame, len, r->d.max_frame_len);
+	size_t l4, field, end;
 	const uint8_t *src;
 	int learned, ret;
 
 	if (v != WEFT_FRAME_OK) {
 		p->drops[filtered_drop[v]]++;
+		return;
+	}
+	/* No checksum where 7.1 says: dropped before its source is learned. */
+	if (partial && weft_csum_partial_locate(frame, len, &l4, &field, &end) < 0) {
+		p->drops[WEFT_PEER_DROP_BAD_RECORD]++;
 		return;
 	}
 	src = weft_frame_src(frame);
@@ -448,7 +491,8 @@ static void deliver_frame(struct weft_router *r, struct weft_peer *p, const uint
 
 		log_debug("MAC %s moved to peer %s", weft_frame_format_mac(mac, src), p->name);
 	}
-	ret = weft_inject_put(r->d.inject, frame, len);
+	ret = partial ? weft_inject_put_partial(r->d.inject, frame, len)
+		      : weft_inject_put(r->d.inject, frame, len);
 	if (ret == -ENOBUFS) {
 		r->d.drops->n[WEFT_DROP_INJECT_FULL]++;
 	} else if (ret < 0) {
@@ -478,7 +522,7 @@ static void handle_relay(struct weft_router *r, struct weft_peer *from, const ui
 			r->count.relay_unknown_origin++;
 			return;
 		}
-		deliver_frame(r, origin, rl.frame, rl.frame_len, now);
+		deliver_frame(r, origin, rl.frame, rl.frame_len, false, now);
 		r->count.relay_delivered++;
 		return;
 	}
@@ -541,11 +585,15 @@ static void deliver_records(struct weft_router *r, struct weft_peer *p, const ui
 			continue;
 		}
 		/* Only frames leave the MAC table as it was. */
-		if (rec.kind != WEFT_WIRE_REC_FRAME)
+		if (rec.kind != WEFT_WIRE_REC_FRAME && rec.kind != WEFT_WIRE_REC_FRAME_PARTIAL)
 			r->learned.valid = false;
 		switch (rec.kind) {
 		case WEFT_WIRE_REC_FRAME:
-			deliver_frame(r, p, rec.body, rec.len, now);
+			deliver_frame(r, p, rec.body, rec.len, false, now);
+			break;
+		case WEFT_WIRE_REC_FRAME_PARTIAL:
+			r->count.partial_received++;
+			deliver_frame(r, p, rec.body, rec.len, true, now);
 			break;
 		case WEFT_WIRE_REC_RELAY:
 			handle_relay(r, p, rec.body, rec.len, now);

@@ -56,6 +56,9 @@ struct weft_router_deps {
 	X(TOO_BIG_ICMP6, too_big_icmp6)  /* "packet too big" answered */                          \
 	X(TOO_BIG_FRAGMENTED, too_big_fragmented) /* IPv4 packets fragmented */                   \
 	X(MSS_CLAMPED, mss_clamped)      /* TCP SYNs whose MSS was lowered */                     \
+	X(PARTIAL_SENT, partial_sent)    /* segments sent with the checksum left to the peer */    \
+	X(PARTIAL_COMPLETED, partial_completed) /* ... completed first: relay, flood, no CSUM_PARTIAL */ \
+	X(PARTIAL_RECEIVED, partial_received) /* FRAME_PARTIAL records from peers */              \
 	X(PROBES_ANSWERED, probes_answered)                                                        \
 	X(PROBE_MALFORMED, probe_malformed)
 /* clang-format on */

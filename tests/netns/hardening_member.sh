@@ -7,7 +7,9 @@
 #   (a) frames no bridge may pass on: 5 STP BPDUs, LACP, 802.1X and LLDP
 #       (01:80:c2:00:00:0x), a BPDU relayed through the mesh, frames from a
 #       multicast and from the zero source, one of 1500 bytes (over the
-#       overlay MTU), a 13-byte FRAME; then one good broadcast frame.
+#       overlay MTU), a 13-byte FRAME, four FRAME_PARTIALs that have no TCP
+#       or UDP checksum to complete (not IP, ICMP, a UDP fragment, 13
+#       bytes); then one good broadcast frame.
 #       Asserted: tcpdump on h2's weft0-br (everything weftd injects passes
 #       there) and in h2c1 sees the good frame and nothing else of mallory's;
 #       h2 counts each one against mallory under its reason.

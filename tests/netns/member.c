@@ -45,7 +45,8 @@
  *               the daemon from us (relayed frames are filtered the same);
  *               from a multicast and from the zero source; one of 1500 bytes
  *               (more than an overlay MTU of 1423 carries); a 13-byte FRAME;
- *               then one good frame (02:98:00:00:00:01 to broadcast, 0x88b5,
+ *               four FRAME_PARTIALs with no checksum to complete (not IP,
+ *               ICMP, a UDP fragment, 13 bytes); then one good frame (02:98:00:00:00:01 to broadcast, 0x88b5,
  *               "weft-good") that must arrive. "tally frame_link_local=N
  *               frame_bad_source=N frame_too_big=N bad_record=N good=1" says
  *               by how much the daemon's drops for this member must grow. */
@@ -606,6 +607,25 @@ static void send_frame(struct member *m, unsigned *counter, const char *counter_
 	(*counter)++;
 }
 
+/* A 60-byte IPv4 frame of protocol @proto, flags and fragment offset
+ * @frag, 10.99.0.1 to 10.99.0.2, the rest filler. */
+static size_t put_ipv4(uint8_t *f, const uint8_t dst[static 6], const uint8_t src[static 6],
+		       uint8_t proto, uint16_t frag)
+{
+	static const uint8_t addrs[8] = {10, 99, 0, 1, 10, 99, 0, 2};
+	size_t len = put_frame(f, 60, dst, src, 0x0800);
+	uint8_t *ip = f + 14;
+
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	weft_put_be16(ip + 2, (uint16_t)(len - 14));
+	weft_put_be16(ip + 6, frag);
+	ip[8] = 64;
+	ip[9] = proto;
+	memcpy(ip + 12, addrs, sizeof(addrs));
+	return len;
+}
+
 static void mode_filter(struct member *m)
 {
 	static const uint8_t stp[6] = {0x01, 0x80, 0xc2, 0, 0, 0x00},
@@ -651,6 +671,21 @@ static void mode_filter(struct member *m)
 	send_frame(m, &m->t.too_big, "frame_too_big", f, len, "of 1500 bytes");
 	len = put_frame(f, 60, bcast, src, ETH_TYPE_TEST);
 	send_frame(m, &m->t.bad_record, "bad_record", f, 13, "of 13 bytes");
+
+	/* FRAME_PARTIAL records with no TCP or UDP checksum where protocol.md
+	 * 7.1 puts it: not IP, ICMP, an IPv4 fragment, and 13 bytes. */
+	len = put_frame(f, 60, bcast, src, ETH_TYPE_TEST);
+	send_record(m, WEFT_WIRE_REC_FRAME_PARTIAL, f, len, "FRAME_PARTIAL of no IP (bad_record)");
+	m->t.bad_record++;
+	len = put_ipv4(f, bcast, src, 1, 0);
+	send_record(m, WEFT_WIRE_REC_FRAME_PARTIAL, f, len, "FRAME_PARTIAL of ICMP (bad_record)");
+	m->t.bad_record++;
+	len = put_ipv4(f, bcast, src, 17, 0x2000);
+	send_record(m, WEFT_WIRE_REC_FRAME_PARTIAL, f, len,
+		    "FRAME_PARTIAL of a UDP fragment (bad_record)");
+	m->t.bad_record++;
+	send_record(m, WEFT_WIRE_REC_FRAME_PARTIAL, f, 13, "FRAME_PARTIAL of 13 bytes (bad_record)");
+	m->t.bad_record++;
 
 	len = put_frame(f, 60, bcast, good_src, ETH_TYPE_TEST);
 	memcpy(f + 14, "weft-good", 9);

@@ -94,10 +94,19 @@ arp_once "with h2-h3 relayed"
 if command -v iperf3 >/dev/null; then
 	spawn iperf3s c 3 1 iperf3 -s -1
 	sleep 0.5
+	psent0=$(mesh_status 2 | jq .router.partial_sent)
+	pdone0=$(mesh_status 2 | jq .router.partial_completed)
 	c 2 1 timeout 30 iperf3 -c "$(cont_ip 3 1)" -n 5M >"$WT_TMP/iperf.txt" 2>&1 ||
 		fail "iperf3 over the relay failed: $(tail -3 "$WT_TMP/iperf.txt")"
 	kill_spawned iperf3s
 	say "iperf3 over the relay: $(grep receiver "$WT_TMP/iperf.txt" | awk '{print $7, $8}')"
+	# A relayed frame's checksum is always complete (protocol.md 7.1): h2
+	# completes the segments it cut, whatever h3 and the relay announce.
+	psent=$(($(mesh_status 2 | jq .router.partial_sent) - psent0))
+	pdone=$(($(mesh_status 2 | jq .router.partial_completed) - pdone0))
+	[ "$psent" = 0 ] && [ "$pdone" -gt 0 ] ||
+		fail "through the relay h2 sent $psent partial checksums and completed $pdone"
+	say "h2 completed $pdone checksums of segments for the relay, left none partial"
 fi
 
 # ---- the relay dies: the other takes over ---------------------------------------------

@@ -152,13 +152,14 @@ tcp() {
 }
 
 # ---- one configuration --------------------------------------------------------
-# run_mode SENDER RECEIVER: superframes yes|no on h1 (the sender) and h2.
+# run_mode SENDER RECEIVER [PARTIAL]: superframes yes|no on h1 (the sender)
+# and h2; partial_checksums yes|no on h2 (default yes; h1 always yes).
 run_mode() {
-	local s1=$1 s2=$2 got sf_cut sf_merged errs
-	say "superframes: h1 $s1, h2 $s2"
+	local s1=$1 s2=$2 p2=${3:-yes} got sf_cut sf_merged errs sent done recv
+	say "superframes: h1 $s1, h2 $s2; partial checksums: h1 yes, h2 $p2"
 	rm -f "$WT_TMP/h1.conf" "$WT_TMP/h2.conf"
 	mesh_config 1 "[socket]" "superframes = $s1"
-	mesh_config 2 "[socket]" "superframes = $s2"
+	mesh_config 2 "[socket]" "superframes = $s2" "partial_checksums = $p2"
 	mesh_start_all
 	mesh_wait_up 1 2 15 || fail "no session between h1 and h2"
 	wait_for 5 c 1 1 ping -c 1 -W 1 "$(cont_ip 2 1)" || fail "ping h1c1 -> h2c1"
@@ -198,6 +199,24 @@ run_mode() {
 		[ "$sf_merged" -gt 0 ] || fail "h2 merged no superframe"
 	else
 		[ "$sf_merged" = 0 ] || fail "h2 merged $sf_merged superframes with superframes = no"
+	fi
+
+	# Segments h1 cut go with their checksum partial exactly when h2 takes
+	# them (CSUM_PARTIAL in its handshake); otherwise h1 completes them.
+	sent=$(counter 1 router partial_sent)
+	done=$(counter 1 router partial_completed)
+	recv=$(counter 2 router partial_received)
+	say "  h1 sent $sent segments with a partial checksum, completed $done;" \
+		"h2 received $recv, completed $(counter 2 inject csum_completed) alone"
+	if [ "$s1" = no ]; then
+		[ "$sent" = 0 ] && [ "$done" = 0 ] ||
+			fail "h1 without superframes left $sent + $done checksums partial"
+	elif [ "$p2" = yes ]; then
+		[ "$sent" -gt 100 ] && [ "$done" = 0 ] && [ "$recv" -gt 100 ] && [ "$recv" -le "$sent" ] ||
+			fail "partial checksums to h2, which takes them: sent $sent, completed $done, received $recv"
+	else
+		[ "$sent" = 0 ] && [ "$done" -gt 100 ] && [ "$recv" = 0 ] ||
+			fail "partial checksums to h2, which does not take them: sent $sent, completed $done, received $recv"
 	fi
 
 	tcp 2 1
@@ -261,10 +280,15 @@ run_mode() {
 
 	got=$(mesh_drop_get 1 superframe_bad)
 	[ "$got" = 0 ] || fail "h1 dropped $got superframes it could not cut"
+	for i in 1 2; do
+		got=$(mesh_peer_get "$i" $((3 - i)) drops.bad_record)
+		[ "$got" = 0 ] || fail "h$i counted $got bad records from h$((3 - i))"
+	done
 	mesh_stop_all
 }
 
 run_mode yes yes
+run_mode yes yes no
 run_mode yes no
 run_mode no no
 say "PASS"

@@ -256,6 +256,8 @@ static const struct good goods[] = {
 	{"socket", "tx_ring_frames", "1024", "1024"},
 	{"socket", "superframes", "no", "no"},
 	{"socket", "superframes", "Yes", "yes"},
+	{"socket", "partial_checksums", "no", "no"},
+	{"socket", "partial_checksums", "YES", "yes"},
 	{"control", "socket", "/run/weft-prod.sock", "/run/weft-prod.sock"},
 	{"metrics", "listen", "127.0.0.1:9783", "127.0.0.1:9783"},
 	{"metrics", "listen", "[::1]:9783", "[::1]:9783"},
@@ -384,6 +386,7 @@ static const struct bad bads[] = {
 	{"socket", "rx_ring_frames", "131072", "out of range 64..65536"},
 	{"socket", "tx_ring_frames", "4k", "not a decimal number"},
 	{"socket", "superframes", "sometimes", "not a boolean: yes or no"},
+	{"socket", "partial_checksums", "1x", "not a boolean: yes or no"},
 	{"control", "socket", "run/weft.sock", "not an absolute path"},
 	{"control", "socket", LONG_PATH, "longer than 107 bytes"},
 	{"metrics", "listen", "localhost:9783",
@@ -480,7 +483,7 @@ static void test_every_key_is_tested(void **state)
 		assert_true(bad);
 		keys++;
 	}
-	assert_int_equal(keys, 40);
+	assert_int_equal(keys, 41);
 	free(out);
 	weft_config_free(cfg);
 }
@@ -529,6 +532,7 @@ static void test_defaults(void **state)
 				 "rx_ring_frames = 4096\n"
 				 "tx_ring_frames = 4096\n"
 				 "superframes = yes\n"
+				 "partial_checksums = yes\n"
 				 "\n[control]\n"
 				 "socket = /run/weft/t.sock\n"
 				 "\n[metrics]\n"
@@ -570,6 +574,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->rx_ring_frames, 4096);
 	assert_int_equal(cfg->tx_ring_frames, 4096);
 	assert_true(cfg->superframes);
+	assert_true(cfg->partial_checksums);
 	assert_string_equal(cfg->control_socket, "/run/weft/t.sock");
 	assert_int_equal(cfg->log_level, LOG_INFO);
 	assert_int_equal(cfg->n_peers, 0);
@@ -1101,7 +1106,7 @@ static void test_docs_parse(void **state)
 		assert_true(strstr(text, set) || strstr(text, unset));
 		keys++;
 	}
-	assert_int_equal(keys, 40);
+	assert_int_equal(keys, 41);
 	/* and uncommenting every default changes nothing */
 	for (char *p = strstr(copy, "\n#"); p; p = strstr(p + 1, "\n#"))
 		if (p[2] >= 'a' && p[2] <= 'z' && strchr(p + 2, '=') < strchr(p + 2, '\n'))
@@ -1182,6 +1187,7 @@ static const struct lifecycle lifecycles[] = {
 	{"socket", "rx_ring_frames", false},
 	{"socket", "tx_ring_frames", false},
 	{"socket", "superframes", false},
+	{"socket", "partial_checksums", false},
 	{"control", "socket", false},
 	{"metrics", "listen", false},
 	{"log", "level", true},

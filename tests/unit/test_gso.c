@@ -162,6 +162,27 @@ static void test_partial(void **state)
 	check_split_partial(&p, 1400);
 }
 
+/* docs/protocol.md section 7.1's FRAME_PARTIAL vector. */
+static void test_partial_vector(void **state)
+{
+	uint8_t f[] = {0x02, 0x77, 0x00, 0x00, 0x02, 0x01, 0x02, 0x77, 0x00, 0x00, 0x01, 0x01,
+		       0x08, 0x00, 0x45, 0x00, 0x00, 0x2e, 0x12, 0x34, 0x40, 0x00, 0x40, 0x06,
+		       0x0d, 0x25, 0xc0, 0xa8, 0x4d, 0x0b, 0xc0, 0xa8, 0x4d, 0x15, 0x9c, 0x40,
+		       0x14, 0x51, 0x00, 0x00, 0x03, 0xe8, 0x00, 0x00, 0x00, 0x07, 0x50, 0x18,
+		       0x01, 0xf6, 0x1b, 0x92, 0x00, 0x00, 0x77, 0x65, 0x66, 0x74, 0x21, 0x0a};
+	size_t start, field, end;
+
+	(void)state;
+	assert_int_equal(sizeof(f), 60);
+	assert_int_equal(weft_csum_partial_locate(f, sizeof(f), &start, &field, &end), 0);
+	assert_int_equal(start, 34);
+	assert_int_equal(field, 50);
+	assert_int_equal(end, 60);
+	assert_int_equal(weft_csum_partial_complete(f, sizeof(f)), 0);
+	assert_int_equal(f[50], 0xde);
+	assert_int_equal(f[51], 0xfa);
+}
+
 /* What weft_csum_partial_locate() refuses, and link padding left out. */
 static void test_partial_locate(void **state)
 {
@@ -566,6 +587,7 @@ int main(void)
 	    cmocka_unit_test(test_hdr_roundtrip),
 	    cmocka_unit_test(test_partial),
 	    cmocka_unit_test(test_partial_locate),
+	    cmocka_unit_test(test_partial_vector),
 	};
 
 	fill_payload();

@@ -428,7 +428,7 @@ static void test_records_iterate(void **state)
 	put_rec(&p, 0, 0, 0);	     /* reserved kind, empty */
 	put_rec(&p, 255, 300, 0xdd); /* experimental */
 	put_rec(&p, WEFT_WIRE_REC_FRAME, 1500, 0xa2);
-	put_rec(&p, 3, 1, 0xee); /* unknown, the last one */
+	put_rec(&p, 4, 1, 0xee); /* unknown, the last one */
 
 	weft_wire_records_init(&it, plain, (size_t)(p - plain));
 	assert_int_equal(weft_wire_records_next(&it, &rec), 1);
@@ -520,6 +520,8 @@ static void test_records_bad_known_lengths(void **state)
 	put_rec(&p, WEFT_WIRE_REC_FRAME, 13, 1); /* shorter than an Ethernet header */
 	put_rec(&p, WEFT_WIRE_REC_KEEPALIVE, 1, 2);
 	put_rec(&p, WEFT_WIRE_REC_FRAME, 0, 0);
+	put_rec(&p, WEFT_WIRE_REC_FRAME_PARTIAL, 13, 4); /* the same rule as FRAME */
+	put_rec(&p, WEFT_WIRE_REC_FRAME_PARTIAL, 14, 5);
 	put_rec(&p, WEFT_WIRE_REC_FRAME, 14, 3);
 
 	weft_wire_records_init(&it, plain, (size_t)(p - plain));
@@ -528,6 +530,11 @@ static void test_records_bad_known_lengths(void **state)
 	assert_int_equal(weft_wire_records_next(&it, &rec), -EINVAL);
 	assert_int_equal(rec.kind, WEFT_WIRE_REC_KEEPALIVE);
 	assert_int_equal(weft_wire_records_next(&it, &rec), -EINVAL);
+	assert_int_equal(weft_wire_records_next(&it, &rec), -EINVAL);
+	assert_int_equal(rec.kind, WEFT_WIRE_REC_FRAME_PARTIAL);
+	assert_int_equal(weft_wire_records_next(&it, &rec), 1);
+	assert_int_equal(rec.kind, WEFT_WIRE_REC_FRAME_PARTIAL);
+	assert_int_equal(rec.body[13], 5);
 	/* Iteration goes on past a bad record of a known kind. */
 	assert_int_equal(weft_wire_records_next(&it, &rec), 1);
 	assert_int_equal(rec.len, 14);
