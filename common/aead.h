@@ -37,8 +37,7 @@
 
 enum weft_aead_backend { WEFT_AEAD_LIBSODIUM, WEFT_AEAD_LIBCRYPTO, WEFT_AEAD_BACKEND_COUNT };
 
-struct evp_cipher_ctx_st; /* OpenSSL's EVP_CIPHER_CTX */
-struct evp_mac_ctx_st;	  /* OpenSSL's EVP_MAC_CTX */
+struct weft_aead_libcrypto; /* common/aead.c: libcrypto's contexts for one key */
 
 /* One key in one direction. Zeroed is a valid cleared context. */
 struct weft_aead {
@@ -51,8 +50,7 @@ struct weft_aead {
 	/* libcrypto keeps its own copy of the key in the ChaCha20 context,
 	 * which it cleanses when the context is freed; the Poly1305 one is
 	 * keyed anew for each record. */
-	struct evp_cipher_ctx_st *ctx;
-	struct evp_mac_ctx_st *mac;
+	struct weft_aead_libcrypto *lc;
 	/* Texts shorter than this go through libsodium with the same key:
 	 * WEFT_AEAD_LIBCRYPTO_MIN_LEN for libcrypto (0 makes it take all). */
 	size_t libsodium_below;

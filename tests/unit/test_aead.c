@@ -5,9 +5,9 @@
  * bytes out of both); tampering refused and wiped by all; one context reused
  * across keys' many records, failures included. When libcrypto is built in,
  * its keystream calls are counted (one for a full-size record) and it fails
- * on purpose (linked with -Wl,--wrap= for EVP_CIPHER_CTX_new,
- * EVP_CipherInit_ex, EVP_CipherUpdate, EVP_MAC_fetch, EVP_MAC_CTX_new and
- * EVP_MAC_update): the fallback to libsodium, and what a failed record leaves
+ * on purpose (linked with -Wl,--wrap= for OSSL_PROVIDER_query_operation,
+ * whose copied list puts shims before the provider's functions, and
+ * EVP_MAC_fetch): the fallback to libsodium, and what a failed record leaves
  * behind.
  * The random records come from a seed printed at the start; set
  * WEFT_TEST_SEED=<hex> to replay one. */
@@ -30,7 +30,9 @@
 #include "common/wire.h"
 
 #ifdef HAVE_LIBCRYPTO
+#include <openssl/core_dispatch.h>
 #include <openssl/evp.h>
+#include <openssl/provider.h>
 
 /* How many calls to let through before failing one (-1: never fail). */
 static int fail_ctx_new = -1, fail_keyed_init = -1, fail_update = -1;
@@ -46,41 +48,34 @@ static bool fail_now(int *countdown)
 	return false;
 }
 
-EVP_CIPHER_CTX *__real_EVP_CIPHER_CTX_new(void);
-EVP_CIPHER_CTX *__wrap_EVP_CIPHER_CTX_new(void);
-int __real_EVP_CipherInit_ex(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *type, ENGINE *impl,
-			     const unsigned char *key, const unsigned char *iv, int enc);
-int __wrap_EVP_CipherInit_ex(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *type, ENGINE *impl,
-			     const unsigned char *key, const unsigned char *iv, int enc);
-int __real_EVP_CipherUpdate(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl,
-			    const unsigned char *in, int inl);
-int __wrap_EVP_CipherUpdate(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl,
-			    const unsigned char *in, int inl);
-EVP_MAC *__real_EVP_MAC_fetch(OSSL_LIB_CTX *libctx, const char *algorithm, const char *properties);
-EVP_MAC *__wrap_EVP_MAC_fetch(OSSL_LIB_CTX *libctx, const char *algorithm, const char *properties);
-EVP_MAC_CTX *__real_EVP_MAC_CTX_new(EVP_MAC *mac);
-EVP_MAC_CTX *__wrap_EVP_MAC_CTX_new(EVP_MAC *mac);
-int __real_EVP_MAC_update(EVP_MAC_CTX *ctx, const unsigned char *data, size_t datalen);
-int __wrap_EVP_MAC_update(EVP_MAC_CTX *ctx, const unsigned char *data, size_t datalen);
+/* common/aead calls libcrypto's ChaCha20 and Poly1305 through the functions
+ * their provider lists (OSSL_PROVIDER_query_operation): the list it gets
+ * here is a copy whose context, keying and update functions go through the
+ * shims below, which count and fail on purpose around the real ones. */
+static OSSL_FUNC_cipher_newctx_fn *real_cipher_new;
+static OSSL_FUNC_cipher_encrypt_init_fn *real_cipher_init;
+static OSSL_FUNC_cipher_update_fn *real_cipher_update;
+static OSSL_FUNC_mac_newctx_fn *real_mac_new;
+static OSSL_FUNC_mac_update_fn *real_mac_update;
 
-EVP_CIPHER_CTX *__wrap_EVP_CIPHER_CTX_new(void)
+static void *shim_cipher_new(void *provctx)
 {
-	return fail_now(&fail_ctx_new) ? NULL : __real_EVP_CIPHER_CTX_new();
+	return fail_now(&fail_ctx_new) ? NULL : real_cipher_new(provctx);
 }
 
-int __wrap_EVP_CipherInit_ex(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *type, ENGINE *impl,
-			     const unsigned char *key, const unsigned char *iv, int enc)
+static int shim_cipher_init(void *ctx, const unsigned char *key, size_t keylen,
+			    const unsigned char *iv, size_t ivlen, const OSSL_PARAM params[])
 {
 	/* Only the keying call: as a provider without the cipher would. */
-	if (type && fail_now(&fail_keyed_init))
+	if (key && fail_now(&fail_keyed_init))
 		return 0;
-	return __real_EVP_CipherInit_ex(ctx, type, impl, key, iv, enc);
+	return real_cipher_init(ctx, key, keylen, iv, ivlen, params);
 }
 
-int __wrap_EVP_CipherUpdate(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl,
-			    const unsigned char *in, int inl)
+static int shim_cipher_update(void *ctx, unsigned char *out, size_t *outl, size_t outsize,
+			      const unsigned char *in, size_t inl)
 {
-	int r = __real_EVP_CipherUpdate(ctx, out, outl, in, inl);
+	int r = real_cipher_update(ctx, out, outl, outsize, in, inl);
 
 	update_calls++;
 	/* After the real call, so that the text is half processed, as a
@@ -88,23 +83,105 @@ int __wrap_EVP_CipherUpdate(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl,
 	return fail_now(&fail_update) ? 0 : r;
 }
 
+static void *shim_mac_new(void *provctx)
+{
+	return fail_now(&fail_mac_new) ? NULL : real_mac_new(provctx);
+}
+
+static int shim_mac_update(void *ctx, const unsigned char *in, size_t inl)
+{
+	int r = real_mac_update(ctx, in, inl);
+
+	return fail_now(&fail_mac_update) ? 0 : r;
+}
+
+#define MAX_ALGS 256
+#define MAX_FNS	 64
+static OSSL_ALGORITHM algs_copy[2][MAX_ALGS];
+static OSSL_DISPATCH fns_copy[2][MAX_ALGS][MAX_FNS];
+static const OSSL_ALGORITHM *algs_real[2];
+
+/* @fn's replacement in the copy of algorithm @names (NULL: keep @fn). */
+static void (*shim_for(const char *names, int id, void (*fn)(void)))(void)
+{
+	if (!strcmp(names, "ChaCha20")) {
+		switch (id) {
+		case OSSL_FUNC_CIPHER_NEWCTX:
+			real_cipher_new = (OSSL_FUNC_cipher_newctx_fn *)fn;
+			return (void (*)(void))shim_cipher_new;
+		case OSSL_FUNC_CIPHER_ENCRYPT_INIT:
+			real_cipher_init = (OSSL_FUNC_cipher_encrypt_init_fn *)fn;
+			return (void (*)(void))shim_cipher_init;
+		case OSSL_FUNC_CIPHER_UPDATE:
+			real_cipher_update = (OSSL_FUNC_cipher_update_fn *)fn;
+			return (void (*)(void))shim_cipher_update;
+		}
+	} else if (!strcmp(names, "POLY1305")) {
+		switch (id) {
+		case OSSL_FUNC_MAC_NEWCTX:
+			real_mac_new = (OSSL_FUNC_mac_newctx_fn *)fn;
+			return (void (*)(void))shim_mac_new;
+		case OSSL_FUNC_MAC_UPDATE:
+			real_mac_update = (OSSL_FUNC_mac_update_fn *)fn;
+			return (void (*)(void))shim_mac_update;
+		}
+	}
+	return fn;
+}
+
+const OSSL_ALGORITHM *__real_OSSL_PROVIDER_query_operation(const OSSL_PROVIDER *prov,
+							     int operation_id, int *no_cache);
+const OSSL_ALGORITHM *__wrap_OSSL_PROVIDER_query_operation(const OSSL_PROVIDER *prov,
+							     int operation_id, int *no_cache);
+void __real_OSSL_PROVIDER_unquery_operation(const OSSL_PROVIDER *prov, int operation_id,
+					    const OSSL_ALGORITHM *algs);
+void __wrap_OSSL_PROVIDER_unquery_operation(const OSSL_PROVIDER *prov, int operation_id,
+					    const OSSL_ALGORITHM *algs);
+EVP_MAC *__real_EVP_MAC_fetch(OSSL_LIB_CTX *libctx, const char *algorithm, const char *properties);
+EVP_MAC *__wrap_EVP_MAC_fetch(OSSL_LIB_CTX *libctx, const char *algorithm, const char *properties);
+
+const OSSL_ALGORITHM *__wrap_OSSL_PROVIDER_query_operation(const OSSL_PROVIDER *prov,
+							     int operation_id, int *no_cache)
+{
+	const OSSL_ALGORITHM *real = __real_OSSL_PROVIDER_query_operation(prov, operation_id,
+									 no_cache);
+	int k = operation_id == OSSL_OP_CIPHER ? 0 : operation_id == OSSL_OP_MAC ? 1 : -1;
+	size_t i, j;
+
+	if (k < 0 || !real)
+		return real;
+	algs_real[k] = real;
+	for (i = 0; real[i].algorithm_names; i++) {
+		assert_true(i + 1 < MAX_ALGS);
+		algs_copy[k][i] = real[i];
+		for (j = 0; real[i].implementation[j].function_id; j++) {
+			assert_true(j + 1 < MAX_FNS);
+			fns_copy[k][i][j] = real[i].implementation[j];
+			fns_copy[k][i][j].function =
+			    shim_for(real[i].algorithm_names, fns_copy[k][i][j].function_id,
+				     fns_copy[k][i][j].function);
+		}
+		fns_copy[k][i][j] = real[i].implementation[j];
+		algs_copy[k][i].implementation = fns_copy[k][i];
+	}
+	algs_copy[k][i] = real[i];
+	return algs_copy[k];
+}
+
+void __wrap_OSSL_PROVIDER_unquery_operation(const OSSL_PROVIDER *prov, int operation_id,
+					    const OSSL_ALGORITHM *algs)
+{
+	for (int k = 0; k < 2; k++)
+		if (algs == algs_copy[k])
+			algs = algs_real[k];
+	__real_OSSL_PROVIDER_unquery_operation(prov, operation_id, algs);
+}
+
 EVP_MAC *__wrap_EVP_MAC_fetch(OSSL_LIB_CTX *libctx, const char *algorithm, const char *properties)
 {
 	/* As a provider without Poly1305 (FIPS) would. */
 	return fail_now(&fail_mac_fetch) ? NULL
 					 : __real_EVP_MAC_fetch(libctx, algorithm, properties);
-}
-
-EVP_MAC_CTX *__wrap_EVP_MAC_CTX_new(EVP_MAC *mac)
-{
-	return fail_now(&fail_mac_new) ? NULL : __real_EVP_MAC_CTX_new(mac);
-}
-
-int __wrap_EVP_MAC_update(EVP_MAC_CTX *ctx, const unsigned char *data, size_t datalen)
-{
-	int r = __real_EVP_MAC_update(ctx, data, datalen);
-
-	return fail_now(&fail_mac_update) ? 0 : r;
 }
 #endif
 
@@ -514,7 +591,7 @@ static void test_every_bit_flip(void **state)
 enum { KS_CHUNK = 4096 };
 
 /* A libcrypto context takes every length itself, the key block and the text's
- * keystream made in one EVP call up to KS_CHUNK (a full-size frame's record
+ * keystream made in one libcrypto call up to KS_CHUNK (a full-size frame's record
  * of 1440 bytes: one), one per chunk beyond; either way what it seals opens
  * in a libsodium context and the reverse. */
 static void test_keystream_calls(void **state)
@@ -573,7 +650,7 @@ static void test_keystream_calls(void **state)
 
 #ifdef HAVE_LIBCRYPTO
 /* A libcrypto context as made: texts under WEFT_AEAD_LIBCRYPTO_MIN_LEN go to
- * libsodium (no EVP call), longer ones to libcrypto, and either way the
+ * libsodium (no libcrypto call), longer ones to libcrypto, and either way the
  * bytes are those of a pure context of each backend. */
 static void test_short_texts_to_libsodium(void **state)
 {
