@@ -227,15 +227,23 @@ int weft_gso_l3(const uint8_t *frame, size_t len, size_t *l3, uint16_t *ethertyp
 	return 0;
 }
 
+/* A partial checksum finished: the field at @field, which holds the folded
+ * pseudo-header sum, becomes the complement of the sum of @start..@end (0
+ * written as 0xffff, which UDP needs and TCP does not mind). */
+static void finish_csum(uint8_t *frame, size_t start, size_t field, size_t end)
+{
+	uint16_t v = (uint16_t)~weft_csum_fold(weft_csum_add(0, frame + start, end - start));
+
+	put16(frame + field, v ? v : 0xffff);
+}
+
 int weft_gso_complete_csum(uint8_t *frame, size_t len, const struct weft_gso_hdr *h)
 {
 	size_t start = h->csum_start, field = start + h->csum_offset;
-	uint16_t v;
 
 	if (start >= len || field + 2 > len)
 		return -EINVAL;
-	v = (uint16_t)~weft_csum_fold(weft_csum_add(0, frame + start, len - start));
-	put16(frame + field, v ? v : 0xffff);
+	finish_csum(frame, start, field, len);
 	return 0;
 }
 
@@ -281,12 +289,10 @@ int weft_csum_partial_locate(const uint8_t *frame, size_t len, size_t *start, si
 int weft_csum_partial_complete(uint8_t *frame, size_t len)
 {
 	size_t start, field, end;
-	uint16_t v;
 
 	if (weft_csum_partial_locate(frame, len, &start, &field, &end) < 0)
 		return -EINVAL;
-	v = (uint16_t)~weft_csum_fold(weft_csum_add(0, frame + start, end - start));
-	put16(frame + field, v ? v : 0xffff);
+	finish_csum(frame, start, field, end);
 	return 0;
 }
 
