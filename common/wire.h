@@ -168,8 +168,8 @@ void weft_wire_records_init(struct weft_wire_records *it, const uint8_t *plain, 
 /* Steps to the next record of a known kind, skipping unknown kinds.
  * Returns 1 with *@rec set, 0 at the end of the plaintext,
  * -EINVAL for a known kind with a bad length (FRAME or FRAME_PARTIAL shorter
- *  than 14 bytes,
- *  KEEPALIVE with a body): *@rec is set, iteration may go on past it,
+ *  than 14 bytes, KEEPALIVE with a body): *@rec is set, iteration may go on
+ *  past it,
  * -EBADMSG when a record header or body overruns the plaintext: iteration
  *  stops (later calls return 0). */
 int weft_wire_records_next(struct weft_wire_records *it, struct weft_wire_record *rec) WEFT_WUR;

@@ -59,8 +59,9 @@ struct weft_capture_stats {
  * superframe, whatever its length, is handed out as the segments the
  * kernel would have cut it into (common/gso), and a checksum the kernel
  * left for a device is completed, so every frame out of the ring is
- * whole and valid (but see weft_capture_leave_partial()). A superframe longer than a slot arrives through the
- * socket's queue (PACKET_COPY_THRESH), which holds up to 8 MiB of them.
+ * whole and valid (but see weft_capture_leave_partial()). A superframe
+ * longer than a slot arrives through the socket's queue
+ * (PACKET_COPY_THRESH), which holds up to 8 MiB of them.
  * On success *out owns the socket and ring; free with weft_capture_free(). */
 int weft_capture_new(struct weft_capture **out, int ifindex, unsigned frames, size_t max_frame_len,
 		     char err[static WEFT_ERRLEN]) WEFT_WUR;

@@ -300,8 +300,8 @@ static bool room_in(struct weft_inject *inj, struct tx *t)
 	return slot_free(inj, t);
 }
 
-/* @partial: the copy's checksum is completed in the slot (its place was
- * checked by the caller). */
+/* @partial: the copy's checksum is completed in the slot (where it is was
+ * checked before weft_inject_put_partial()). */
 static int put_plain(struct weft_inject *inj, const uint8_t *frame, size_t len, bool partial)
 {
 	uint8_t *slot_frame;
@@ -377,7 +377,7 @@ static void close_super(struct weft_inject *inj)
 static int put(struct weft_inject *inj, const uint8_t *frame, size_t len, bool partial)
 {
 	struct weft_coalesce_seg s;
-	size_t max = inj->max_len, start, field, end;
+	size_t max = inj->max_len;
 
 	/* The kernel lets a frame carrying an 802.1Q tag be 4 bytes longer. */
 	if (len >= ETH_HLEN && frame[12] == 0x81 && frame[13] == 0x00)
@@ -385,10 +385,6 @@ static int put(struct weft_inject *inj, const uint8_t *frame, size_t len, bool p
 	if (len < ETH_HLEN || len > max) {
 		inj->st.bad_length++;
 		return -EMSGSIZE;
-	}
-	if (partial && weft_csum_partial_locate(frame, len, &start, &field, &end) < 0) {
-		inj->st.csum_missing++;
-		return -EPROTO;
 	}
 	if (inj->super.ring.fd < 0)
 		return put_plain(inj, frame, len, partial);

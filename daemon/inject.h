@@ -23,7 +23,6 @@ struct weft_inject;
 	X(COALESCED, coalesced)       /* received segments merged into them */                     \
 	X(RECUT, recut)               /* superframes that failed the checks, injected as frames */ \
 	X(CSUM_COMPLETED, csum_completed) /* partial segments injected alone, checksum completed */ \
-	X(CSUM_MISSING, csum_missing) /* partial frames with no checksum to complete, refused */  \
 	X(KICKS, kicks)               /* send() calls */                                           \
 	X(KICK_BUSY, kick_busy)       /* kicks that met EAGAIN (a later kick sends) */             \
 	X(KICK_ERRORS, kick_errors)   /* kicks that failed otherwise */
@@ -79,9 +78,10 @@ void weft_inject_kick_when_full(struct weft_inject *inj, bool on);
 int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len) WEFT_WUR;
 
 /* The same for a frame whose TCP or UDP checksum holds only the pseudo-header
- * sum (a peer's FRAME_PARTIAL, docs/protocol.md 7.1): merged into a
- * superframe, whose checksum the kernel finishes, or else completed in its
- * slot. -EPROTO (nothing queued) when its headers have no such checksum. */
+ * sum (a peer's FRAME_PARTIAL, docs/protocol.md 7.1), which the caller found
+ * with weft_csum_partial_locate() (the router, before it learns the source):
+ * merged into a superframe, whose checksum the kernel finishes, or else
+ * completed in its slot. */
 int weft_inject_put_partial(struct weft_inject *inj, const uint8_t *frame, size_t len) WEFT_WUR;
 
 /* Ends the open superframe and kicks the rings (one send() each) that have
