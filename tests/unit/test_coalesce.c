@@ -57,9 +57,10 @@ static const struct fx_pkt base4 = {.version = 4,
 				    .payload = payload};
 
 /* Segment @k of a flow like @p: @mss bytes of payload each, @last_len for
- * the last of @n; PSH on the last when @psh. */
-static size_t make_seg(uint8_t *f, const struct fx_pkt *p, unsigned k, unsigned n, size_t mss,
-		       size_t last_len, bool psh)
+ * the last of @n; PSH on the last when @psh; its checksum left partial when
+ * @partial. */
+static size_t make_seg_ex(uint8_t *f, const struct fx_pkt *p, unsigned k, unsigned n, size_t mss,
+			  size_t last_len, bool psh, bool partial)
 {
 	struct fx_pkt s = *p;
 
@@ -69,7 +70,13 @@ static size_t make_seg(uint8_t *f, const struct fx_pkt *p, unsigned k, unsigned 
 	s.ip_id = (uint16_t)(p->ip_id + k);
 	if (psh && k == n - 1)
 		s.flags |= FX_TCP_PSH;
-	return fx_build(f, &s);
+	return fx_build_ex(f, &s, partial);
+}
+
+static size_t make_seg(uint8_t *f, const struct fx_pkt *p, unsigned k, unsigned n, size_t mss,
+		       size_t last_len, bool psh)
+{
+	return make_seg_ex(f, p, k, n, mss, last_len, psh, false);
 }
 
 static void make_flow(const struct fx_pkt *p, unsigned n, size_t mss, size_t last_len, bool psh)
@@ -140,16 +147,7 @@ static void check_merge(const struct fx_pkt *p, unsigned n, size_t mss, size_t l
  * complete segments. */
 static void test_partial_segments(void **state)
 {
-	struct fx_pkt p = {.version = 4,
-			   .sport = 40000,
-			   .dport = 5201,
-			   .seq = 1000,
-			   .ack = 7,
-			   .flags = FX_TCP_ACK,
-			   .window = 500,
-			   .tcp_opts = 12,
-			   .ip_id = 100,
-			   .payload = payload};
+	struct fx_pkt p = base4;
 	static uint8_t full_sf[BIG];
 	struct weft_coalesce c;
 	struct weft_coalesce_seg s;
@@ -171,13 +169,7 @@ static void test_partial_segments(void **state)
 		memcpy(full_sf, buf, full_len);
 		/* The same segments with their checksum partial. */
 		for (unsigned k = 0; k < 4; k++) {
-			struct fx_pkt e = p;
-
-			e.payload = p.payload + k * 1000;
-			e.payload_len = 1000;
-			e.seq = p.seq + k * 1000;
-			e.ip_id = (uint16_t)(p.ip_id + k);
-			seg_len[k] = fx_build_ex(segs[k], &e, true);
+			seg_len[k] = make_seg_ex(segs[k], &p, k, 4, 1000, 1000, false, true);
 			assert_false(weft_coalesce_parse(&s, segs[k], seg_len[k]));
 			assert_true(weft_coalesce_parse_partial(&s, segs[k], seg_len[k]));
 		}
