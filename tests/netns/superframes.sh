@@ -155,7 +155,7 @@ tcp() {
 # run_mode SENDER RECEIVER [PARTIAL]: superframes yes|no on h1 (the sender)
 # and h2; partial_checksums yes|no on h2 (default yes; h1 always yes).
 run_mode() {
-	local s1=$1 s2=$2 p2=${3:-yes} got sf_cut sf_merged errs sent done recv
+	local s1=$1 s2=$2 p2=${3:-yes} got sf_cut sf_merged errs sent completed recv
 	say "superframes: h1 $s1, h2 $s2; partial checksums: h1 yes, h2 $p2"
 	rm -f "$WT_TMP/h1.conf" "$WT_TMP/h2.conf"
 	mesh_config 1 "[socket]" "superframes = $s1"
@@ -204,19 +204,19 @@ run_mode() {
 	# Segments h1 cut go with their checksum partial exactly when h2 takes
 	# them (CSUM_PARTIAL in its handshake); otherwise h1 completes them.
 	sent=$(counter 1 router partial_sent)
-	done=$(counter 1 router partial_completed)
+	completed=$(counter 1 router partial_completed)
 	recv=$(counter 2 router partial_received)
-	say "  h1 sent $sent segments with a partial checksum, completed $done;" \
+	say "  h1 sent $sent segments with a partial checksum, completed $completed;" \
 		"h2 received $recv, completed $(counter 2 inject csum_completed) alone"
 	if [ "$s1" = no ]; then
-		[ "$sent" = 0 ] && [ "$done" = 0 ] ||
-			fail "h1 without superframes left $sent + $done checksums partial"
+		[ "$sent" = 0 ] && [ "$completed" = 0 ] ||
+			fail "h1 without superframes left $sent + $completed checksums partial"
 	elif [ "$p2" = yes ]; then
-		[ "$sent" -gt 100 ] && [ "$done" = 0 ] && [ "$recv" -gt 100 ] && [ "$recv" -le "$sent" ] ||
-			fail "partial checksums to h2, which takes them: sent $sent, completed $done, received $recv"
+		[ "$sent" -gt 100 ] && [ "$completed" = 0 ] && [ "$recv" -gt 100 ] && [ "$recv" -le "$sent" ] ||
+			fail "partial checksums to h2, which takes them: sent $sent, completed $completed, received $recv"
 	else
-		[ "$sent" = 0 ] && [ "$done" -gt 100 ] && [ "$recv" = 0 ] ||
-			fail "partial checksums to h2, which does not take them: sent $sent, completed $done, received $recv"
+		[ "$sent" = 0 ] && [ "$completed" -gt 100 ] && [ "$recv" = 0 ] ||
+			fail "partial checksums to h2, which does not take them: sent $sent, completed $completed, received $recv"
 	fi
 
 	tcp 2 1
