@@ -90,7 +90,10 @@ struct weft_router {
 	ev_io capture_io;
 	ev_io udp_io;
 	struct weft_router_counters count;
-	size_t flood_limit; /* of this capture wakeup: the smallest path of a flood */
+	/* Of this capture burst: the smallest path of a flood, found at the
+	 * burst's first flood (0: not yet), so that a burst without one does
+	 * not walk every peer. */
+	size_t flood_limit;
 	/* Capture wakeup: the source last removed from the table (peer unused),
 	 * the destination last looked up (peer: the answer). Receive wakeup:
 	 * the source last learned from that peer. */
@@ -323,6 +326,8 @@ static void route_frame(struct weft_router *r, struct frame_view *f, uint64_t no
 	 * every member gets one copy, directly or through its relay. */
 	if (!complete(r, f))
 		return;
+	if (!r->flood_limit)
+		r->flood_limit = flood_limit(r, now);
 	if (out_len(f) > r->flood_limit || f->truncated) {
 		too_big(r, f, r->flood_limit == SIZE_MAX ? r->d.max_frame_len : r->flood_limit, now);
 		return;
@@ -378,18 +383,26 @@ static void route_captured(struct weft_router *r, const struct weft_capture_fram
 	route_frame(r, &f, now);
 }
 
-static void on_capture(struct ev_loop *loop, ev_io *w, int revents)
+/* Routes what the capture ring holds, up to CAPTURE_BUDGET frames, into the
+ * egress batch; the caller flushes it. */
+static void capture_burst(struct weft_router *r, uint64_t now)
 {
-	struct weft_router *r = container_of(w, struct weft_router, capture_io);
-	uint64_t now = weft_clock_now_ms();
 	struct weft_capture_frame f;
 
-	r->flood_limit = flood_limit(r, now);
+	r->flood_limit = 0;
 	r->home.valid = r->dst.valid = false;
 	for (int n = 0; n < CAPTURE_BUDGET && weft_capture_next(r->d.capture, &f); n++) {
 		route_captured(r, &f, now);
 		weft_capture_release(r->d.capture);
 	}
+}
+
+static void on_capture(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct weft_router *r = container_of(w, struct weft_router, capture_io);
+	uint64_t now = weft_clock_now_ms();
+
+	capture_burst(r, now);
 	weft_egress_flush(r->d.egress, now);
 	/* ICMP answers to our own bridge. */
 	if (weft_inject_pending(r->d.inject) && weft_inject_flush(r->d.inject) < 0)
@@ -669,9 +682,16 @@ static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
 		if (weft_udp_recv_drained(r->d.udp))
 			break;
 	}
-	/* Handshake answers, keepalives, relayed frames and probe answers
+	/* The ring kicks ran the bridge's side synchronously: whatever the
+	 * frames just injected called forth (a ping's echo reply, TCP's ACKs)
+	 * is in the capture ring already. Taking it now saves the loop a
+	 * round through epoll_wait, and it leaves in the same batch as the
+	 * handshake answers, keepalives, relayed frames and probe answers
 	 * queued while receiving. */
+	capture_burst(r, now);
 	weft_egress_flush(r->d.egress, now);
+	if (weft_inject_pending(r->d.inject) && weft_inject_flush(r->d.inject) < 0)
+		log_debug("inject ring kick failed");
 }
 
 /* The MAC learning bounds of the configuration the peers table runs with. */
