@@ -23,13 +23,21 @@
  * and virtio-net fields are checked before a slot is filled, so the kernel
  * has no other reason to refuse one.
  *
- * The frame ring has no virtio-net header. With one, a header whose hdr_len
- * covers the whole frame makes tpacket_snd copy the frame into a linear skb
- * instead of pointing page fragments at the ring (measured 2026-11-26: the
- * same TCP and CPU per GB end to end, ringtool bench 1.20M vs 0.92M
- * frames/s), and the kernel would no longer check frames against the
- * device MTU. The superframe ring sets hdr_len to the headers alone, so
- * the payload goes as page fragments (at most 16 pages: a slot is 64 KiB).
+ * Both rings carry a virtio-net header. The frame ring's asks for no offload
+ * and its hdr_len covers the whole frame, so tpacket_snd copies the frame
+ * into the skb's own buffer. Without it the kernel copies only the link
+ * header and points page fragments at the ring, and a ring's fragments are
+ * zero-copy to the kernel: veth, forwarding them to the bridge, copies them
+ * again into a page it allocates for each frame however short
+ * (skb_copy_ubufs), which is what the 64-byte rate and a lone ping paid.
+ * ringtool bench (1400-byte frames inject -> veth -> capture): 0.48-0.50M
+ * against 0.62-0.64M frames/s (2026-12-03, 2-core VM, kernel 6.18). With a
+ * virtio-net header the kernel no longer checks a frame against the device
+ * MTU: put() checks it against max_len, and a frame the device still drops
+ * (an MTU lowered by hand) is a refused slot, below. The superframe ring
+ * sets hdr_len to the headers alone, so the payload goes as page fragments
+ * (at most 16 pages: a slot is 64 KiB) that veth copies into pages of its
+ * own, instead of into one 64 KiB allocation of contiguous memory.
  *
  * PACKET_QDISC_BYPASS stays off: with `ringtool bench` (1400-byte frames
  * inject → veth → capture, loaded 2-core VM, kernel 6.18) two series of
@@ -87,10 +95,10 @@ struct weft_inject {
 	struct weft_inject_stats st;
 };
 
-static int open_tx(struct tx *t, int ifindex, bool vnet, unsigned frames, unsigned slot,
+static int open_tx(struct tx *t, int ifindex, bool super, unsigned frames, unsigned slot,
 		   char err[static WEFT_ERRLEN])
 {
-	const char *who = vnet ? "inject (superframes)" : "inject";
+	const char *who = super ? "inject (superframes)" : "inject";
 	struct sockaddr_ll sll;
 	int one = 1, r;
 
@@ -105,17 +113,15 @@ static int open_tx(struct tx *t, int ifindex, bool vnet, unsigned frames, unsign
 		snprintf(err, WEFT_ERRLEN, "%s: PACKET_LOSS: %s", who, strerror(-r));
 		return r;
 	}
-	if (vnet) {
-		if (setsockopt(t->ring.fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0) {
-			r = -errno;
-			snprintf(err, WEFT_ERRLEN, "%s: PACKET_VNET_HDR: %s", who, strerror(-r));
-			return r;
-		}
-		if (setsockopt(t->ring.fd, SOL_SOCKET, SO_SNDBUFFORCE, &(int){SUPER_SNDBUF},
-			       sizeof(int)) < 0)
-			(void)setsockopt(t->ring.fd, SOL_SOCKET, SO_SNDBUF, &(int){SUPER_SNDBUF},
-					 sizeof(int));
+	if (setsockopt(t->ring.fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0) {
+		r = -errno;
+		snprintf(err, WEFT_ERRLEN, "%s: PACKET_VNET_HDR: %s", who, strerror(-r));
+		return r;
 	}
+	if (super &&
+	    setsockopt(t->ring.fd, SOL_SOCKET, SO_SNDBUFFORCE, &(int){SUPER_SNDBUF}, sizeof(int)) < 0)
+		(void)setsockopt(t->ring.fd, SOL_SOCKET, SO_SNDBUF, &(int){SUPER_SNDBUF},
+				 sizeof(int));
 	r = weft_ring_map(&t->ring, who, PACKET_TX_RING, frames, slot, 0, err);
 	if (r < 0)
 		return r;
@@ -151,7 +157,7 @@ int weft_inject_new(struct weft_inject **out, int ifindex, unsigned frames, size
 	inj->max_len = max_frame_len;
 	inj->super.ring.fd = -1;
 	r = open_tx(&inj->plain, ifindex, false, frames,
-		    (unsigned)(TX_DATA_OFFSET + max_frame_len + 4), err);
+		    (unsigned)(TX_DATA_OFFSET + WEFT_GSO_HDR_LEN + max_frame_len + 4), err);
 	if (r < 0) {
 		weft_inject_free(inj);
 		return r;
@@ -304,20 +310,28 @@ static bool room_in(struct weft_inject *inj, struct tx *t)
  * checked before weft_inject_put_partial()). */
 static int put_plain(struct weft_inject *inj, const uint8_t *frame, size_t len, bool partial)
 {
-	uint8_t *slot_frame;
+	/* hdr_len over the whole frame: the kernel copies it into the skb
+	 * (see the top). */
+	const struct weft_gso_hdr h = {
+	    .gso_type = WEFT_GSO_NONE,
+	    .hdr_len = (uint16_t)(len > UINT16_MAX ? UINT16_MAX : len),
+	};
+	uint8_t *slot, *slot_frame;
 
 	if (!room_in(inj, &inj->plain)) {
 		inj->st.ring_full++;
 		return -ENOBUFS;
 	}
 	order_before(inj, &inj->plain);
-	slot_frame = (uint8_t *)head_slot(&inj->plain) + TX_DATA_OFFSET;
+	slot = (uint8_t *)head_slot(&inj->plain) + TX_DATA_OFFSET;
+	slot_frame = slot + WEFT_GSO_HDR_LEN;
+	weft_gso_hdr_put(slot, &h);
 	memcpy(slot_frame, frame, len);
 	if (partial) {
 		WEFT_BUG_ON(weft_csum_partial_complete(slot_frame, len) < 0);
 		inj->st.csum_completed++;
 	}
-	queue_slot(inj, &inj->plain, (uint32_t)len);
+	queue_slot(inj, &inj->plain, (uint32_t)(WEFT_GSO_HDR_LEN + len));
 	return 0;
 }
 
