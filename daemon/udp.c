@@ -50,11 +50,7 @@ struct weft_udp {
 	union ctl *rx_ctl;
 	struct weft_udp_local_addr *rx_local;
 	size_t *rx_seg;	 /* segment size of each message: the GRO size, or its length */
-	unsigned rx_n;	 /* messages in the current batch */
-	/* Slots whose lengths and flags the last recvmmsg() wrote: only
-	 * these need theirs back before the next call. After a wakeup for a
-	 * lone datagram, resetting all 64 touched 64 cold cache lines. */
-	unsigned rx_used;
+	unsigned rx_n;	 /* messages in the current batch: the slots recvmmsg() wrote */
 	unsigned rx_cur; /* message being handed out */
 	size_t rx_off;	 /* offset of the next segment in it */
 
@@ -109,6 +105,17 @@ static void free_rx(struct weft_udp *u)
 	free(u->rx_ctl);
 	free(u->rx_local);
 	free(u->rx_seg);
+}
+
+/* Slot @i's room for a source address and control messages, and no flags,
+ * as recvmmsg() reads them; it writes back what it used. */
+static void reset_slot(struct weft_udp *u, unsigned i)
+{
+	struct msghdr *mh = &u->rx_msgs[i].msg_hdr;
+
+	mh->msg_namelen = sizeof(u->rx_src[i]);
+	mh->msg_controllen = sizeof(u->rx_ctl[i].buf);
+	mh->msg_flags = 0;
 }
 
 int weft_udp_new(struct weft_udp **out, const struct weft_udp_config *cfg,
@@ -224,8 +231,8 @@ int weft_udp_new(struct weft_udp **out, const struct weft_udp_config *cfg,
 		u->rx_msgs[i].msg_hdr.msg_iovlen = 1;
 		u->rx_msgs[i].msg_hdr.msg_name = &u->rx_src[i];
 		u->rx_msgs[i].msg_hdr.msg_control = u->rx_ctl[i].buf;
+		reset_slot(u, i);
 	}
-	u->rx_used = u->rx_slots;
 
 	*out = u;
 	return 0;
@@ -321,16 +328,12 @@ int weft_udp_recv_batch(struct weft_udp *u)
 	unsigned total = 0;
 	int r;
 
+	/* recvmmsg() wrote only the last batch's slots: after a wakeup for a
+	 * lone datagram, resetting all 64 touched 64 cold cache lines. */
+	for (unsigned i = 0; i < u->rx_n; i++)
+		reset_slot(u, i);
 	u->rx_n = u->rx_cur = 0;
 	u->rx_off = 0;
-	for (unsigned i = 0; i < u->rx_used; i++) {
-		struct msghdr *mh = &u->rx_msgs[i].msg_hdr;
-
-		mh->msg_namelen = sizeof(u->rx_src[i]);
-		mh->msg_controllen = sizeof(u->rx_ctl[i].buf);
-		mh->msg_flags = 0;
-	}
-	u->rx_used = 0;
 	r = recvmmsg(u->fd, u->rx_msgs, u->rx_slots, MSG_DONTWAIT, NULL);
 	if (r < 0) {
 		int e = errno;
@@ -342,7 +345,6 @@ int weft_udp_recv_batch(struct weft_udp *u)
 		return -e;
 	}
 	u->st.rx_calls++;
-	u->rx_used = (unsigned)r;
 	for (int i = 0; i < r; i++) {
 		struct mmsghdr *m = &u->rx_msgs[i];
 		size_t seg;
