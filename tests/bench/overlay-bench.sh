@@ -55,6 +55,12 @@ usage: $0 [options]
                      eth0 segment everything (no GSO leaves a host, so a drop
                      is one datagram, as on a wire) and an nftables rule on
                      the underlay bridge drops N % (numgen random)
+  --callgrind DIR    with --tests ping only: run every overlay daemon under
+                     valgrind's callgrind, counting only while the pings run,
+                     and report per ping and daemon the instructions and the
+                     code that ran (64-byte lines, 4 KiB pages); the files
+                     stay in DIR. Latency under valgrind means nothing: the
+                     counts are the measurement
   --json FILE        also write the results as JSON
   --keep             keep the temp dir (configs, daemon logs, iperf3 JSON)
 EOF
@@ -73,6 +79,7 @@ weftctl_bin=${WEFTCTL:-}
 tinc_cipher=aes-128-cbc
 fastd_method=salsa2012+umac
 json_out=
+cg_dir=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kinds) kinds=$2; shift 2 ;;
@@ -87,6 +94,7 @@ while [ $# -gt 0 ]; do
 	--tinc-cipher) tinc_cipher=$2; shift 2 ;;
 	--fastd-method) fastd_method=$2; shift 2 ;;
 	--json) json_out=$2; shift 2 ;;
+	--callgrind) cg_dir=$2; shift 2 ;;
 	--loss) loss=$2; shift 2 ;;
 	--keep) WT_KEEP_TMP=1; shift ;;
 	-h | --help) usage; exit 0 ;;
@@ -112,6 +120,13 @@ for v in "${loss_list[@]}"; do
 	[ "$v" -lt 100 ] || fail "--loss: percentages, 0..99"
 done
 [ "${#loss_list[@]}" = 0 ] || require_cmd nft ethtool
+if [ -n "$cg_dir" ]; then
+	[ "$tests" = ping ] || fail "--callgrind counts a ping's path: use it with --tests ping alone"
+	[ "${#loss_list[@]}" = 0 ] || fail "--callgrind counts a ping's path: not with --loss"
+	require_cmd valgrind callgrind_control
+	mkdir -p "$cg_dir" || fail "--callgrind: cannot make $cg_dir"
+	cg_dir=$(cd "$cg_dir" && pwd)
+fi
 # want TEST: TEST is one of the --tests.
 want() { case ",$tests," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
@@ -126,6 +141,16 @@ find_bin() {
 	fi
 }
 weftd_bin=$(find_bin weftd "$weftd_bin")
+# under_callgrind KIND HOST: sets VG to the words that start a daemon of KIND
+# on HOST under callgrind (--callgrind), or to nothing. Instrumentation starts
+# off, so the daemon starts at close to its own speed; cg_toggle turns it on
+# for the pings alone.
+under_callgrind() {
+	VG=()
+	[ -n "$cg_dir" ] || return 0
+	VG=(valgrind --tool=callgrind --instr-atstart=no --compress-strings=no --compress-pos=no
+		--dump-instr=yes "--callgrind-out-file=$cg_dir/$1-h$2-r$round.callgrind")
+}
 weftctl_bin=$(find_bin weftctl "$weftctl_bin")
 
 require_netns
@@ -281,7 +306,8 @@ EOF
 		cp "$d/h$i/hosts/h$i" "$d/h$((3 - i))/hosts/h$i"
 	done
 	for i in 1 2; do
-		spawn "tinc$i" h$i tincd -D -d1 -c "$d/h$i" --pidfile="$d/h$i/tinc.pid"
+		under_callgrind tinc "$i"
+		spawn "tinc$i" h$i "${VG[@]}" tincd -D -d1 -c "$d/h$i" --pidfile="$d/h$i/tinc.pid"
 		DAEMONS+=("tinc$i")
 	done
 	for i in 1 2; do
@@ -336,7 +362,8 @@ EOF
 		printf '}\n' >>"$d/h$i.conf"
 	done
 	for i in 2 1; do
-		spawn "fastd$i" h$i fastd -c "$d/h$i.conf"
+		under_callgrind fastd "$i"
+		spawn "fastd$i" h$i "${VG[@]}" fastd -c "$d/h$i.conf"
 		DAEMONS+=("fastd$i")
 		wait_for 5 grep -q 'bound to' "$(spawn_log "fastd$i")" || true
 	done
@@ -390,7 +417,8 @@ verb 3
 EOF
 	done
 	for i in 1 2; do
-		spawn "openvpn$i" h$i openvpn --config "$d/h$i.conf"
+		under_callgrind openvpn "$i"
+		spawn "openvpn$i" h$i "${VG[@]}" openvpn --config "$d/h$i.conf"
 		DAEMONS+=("openvpn$i")
 	done
 	for i in 1 2; do
@@ -444,7 +472,8 @@ endpoint = $(host_ip "$o"):6783
 EOF
 	done
 	for i in 1 2; do
-		spawn "weftd$i" h$i "$weftd_bin" -c "$d/h$i.conf"
+		under_callgrind "${d##*/}" "$i"
+		spawn "weftd$i" h$i "${VG[@]}" "$weftd_bin" -c "$d/h$i.conf"
 		DAEMONS+=("weftd$i")
 	done
 	for i in 1 2; do
@@ -612,6 +641,33 @@ legs_medians() {
 		$out "$(awk '{ print $1 + $2 + $3 + $4 + $5 + $6 + $7 }' "$1" | median)" "$(wc -l <"$1")"
 }
 
+# cg_toggle on|off: callgrind's instrumentation of every daemon (--callgrind).
+cg_toggle() {
+	local n pid
+	[ -n "$cg_dir" ] || return 0
+	for n in "${DAEMONS[@]}"; do
+		pid=$(spawn_pid "$n") || continue
+		timeout 20 callgrind_control -i "$1" "$pid" >/dev/null 2>&1 ||
+			log "callgrind_control -i $1 $n (PID $pid) failed"
+	done
+}
+
+# cg_summarise KIND: after its daemons have exited, one line per daemon of
+# this round to $cg_dir/summary.txt: kind, round, host, then what
+# callgrind-per-ping.awk prints.
+cg_summarise() {
+	local f h line
+	[ -n "$cg_dir" ] || return 0
+	for f in "$cg_dir/$1-h"*"-r$round.callgrind"; do
+		[ -s "$f" ] || continue
+		h=${f##*/"$1"-h}
+		h=${h%%-*}
+		line=$(awk -v pings="$pings" -f "$here/callgrind-per-ping.awk" "$f") || continue
+		printf '%s %s %s %s\n' "$1" "$round" "$h" "$line" >>"$cg_dir/summary.txt"
+		log "$1: host $h, per ping: $line (instructions, code lines, code pages, instructions by object)"
+	done
+}
+
 # measure KIND: ping, TCP and 64-byte UDP between h1c1 and h2c1.
 measure() {
 	local k=$1 raw=$WT_TMP/raw/$1 out=$WT_TMP/$1 r t0 t1 b0 b1 f0 f1
@@ -635,7 +691,9 @@ measure() {
 
 	# Latency: the per-ping times.
 	if want ping; then
+		cg_toggle on
 		c 1 1 ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >"$out/ping$round.txt" 2>&1 || true
+		cg_toggle off
 		sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out/ping$round.txt" >>"$raw/ping"
 		log "$k: ping: $(tail -n 1 "$out/ping$round.txt")"
 	fi
@@ -722,7 +780,13 @@ measure() {
 # aggregate KIND: the raw numbers of every round → one JSON object.
 aggregate() {
 	local raw=$WT_TMP/raw/$1 tcp=null kpps=null loss=null gb=0 dcpu=null hcpu=null
-	local pavg=null p99=null pn=0 warn=
+	local pavg=null p99=null pn=0 cg=null warn=
+	if [ -n "$cg_dir" ] && awk -v k="$1" '$1 == k' "$cg_dir/summary.txt" 2>/dev/null | grep -q .; then
+		cg=$(awk -v k="$1" '$1 == k { print $4, $5, $6 }' "$cg_dir/summary.txt" |
+			jq -Rsc 'split("\n") | map(select(. != "") | split(" ") | map(tonumber)) |
+				def med: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+				{instructions: map(.[0]) | med, code_lines: map(.[1]) | med, code_pages: map(.[2]) | med, daemons: length}')
+	fi
 	if [ -s "$raw/ping" ]; then
 		read -r pavg p99 pn < <(sort -g "$raw/ping" | awk '{ v[NR] = $1; s += $1 }
 			END { r = int(0.99 * NR); if (r < 0.99 * NR) r++
@@ -765,14 +829,14 @@ aggregate() {
 		--argjson lossj "$lossj" --argjson where "$where" \
 		--argjson tcp_runs "$(awk '{ print $1 }' "$raw/tcp" 2>/dev/null | jq -sc .)" \
 		--argjson udp_runs "$(awk '{ print $1 }' "$raw/udp" 2>/dev/null | jq -sc .)" \
-		--argjson dcpu_rounds "$(cpu_per_round "$raw")" \
+		--argjson dcpu_rounds "$(cpu_per_round "$raw")" --argjson cg "$cg" \
 		'{kind: $kind, status: "ok", info: $info, warning: (if $warn == "" then null else $warn end),
 		  mtu: $mtu, tcp_mbps: $tcp, tcp_runs_mbps: $tcp_runs,
 		  ping_avg_ms: $pavg, ping_p99_ms: $p99, ping_replies: $pn,
 		  udp64_kpps: $kpps, udp64_runs_kpps: $udp_runs, udp64_loss_pct: $loss, udp64_lost_at: $where,
 		  tcp_under_loss: $lossj,
 		  tcp_gb: $gb, daemon_cpu_s_per_gb: $dcpu, host_cpu_s_per_gb: $hcpu,
-		  daemon_cpu_s_per_gb_rounds: $dcpu_rounds}'
+		  daemon_cpu_s_per_gb_rounds: $dcpu_rounds, callgrind_per_ping: $cg}'
 }
 
 # cpu_per_round RAWDIR: the daemons' CPU per GB of each round's TCP runs, as
@@ -832,6 +896,7 @@ for ((round = 1; round <= rounds; round++)); do
 			done
 		fi
 		topo_destroy
+		[ $st != ok ] || cg_summarise "$k"
 	done
 done
 
@@ -912,6 +977,19 @@ vs=$(jq -c '
 		echo "ping legs, median µs (h1 out: h1's daemon; h2 in, h2 out: h2's; h1 in: h1's; reply: h2c1's kernel):"
 		for k in "${kind_list[@]}"; do
 			[ ! -s "$WT_TMP/raw/$k/legs" ] || echo "  $k: $(legs_medians "$WT_TMP/raw/$k/legs")"
+		done
+	fi
+	if [ -n "$cg_dir" ] && [ -s "$cg_dir/summary.txt" ]; then
+		echo
+		echo "per ping and daemon under callgrind (median over hosts and rounds; $cg_dir):"
+		printf '  %-9s %12s %10s %10s  %s\n' kind instructions "code lines" "code pages" "instructions by object (first daemon)"
+		for k in "${kind_list[@]}"; do
+			awk -v k="$k" '$1 == k' "$cg_dir/summary.txt" | grep -q . || continue
+			printf '  %-9s %12s %10s %10s  %s\n' "$k" \
+				"$(awk -v k="$k" '$1 == k { print $4 }' "$cg_dir/summary.txt" | median)" \
+				"$(awk -v k="$k" '$1 == k { print $5 }' "$cg_dir/summary.txt" | median)" \
+				"$(awk -v k="$k" '$1 == k { print $6 }' "$cg_dir/summary.txt" | median)" \
+				"$(awk -v k="$k" '$1 == k { $1 = $2 = $3 = $4 = $5 = $6 = ""; sub(/^ +/, ""); print; exit }' "$cg_dir/summary.txt")"
 		done
 	fi
 	if [ "${#loss_list[@]}" -gt 0 ]; then
