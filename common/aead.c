@@ -23,9 +23,11 @@
  * (measured 2026-12-03, OpenSSL 3.0.19, Zen 5; the same keystream and tags
  * either way). Opening verifies
  * after it decrypted, so a failed open wipes what it wrote, and libsodium's
- * failures are wiped alike for one contract. Texts under
- * WEFT_AEAD_LIBCRYPTO_MIN_LEN go to libsodium even in a libcrypto context
- * (common/aead.h says why). */
+ * failures are wiped alike for one contract.
+ *
+ * Nettle's side is its chacha_poly1305, keyed once per context; it too
+ * decrypts before it verifies. Texts under a context's cold_below go to the
+ * cold path, Nettle if built in, else libsodium (common/aead.h says why). */
 #include <config.h> /* autoconf's, not common/config.h */
 
 #include <errno.h>
@@ -48,13 +50,30 @@
 #define USE_LIBCRYPTO 0
 #endif
 
+#if defined(HAVE_NETTLE) && !defined(WEFT_AEAD_LIBSODIUM_ONLY)
+#define USE_NETTLE 1
+#include <nettle/chacha-poly1305.h>
+#include <nettle/memops.h>
+#include <nettle/version.h>
+#include <stdio.h>
+#include <stdlib.h>
+#else
+#define USE_NETTLE 0
+#endif
+
 _Static_assert(crypto_aead_chacha20poly1305_ietf_KEYBYTES == WEFT_AEAD_KEY_LEN, "key length");
 _Static_assert(crypto_aead_chacha20poly1305_ietf_NPUBBYTES == WEFT_AEAD_NONCE_LEN, "nonce length");
 _Static_assert(crypto_aead_chacha20poly1305_ietf_ABYTES == WEFT_AEAD_TAG_LEN, "tag length");
 
 bool weft_aead_built(enum weft_aead_backend b)
 {
-	return b == WEFT_AEAD_LIBSODIUM || (b == WEFT_AEAD_LIBCRYPTO && USE_LIBCRYPTO);
+	return b == WEFT_AEAD_LIBSODIUM || (b == WEFT_AEAD_LIBCRYPTO && USE_LIBCRYPTO) ||
+	       (b == WEFT_AEAD_NETTLE && USE_NETTLE);
+}
+
+enum weft_aead_backend weft_aead_cold(void)
+{
+	return USE_NETTLE ? WEFT_AEAD_NETTLE : WEFT_AEAD_LIBSODIUM;
 }
 
 const char *weft_aead_name(enum weft_aead_backend b)
@@ -64,6 +83,8 @@ const char *weft_aead_name(enum weft_aead_backend b)
 		return "libsodium";
 	case WEFT_AEAD_LIBCRYPTO:
 		return "libcrypto";
+	case WEFT_AEAD_NETTLE:
+		return "nettle";
 	default:
 		return "?";
 	}
@@ -75,6 +96,16 @@ const char *weft_aead_version(enum weft_aead_backend b)
 		return "not built";
 	if (b == WEFT_AEAD_LIBSODIUM)
 		return sodium_version_string();
+#if USE_NETTLE
+	if (b == WEFT_AEAD_NETTLE) {
+		static char version[24];
+
+		if (!version[0])
+			snprintf(version, sizeof(version), "%d.%d", nettle_version_major(),
+				 nettle_version_minor());
+		return version;
+	}
+#endif
 #if USE_LIBCRYPTO
 #ifdef OPENSSL_VERSION_STRING /* 3.0: the bare number */
 	return OpenSSL_version(OPENSSL_VERSION_STRING);
@@ -136,10 +167,23 @@ static void libcrypto_free(struct weft_aead_libcrypto *lc)
 }
 #endif
 
+#if USE_NETTLE
+struct weft_aead_nettle {
+	struct chacha_poly1305_ctx ctx;
+};
+#endif
+
 void weft_aead_clear(struct weft_aead *a)
 {
 #if USE_LIBCRYPTO
 	libcrypto_free(a->lc);
+#endif
+#if USE_NETTLE
+	/* Nettle has nothing to wipe its context with: the key sits in it. */
+	if (a->nettle) {
+		sodium_memzero(a->nettle, sizeof(*a->nettle));
+		free(a->nettle);
+	}
 #endif
 	memset(a, 0, sizeof(*a));
 }
@@ -243,9 +287,19 @@ int weft_aead_init(struct weft_aead *a, enum weft_aead_backend b,
 		r = libcrypto_init(a, key);
 		if (r < 0)
 			goto fail;
-		a->libsodium_below = WEFT_AEAD_LIBCRYPTO_MIN_LEN;
 	}
 #endif
+#if USE_NETTLE
+	/* Every context gets one: its own backend or its cold path. */
+	a->nettle = calloc(1, sizeof(*a->nettle));
+	if (!a->nettle) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	chacha_poly1305_set_key(&a->nettle->ctx, key);
+#endif
+	if (b != weft_aead_cold())
+		a->cold_below = WEFT_AEAD_COLD_MAX_LEN;
 	return 0;
 fail:
 	weft_aead_clear(a);
@@ -384,6 +438,29 @@ static int libcrypto_open(struct weft_aead *a, const uint8_t *nonce, const uint8
 }
 #endif
 
+#if USE_NETTLE
+/* Nettle's chacha_poly1305 is RFC 8439 (96-bit nonce) from 3.1 on. */
+static void nettle_run(struct weft_aead_nettle *n, bool encrypt, const uint8_t *nonce,
+		       const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len,
+		       uint8_t tag[static WEFT_AEAD_TAG_LEN])
+{
+	chacha_poly1305_set_nonce(&n->ctx, nonce);
+	if (ad_len)
+		chacha_poly1305_update(&n->ctx, ad_len, ad);
+	if (len && encrypt)
+		chacha_poly1305_encrypt(&n->ctx, len, buf, buf);
+	else if (len)
+		chacha_poly1305_decrypt(&n->ctx, len, buf, buf);
+	chacha_poly1305_digest(&n->ctx, WEFT_AEAD_TAG_LEN, tag);
+}
+#endif
+
+/* The backend that takes a text of @len bytes in @a. */
+static enum weft_aead_backend backend_for(const struct weft_aead *a, size_t len)
+{
+	return len < a->cold_below ? weft_aead_cold() : a->backend;
+}
+
 int weft_aead_seal(struct weft_aead *a, const uint8_t nonce[static WEFT_AEAD_NONCE_LEN],
 		   const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len,
 		   uint8_t tag[static WEFT_AEAD_TAG_LEN])
@@ -397,15 +474,29 @@ int weft_aead_seal(struct weft_aead *a, const uint8_t nonce[static WEFT_AEAD_NON
 		return -EINVAL;
 	if (len > WEFT_AEAD_MAX_LEN || ad_len > WEFT_AEAD_MAX_LEN)
 		return -EMSGSIZE;
-	if (a->key && (a->backend == WEFT_AEAD_LIBSODIUM || len < a->libsodium_below)) {
+	switch (backend_for(a, len)) {
+	case WEFT_AEAD_LIBSODIUM:
+		if (!a->key)
+			break;
 		crypto_aead_chacha20poly1305_ietf_encrypt_detached(buf, tag, NULL, buf, len, ad,
 								   ad_len, NULL, nonce, a->key);
 		return 0;
-	}
-#if USE_LIBCRYPTO
-	if (a->backend == WEFT_AEAD_LIBCRYPTO && a->lc)
-		r = libcrypto_seal(a, nonce, ad, ad_len, buf, len, tag);
+#if USE_NETTLE
+	case WEFT_AEAD_NETTLE:
+		if (!a->nettle)
+			break;
+		nettle_run(a->nettle, true, nonce, ad, ad_len, buf, len, tag);
+		return 0;
 #endif
+#if USE_LIBCRYPTO
+	case WEFT_AEAD_LIBCRYPTO:
+		if (a->lc)
+			r = libcrypto_seal(a, nonce, ad, ad_len, buf, len, tag);
+		break;
+#endif
+	default:
+		break;
+	}
 	if (r < 0 && len)
 		memset(buf, 0, len);
 	return r;
@@ -422,15 +513,32 @@ int weft_aead_open(struct weft_aead *a, const uint8_t nonce[static WEFT_AEAD_NON
 		buf = empty;
 	if (a->encrypt || len > WEFT_AEAD_MAX_LEN || ad_len > WEFT_AEAD_MAX_LEN)
 		goto out;
-	if (a->key && (a->backend == WEFT_AEAD_LIBSODIUM || len < a->libsodium_below))
-		r = crypto_aead_chacha20poly1305_ietf_decrypt_detached(buf, NULL, buf, len, tag, ad,
-								       ad_len, nonce, a->key) == 0
-			? 0
-			: -EBADMSG;
-#if USE_LIBCRYPTO
-	else if (a->backend == WEFT_AEAD_LIBCRYPTO && a->lc)
-		r = libcrypto_open(a, nonce, ad, ad_len, buf, len, tag);
+	switch (backend_for(a, len)) {
+	case WEFT_AEAD_LIBSODIUM:
+		if (a->key && crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+				  buf, NULL, buf, len, tag, ad, ad_len, nonce, a->key) == 0)
+			r = 0;
+		break;
+#if USE_NETTLE
+	case WEFT_AEAD_NETTLE:
+		if (a->nettle) {
+			uint8_t expect[WEFT_AEAD_TAG_LEN];
+
+			nettle_run(a->nettle, false, nonce, ad, ad_len, buf, len, expect);
+			if (memeql_sec(expect, tag, sizeof(expect)))
+				r = 0;
+		}
+		break;
 #endif
+#if USE_LIBCRYPTO
+	case WEFT_AEAD_LIBCRYPTO:
+		if (a->lc)
+			r = libcrypto_open(a, nonce, ad, ad_len, buf, len, tag);
+		break;
+#endif
+	default:
+		break;
+	}
 out:
 	if (r < 0 && len)
 		memset(buf, 0, len);

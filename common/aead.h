@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* The transport AEAD: ChaCha20-Poly1305 (RFC 8439, 96-bit nonce) sealing and
- * opening DATA records in place, from one of two libraries that compute the
+ * opening DATA records in place, from one of three libraries that compute the
  * same function (nothing on the wire says which one sealed):
  *   - libcrypto (OpenSSL 3's ChaCha20 and Poly1305, which common/aead.c puts
  *     together), when weft is built with it: per-CPU assembly (AVX2, AVX-512)
  *     that libsodium 1.0.18 does not have, about 2x libsodium's speed at 1440
  *     bytes and 2.5x at 64 KB (tests/bench/README.md);
  *   - libsodium, always built in: the fallback when weft is built without
- *     libcrypto, or when libcrypto refuses the cipher (a FIPS-only setup).
- * A libcrypto context hands texts under its libsodium_below to libsodium with
- * the same key. Hot, libcrypto is faster at every length (0 then), but a lone
- * short record after an idle spell (a ping) finds libcrypto's larger working
- * set cold: 10-17 us more on the sending daemon's leg (overlay-bench.sh
- * --tests legs), where it is the latency. common/session sets it per record
- * from the time since its context's last record.
+ *     libcrypto, or when libcrypto refuses the cipher (a FIPS-only setup);
+ *   - Nettle, when weft is built with it: the cold path below.
+ * A context hands texts under its cold_below to its cold path with the same
+ * key: Nettle if built in, else libsodium. A lone short record after an idle
+ * spell (a ping) finds caches and TLBs cold, and then what counts is how
+ * little code and memory a library touches: a 101-byte record after 10 ms
+ * idle takes Nettle about 5.5 us, libsodium 11 and libcrypto 16
+ * (bench_session), against well under 1 us each hot. common/session sets
+ * cold_below per record from the time since its context's last record; hot,
+ * the context's own backend takes every length (0 then).
  * A context is made once per key and direction and reused; a record only
  * changes its nonce. The Noise handshake does not come through here: it keeps
  * libsodium (common/noise.c). */
@@ -31,38 +34,50 @@
 #define WEFT_AEAD_TAG_LEN   16
 /* The longest plaintext or additional data one call takes: a UDP payload. */
 #define WEFT_AEAD_MAX_LEN 65535
-/* A libcrypto context hands texts shorter than this to libsodium: a lone
+/* After an idle spell, texts shorter than this take the cold path: a lone
  * ping's or ACK's datagram, not a packed batch of small frames. */
-#define WEFT_AEAD_LIBCRYPTO_MIN_LEN 128
+#define WEFT_AEAD_COLD_MAX_LEN 128
 
-enum weft_aead_backend { WEFT_AEAD_LIBSODIUM, WEFT_AEAD_LIBCRYPTO, WEFT_AEAD_BACKEND_COUNT };
+enum weft_aead_backend {
+	WEFT_AEAD_LIBSODIUM,
+	WEFT_AEAD_LIBCRYPTO,
+	WEFT_AEAD_NETTLE,
+	WEFT_AEAD_BACKEND_COUNT
+};
 
 struct weft_aead_libcrypto; /* common/aead.c: libcrypto's contexts for one key */
+struct weft_aead_nettle;    /* common/aead.c: Nettle's context for one key */
 
 /* One key in one direction. Zeroed is a valid cleared context. */
 struct weft_aead {
 	enum weft_aead_backend backend;
 	bool encrypt;
 	/* libsodium reads the key for every record: borrowed from the caller's
-	 * sodium_malloc memory, which must outlive the context (a libcrypto
-	 * context too, for its short texts). */
+	 * sodium_malloc memory, which must outlive the context (any context,
+	 * for a cold path without Nettle). */
 	const uint8_t *key;
 	/* libcrypto keeps its own copy of the key in the ChaCha20 context,
 	 * which it cleanses when the context is freed; the Poly1305 one is
 	 * keyed anew for each record. */
 	struct weft_aead_libcrypto *lc;
-	/* Texts shorter than this go through libsodium with the same key:
-	 * WEFT_AEAD_LIBCRYPTO_MIN_LEN for libcrypto (0 makes it take all). */
-	size_t libsodium_below;
+	/* Nettle's context, keyed once, when Nettle is built in: a Nettle
+	 * context's own backend, any other's cold path. Wiped when freed. */
+	struct weft_aead_nettle *nettle;
+	/* Texts shorter than this take the cold path (Nettle if built in, else
+	 * libsodium) with the same key: WEFT_AEAD_COLD_MAX_LEN when made with a
+	 * cold path other than its own backend, else 0 (it takes all). */
+	size_t cold_below;
 };
 
 /* Whether @b is built in. libsodium always is. */
 bool weft_aead_built(enum weft_aead_backend b);
-/* "libsodium", "libcrypto"; "?" when out of range. */
+/* "libsodium", "libcrypto", "nettle"; "?" when out of range. */
 const char *weft_aead_name(enum weft_aead_backend b);
-/* The version of the library linked at run time ("1.0.18", "OpenSSL 3.0.19 ...");
- * "not built" for a backend that is not built in. */
+/* The version of the library linked at run time ("1.0.18", "OpenSSL 3.0.19 ...",
+ * "3.8"); "not built" for a backend that is not built in. */
 const char *weft_aead_version(enum weft_aead_backend b);
+/* The cold path's backend: Nettle if built in, else libsodium. */
+enum weft_aead_backend weft_aead_cold(void);
 /* The backend weft_aead_init_best() uses when it can: libcrypto if built in,
  * else libsodium. */
 enum weft_aead_backend weft_aead_preferred(void);
@@ -79,8 +94,9 @@ int weft_aead_init(struct weft_aead *a, enum weft_aead_backend b,
  * Returns 0 or -ENOMEM. */
 int weft_aead_init_best(struct weft_aead *a, const uint8_t key[static WEFT_AEAD_KEY_LEN],
 			bool encrypt) WEFT_WUR;
-/* Frees the library's context (libcrypto cleanses the key schedule it holds)
- * and forgets the key; accepts a zeroed or already cleared context. */
+/* Frees the libraries' contexts (libcrypto cleanses the key schedule it holds,
+ * Nettle's is wiped here) and forgets the key; accepts a zeroed or already
+ * cleared context. */
 void weft_aead_clear(struct weft_aead *a);
 
 /* Encrypts @len bytes at @buf in place and writes the tag. @ad and @buf may be
@@ -93,7 +109,7 @@ int weft_aead_seal(struct weft_aead *a, const uint8_t nonce[static WEFT_AEAD_NON
 /* Verifies and decrypts @len bytes at @buf in place. Returns 0 or -EBADMSG
  * (not authentic, a context for sealing, a length over WEFT_AEAD_MAX_LEN, or
  * the library failed). On failure the @len bytes at @buf are zeroed, whichever
- * the backend: libcrypto decrypts before it verifies, and unauthenticated
+ * the backend: libcrypto and Nettle decrypt before they verify, and unauthenticated
  * plaintext must not be left behind for anyone to act on. */
 int weft_aead_open(struct weft_aead *a, const uint8_t nonce[static WEFT_AEAD_NONCE_LEN],
 		   const uint8_t *ad, size_t ad_len, uint8_t *buf, size_t len,

@@ -216,10 +216,11 @@ int main(int argc, char **argv)
 		case 'V': {
 			/* which library seals DATA (a build option, and libcrypto may
 			 * refuse the cipher at run time) */
-			enum weft_aead_backend aead = weft_aead_probe();
+			enum weft_aead_backend aead = weft_aead_probe(), cold = weft_aead_cold();
 
-			printf("weftd %s (AEAD: %s %s)\n", PACKAGE_VERSION, weft_aead_name(aead),
-			       weft_aead_version(aead));
+			printf("weftd %s (AEAD: %s %s; short records after idle: %s %s)\n",
+			       PACKAGE_VERSION, weft_aead_name(aead), weft_aead_version(aead),
+			       weft_aead_name(cold), weft_aead_version(cold));
 			return 0;
 		}
 		default:

@@ -113,10 +113,11 @@ for p in "$dest$sbindir/weftd" "$dest$bindir/weftctl"; do
 done
 got=$(timeout 10 "$dest$sbindir/weftd" --version 2>&1)
 case $got in
-"weftd $VERSION (AEAD: libcrypto "?*")" | "weftd $VERSION (AEAD: libsodium "?*")")
+"weftd $VERSION (AEAD: "libcrypto\ ?*"; short records after idle: "[a-z]*" "?*")" | \
+	"weftd $VERSION (AEAD: "libsodium\ ?*"; short records after idle: "[a-z]*" "?*")")
 	ok "weftd --version: $got" ;;
 *)
-	not_ok "weftd --version" "\`$got', expected \`weftd $VERSION (AEAD: LIBRARY VERSION)'" ;;
+	not_ok "weftd --version" "\`$got', expected \`weftd $VERSION (AEAD: LIBRARY VERSION; short records after idle: LIBRARY VERSION)'" ;;
 esac
 for c in weftctl weftd; do
 	if bash -c ". '$dest$bashcompletiondir/$c' && complete -p $c" >/dev/null 2>&1; then
