@@ -20,7 +20,7 @@
 /* Key lifetimes (defaults of struct weft_session_limits). */
 #define WEFT_SESSION_REKEY_AFTER_MS  120000 /* the initiator starts a new handshake */
 #define WEFT_SESSION_REJECT_AFTER_MS 180000 /* no more sending or receiving */
-/* A context idle this long hands its next short text to libsodium (common/aead.h). */
+/* A context idle this long hands its next short text to its cold path (common/aead.h). */
 #define WEFT_SESSION_AEAD_IDLE_MS 2
 /* Counters 0 .. 2^60-1 may be used under one key; seal refuses after that and
  * open drops larger counters. Either side wants a new session once its send
@@ -98,7 +98,7 @@ struct weft_session {
 	struct weft_session_limits limits;
 	uint64_t rx_packets; /* authenticated datagrams */
 	/* When aead_tx and aead_rx last ran: a short datagram after
-	 * WEFT_SESSION_AEAD_IDLE_MS without one goes through libsodium. */
+	 * WEFT_SESSION_AEAD_IDLE_MS without one takes the cold path. */
 	uint64_t last_seal_ms, last_open_ms;
 	uint64_t drops[WEFT_SESSION_DROP_COUNT];
 	/* The set that owns it (set by weft_session_set_install(), NULL before):
