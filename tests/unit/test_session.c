@@ -261,7 +261,7 @@ static void test_idle_short_path(void **state)
 	    {1, 60, 0},
 	    {1 + WEFT_SESSION_AEAD_IDLE_MS, 60, WEFT_AEAD_COLD_MAX_LEN},
 	    {1 + WEFT_SESSION_AEAD_IDLE_MS, 1400, 0},
-	    {100, 1400, WEFT_AEAD_COLD_MAX_LEN}, /* long texts stay the backend's anyway */
+	    {100, 1400, WEFT_AEAD_COLD_MAX_LEN}, /* a full-size one takes it too */
 	    {100, 60, 0},
 	};
 	uint8_t pkt[2048];
