@@ -777,15 +777,21 @@ measure() {
 	fi
 }
 
+# cg_median KIND FIELD: the median of one column of $cg_dir/summary.txt over
+# KIND's daemons (both hosts, every round).
+cg_median() {
+	awk -v k="$1" -v f="$2" '$1 == k { print $f }' "$cg_dir/summary.txt" | median
+}
+
 # aggregate KIND: the raw numbers of every round → one JSON object.
 aggregate() {
 	local raw=$WT_TMP/raw/$1 tcp=null kpps=null loss=null gb=0 dcpu=null hcpu=null
 	local pavg=null p99=null pn=0 cg=null warn=
 	if [ -n "$cg_dir" ] && awk -v k="$1" '$1 == k' "$cg_dir/summary.txt" 2>/dev/null | grep -q .; then
-		cg=$(awk -v k="$1" '$1 == k { print $4, $5, $6 }' "$cg_dir/summary.txt" |
-			jq -Rsc 'split("\n") | map(select(. != "") | split(" ") | map(tonumber)) |
-				def med: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-				{instructions: map(.[0]) | med, code_lines: map(.[1]) | med, code_pages: map(.[2]) | med, daemons: length}')
+		cg=$(jq -cn --argjson i "$(cg_median "$1" 4)" --argjson l "$(cg_median "$1" 5)" \
+			--argjson p "$(cg_median "$1" 6)" \
+			--argjson n "$(awk -v k="$1" '$1 == k' "$cg_dir/summary.txt" | wc -l)" \
+			'{instructions: $i, code_lines: $l, code_pages: $p, daemons: $n}')
 	fi
 	if [ -s "$raw/ping" ]; then
 		read -r pavg p99 pn < <(sort -g "$raw/ping" | awk '{ v[NR] = $1; s += $1 }
@@ -983,12 +989,10 @@ vs=$(jq -c '
 		echo
 		echo "per ping and daemon under callgrind (median over hosts and rounds; $cg_dir):"
 		printf '  %-9s %12s %10s %10s  %s\n' kind instructions "code lines" "code pages" "instructions by object (first daemon)"
-		for k in "${kind_list[@]}"; do
-			awk -v k="$k" '$1 == k' "$cg_dir/summary.txt" | grep -q . || continue
-			printf '  %-9s %12s %10s %10s  %s\n' "$k" \
-				"$(awk -v k="$k" '$1 == k { print $4 }' "$cg_dir/summary.txt" | median)" \
-				"$(awk -v k="$k" '$1 == k { print $5 }' "$cg_dir/summary.txt" | median)" \
-				"$(awk -v k="$k" '$1 == k { print $6 }' "$cg_dir/summary.txt" | median)" \
+		jq -r '.[] | select(.callgrind_per_ping != null) |
+			"\(.kind) \(.callgrind_per_ping.instructions) \(.callgrind_per_ping.code_lines) \(.callgrind_per_ping.code_pages)"' \
+			<<<"$results" | while read -r k i l p; do
+			printf '  %-9s %12s %10s %10s  %s\n' "$k" "$i" "$l" "$p" \
 				"$(awk -v k="$k" '$1 == k { $1 = $2 = $3 = $4 = $5 = $6 = ""; sub(/^ +/, ""); print; exit }' "$cg_dir/summary.txt")"
 		done
 	fi
