@@ -13,8 +13,9 @@
  * key: Nettle if built in, else libsodium. A lone short record after an idle
  * spell (a ping) finds caches and TLBs cold, and then what counts is how
  * little code and memory a library touches: a 101-byte record after 10 ms
- * idle takes Nettle about 6-8 us, libsodium 9-12 and libcrypto 11-17
- * (bench_session), against well under 1 us each hot. common/session sets
+ * idle takes Nettle about 4-5.5 us, libsodium 7-9.5 and libcrypto 13-17
+ * (bench_session, Nettle and libsodium linked in as weftd links them),
+ * against well under 1 us each hot. common/session sets
  * cold_below per record from the time since its context's last record; hot,
  * the context's own backend takes every length (0 then).
  * A context is made once per key and direction and reused; a record only
@@ -36,9 +37,9 @@
 #define WEFT_AEAD_MAX_LEN 65535
 /* After an idle spell, texts shorter than this take the cold path: any one
  * datagram on a 1500-byte underlay. From cold caches Nettle is the faster
- * up to about 4 KB (a 1440-byte record after 10 ms idle: 9.9 us against
- * libcrypto's 18; 9000 bytes: 27 against 22), libsodium up to 9 KB and
- * more (13.4 and 19.5 us). */
+ * up to about 4 KB (a 1440-byte record after 10 ms idle: 6.3-7.6 us linked
+ * in against libcrypto's 12.5-17.7; 9000 bytes, both shared: 27 against 22),
+ * libsodium up to 9 KB and more. */
 #define WEFT_AEAD_COLD_MAX_LEN 2048
 
 enum weft_aead_backend {

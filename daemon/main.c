@@ -217,10 +217,19 @@ int main(int argc, char **argv)
 			/* which library seals DATA (a build option, and libcrypto may
 			 * refuse the cipher at run time) */
 			enum weft_aead_backend aead = weft_aead_probe(), cold = weft_aead_cold();
+#if defined(WEFT_STATIC_DATAPATH) && defined(HAVE_NETTLE)
+			/* configure --with-static-datapath: what a distribution's
+			 * library update does not reach without a rebuild */
+			const char *linked_in = "; linked in: libev, libsodium, nettle";
+#elif defined(WEFT_STATIC_DATAPATH)
+			const char *linked_in = "; linked in: libev, libsodium";
+#else
+			const char *linked_in = "";
+#endif
 
-			printf("weftd %s (AEAD: %s %s; short records after idle: %s %s)\n",
+			printf("weftd %s (AEAD: %s %s; short records after idle: %s %s%s)\n",
 			       PACKAGE_VERSION, weft_aead_name(aead), weft_aead_version(aead),
-			       weft_aead_name(cold), weft_aead_version(cold));
+			       weft_aead_name(cold), weft_aead_version(cold), linked_in);
 			return 0;
 		}
 		default:

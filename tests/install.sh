@@ -117,7 +117,7 @@ case $got in
 	"weftd $VERSION (AEAD: "libsodium\ ?*"; short records after idle: "[a-z]*" "?*")")
 	ok "weftd --version: $got" ;;
 *)
-	not_ok "weftd --version" "\`$got', expected \`weftd $VERSION (AEAD: LIBRARY VERSION; short records after idle: LIBRARY VERSION)'" ;;
+	not_ok "weftd --version" "\`$got', expected \`weftd $VERSION (AEAD: LIBRARY VERSION; short records after idle: LIBRARY VERSION[; linked in: LIBRARIES])'" ;;
 esac
 for c in weftctl weftd; do
 	if bash -c ". '$dest$bashcompletiondir/$c' && complete -p $c" >/dev/null 2>&1; then
