@@ -40,10 +40,14 @@ usage: $0 [options]
   --ping-interval MS milliseconds between pings (10); the daemons idle that
                      long before each one, so 1 shows a warm path and 10 or
                      more a cold one
-  --tests LIST       comma-separated, from ping,tcp,udp,legs (default:
+  --tests LIST       comma-separated, from ping,tcp,udp,legs,pages (default:
                      ping,tcp,udp); e.g. --tests ping --rounds 4 --pings 300
                      for latency alone; legs: a ping's round trip cut into
-                     its seven legs by tcpdump on both containers and hosts
+                     its seven legs by tcpdump on both containers and hosts;
+                     pages: the memory pages each daemon touches while
+                     pings run (its per-packet footprint, which sets what a
+                     ping costs from cold caches and TLBs), counted by the
+                     kernel's accessed bits, not timed
   --weftd PATH       weftd binary (default: \$WEFTD, $top/build/daemon/weftd, PATH)
   --weftctl PATH     weftctl binary (same search)
   --tinc-cipher C    tinc Cipher (aes-128-cbc); Digest sha1, MACLength 4 (tinc 1.0's
@@ -112,7 +116,7 @@ ping_w=$((pings * ping_ms / 1000 + 10))
 IFS=, read -ra test_list <<<"$tests"
 [ "${#test_list[@]}" -gt 0 ] || fail "--tests: a comma-separated list of ping, tcp, udp"
 for t in "${test_list[@]}"; do
-	case $t in ping | tcp | udp | legs) ;; *) fail "--tests: unknown test '$t' (ping, tcp, udp, legs)" ;; esac
+	case $t in ping | tcp | udp | legs | pages) ;; *) fail "--tests: unknown test '$t' (ping, tcp, udp, legs, pages)" ;; esac
 done
 IFS=, read -ra loss_list <<<"$loss"
 for v in "${loss_list[@]}"; do
@@ -571,6 +575,7 @@ loss_points() {
 #   ping   one RTT (ms) per line
 #   tcp    Mbit/s, bytes received, daemon ticks, machine busy ticks (one per run)
 #   udp    received kpps, loss % (one per run)
+#   pages  pages each daemon touched in 100 ms of pings (pages_touched)
 #   warn   anything suspicious (one per line)
 
 # ping_legs DIR: $pings pings h1c1 -> h2c1 with tcpdump on both containers'
@@ -628,6 +633,78 @@ ping_legs() {
 				(t["B"] - t["A"]) * 1e6, (t["C"] - t["B"]) * 1e6, (t["D"] - t["C"]) * 1e6,
 				(t["E"] - t["D"]) * 1e6, (t["F"] - t["E"]) * 1e6, (t["G"] - t["F"]) * 1e6,
 				($1 - t["G"]) * 1e6 }' | grep .
+}
+
+# PAGE_CLASSES: what pages_referenced counts, in its order.
+PAGE_CLASSES="total code rodata heap writable shared stack"
+
+# pages_referenced PID: the pages (4 KiB) of PID's own mappings whose
+# accessed bit is set: total, then the daemon binary's code, its read-only
+# data, heap, other private writable memory (anonymous mappings, every
+# object's .data and .bss), shared mappings (AF_PACKET rings), stack.
+# /proc/PID/smaps' Referenced: counts what clear_refs cleared. Shared
+# libraries' code and read-only data are left out: the kernel also marks
+# their pages referenced when any other process maps them (every command
+# this script starts does), so their count is not the daemon's. A daemon
+# that links its crypto and event loop statically shows them as its code.
+pages_referenced() {
+	local exe
+	exe=$(readlink "/proc/$1/exe") || return 1
+	awk -v exe="$exe" '
+		/^[0-9a-f]+-[0-9a-f]+ / {
+			perm = $2; name = $6
+			if (name == "[heap]") c = "heap"
+			else if (name == "[stack]") c = "stack"
+			else if (perm ~ /s/) c = "shared"
+			else if (perm ~ /w/) c = "writable"
+			else if (name == exe) c = (perm ~ /x/ ? "code" : "rodata")
+			else c = ""
+			next
+		}
+		/^Referenced:/ && c != "" { kb[c] += $2; t += $2 }
+		END { printf "%d %d %d %d %d %d %d\n", t / 4, kb["code"] / 4, kb["rodata"] / 4,
+			kb["heap"] / 4, kb["writable"] / 4, kb["shared"] / 4, kb["stack"] / 4 }
+	' "/proc/$1/smaps"
+}
+
+# pages_touched: while $pings pings run from h1c1 to h2c1, windows of 100 ms
+# (about 100 / --ping-interval pings): clear every daemon's accessed bits,
+# wait, count them (pages_referenced). One line per daemon and window. The
+# same pages serve every ping, so a window counts the per-packet footprint
+# once, plus the ring slots of its pings and any timer that fell in it.
+# The window itself starts no process (the wait is a read with a timeout
+# on a FIFO nobody writes), so nothing but the daemons runs their pages.
+pages_touched() {
+	local n pid w pids=() ping_pid fifo=$WT_TMP/pages.fifo fd
+	for n in "${DAEMONS[@]}"; do
+		pid=$(spawn_pid "$n") && pids+=("$pid")
+	done
+	[ "${#pids[@]}" -gt 0 ] || return 0
+	[ -p "$fifo" ] || mkfifo "$fifo"
+	exec {fd}<>"$fifo"
+	c 1 1 ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >/dev/null 2>&1 &
+	ping_pid=$!
+	sleep 0.5
+	for ((w = 0; w < 20; w++)); do
+		kill -0 "$ping_pid" 2>/dev/null || break
+		for pid in "${pids[@]}"; do echo 1 >"/proc/$pid/clear_refs" 2>/dev/null || true; done
+		read -r -t 0.1 -u "$fd" _ || true
+		kill -0 "$ping_pid" 2>/dev/null || break
+		for pid in "${pids[@]}"; do pages_referenced "$pid" || true; done
+		sleep 0.2
+	done
+	exec {fd}>&-
+	wait "$ping_pid" || true
+}
+
+# pages_medians FILE: the median of each column of pages_touched's lines.
+pages_medians() {
+	local i out="" cl
+	read -ra cl <<<"$PAGE_CLASSES"
+	for i in "${!cl[@]}"; do
+		out="$out${out:+, }${cl[$i]} $(awk -v i=$((i + 1)) '{ print $i }' "$1" | median)"
+	done
+	printf '%s; %d windows\n' "$out" "$(wc -l <"$1")"
 }
 
 # legs_medians FILE: the median of each leg's column and of their sum.
@@ -703,6 +780,12 @@ measure() {
 	if want legs; then
 		ping_legs "$out/legs$round" >>"$raw/legs" || log "$k: ping legs: no complete round trip"
 		[ ! -s "$raw/legs" ] || log "$k: ping legs (median µs so far): $(legs_medians "$raw/legs")"
+	fi
+
+	# The pages each daemon touches while pings run.
+	if want pages && [ "${#DAEMONS[@]}" -gt 0 ]; then
+		pages_touched >>"$raw/pages"
+		[ ! -s "$raw/pages" ] || log "$k: pages per daemon and 100 ms of pings (median so far): $(pages_medians "$raw/pages")"
 	fi
 
 	# TCP: daemon CPU and machine busy time around each run.
@@ -812,6 +895,16 @@ aggregate() {
 		loss=$(awk '{ print $2 }' "$raw/udp" | median)
 	fi
 	[ ! -s "$raw/warn" ] || warn=$(sort -u "$raw/warn" | paste -sd ';' - | sed 's/;/; /g')
+	# Pages per daemon and 100 ms of pings: {"total": median, "code": ..., "windows": n}
+	local pagesj=null pv i cl
+	if [ -s "$raw/pages" ]; then
+		pagesj=$(jq -cn --argjson n "$(wc -l <"$raw/pages")" '{windows: $n}')
+		read -ra cl <<<"$PAGE_CLASSES"
+		for i in "${!cl[@]}"; do
+			pv=$(awk -v i=$((i + 1)) '{ print $i }' "$raw/pages" | median)
+			pagesj=$(jq -c --arg k "${cl[$i]}" --argjson v "$pv" '. + {($k): $v}' <<<"$pagesj")
+		done
+	fi
 	# TCP under loss: {"1": {"mbps": median, "retransmits": median}, ...}
 	local lossj='{}' l m rt
 	for l in "${loss_list[@]}"; do
@@ -835,14 +928,15 @@ aggregate() {
 		--argjson lossj "$lossj" --argjson where "$where" \
 		--argjson tcp_runs "$(awk '{ print $1 }' "$raw/tcp" 2>/dev/null | jq -sc .)" \
 		--argjson udp_runs "$(awk '{ print $1 }' "$raw/udp" 2>/dev/null | jq -sc .)" \
-		--argjson dcpu_rounds "$(cpu_per_round "$raw")" --argjson cg "$cg" \
+		--argjson dcpu_rounds "$(cpu_per_round "$raw")" --argjson cg "$cg" --argjson pages "$pagesj" \
 		'{kind: $kind, status: "ok", info: $info, warning: (if $warn == "" then null else $warn end),
 		  mtu: $mtu, tcp_mbps: $tcp, tcp_runs_mbps: $tcp_runs,
 		  ping_avg_ms: $pavg, ping_p99_ms: $p99, ping_replies: $pn,
 		  udp64_kpps: $kpps, udp64_runs_kpps: $udp_runs, udp64_loss_pct: $loss, udp64_lost_at: $where,
 		  tcp_under_loss: $lossj,
 		  tcp_gb: $gb, daemon_cpu_s_per_gb: $dcpu, host_cpu_s_per_gb: $hcpu,
-		  daemon_cpu_s_per_gb_rounds: $dcpu_rounds, callgrind_per_ping: $cg}'
+		  daemon_cpu_s_per_gb_rounds: $dcpu_rounds, callgrind_per_ping: $cg,
+		  pages_per_100ms_of_pings: $pages}'
 }
 
 # cpu_per_round RAWDIR: the daemons' CPU per GB of each round's TCP runs, as
@@ -984,6 +1078,14 @@ vs=$(jq -c '
 		for k in "${kind_list[@]}"; do
 			[ ! -s "$WT_TMP/raw/$k/legs" ] || echo "  $k: $(legs_medians "$WT_TMP/raw/$k/legs")"
 		done
+	fi
+	if want pages; then
+		echo
+		echo "pages (4 KiB) of its own a daemon touches in 100 ms of pings at $ping_ms ms (shared libraries' code not counted), median over daemons and windows:"
+		printf '  %-9s %6s %5s %7s %5s %9s %7s %6s\n' kind total code rodata heap writable shared stack
+		jq -r '.[] | select(.pages_per_100ms_of_pings != null) | .kind as $k | .pages_per_100ms_of_pings
+			| [$k, .total, .code, .rodata, .heap, .writable, .shared, .stack] | @tsv' <<<"$results" |
+			awk -F'\t' '{ printf "  %-9s %6s %5s %7s %5s %9s %7s %6s\n", $1, $2, $3, $4, $5, $6, $7, $8 }'
 	fi
 	if [ -n "$cg_dir" ] && [ -s "$cg_dir/summary.txt" ]; then
 		echo
