@@ -59,7 +59,7 @@ say "IPv6 1500 bytes: $(echo "$out" | grep -Eo "[Pp]acket too big[^ ]* ?mtu ?= ?
 
 # ---- a 20 MB TCP transfer ------------------------------------------------------------------------
 spawn iperf3s c 2 1 iperf3 -s -1
-sleep 0.5
+wait_for 10 c 2 1 sh -c "ss -ltn | grep -q :5201" || fail "iperf3 server in h2c1"
 c 1 1 timeout 60 iperf3 -c "$(cont_ip 2 1)" -n 20M >"$WT_TMP/iperf.txt" 2>&1 ||
 	fail "20 MB over TCP did not complete: $(tail -3 "$WT_TMP/iperf.txt")"
 kill_spawned iperf3s

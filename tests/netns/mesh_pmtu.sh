@@ -67,12 +67,12 @@ say "path MTU: h1->h3 $p13, h1->h2 $p12, h3->h1 $p31 (overlay MTU $(mesh_status 
 
 # TCP both ways between containers across the small hop.
 spawn iperf3s c 3 1 iperf3 -s -1
-sleep 0.5
+wait_for 10 c 3 1 sh -c "ss -ltn | grep -q :5201" || fail "iperf3 server in h3c1"
 c 1 1 timeout 60 iperf3 -c "$(cont_ip 3 1)" -n 10M >"$WT_TMP/iperf.txt" 2>&1 ||
 	fail "10 MB h1c1 -> h3c1 did not complete: $(tail -3 "$WT_TMP/iperf.txt")"
 kill_spawned iperf3s
 spawn iperf3s c 1 1 iperf3 -s -1
-sleep 0.5
+wait_for 10 c 1 1 sh -c "ss -ltn | grep -q :5201" || fail "iperf3 server in h1c1"
 c 3 1 timeout 60 iperf3 -c "$(cont_ip 1 1)" -n 10M >"$WT_TMP/iperf2.txt" 2>&1 ||
 	fail "10 MB h3c1 -> h1c1 did not complete: $(tail -3 "$WT_TMP/iperf2.txt")"
 kill_spawned iperf3s

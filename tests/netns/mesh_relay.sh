@@ -93,7 +93,7 @@ arp_once "with h2-h3 relayed"
 # A 5 MB transfer across the relay completes.
 if command -v iperf3 >/dev/null; then
 	spawn iperf3s c 3 1 iperf3 -s -1
-	sleep 0.5
+	wait_for 10 c 3 1 sh -c "ss -ltn | grep -q :5201" || fail "iperf3 server in h3c1"
 	psent0=$(mesh_status 2 | jq .router.partial_sent)
 	pdone0=$(mesh_status 2 | jq .router.partial_completed)
 	c 2 1 timeout 30 iperf3 -c "$(cont_ip 3 1)" -n 5M >"$WT_TMP/iperf.txt" 2>&1 ||

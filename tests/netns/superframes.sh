@@ -53,6 +53,13 @@ n tc qdisc add dev va root bfifo limit 1000
 run_tool stall va vb
 ip netns del "$ns"
 
+# ready NAME WHAT: wait until spawned NAME's log shows WHAT, the line it
+# prints once it listens (a fixed sleep lost the race on a loaded machine:
+# the one packet sent went before the receiver's socket existed).
+ready() {
+	wait_for 10 grep -q "$2" "$(spawn_log "$1")" || fail "$1 did not start listening"
+}
+
 # ---- 2. two hosts ---------------------------------------------------------------
 topo_create --hosts 2 --containers 1 --no-bridge
 mesh_init
@@ -67,6 +74,7 @@ def data(n, seed):
 if cmd == 'raw-recv':      # proto: one packet's payload must match
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, int(sys.argv[2]))
     s.settimeout(5)
+    print('ready', flush=True)
     pkt = s.recv(4096)
     print('ok' if pkt[(pkt[0] & 15) * 4:] == data(1000, 3) else 'bad')
 elif cmd == 'raw-send':    # proto dst
@@ -76,6 +84,7 @@ elif cmd == 'udp-recv':    # port count size: count datagrams of size, contents 
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(('', int(sys.argv[2])))
     s.settimeout(5)
+    print('ready', flush=True)
     want, size, good = int(sys.argv[3]), int(sys.argv[4]), 0
     for i in range(want):
         d = s.recv(65536)
@@ -174,7 +183,7 @@ run_mode() {
 	# frame by frame, every segment h1's weftd cut has a correct checksum.
 	spawn tcpdump_c c 2 1 tcpdump -i eth0 -n -vv -c 400 -U \
 		"tcp dst port 5201 and greater 1000"
-	sleep 0.5
+	ready tcpdump_c 'listening on'
 	tcp 1 2
 	kill_spawned tcpdump_c
 	local log ok bad
@@ -241,7 +250,7 @@ run_mode() {
 	# packet socket with a virtio-net header sends it, as a VM's tap would).
 	# It crosses as 8 tagged segments whose checksums tcpdump finds correct.
 	spawn tcpdump_v c 2 1 tcpdump -i eth0 -n -vv -c 8 -U "vlan 100 and tcp"
-	sleep 0.5
+	ready tcpdump_v 'listening on'
 	sf_cut=$(counter 1 capture kernel_superframes)
 	px 1 1 vlan-gso eth0 "$(cont_mac 2 1)" "$(cont_mac 1 1)"
 	wait_for 5 sh -c "! kill -0 $(spawn_pid tcpdump_v) 2>/dev/null" ||
@@ -255,12 +264,12 @@ run_mode() {
 
 	# UDP: a datagram larger than the MTU (IP fragments), then UDP_SEGMENT.
 	spawn udprecv c 2 1 python3 "$WT_TMP/x.py" udp-recv 9001 3 4000
-	sleep 0.3
+	ready udprecv '^ready$'
 	px 1 1 udp-send "$(cont_ip 2 1)" 9001 3 4000
 	wait_for 6 sh -c "! kill -0 $(spawn_pid udprecv) 2>/dev/null" || fail "UDP receiver hangs"
 	[ "$(tail -n 1 "$(spawn_log udprecv)")" = ok ] || fail "4000-byte UDP datagrams"
 	spawn udprecv c 2 1 python3 "$WT_TMP/x.py" udp-recv 9002 20 1300
-	sleep 0.3
+	ready udprecv '^ready$'
 	sf_cut=$(counter 1 capture kernel_superframes)
 	px 1 1 udp-send "$(cont_ip 2 1)" 9002 20 1300 gso
 	wait_for 6 sh -c "! kill -0 $(spawn_pid udprecv) 2>/dev/null" || fail "UDP receiver hangs"
@@ -272,7 +281,7 @@ run_mode() {
 
 	# An IP protocol nobody knows (253, for experiments).
 	spawn rawrecv c 2 1 python3 "$WT_TMP/x.py" raw-recv 253
-	sleep 0.3
+	ready rawrecv '^ready$'
 	px 1 1 raw-send 253 "$(cont_ip 2 1)"
 	wait_for 6 sh -c "! kill -0 $(spawn_pid rawrecv) 2>/dev/null" || fail "raw receiver hangs"
 	[ "$(tail -n 1 "$(spawn_log rawrecv)")" = ok ] || fail "IP protocol 253"

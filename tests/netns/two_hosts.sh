@@ -41,7 +41,9 @@ fi
 marker=5eed5eed5eed5eed
 spawn tcpdump_ul ul tcpdump -i ul0 -n -U -w "$WT_TMP/ul.pcap"
 spawn tcpdump_c c 2 1 tcpdump -i eth0 -n -U -w "$WT_TMP/c.pcap" icmp
-sleep 1
+for t in tcpdump_ul tcpdump_c; do
+	wait_for 10 grep -q "listening on" "$(spawn_log "$t")" || fail "$t did not start"
+done
 c 1 1 ping -c 5 -i 0.2 -p "$marker" -W 2 -q "$(cont_ip 2 1)" >/dev/null || fail "marker ping"
 sleep 0.5
 kill_spawned tcpdump_ul
