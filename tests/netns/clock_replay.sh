@@ -65,7 +65,7 @@ done
 # ---- a genuine HELLO between h1 and h2 ------------------------------------------------
 filter="udp dst port 6783 and udp[8] = 1 and udp[9] = 2 and
 	((src host $(host_ip 1) and dst host $(host_ip 2)) or (src host $(host_ip 2) and dst host $(host_ip 1)))"
-spawn capture ul tcpdump -i ul0 -n -U -c 1 -w "$WT_TMP/hello.pcap" "$filter"
+spawn capture ul tcpdump --immediate-mode -i ul0 -n -U -c 1 -w "$WT_TMP/hello.pcap" "$filter"
 # h1 and h2 rekey every 10 s, the responder of a session after 15 s.
 n=0
 while spawn_pid capture >/dev/null && [ $n -lt 300 ]; do

@@ -42,7 +42,7 @@ if [ "$TRAFFIC" = 1 ]; then
 	attach_containers
 	spawn ping c 1 1 ping -i 0.5 "$(cont_ip 2 1)"
 fi
-spawn tcpdump h1 tcpdump -i eth0 -nn -U -w "$WT_TMP/dead.pcap" \
+spawn tcpdump h1 tcpdump --immediate-mode -i eth0 -nn -U -w "$WT_TMP/dead.pcap" \
 	"udp and dst host $(host_ip 2) and dst port 6783"
 wait_for 10 grep -q "listening on" "$(spawn_log tcpdump)" || fail "tcpdump did not start"
 

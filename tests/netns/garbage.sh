@@ -112,7 +112,7 @@ ip -n "$ATK" addr add "$ATK_IP/24" dev eth0
 ip -n "$ATK" link set eth0 up
 
 # Handshakes from the start, to replay an answered HELLO later.
-spawn tcpdump_hs ul tcpdump -i ul0 -n -U -s 2048 -w "$WT_TMP/hs.pcap" \
+spawn tcpdump_hs ul tcpdump --immediate-mode -i ul0 -n -U -s 2048 -w "$WT_TMP/hs.pcap" \
 	"udp port $PORT and (udp[8] = 1 or udp[8] = 2)"
 wait_for 5 grep -q 'listening on' "$(spawn_log tcpdump_hs)" || fail "tcpdump did not start"
 
@@ -139,7 +139,7 @@ wait_for 10 c 1 1 ping -c 1 -W 1 "$(cont_ip 2 1)" || fail "no ping h1c1 -> h2c1 
 spawn ping c 1 1 ping -i 0.05 -W 2 -w 120 "$(cont_ip 2 1)"
 
 # Real DATA h1 -> h2 on the underlay, for its receiver index and for replays.
-spawn tcpdump_data ul tcpdump -i ul0 -n -U -w "$WT_TMP/data.pcap" \
+spawn tcpdump_data ul tcpdump --immediate-mode -i ul0 -n -U -w "$WT_TMP/data.pcap" \
 	"src host $H1_IP and dst host $H2_IP and udp dst port $PORT and udp[8] = 4"
 wait_for 5 grep -q 'listening on' "$(spawn_log tcpdump_data)" || fail "tcpdump did not start"
 sleep 2

@@ -20,7 +20,7 @@ mtu=$(mesh_status 1 | jq .mtu)
 endpoint=$(mesh_status 1 | jq -r '.peers[0].endpoint')
 [ "$endpoint" = "[fd00::2]:6783" ] || fail "peer endpoint is $endpoint, expected [fd00::2]:6783"
 
-spawn tcpdump_ul ul tcpdump -i ul0 -n -U -w "$WT_TMP/ul.pcap"
+spawn tcpdump_ul ul tcpdump --immediate-mode -i ul0 -n -U -w "$WT_TMP/ul.pcap"
 wait_for 10 grep -q "listening on" "$(spawn_log tcpdump_ul)" || fail "tcpdump did not start"
 c 1 1 ping -c 3 -i 0.2 -W 2 -q "$(cont_ip 2 1)" >/dev/null || fail "ping over an IPv6 underlay"
 c 1 1 ping -c 3 -i 0.2 -M do -s $((mtu - 28)) -W 2 -q "$(cont_ip 2 1)" >/dev/null ||

@@ -44,7 +44,7 @@ via_of() { mesh_peer_get "$1" "$2" via; }
 arp_once() {
 	local what=$1 i n want
 	for i in 1 2 3 4; do
-		spawn "tcpdump$i" c "$i" 1 tcpdump -n -U -i eth0 -w "$WT_TMP/arp$i.pcap" arp
+		spawn "tcpdump$i" c "$i" 1 tcpdump --immediate-mode -n -U -i eth0 -w "$WT_TMP/arp$i.pcap" arp
 	done
 	for i in 1 2 3 4; do
 		wait_for 5 grep -q "listening on" "$WT_TMP/tcpdump$i.log" || fail "tcpdump $i did not start"

@@ -41,7 +41,7 @@ h2_answers_only() {
 # PREFERRED (what the route would pick).
 check_sources() {
 	local label=$1 preferred=$2 other=$3 bad good
-	spawn tcpdump_ul hN 2 tcpdump -i eth0 -n -U -w "$WT_TMP/ul-$label.pcap" udp port 6783
+	spawn tcpdump_ul hN 2 tcpdump --immediate-mode -i eth0 -n -U -w "$WT_TMP/ul-$label.pcap" udp port 6783
 	wait_for 10 grep -q "listening on" "$(spawn_log tcpdump_ul)" || fail "$label: tcpdump did not start"
 	mesh_start_all
 	mesh_wait_up 1 2 15 || fail "$label: h1 has no session with h2"

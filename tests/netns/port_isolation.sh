@@ -30,10 +30,10 @@ bad() { say "problem: $*"; problems+=("$*"); }
 # Everything the host side sends or forwards onto the bridge, from before
 # weftd starts (weft0) and from the moment weft0-dp is up (it sees what
 # weft0-br sends as input and what the stack sends on weft0-dp as output).
-spawn tcpdump_br h1 tcpdump -i weft0 -n -e -U -w "$WT_TMP/br.pcap"
+spawn tcpdump_br h1 tcpdump --immediate-mode -i weft0 -n -e -U -w "$WT_TMP/br.pcap"
 spawn tcpdump_dp h1 bash -c 'for _ in $(seq 400); do
 	ip -o link show dev weft0-dp 2>/dev/null | grep -q "[<,]UP[,>]" &&
-		exec tcpdump -i weft0-dp -n -e -U -w "$0"
+		exec tcpdump --immediate-mode -i weft0-dp -n -e -U -w "$0"
 	sleep 0.025; done; exit 1' "$WT_TMP/dp.pcap"
 mesh_init
 mesh_start 1

@@ -181,7 +181,7 @@ run_mode() {
 
 	# TCP h1 -> h2 with tcpdump in the receiving container: where h2 injects
 	# frame by frame, every segment h1's weftd cut has a correct checksum.
-	spawn tcpdump_c c 2 1 tcpdump -i eth0 -n -vv -c 400 -U \
+	spawn tcpdump_c c 2 1 tcpdump --immediate-mode -i eth0 -n -vv -c 400 -U \
 		"tcp dst port 5201 and greater 1000"
 	ready tcpdump_c 'listening on'
 	tcp 1 2
@@ -249,7 +249,7 @@ run_mode() {
 	# An 802.1Q-tagged TCP superframe (this kernel has no VLAN devices: a
 	# packet socket with a virtio-net header sends it, as a VM's tap would).
 	# It crosses as 8 tagged segments whose checksums tcpdump finds correct.
-	spawn tcpdump_v c 2 1 tcpdump -i eth0 -n -vv -c 8 -U "vlan 100 and tcp"
+	spawn tcpdump_v c 2 1 tcpdump --immediate-mode -i eth0 -n -vv -c 8 -U "vlan 100 and tcp"
 	ready tcpdump_v 'listening on'
 	sf_cut=$(counter 1 capture kernel_superframes)
 	px 1 1 vlan-gso eth0 "$(cont_mac 2 1)" "$(cont_mac 1 1)"

@@ -88,7 +88,7 @@ mtu=$(mesh_status 1 | jq .mtu)
 max=$((mtu + 14)) # the largest frame a datagram carries, tags included
 
 for i in 1 2; do
-	spawn "tcpdump$i" c "$i" 1 tcpdump -i eth0 -e -n -U -s 0 -w "$WT_TMP/c$i.pcap"
+	spawn "tcpdump$i" c "$i" 1 tcpdump --immediate-mode -i eth0 -e -n -U -s 0 -w "$WT_TMP/c$i.pcap"
 done
 for i in 1 2; do
 	wait_for 5 grep -q 'listening on' "$(spawn_log "tcpdump$i")" || fail "tcpdump in h${i}c1 did not start"
