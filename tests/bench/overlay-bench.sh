@@ -65,6 +65,13 @@ usage: $0 [options]
                      code that ran (64-byte lines, 4 KiB pages); the files
                      stay in DIR. Latency under valgrind means nothing: the
                      counts are the measurement
+  --interleave       with --tests ping only: every kind's topology is up at
+                     once and the pings run in --rounds blocks of --pings,
+                     the kinds in turn (the order reversed every block), so
+                     that the machine's drift between runs, which on a VM can
+                     double a round trip, hits every kind alike; the report
+                     adds weft's ratio per block (median, and the blocks
+                     where weft was lower)
   --json FILE        also write the results as JSON
   --keep             keep the temp dir (configs, daemon logs, iperf3 JSON)
 EOF
@@ -84,6 +91,7 @@ tinc_cipher=aes-128-cbc
 fastd_method=salsa2012+umac
 json_out=
 cg_dir=
+interleave=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kinds) kinds=$2; shift 2 ;;
@@ -101,6 +109,7 @@ while [ $# -gt 0 ]; do
 	--callgrind) cg_dir=$2; shift 2 ;;
 	--loss) loss=$2; shift 2 ;;
 	--keep) WT_KEEP_TMP=1; shift ;;
+	--interleave) interleave=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -130,6 +139,11 @@ if [ -n "$cg_dir" ]; then
 	require_cmd valgrind callgrind_control
 	mkdir -p "$cg_dir" || fail "--callgrind: cannot make $cg_dir"
 	cg_dir=$(cd "$cg_dir" && pwd)
+fi
+if [ "$interleave" = 1 ]; then
+	[ "$tests" = ping ] || fail "--interleave alternates pings: use it with --tests ping alone"
+	[ -z "$cg_dir" ] || fail "--interleave: not with --callgrind (counts need no interleaving)"
+	[ "${#loss_list[@]}" = 0 ] || fail "--interleave: not with --loss"
 fi
 # want TEST: TEST is one of the --tests.
 want() { case ",$tests," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
@@ -432,9 +446,9 @@ EOF
 	done
 }
 
-# bridge_or_dead I: weftd on host I has made its bridge, or has exited.
+# bridge_or_dead I NAME: weftd NAME on host I has made its bridge, or has exited.
 bridge_or_dead() {
-	ip -n "$(ns_host "$1")" link show "$WT_BRIDGE" >/dev/null 2>&1 || ! spawn_pid "weftd$1" >/dev/null
+	ip -n "$(ns_host "$1")" link show "$WT_BRIDGE" >/dev/null 2>&1 || ! spawn_pid "$2" >/dev/null
 }
 
 # setup_weft [yes|no]: superframes on (the default) or off.
@@ -475,17 +489,20 @@ socket = $d/h$i.sock
 endpoint = $(host_ip "$o"):6783
 EOF
 	done
+	# Spawn names per kind (weft1, weft-nosf1), so that both kinds can run at
+	# once (--interleave).
 	for i in 1 2; do
 		under_callgrind "${d##*/}" "$i"
-		spawn "weftd$i" h$i "${VG[@]}" "$weftd_bin" -c "$d/h$i.conf"
-		DAEMONS+=("weftd$i")
+		spawn "${d##*/}$i" h$i "${VG[@]}" "$weftd_bin" -c "$d/h$i.conf"
+		DAEMONS+=("${d##*/}$i")
 	done
 	for i in 1 2; do
-		if ! wait_for 10 bridge_or_dead "$i" || ! ip -n "$(ns_host "$i")" link show "$WT_BRIDGE" >/dev/null 2>&1; then
-			if spawn_pid "weftd$i" >/dev/null; then
+		if ! wait_for 10 bridge_or_dead "$i" "${d##*/}$i" ||
+			! ip -n "$(ns_host "$i")" link show "$WT_BRIDGE" >/dev/null 2>&1; then
+			if spawn_pid "${d##*/}$i" >/dev/null; then
 				REASON="weftd on host $i made no bridge $WT_BRIDGE in 10 s"
 			else
-				REASON="weftd failed to start: $(tail -n 1 "$(spawn_log "weftd$i")")"
+				REASON="weftd failed to start: $(tail -n 1 "$(spawn_log "${d##*/}$i")")"
 			fi
 			return 1
 		fi
@@ -746,10 +763,11 @@ cg_summarise() {
 }
 
 # measure KIND: ping, TCP and 64-byte UDP between h1c1 and h2c1.
-measure() {
-	local k=$1 raw=$WT_TMP/raw/$1 out=$WT_TMP/$1 r t0 t1 b0 b1 f0 f1
+# ready KIND: the overlay just set up carries frames (on failure: REASON,
+# status 1); records its MTU, configuration and daemon count under raw/KIND.
+ready() {
+	local k=$1 raw=$WT_TMP/raw/$1 out=$WT_TMP/$1
 	mkdir -p "$raw" "$out"
-
 	if ! wait_for 30 ip netns exec "$(ns_cont 1 1)" ping -c1 -W1 "$srv_ip"; then
 		REASON="no connectivity between the containers within 30 s"
 		return 1
@@ -760,11 +778,16 @@ measure() {
 	printf '%s\n' "$MTU" >"$raw/mtu"
 	printf '%s\n' "$INFO" >"$raw/info"
 	printf '%s\n' "${#DAEMONS[@]}" >"$raw/ndaemons"
-	f0=$(frags)
 	if ! c 1 1 ping -c 3 -i 0.2 -W 1 -M "do" -s $((MTU - 28)) "$srv_ip" >/dev/null 2>&1; then
 		echo "full-size ($MTU) ping with DF failed" >>"$raw/warn"
 		log "$k: WARNING: full-size ($MTU) ping with DF failed"
 	fi
+}
+
+measure() {
+	local k=$1 raw=$WT_TMP/raw/$1 out=$WT_TMP/$1 r t0 t1 b0 b1 f0 f1
+	ready "$k" || return 1
+	f0=$(frags)
 
 	# Latency: the per-ping times.
 	if want ping; then
@@ -963,7 +986,78 @@ log "kinds: ${kind_list[*]}; $rounds round(s) of $runs runs x $seconds s; $pings
 	"temp dir $WT_TMP; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A status reason
+
+# interleaved_pings: --interleave. Every kind is set up first, each under a
+# namespace prefix of its own (the same addresses, in other namespaces); then
+# --rounds blocks of --pings pings, the kinds in turn, the order reversed
+# every other block so that neither always follows the other. The block
+# averages go to $WT_TMP/blocks ("BLOCK KIND AVG_MS").
+interleaved_pings() {
+	local base=$WT_PREFIX k n=0 b i order=() out
+	declare -A prefix
+	for k in "${kind_list[@]}"; do
+		n=$((n + 1))
+		WT_PREFIX=${base}k$n-
+		prefix[$k]=$WT_PREFIX
+		log "== $k (set up under $WT_PREFIX)"
+		MTU=0
+		DAEMONS=()
+		INFO=
+		REASON=
+		WEFT_DIR=
+		round=1
+		if setup_kind "$k" && ready "$k"; then
+			status[$k]=ok
+			order+=("$k")
+		else
+			status[$k]=failed
+			reason[$k]=$REASON
+			log "$k: failed: $REASON"
+			[ "${#DAEMONS[@]}" -eq 0 ] || tail_logs "${DAEMONS[@]}"
+		fi
+	done
+	: >"$WT_TMP/blocks"
+	for ((b = 1; b <= rounds; b++)); do
+		for ((i = 0; i < ${#order[@]}; i++)); do
+			if ((b % 2)); then k=${order[i]}; else k=${order[${#order[@]} - 1 - i]}; fi
+			WT_PREFIX=${prefix[$k]}
+			out=$WT_TMP/$k/ping$b.txt
+			c 1 1 ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >"$out" 2>&1 || true
+			sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out" >>"$WT_TMP/raw/$k/ping"
+			sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out" |
+				awk -v b="$b" -v k="$k" '{ s += $1; n++ } END { if (n) printf "%d %s %.4f\n", b, k, s / n }' \
+					>>"$WT_TMP/blocks"
+		done
+		log "block $b/$rounds: $(awk -v b="$b" '$1 == b { printf "%s %s ms  ", $2, $3 }' "$WT_TMP/blocks")"
+	done
+	WT_PREFIX=$base
+	topo_destroy
+}
+
+# block_ratios: weft's ping average over the better reference's, per block of
+# --interleave: "median RATIO, weft lower in N of M blocks".
+block_ratios() {
+	[ -s "$WT_TMP/blocks" ] || return 0
+	awk '{ v[$1, $2] = $3; blk[$1] = 1 }
+		END {
+			for (b in blk) {
+				ref = -1
+				if ((b, "fastd") in v) ref = v[b, "fastd"]
+				if ((b, "tinc") in v && (ref < 0 || v[b, "tinc"] < ref)) ref = v[b, "tinc"]
+				if (ref <= 0 || !((b, "weft") in v)) continue
+				r[++n] = v[b, "weft"] / ref
+				if (v[b, "weft"] < ref) lower++
+			}
+			if (!n) exit
+			for (i = 2; i <= n; i++) { x = r[i]; for (j = i - 1; j > 0 && r[j] > x; j--) r[j + 1] = r[j]; r[j + 1] = x }
+			med = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+			printf "median %.2fx, weft lower in %d of %d blocks\n", med, lower, n
+		}' "$WT_TMP/blocks"
+}
+
+[ "$interleave" = 0 ] || interleaved_pings
 for ((round = 1; round <= rounds; round++)); do
+	[ "$interleave" = 0 ] || break
 	for k in "${kind_list[@]}"; do
 		# A missing binary stays missing; a failure may be transient.
 		[ "${status[$k]:-}" != unavailable ] || continue
@@ -1132,6 +1226,9 @@ vs=$(jq -c '
 			"\(.ratio * 100 | round / 100)x  (weft \(.weft * 1000 | round / 1000) vs \(.ref_kind) \(.ref * 1000 | round / 1000); \(.better) is better)" +
 			(if .rounds == null then "" else "; round by round \(.rounds | map(. * 1000 | round / 1000 | tostring + "x") | join(" ")), median \(.rounds_median * 1000 | round / 1000)x" end)' \
 			<<<"$ratios"
+	fi
+	if [ "$interleave" = 1 ] && [ -n "$(block_ratios)" ]; then
+		echo "  ping avg, block by block (--interleave): $(block_ratios)"
 	fi
 	if jq -e 'map(select(. != null and . != {})) | length > 0' <<<"$vs" >/dev/null; then
 		echo
