@@ -175,6 +175,17 @@ require_netns
 require_cmd iperf3 jq ping awk ss timeout nstat
 if want legs; then require_cmd tcpdump; fi
 install_trap
+# --interleave points WT_PREFIX at one kind's namespaces at a time; whenever
+# the script exits, the lib's cleanup must see the prefix they all share.
+base_prefix=$WT_PREFIX
+bench_exit_trap() {
+	local rc=$?
+	trap - EXIT
+	WT_PREFIX=$base_prefix
+	cleanup
+	exit "$rc"
+}
+trap bench_exit_trap EXIT
 wt_tmp
 clk_tck=$(getconf CLK_TCK)
 srv_ip=$(cont_ip 2 1)
@@ -457,8 +468,9 @@ setup_weft() {
 		REASON="no weftd binary; build it or pass --weftd"
 		return 1
 	fi
-	local sf=${1:-yes} d=$WT_TMP/weft i o
-	[ "$sf" = yes ] || d=$WT_TMP/weft-nosf
+	local sf=${1:-yes} name=weft i o d
+	[ "$sf" = yes ] || name=weft-nosf
+	d=$WT_TMP/$name
 	MTU=1423 # 1500 - IPv4/UDP 28 - header/index/counter 16 - tag 16 - record 3 - Ethernet 14
 	INFO="weftd $weftd_bin, bridge created by weftd, mtu = auto, superframes = $sf"
 	topo_create --mtu "$MTU" --no-bridge --bridge-nf off
@@ -492,17 +504,17 @@ EOF
 	# Spawn names per kind (weft1, weft-nosf1), so that both kinds can run at
 	# once (--interleave).
 	for i in 1 2; do
-		under_callgrind "${d##*/}" "$i"
-		spawn "${d##*/}$i" h$i "${VG[@]}" "$weftd_bin" -c "$d/h$i.conf"
-		DAEMONS+=("${d##*/}$i")
+		under_callgrind "$name" "$i"
+		spawn "$name$i" h$i "${VG[@]}" "$weftd_bin" -c "$d/h$i.conf"
+		DAEMONS+=("$name$i")
 	done
 	for i in 1 2; do
-		if ! wait_for 10 bridge_or_dead "$i" "${d##*/}$i" ||
+		if ! wait_for 10 bridge_or_dead "$i" "$name$i" ||
 			! ip -n "$(ns_host "$i")" link show "$WT_BRIDGE" >/dev/null 2>&1; then
-			if spawn_pid "${d##*/}$i" >/dev/null; then
+			if spawn_pid "$name$i" >/dev/null; then
 				REASON="weftd on host $i made no bridge $WT_BRIDGE in 10 s"
 			else
-				REASON="weftd failed to start: $(tail -n 1 "$(spawn_log "${d##*/}$i")")"
+				REASON="weftd failed to start: $(tail -n 1 "$(spawn_log "$name$i")")"
 			fi
 			return 1
 		fi
@@ -762,7 +774,6 @@ cg_summarise() {
 	done
 }
 
-# measure KIND: ping, TCP and 64-byte UDP between h1c1 and h2c1.
 # ready KIND: the overlay just set up carries frames (on failure: REASON,
 # status 1); records its MTU, configuration and daemon count under raw/KIND.
 ready() {
@@ -784,6 +795,7 @@ ready() {
 	fi
 }
 
+# measure KIND: ping, TCP and 64-byte UDP between h1c1 and h2c1.
 measure() {
 	local k=$1 raw=$WT_TMP/raw/$1 out=$WT_TMP/$1 r t0 t1 b0 b1 f0 f1
 	ready "$k" || return 1
@@ -993,11 +1005,11 @@ declare -A status reason
 # every other block so that neither always follows the other. The block
 # averages go to $WT_TMP/blocks ("BLOCK KIND AVG_MS").
 interleaved_pings() {
-	local base=$WT_PREFIX k n=0 b i order=() out
+	local k n=0 b i order=() out
 	declare -A prefix
 	for k in "${kind_list[@]}"; do
 		n=$((n + 1))
-		WT_PREFIX=${base}k$n-
+		WT_PREFIX=${base_prefix}k$n-
 		prefix[$k]=$WT_PREFIX
 		log "== $k (set up under $WT_PREFIX)"
 		MTU=0
@@ -1006,15 +1018,18 @@ interleaved_pings() {
 		REASON=
 		WEFT_DIR=
 		round=1
-		if setup_kind "$k" && ready "$k"; then
+		if ! setup_kind "$k"; then
+			status[$k]=unavailable
+		elif ! ready "$k"; then
+			status[$k]=failed
+		else
 			status[$k]=ok
 			order+=("$k")
-		else
-			status[$k]=failed
-			reason[$k]=$REASON
-			log "$k: failed: $REASON"
-			[ "${#DAEMONS[@]}" -eq 0 ] || tail_logs "${DAEMONS[@]}"
+			continue
 		fi
+		reason[$k]=$REASON
+		log "$k: $([ "${status[$k]}" = unavailable ] && echo "not available" || echo failed): $REASON"
+		[ "${#DAEMONS[@]}" -eq 0 ] || tail_logs "${DAEMONS[@]}"
 	done
 	: >"$WT_TMP/blocks"
 	for ((b = 1; b <= rounds; b++)); do
@@ -1023,36 +1038,35 @@ interleaved_pings() {
 			WT_PREFIX=${prefix[$k]}
 			out=$WT_TMP/$k/ping$b.txt
 			c 1 1 ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >"$out" 2>&1 || true
-			sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out" >>"$WT_TMP/raw/$k/ping"
-			sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out" |
+			sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out" | tee -a "$WT_TMP/raw/$k/ping" |
 				awk -v b="$b" -v k="$k" '{ s += $1; n++ } END { if (n) printf "%d %s %.4f\n", b, k, s / n }' \
 					>>"$WT_TMP/blocks"
 		done
 		log "block $b/$rounds: $(awk -v b="$b" '$1 == b { printf "%s %s ms  ", $2, $3 }' "$WT_TMP/blocks")"
 	done
-	WT_PREFIX=$base
+	WT_PREFIX=$base_prefix
 	topo_destroy
 }
 
 # block_ratios: weft's ping average over the better reference's, per block of
 # --interleave: "median RATIO, weft lower in N of M blocks".
 block_ratios() {
+	local per
 	[ -s "$WT_TMP/blocks" ] || return 0
-	awk '{ v[$1, $2] = $3; blk[$1] = 1 }
+	# One line per block with weft and a reference: "RATIO LOWER" (LOWER 1
+	# where weft's average was below the reference's).
+	per=$(awk '{ v[$1, $2] = $3; blk[$1] = 1 }
 		END {
 			for (b in blk) {
 				ref = -1
 				if ((b, "fastd") in v) ref = v[b, "fastd"]
 				if ((b, "tinc") in v && (ref < 0 || v[b, "tinc"] < ref)) ref = v[b, "tinc"]
-				if (ref <= 0 || !((b, "weft") in v)) continue
-				r[++n] = v[b, "weft"] / ref
-				if (v[b, "weft"] < ref) lower++
+				if (ref > 0 && (b, "weft") in v) printf "%.6f %d\n", v[b, "weft"] / ref, v[b, "weft"] < ref
 			}
-			if (!n) exit
-			for (i = 2; i <= n; i++) { x = r[i]; for (j = i - 1; j > 0 && r[j] > x; j--) r[j + 1] = r[j]; r[j + 1] = x }
-			med = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
-			printf "median %.2fx, weft lower in %d of %d blocks\n", med, lower, n
-		}' "$WT_TMP/blocks"
+		}' "$WT_TMP/blocks")
+	[ -n "$per" ] || return 0
+	printf 'median %.2fx, weft lower in %d of %d blocks\n' "$(cut -d' ' -f1 <<<"$per" | median)" \
+		"$(awk '{ n += $2 } END { print n }' <<<"$per")" "$(wc -l <<<"$per")"
 }
 
 [ "$interleave" = 0 ] || interleaved_pings
@@ -1227,9 +1241,8 @@ vs=$(jq -c '
 			(if .rounds == null then "" else "; round by round \(.rounds | map(. * 1000 | round / 1000 | tostring + "x") | join(" ")), median \(.rounds_median * 1000 | round / 1000)x" end)' \
 			<<<"$ratios"
 	fi
-	if [ "$interleave" = 1 ] && [ -n "$(block_ratios)" ]; then
-		echo "  ping avg, block by block (--interleave): $(block_ratios)"
-	fi
+	blocks_said=$(block_ratios)
+	[ -z "$blocks_said" ] || echo "  ping avg, block by block (--interleave): $blocks_said"
 	if jq -e 'map(select(. != null and . != {})) | length > 0' <<<"$vs" >/dev/null; then
 		echo
 		echo "weft against kernel VXLAN, and with superframes against without (weft-nosf):"
