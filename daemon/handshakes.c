@@ -26,6 +26,7 @@
 #include "common/handshake.h"
 #include "common/index.h"
 #include "common/ratelimit.h"
+#include "common/retry.h"
 #include "common/wire.h"
 #include "daemon/clock.h"
 #include "daemon/counters.h"
@@ -40,22 +41,22 @@
 /* A handshake unanswered this long is given up. */
 #define HANDSHAKE_TIMEOUT_MS 5000
 /*
- * The retry timer of each peer (docs/protocol.md 4.9). After every handshake
- * datagram we send toward it, the next try waits 1 s, then 1.5 s, 3 s and
- * 6 s, then 30 s for good, each plus up to 1/4 at random. A try due while
- * a handshake is in flight sends its HELLO again (or the CONFIRM of a
+ * The retry timer of each peer (docs/protocol.md 4.9; common/retry). After
+ * every handshake datagram we send toward it, the next try waits 1 s, then
+ * 1.5 s, 3 s and 6 s, then 30 s, each plus up to 1/4 at random. A try due
+ * while a handshake is in flight sends its HELLO again (or the CONFIRM of a
  * session that has not carried anything yet), byte for byte; one due after
  * it was given up starts a new handshake. So a lost datagram costs about a
  * second: the first HELLO and two resends fit in the 5 s a handshake waits,
  * then two more handshakes come within 12 s. A peer that answers none of it
  * is unreachable and gets a HELLO every 30 to 37.5 s, which over any minute
  * past the first is no more than before quick retries (a handshake every
- * 5 s timeout, then 8, 16 and 30 s apart). What shortens the wait: a path
- * that came back (weft_handshakes_kick: the quick tries start over) and
- * frames waiting for the peer (weft_handshakes_want).
+ * 5 s timeout, then 8, 16 and 30 s apart); one we heard from in the last
+ * 30 s (peer_heard) is reachable through loss and keeps a try every 6 s.
+ * What shortens the wait: a path that came back (weft_handshakes_kick: the
+ * quick tries start over) and frames waiting for the peer
+ * (weft_handshakes_want).
  */
-static const uint32_t retry_ms[] = {1000, 1500, 3000, 6000};
-#define RETRY_MAX_MS 30000
 /* Frames waiting for a peer start at most one handshake a second (and none
  * while one is in flight); the underlay coming back resets its timer at
  * most once a second. */
@@ -349,20 +350,26 @@ static void send_datagram(struct weft_handshakes *h, const uint8_t *buf, size_t 
 		log_debug("handshake datagram not sent");
 }
 
-/* The wait after the @tries-th datagram of the timer (1, 2, ...). */
-static uint64_t retry_wait_ms(unsigned tries)
-{
-	uint32_t ms =
-	    tries >= 1 && tries <= WEFT_ARRAY_SIZE(retry_ms) ? retry_ms[tries - 1] : RETRY_MAX_MS;
-
-	return ms + randombytes_uniform(ms / 4 + 1);
-}
-
 /* A handshake datagram went toward @in's peer: the timer takes its next step. */
 static void retry_later(struct weft_initiation *in, uint64_t now)
 {
-	in->tries++;
-	in->next_ms = now + retry_wait_ms(in->tries);
+	uint32_t ms = weft_retry_base_ms(++in->tries, in->heard_ms, now);
+
+	in->next_ms = now + ms + randombytes_uniform(ms / 4 + 1);
+}
+
+/* A handshake message of @p's reached us and was answered: it is there, so
+ * our own tries toward it do not slow down to the unreachable peer's wait.
+ * Only the claimed name of a HELLO says who sent it (mac1 says a member),
+ * so a member can at most keep our tries toward another at one per 6 s. */
+static void peer_heard(struct weft_peer *p, uint64_t now)
+{
+	struct weft_initiation *in = &p->init;
+
+	in->heard_ms = now;
+	/* Already waiting the slow wait: the next try comes at the quick one. */
+	if (in->next_ms > now + weft_retry_base_ms(in->tries, now, now))
+		in->next_ms = now + weft_retry_base_ms(in->tries, now, now);
 }
 
 /* ---- what the operator is told ------------------------------------------------ */
@@ -417,6 +424,16 @@ static void warn_failing(struct weft_handshakes *h, struct weft_peer *p, enum fa
 
 	switch (why) {
 	case FAIL_UNANSWERED:
+		/* Its own handshakes reach us: the way back is what fails. */
+		if (in->heard_ms && now - in->heard_ms < WEFT_RETRY_HEARD_MS) {
+			weft_log_peer(LOG_WARNING, p->name, where,
+				      "peer %s (%s): no session after %u handshake attempts in "
+				      "%u s; it reaches us (its handshake messages arrive and are "
+				      "answered) but nothing answers ours; likely: a firewall or "
+				      "NAT dropping UDP in one direction, or heavy loss",
+				      p->name, where ? where : "no address", in->failed, secs);
+			break;
+		}
 		weft_log_peer(LOG_WARNING, p->name, where,
 			      "peer %s (%s): no session after %u handshake attempts in %u s, no "
 			      "answer; likely: no route to it or a wrong address or port, a firewall "
@@ -641,6 +658,7 @@ static void handle_welcome(struct weft_handshakes *h, const struct weft_wire_msg
 	 * the address it came to. */
 	p->local = dg->local;
 	send_datagram(h, buf, len, dg->src, &p->local);
+	peer_heard(p, now);
 	weft_peer_learn_key(p, remote);
 	/* Its WELCOME is stamped from the same counter as its HELLOs: the bar
 	 * they must pass from now on. */
@@ -803,6 +821,16 @@ static void count_refusal(struct weft_handshakes *h, int err)
 	h->d.drops->n[drop]++;
 }
 
+/* We answered a HELLO of responder handshake @hs: the peer it names is heard. */
+static void hello_heard(struct weft_handshakes *h, const struct weft_handshake *hs, uint64_t now)
+{
+	const struct weft_handshake_identity *id = weft_handshake_remote_identity(hs);
+	struct weft_peer *p = id ? weft_peers_find_name(h->d.peers, id->nickname) : NULL;
+
+	if (p)
+		peer_heard(p, now);
+}
+
 /* A HELLO whose ephemeral key we answered, sent again by its initiator (our
  * WELCOME was lost, or is late): the same WELCOME again from its pending
  * slot, when the HELLO is that slot's (its source address and port, sender
@@ -826,6 +854,7 @@ static bool welcome_again(struct weft_handshakes *h, const struct weft_wire_msg 
 		pd->again++;
 		h->d.drops->n[WEFT_DROP_HANDSHAKE_WELCOME_AGAIN]++;
 		send_datagram(h, pd->welcome, pd->welcome_len, dg->src, &dg->local);
+		hello_heard(h, pd->hs, now);
 		return true;
 	}
 	return false;
@@ -951,6 +980,7 @@ static void handle_hello(struct weft_handshakes *h, const struct weft_wire_msg *
 	}
 	keep_welcome(pd, msg, dg, buf, len);
 	send_datagram(h, buf, len, dg->src, &dg->local);
+	hello_heard(h, pd->hs, now);
 }
 
 static void confirm_digest(uint8_t out[static CONFIRM_DIGEST_LEN], const struct weft_wire_msg *msg)

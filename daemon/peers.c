@@ -131,6 +131,9 @@ void weft_peer_confirmed(struct weft_peer *p)
 	in->warned = false;
 	/* The CONFIRM needs no more tries; the next handshake starts quick. */
 	in->tries = 0;
+	/* What we heard of it before says nothing of it from now on: a peer that
+	 * dies later gets the unreachable peer's slow wait. */
+	in->heard_ms = 0;
 }
 
 void weft_peers_remove(struct weft_peers *ps, struct weft_peer *p)

@@ -80,6 +80,10 @@ struct weft_initiation {
 	 * allows. */
 	uint64_t want_ms;
 	uint64_t kicked_ms;
+	/* When a handshake message of the peer last reached us and was
+	 * answered since its last confirmed session (0: not since): a peer
+	 * heard lately keeps quick tries. */
+	uint64_t heard_ms;
 	/* Failed attempts since the last confirmed session, and since when:
 	 * after a few, a configured peer's operator is told once (warned). */
 	unsigned failed;

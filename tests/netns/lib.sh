@@ -445,6 +445,19 @@ install_trap() {
 wt_exit_trap() {
 	local rc=$?
 	trap - EXIT
+	[ "$rc" = 0 ] || [ "$rc" = 77 ] || dump_logs
 	cleanup
 	exit "$rc"
+}
+# dump_logs: the last WT_LOG_TAIL (40) lines of every spawned program's log
+# on stderr, so a failed run's report says what the daemons saw before its
+# temp dir goes.
+dump_logs() {
+	local f
+	[ -n "$WT_TMP" ] && [ -d "$WT_TMP" ] || return 0
+	for f in "$WT_TMP"/*.log; do
+		[ -f "$f" ] || continue
+		echo "---- last ${WT_LOG_TAIL:-40} lines of $(basename "$f")" >&2
+		tail -n "${WT_LOG_TAIL:-40}" "$f" >&2
+	done
 }

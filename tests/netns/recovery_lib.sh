@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
-# tests/netns/recovery_lib.sh: what the recovery tests recovery_start.sh and
-# recovery_path.sh share. Source lib.sh and mesh.sh first.
+# tests/netns/recovery_lib.sh: what the recovery tests recovery_start.sh,
+# recovery_heard.sh and recovery_path.sh share. Source lib.sh and mesh.sh
+# first.
 #
 #   recovery_two_hosts [OPT...]  topo_create --hosts 2 --containers 1 OPT...,
 #                                mesh_init, both hosts' configurations; no
@@ -11,6 +12,11 @@
 #   ul_drop_weft [PERCENT]       ul_drop weft's datagrams: all, or PERCENT % of
 #                                them at random (each direction alike)
 #   ul_pass                      the underlay forwards everything again
+#   now_ms                       the time, Unix ms
+#   up_ms I J                    when host I's log first said peer hJ is up
+#                                (Unix ms; empty if not yet)
+#   both_up_ms SECS              wait up to SECS for h1 and h2 to see each
+#                                other up; print the later of the two moments
 #
 # The ping -D log helpers they use (now_s, ms_between, first_reply_after,
 # wait_reply_after) are lib.sh's.
@@ -41,3 +47,28 @@ ul_drop_weft() {
 }
 
 ul_pass() { ul nft delete table bridge wtrecovery; }
+
+now_ms() { date +%s%3N; }
+# up_ms I J: when host I's log first said peer hJ is up (Unix ms; empty if not yet).
+up_ms() {
+	local when
+	when=$(awk -v p="peer h$2 (" '$0 ~ / is up$/ && index($0, p) { print $1 " " $2; exit }' \
+		"$(spawn_log "weftd$1")")
+	[ -n "$when" ] && date -d "$when" +%s%3N
+}
+# both_up_ms SECS: wait up to SECS for h1 and h2 to see each other up; print
+# the later of the two moments.
+both_up_ms() {
+	local n=0 a b
+	while [ $n -lt $(($1 * 20)) ]; do
+		a=$(up_ms 1 2 || true)
+		b=$(up_ms 2 1 || true)
+		if [ -n "$a" ] && [ -n "$b" ]; then
+			echo $((a > b ? a : b))
+			return 0
+		fi
+		sleep 0.05
+		n=$((n + 1))
+	done
+	return 1
+}
