@@ -39,6 +39,18 @@
  * (at most 16 pages: a slot is 64 KiB) that veth copies into pages of its
  * own, instead of into one 64 KiB allocation of contiguous memory.
  *
+ * A frame put alone, with nothing else queued by the time of the flush,
+ * leaves without the ring: it is held in a buffer of our own and sent with
+ * send() on a third packet socket, which has no ring (a socket with a TX
+ * ring sends only from it). It costs the same one system call as a kick,
+ * and it spares the lone frame the ring: on a VM the first write of a
+ * userspace process to a ring page the kernel has used since (the slot,
+ * then the kernel's status word back in it) can cost 5-13 us, paid once
+ * per page and round of a ring of thousands of pages, so nearly every frame
+ * at low rates paid it and a batch pays it once per two frames
+ * (docs/design.md, "A ping's gap, found"). A second frame put before the
+ * flush sends the held one through the rings first, in order.
+ *
  * PACKET_QDISC_BYPASS stays off: with `ringtool bench` (1400-byte frames
  * inject → veth → capture, loaded 2-core VM, kernel 6.18) two series of
  * alternating 2 s runs (6 and 10 pairs) gave medians of 797k vs 929k
@@ -58,6 +70,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/coalesce.h"
 #include "common/gso.h"
@@ -86,6 +99,12 @@ struct tx {
 struct weft_inject {
 	struct tx plain;
 	struct tx super; /* ring.fd < 0 while superframes are off */
+	/* The lone frame (see the top): a socket without a ring, the frame
+	 * behind room for its virtio-net header, held until the flush. */
+	int lone_fd;
+	uint8_t *lone;
+	size_t lone_len; /* the frame's; 0: none held */
+	bool lone_partial;
 	int ifindex;
 	size_t max_len;
 	bool open; /* a superframe is being built in super's head slot */
@@ -138,6 +157,30 @@ static int open_tx(struct tx *t, int ifindex, bool super, unsigned frames, unsig
 	return 0;
 }
 
+/* The lone frame's socket: bound like the rings' (protocol 0: it never
+ * receives), with a virtio-net header as the frame ring has, so the kernel
+ * builds the same skb (hdr_len over the frame: copied whole). */
+static int open_lone(struct weft_inject *inj, char err[static WEFT_ERRLEN])
+{
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = inj->ifindex};
+	int one = 1, r;
+
+	inj->lone = malloc(WEFT_GSO_HDR_LEN + inj->max_len + 4);
+	if (!inj->lone) {
+		snprintf(err, WEFT_ERRLEN, "inject: out of memory");
+		return -ENOMEM;
+	}
+	inj->lone_fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (inj->lone_fd < 0 ||
+	    setsockopt(inj->lone_fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
+	    bind(inj->lone_fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		r = -errno;
+		snprintf(err, WEFT_ERRLEN, "inject: the socket for lone frames: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 int weft_inject_new(struct weft_inject **out, int ifindex, unsigned frames, size_t max_frame_len,
 		    char err[static WEFT_ERRLEN])
 {
@@ -156,8 +199,11 @@ int weft_inject_new(struct weft_inject **out, int ifindex, unsigned frames, size
 	inj->ifindex = ifindex;
 	inj->max_len = max_frame_len;
 	inj->super.ring.fd = -1;
+	inj->lone_fd = -1;
 	r = open_tx(&inj->plain, ifindex, false, frames,
 		    (unsigned)(TX_DATA_OFFSET + WEFT_GSO_HDR_LEN + max_frame_len + 4), err);
+	if (r == 0)
+		r = open_lone(inj, err);
 	if (r < 0) {
 		weft_inject_free(inj);
 		return r;
@@ -194,6 +240,9 @@ void weft_inject_free(struct weft_inject *inj)
 	weft_ring_close(&inj->plain.ring);
 	if (inj->super.ring.fd >= 0)
 		weft_ring_close(&inj->super.ring);
+	if (inj->lone_fd >= 0)
+		close(inj->lone_fd);
+	free(inj->lone);
 	free(inj);
 }
 
@@ -388,18 +437,11 @@ static void close_super(struct weft_inject *inj)
 	inj->st.coalesced += inj->co.segs;
 }
 
-static int put(struct weft_inject *inj, const uint8_t *frame, size_t len, bool partial)
+/* A frame of max_len or less (checked) into the rings. */
+static int put_rings(struct weft_inject *inj, const uint8_t *frame, size_t len, bool partial)
 {
 	struct weft_coalesce_seg s;
-	size_t max = inj->max_len;
 
-	/* The kernel lets a frame carrying an 802.1Q tag be 4 bytes longer. */
-	if (len >= ETH_HLEN && frame[12] == 0x81 && frame[13] == 0x00)
-		max += 4;
-	if (len < ETH_HLEN || len > max) {
-		inj->st.bad_length++;
-		return -EMSGSIZE;
-	}
 	if (inj->super.ring.fd < 0)
 		return put_plain(inj, frame, len, partial);
 	/* A partial checksum is not checked: the superframe's replaces it. */
@@ -426,6 +468,82 @@ static int put(struct weft_inject *inj, const uint8_t *frame, size_t len, bool p
 	return 0;
 }
 
+/* The held lone frame goes into the rings after all: another follows. A
+ * full ring is counted there. */
+static void spill_lone(struct weft_inject *inj)
+{
+	size_t len = inj->lone_len;
+
+	inj->lone_len = 0;
+	(void)put_rings(inj, inj->lone + WEFT_GSO_HDR_LEN, len, inj->lone_partial);
+}
+
+/* The held lone frame leaves with one send(); nothing else is queued (a
+ * put after it spilled it into the rings). A frame the device refuses is
+ * skipped and counted, as a refused slot is. */
+static int send_lone(struct weft_inject *inj)
+{
+	const struct weft_gso_hdr h = {
+	    .gso_type = WEFT_GSO_NONE,
+	    .hdr_len = (uint16_t)(inj->lone_len > UINT16_MAX ? UINT16_MAX : inj->lone_len),
+	};
+	uint8_t *frame = inj->lone + WEFT_GSO_HDR_LEN;
+	size_t len = inj->lone_len;
+	int e;
+
+	if (inj->lone_partial) {
+		WEFT_BUG_ON(weft_csum_partial_complete(frame, len) < 0);
+		inj->st.csum_completed++;
+		inj->lone_partial = false;
+	}
+	weft_gso_hdr_put(inj->lone, &h);
+	inj->st.kicks++;
+	if (send(inj->lone_fd, inj->lone, WEFT_GSO_HDR_LEN + len, MSG_DONTWAIT) >= 0) {
+		inj->lone_len = 0;
+		inj->st.queued++;
+		inj->st.alone++;
+		return 0;
+	}
+	e = errno;
+	if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR) {
+		/* The socket's buffer is full: the ring takes it (and counts it). */
+		inj->st.kick_busy++;
+		spill_lone(inj);
+		return inj->plain.pending ? kick(inj, &inj->plain) : 0;
+	}
+	inj->st.queued++;
+	inj->lone_len = 0;
+	if (e == ENOBUFS) {
+		inj->st.refused++;
+		return 0;
+	}
+	inj->st.kick_errors++;
+	return -e;
+}
+
+static int put(struct weft_inject *inj, const uint8_t *frame, size_t len, bool partial)
+{
+	size_t max = inj->max_len;
+
+	/* The kernel lets a frame carrying an 802.1Q tag be 4 bytes longer. */
+	if (len >= ETH_HLEN && frame[12] == 0x81 && frame[13] == 0x00)
+		max += 4;
+	if (len < ETH_HLEN || len > max) {
+		inj->st.bad_length++;
+		return -EMSGSIZE;
+	}
+	/* Alone so far: held (see the top). */
+	if (!inj->lone_len && !inj->plain.pending && !inj->super.pending && !inj->open) {
+		memcpy(inj->lone + WEFT_GSO_HDR_LEN, frame, len);
+		inj->lone_len = len;
+		inj->lone_partial = partial;
+		return 0;
+	}
+	if (inj->lone_len)
+		spill_lone(inj);
+	return put_rings(inj, frame, len, partial);
+}
+
 int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len)
 {
 	return put(inj, frame, len, false);
@@ -440,6 +558,8 @@ int weft_inject_flush(struct weft_inject *inj)
 {
 	int r = 0, r2 = 0;
 
+	if (inj->lone_len)
+		return send_lone(inj);
 	close_super(inj);
 	if (inj->plain.pending)
 		r = kick(inj, &inj->plain);
@@ -455,7 +575,7 @@ void weft_inject_kick_when_full(struct weft_inject *inj, bool on)
 
 bool weft_inject_pending(const struct weft_inject *inj)
 {
-	return inj->plain.pending || inj->super.pending || inj->open;
+	return inj->plain.pending || inj->super.pending || inj->open || inj->lone_len;
 }
 
 void weft_inject_stats(const struct weft_inject *inj, struct weft_inject_stats *stats)
@@ -471,6 +591,8 @@ int weft_inject_set_qdisc_bypass(struct weft_inject *inj, bool on)
 		return -errno;
 	if (inj->super.ring.fd >= 0 &&
 	    setsockopt(inj->super.ring.fd, SOL_PACKET, PACKET_QDISC_BYPASS, &v, sizeof(v)) < 0)
+		return -errno;
+	if (setsockopt(inj->lone_fd, SOL_PACKET, PACKET_QDISC_BYPASS, &v, sizeof(v)) < 0)
 		return -errno;
 	return 0;
 }

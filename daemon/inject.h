@@ -15,6 +15,7 @@ struct weft_inject;
 /* clang-format off */
 #define WEFT_INJECT_STAT_LIST(X)                                                                   \
 	X(QUEUED, queued)             /* frames put into the rings (a superframe counts once) */   \
+	X(ALONE, alone)               /* of them, lone frames sent without the ring */            \
 	X(RING_FULL, ring_full)       /* frames refused with -ENOBUFS (ring full) */               \
 	X(BAD_LENGTH, bad_length)     /* frames refused with -EMSGSIZE */                          \
 	X(WRONG_FORMAT, wrong_format) /* slots the kernel refused (TP_STATUS_WRONG_FORMAT) */      \
@@ -55,7 +56,7 @@ int weft_inject_superframes(struct weft_inject *inj, bool on,
 			    char err[static WEFT_ERRLEN]) WEFT_WUR;
 #define WEFT_INJECT_SUPERFRAME_SLOTS 32
 
-/* Closes the socket (frames not yet kicked are lost), unmaps, frees; accepts NULL. */
+/* Closes the sockets (frames not yet sent are lost), unmaps, frees; accepts NULL. */
 void weft_inject_free(struct weft_inject *inj);
 
 /* The socket; there is nothing to watch on it in normal operation. */
@@ -70,7 +71,10 @@ int weft_inject_fd(const struct weft_inject *inj);
 void weft_inject_kick_when_full(struct weft_inject *inj, bool on);
 
 /* Copy @frame into the next free slot and mark it for sending, or merge it
- * into the open superframe; it leaves at the next weft_inject_flush().
+ * into the open superframe; it leaves at the next weft_inject_flush(). A
+ * frame put while nothing else waits is held aside instead, and leaves
+ * alone without the ring if nothing follows it before the flush (see
+ * inject.c).
  * Returns 0, -ENOBUFS when the ring is full (drop the frame), or -EMSGSIZE
  * when @len is shorter than an Ethernet header or longer than the maximum.
  * Never blocks, never allocates; may kick the other ring first, so that
@@ -84,8 +88,9 @@ int weft_inject_put(struct weft_inject *inj, const uint8_t *frame, size_t len) W
  * completed in its slot. */
 int weft_inject_put_partial(struct weft_inject *inj, const uint8_t *frame, size_t len) WEFT_WUR;
 
-/* Ends the open superframe and kicks the rings (one send() each) that have
- * frames put since their last kick. A busy socket (EAGAIN) is not an
+/* Sends a lone frame held aside (one send(), no ring), or ends the open
+ * superframe and kicks the rings (one send() each) that have frames put
+ * since their last kick. A busy socket (EAGAIN) is not an
  * error: the kernel keeps the slots and weft_inject_pending() stays true
  * so that a later flush sends them. A frame the device drops is skipped
  * and the kick repeated (refused). Returns 0 or a negative errno for any

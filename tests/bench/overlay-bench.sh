@@ -31,7 +31,10 @@ usage() {
 	cat <<EOF
 usage: $0 [options]
   --kinds LIST       comma-separated, from vxlan,tinc,fastd,openvpn,weft,weft-nosf
-                     (default: all, in that order)
+                     (default: all, in that order), and weft-base: a second
+                     weftd (--weftd-base), to measure a change against its
+                     baseline in the same run (with --interleave, block by
+                     block)
   --runs N           iperf3 runs per test and round, median reported (3)
   --rounds R         repeat the whole sequence of kinds R times (1), so that
                      background load hits every kind alike; medians over all
@@ -49,6 +52,8 @@ usage: $0 [options]
                      ping costs from cold caches and TLBs), counted by the
                      kernel's accessed bits, not timed
   --weftd PATH       weftd binary (default: \$WEFTD, $top/build/daemon/weftd, PATH)
+  --weftd-base PATH  the weftd of kind weft-base (e.g. a build of the commit
+                     before a change)
   --weftctl PATH     weftctl binary (same search)
   --tinc-cipher C    tinc Cipher (aes-128-cbc); Digest sha1, MACLength 4 (tinc 1.0's
                      default blowfish needs OpenSSL 3's legacy provider: without it
@@ -86,6 +91,7 @@ pings=100
 ping_ms=10
 tests=ping,tcp,udp
 weftd_bin=${WEFTD:-}
+weftd_base_bin=
 weftctl_bin=${WEFTCTL:-}
 tinc_cipher=aes-128-cbc
 fastd_method=salsa2012+umac
@@ -102,6 +108,7 @@ while [ $# -gt 0 ]; do
 	--ping-interval) ping_ms=$2; shift 2 ;;
 	--tests) tests=$2; shift 2 ;;
 	--weftd) weftd_bin=$2; shift 2 ;;
+	--weftd-base) weftd_base_bin=$2; shift 2 ;;
 	--weftctl) weftctl_bin=$2; shift 2 ;;
 	--tinc-cipher) tinc_cipher=$2; shift 2 ;;
 	--fastd-method) fastd_method=$2; shift 2 ;;
@@ -462,20 +469,19 @@ bridge_or_dead() {
 	ip -n "$(ns_host "$1")" link show "$WT_BRIDGE" >/dev/null 2>&1 || ! spawn_pid "$2" >/dev/null
 }
 
-# setup_weft [yes|no]: superframes on (the default) or off.
+# setup_weft SUPERFRAMES NAME BINARY
 setup_weft() {
-	if [ -z "$weftd_bin" ] || [ ! -x "$weftd_bin" ]; then
-		REASON="no weftd binary; build it or pass --weftd"
+	local sf=$1 name=$2 bin=$3 i o d
+	if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+		REASON="no weftd binary; build it or pass --weftd (--weftd-base for weft-base)"
 		return 1
 	fi
-	local sf=${1:-yes} name=weft i o d
-	[ "$sf" = yes ] || name=weft-nosf
 	d=$WT_TMP/$name
 	MTU=1423 # 1500 - IPv4/UDP 28 - header/index/counter 16 - tag 16 - record 3 - Ethernet 14
-	INFO="weftd $weftd_bin, bridge created by weftd, mtu = auto, superframes = $sf"
+	INFO="weftd $bin, bridge created by weftd, mtu = auto, superframes = $sf"
 	topo_create --mtu "$MTU" --no-bridge --bridge-nf off
 	mkdir -p "$d"
-	(umask 077 && timeout 10 "$weftd_bin" genpsk >"$d/secret") 2>"$d/genpsk.log" ||
+	(umask 077 && timeout 10 "$bin" genpsk >"$d/secret") 2>"$d/genpsk.log" ||
 		{ REASON="weftd genpsk failed: $(tail -n 1 "$d/genpsk.log")"; return 1; }
 	for i in 1 2; do
 		o=$((3 - i))
@@ -505,7 +511,7 @@ EOF
 	# once (--interleave).
 	for i in 1 2; do
 		under_callgrind "$name" "$i"
-		spawn "$name$i" h$i "${VG[@]}" "$weftd_bin" -c "$d/h$i.conf"
+		spawn "$name$i" h$i "${VG[@]}" "$bin" -c "$d/h$i.conf"
 		DAEMONS+=("$name$i")
 	done
 	for i in 1 2; do
@@ -529,8 +535,9 @@ EOF
 
 setup_kind() {
 	case $1 in
-	weft) setup_weft yes ;;
-	weft-nosf) setup_weft no ;;
+	weft) setup_weft yes weft "$weftd_bin" ;;
+	weft-nosf) setup_weft no weft-nosf "$weftd_bin" ;;
+	weft-base) setup_weft yes weft-base "$weftd_base_bin" ;;
 	*) "setup_$1" ;;
 	esac
 }
@@ -992,7 +999,7 @@ cpu_per_round() {
 
 IFS=, read -ra kind_list <<<"$kinds"
 for k in "${kind_list[@]}"; do
-	case $k in vxlan | tinc | fastd | openvpn | weft | weft-nosf) ;; *) fail "unknown kind '$k'" ;; esac
+	case $k in vxlan | tinc | fastd | openvpn | weft | weft-nosf | weft-base) ;; *) fail "unknown kind '$k'" ;; esac
 done
 log "kinds: ${kind_list[*]}; $rounds round(s) of $runs runs x $seconds s; $pings pings at $ping_ms ms;" \
 	"temp dir $WT_TMP; load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -1048,25 +1055,27 @@ interleaved_pings() {
 	topo_destroy
 }
 
-# block_ratios: weft's ping average over the better reference's, per block of
-# --interleave: "median RATIO, weft lower in N of M blocks".
+# block_ratios KIND REFS: KIND's ping average over the better of the kinds in
+# REFS (space-separated), per block of --interleave: "median RATIO, KIND
+# lower in N of M blocks".
 block_ratios() {
 	local per
 	[ -s "$WT_TMP/blocks" ] || return 0
-	# One line per block with weft and a reference: "RATIO LOWER" (LOWER 1
-	# where weft's average was below the reference's).
-	per=$(awk '{ v[$1, $2] = $3; blk[$1] = 1 }
+	# One line per block with KIND and a reference: "RATIO LOWER" (LOWER 1
+	# where KIND's average was below the reference's).
+	per=$(awk -v k="$1" -v refs="$2" '{ v[$1, $2] = $3; blk[$1] = 1 }
 		END {
+			n = split(refs, r, " ")
 			for (b in blk) {
 				ref = -1
-				if ((b, "fastd") in v) ref = v[b, "fastd"]
-				if ((b, "tinc") in v && (ref < 0 || v[b, "tinc"] < ref)) ref = v[b, "tinc"]
-				if (ref > 0 && (b, "weft") in v) printf "%.6f %d\n", v[b, "weft"] / ref, v[b, "weft"] < ref
+				for (i = 1; i <= n; i++)
+					if ((b, r[i]) in v && (ref < 0 || v[b, r[i]] < ref)) ref = v[b, r[i]]
+				if (ref > 0 && (b, k) in v) printf "%.6f %d\n", v[b, k] / ref, v[b, k] < ref
 			}
 		}' "$WT_TMP/blocks")
 	[ -n "$per" ] || return 0
-	printf 'median %.2fx, weft lower in %d of %d blocks\n' "$(cut -d' ' -f1 <<<"$per" | median)" \
-		"$(awk '{ n += $2 } END { print n }' <<<"$per")" "$(wc -l <<<"$per")"
+	printf 'median %.2fx, %s lower in %d of %d blocks\n' "$(cut -d' ' -f1 <<<"$per" | median)" \
+		"$1" "$(awk '{ n += $2 } END { print n }' <<<"$per")" "$(wc -l <<<"$per")"
 }
 
 [ "$interleave" = 0 ] || interleaved_pings
@@ -1241,8 +1250,10 @@ vs=$(jq -c '
 			(if .rounds == null then "" else "; round by round \(.rounds | map(. * 1000 | round / 1000 | tostring + "x") | join(" ")), median \(.rounds_median * 1000 | round / 1000)x" end)' \
 			<<<"$ratios"
 	fi
-	blocks_said=$(block_ratios)
+	blocks_said=$(block_ratios weft "fastd tinc")
 	[ -z "$blocks_said" ] || echo "  ping avg, block by block (--interleave): $blocks_said"
+	blocks_said=$(block_ratios weft weft-base)
+	[ -z "$blocks_said" ] || echo "  ping avg, weft / weft-base, block by block: $blocks_said"
 	if jq -e 'map(select(. != null and . != {})) | length > 0' <<<"$vs" >/dev/null; then
 		echo
 		echo "weft against kernel VXLAN, and with superframes against without (weft-nosf):"

@@ -249,26 +249,39 @@ static int cmd_burst(int a, int b)
 /* The frame ring: a 1400-byte frame the qdisc drops, then small ones. */
 static void stall_frames(struct weft_capture *cap, struct weft_inject *inj)
 {
-	struct weft_inject_stats is;
+	struct weft_inject_stats is0, is;
 	static uint8_t f[1600];
 
+	weft_inject_stats(inj, &is0);
+	/* Two frames in one flush go through the ring: the 1400-byte one is
+	 * refused at the ring's head, the one behind it must still leave. */
 	must_put(inj, f, test_frame(f, 100, 1400));
+	must_put(inj, f, test_frame(f, 101, 200));
 	must_flush(inj);
-	for (uint32_t k = 0; k < 5; k++) {
-		must_put(inj, f, test_frame(f, 101 + k, 200));
+	expect_frame(cap, f, test_frame(f, 101, 200), 101);
+	/* A frame alone leaves without the ring: refused, it is counted and
+	 * holds nothing up either. */
+	must_put(inj, f, test_frame(f, 102, 1400));
+	must_flush(inj);
+	for (uint32_t k = 0; k < 4; k++) {
+		must_put(inj, f, test_frame(f, 103 + k, 200));
 		must_flush(inj);
 	}
-	for (uint32_t k = 0; k < 5; k++)
-		expect_frame(cap, f, test_frame(f, 101 + k, 200), 101 + k);
+	for (uint32_t k = 0; k < 4; k++)
+		expect_frame(cap, f, test_frame(f, 103 + k, 200), 103 + k);
 	weft_inject_stats(inj, &is);
 #ifndef SFTOOL_FRAMES_ONLY
-	if (is.refused < 1)
-		failf("the 1400-byte frame was not counted as refused (%llu)",
-		      (unsigned long long)is.refused);
+	if (is.refused - is0.refused < 2)
+		failf("the 1400-byte frames (in the ring, alone) were not both counted as refused "
+		      "(%llu)",
+		      (unsigned long long)(is.refused - is0.refused));
+	if (is.alone - is0.alone < 4)
+		failf("the 4 lone frames did not go alone (%llu)",
+		      (unsigned long long)(is.alone - is0.alone));
 #endif
-	printf("ok stall, frame ring: the refused 1400-byte frame skipped, the 5 frames after it "
-	       "arrived (%llu kicks)\n",
-	       (unsigned long long)is.kicks);
+	printf("ok stall, frame ring: a refused 1400-byte frame skipped at the ring's head and "
+	       "one refused alone, the 5 frames after them arrived (%llu kicks, %llu alone)\n",
+	       (unsigned long long)is.kicks, (unsigned long long)is.alone);
 }
 
 static int cmd_stall_frames(int a, int b)
