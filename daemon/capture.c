@@ -12,7 +12,14 @@
  * (PACKET_COPY_THRESH) on the socket, in ring order, which recvmsg() reads
  * here when it is a superframe and throws away otherwise (an ordinary frame
  * that long is too big for the overlay anyway: its headers in the slot are
- * enough to answer it). */
+ * enough to answer it).
+ *
+ * Handing a slot back is a write to the ring page the kernel wrote the frame
+ * into, and on some VMs a process's first write to such a page costs 5-13
+ * us (docs/design.md, "A ping's gap, found"; tests/bench/ring_touch). With
+ * weft_capture_defer() the router hands a burst's slots back after its
+ * sends, so on a machine with a core to spare that write no longer delays
+ * the frame. */
 #include "config.h"
 
 #include "daemon/capture.h"
@@ -51,6 +58,10 @@ struct weft_capture {
 	struct weft_gso gso;
 	bool leave_partial; /* segments keep their L4 checksum partial */
 	uint8_t *whole; /* a superframe longer than its slot, read from the queue */
+	/* weft_capture_defer(): slots released but not yet handed back, the
+	 * oldest at ring.head - deferred. */
+	bool defer;
+	unsigned deferred;
 };
 
 /* The kernel puts the frame at tp_mac = TPACKET_ALIGN(TPACKET2_HDRLEN + 16) +
@@ -172,13 +183,21 @@ int weft_capture_fd(const struct weft_capture *cap)
 }
 
 /* The slot at the head, handed back to the kernel. */
-static void release_slot(struct weft_capture *cap)
+/* Slot @i back to the kernel. */
+static void hand_back_slot(struct weft_capture *cap, unsigned i)
 {
-	struct tpacket2_hdr *hdr =
-	    (struct tpacket2_hdr *)weft_ring_slot(&cap->ring, cap->ring.head);
+	struct tpacket2_hdr *hdr = (struct tpacket2_hdr *)weft_ring_slot(&cap->ring, i);
 
 	/* Release: our reads of the frame complete before the kernel may refill it. */
 	__atomic_store_n(&hdr->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+}
+
+static void release_slot(struct weft_capture *cap)
+{
+	if (cap->defer)
+		cap->deferred++;
+	else
+		hand_back_slot(cap, cap->ring.head);
 	weft_ring_advance(&cap->ring);
 }
 
@@ -305,8 +324,9 @@ bool weft_capture_next(struct weft_capture *cap, struct weft_capture_frame *fram
 		*frame = cap->seg;
 		return true;
 	}
-	/* Dropped superframes release their slot: at most one pass of the ring. */
-	for (unsigned i = 0; i < cap->ring.frame_nr; i++) {
+	/* Dropped superframes release their slot: at most one pass of the ring,
+	 * and never onto a slot released but not handed back. */
+	for (unsigned i = 0; i < cap->ring.frame_nr && cap->deferred < cap->ring.frame_nr; i++) {
 		uint8_t *s = weft_ring_slot(&cap->ring, cap->ring.head);
 		struct tpacket2_hdr *hdr = (struct tpacket2_hdr *)s;
 		/* Acquire: the frame's bytes are read only after the kernel's status store. */
@@ -319,6 +339,23 @@ bool weft_capture_next(struct weft_capture *cap, struct weft_capture_frame *fram
 		release_slot(cap);
 	}
 	return false;
+}
+
+void weft_capture_defer(struct weft_capture *cap, bool on)
+{
+	weft_capture_hand_back(cap);
+	cap->defer = on;
+}
+
+void weft_capture_hand_back(struct weft_capture *cap)
+{
+	unsigned i = (cap->ring.head + cap->ring.frame_nr - cap->deferred) % cap->ring.frame_nr;
+
+	for (; cap->deferred; cap->deferred--) {
+		hand_back_slot(cap, i);
+		if (++i == cap->ring.frame_nr)
+			i = 0;
+	}
 }
 
 void weft_capture_release(struct weft_capture *cap)

@@ -92,8 +92,18 @@ int weft_capture_fd(const struct weft_capture *cap);
  * recvmsg(). */
 bool weft_capture_next(struct weft_capture *cap, struct weft_capture_frame *frame);
 
-/* Hand the frame returned by weft_capture_next() back to the kernel. */
+/* Hand the frame returned by weft_capture_next() back to the kernel (or,
+ * deferred, mark it done: the caller is through with its bytes). */
 void weft_capture_release(struct weft_capture *cap);
+
+/* When @on, released slots go back to the kernel only at
+ * weft_capture_hand_back(), so that writing their status words, which on
+ * some VMs costs microseconds per ring page the kernel has written since,
+ * comes after the caller's sends instead of before them (see capture.c).
+ * Slots not yet handed back are no room for the kernel: hand back after
+ * every burst. Off by default; turning it off hands back what waits. */
+void weft_capture_defer(struct weft_capture *cap, bool on);
+void weft_capture_hand_back(struct weft_capture *cap);
 
 /* Read the kernel's counters (PACKET_STATISTICS) and add them to the totals. */
 int weft_capture_stats(struct weft_capture *cap, struct weft_capture_stats *stats) WEFT_WUR;

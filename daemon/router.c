@@ -407,6 +407,8 @@ static void on_capture(struct ev_loop *loop, ev_io *w, int revents)
 	/* ICMP answers to our own bridge. */
 	if (weft_inject_pending(r->d.inject) && weft_inject_flush(r->d.inject) < 0)
 		log_debug("inject ring kick failed");
+	/* The slots' status words last: after the sends (capture.c). */
+	weft_capture_hand_back(r->d.capture);
 }
 
 /* ---- ingress --------------------------------------------------------------------- */
@@ -692,6 +694,7 @@ static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
 	weft_egress_flush(r->d.egress, now);
 	if (weft_inject_pending(r->d.inject) && weft_inject_flush(r->d.inject) < 0)
 		log_debug("inject ring kick failed");
+	weft_capture_hand_back(r->d.capture);
 }
 
 /* The MAC learning bounds of the configuration the peers table runs with. */
@@ -718,6 +721,9 @@ int weft_router_new(struct weft_router **out, const struct weft_router_deps *dep
 	r->refused_said =
 	    (struct weft_log_ratelimit)WEFT_LOG_RATELIMIT_INIT(REFUSED_LOG_INTERVAL_MS, 1);
 	set_mac_limits(r);
+	/* Every handler that takes captured frames hands their slots back at
+	 * its end, after its sends. */
+	weft_capture_defer(deps->capture, true);
 	ev_io_init(&r->capture_io, on_capture, weft_capture_fd(deps->capture), EV_READ);
 	ev_io_init(&r->udp_io, on_udp, weft_udp_fd(deps->udp), EV_READ);
 	ev_io_start(deps->loop, &r->capture_io);

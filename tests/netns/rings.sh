@@ -48,6 +48,7 @@ run ignore va vb
 run full va vb
 run drops va vb
 run trunc va vb
+run defer va vb
 if [ -n "${RINGS_BENCH:-}" ]; then
 	for _ in 1 2 3; do
 		run bench va vb "$RINGS_BENCH"
