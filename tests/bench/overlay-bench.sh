@@ -54,7 +54,7 @@ usage: $0 [options]
   --weftd PATH       weftd binary (default: \$WEFTD, $top/build/daemon/weftd, PATH)
   --weftd-base PATH  the weftd of kind weft-base (e.g. a build of the commit
                      before a change)
-  --weftctl PATH     weftctl binary (same search)
+  --weftctl PATH     weftctl binary (default: beside weftd, then as weftd is found)
   --tinc-cipher C    tinc Cipher (aes-128-cbc); Digest sha1, MACLength 4 (tinc 1.0's
                      default blowfish needs OpenSSL 3's legacy provider: without it
                      tinc sends every frame over its TCP meta connection)
@@ -176,6 +176,11 @@ under_callgrind() {
 	VG=(valgrind --tool=callgrind --instr-atstart=no --compress-strings=no --compress-pos=no
 		--dump-instr=yes "--callgrind-out-file=$cg_dir/$1-h$2-r$round.callgrind")
 }
+# weftctl: given, else the one beside weftd (the same build), else searched
+# as weftd is.
+if [ -z "$weftctl_bin" ] && [ -n "$weftd_bin" ] && [ -x "$(dirname "$weftd_bin")/weftctl" ]; then
+	weftctl_bin=$(dirname "$weftd_bin")/weftctl
+fi
 weftctl_bin=$(find_bin weftctl "$weftctl_bin")
 
 require_netns
@@ -527,6 +532,8 @@ EOF
 		if [ -n "$weftctl_bin" ] && [ -x "$weftctl_bin" ]; then
 			wait_for 5 "$weftctl_bin" -s "$d/h$i.sock" status ||
 				log "weft: weftctl status on host $i does not answer (measuring anyway)"
+		elif [ "$i" = 1 ]; then
+			log "weft: no weftctl (--weftctl): weft's own counters, its rings' drops among them, read 0"
 		fi
 	done
 	attach_containers || { REASON="containers could not be attached"; return 1; }

@@ -33,12 +33,16 @@ RUNS=${RUNS:-10}
 # (b)'s bounds. A run with no datagram lost takes 0.1 s, one with a loss
 # about 1.1-3 s now (5 s, 10 s or more before: a lost datagram cost the
 # handshake timeout); 10 runs gave medians of 1.1-2.9 s and worsts of
-# 2.4-10 s here (before: median 5.2 s, worst 10-30 s).
+# 2.4-10 s here (before: median 5.2 s, worst 10-30 s). A start whose five
+# quick tries (0-11.5 s) all fail on both sides, about one in a hundred,
+# goes on with a try every 6-7.5 s while each side hears the other, so it
+# lands at 18-35 s (24.6 s seen in CI); it used to wait 30 s more and fail
+# the 40 s wait. The worst bound allows two of those tries.
 BLOCK_S=2
 BLOCK_UP_MAX_MS=1500
 LOSS=${LOSS:-30}
 LOSS_MEDIAN_MAX_MS=${LOSS_MEDIAN_MAX_MS:-4000}
-LOSS_WORST_MAX_MS=${LOSS_WORST_MAX_MS:-15000}
+LOSS_WORST_MAX_MS=${LOSS_WORST_MAX_MS:-30000}
 LOSS_WAIT_S=${LOSS_WAIT_S:-40}
 AGAIN_UP_MAX_MS=4000
 BUDGET=200
@@ -76,6 +80,8 @@ for ((run = 1; run <= RUNS; run++)); do
 	up=$(both_up_ms "$LOSS_WAIT_S") || fail "(b) run $run: no session in $LOSS_WAIT_S s"
 	times+=($((up - t0)))
 	say "(b) run $run: both up $((up - t0)) ms after the second start"
+	# The next start overwrites the logs: a slow one shows them now.
+	[ $((up - t0)) -le "$LOSS_WORST_MAX_MS" ] || dump_logs
 	for i in 1 2; do
 		j=$((3 - i))
 		resent=$((resent + $(mesh_peer_get "$i" "$j" "handshake_resends // 0")))
