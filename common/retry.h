@@ -6,6 +6,7 @@
 #ifndef WEFT_RETRY_H
 #define WEFT_RETRY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The wait for a peer that answers nothing. */
@@ -13,6 +14,10 @@
 /* A peer heard from within this long (a HELLO or WELCOME of it answered) is
  * not unreachable: its tries stay quick. */
 #define WEFT_RETRY_HEARD_MS 30000
+
+/* The peer was heard from at @heard_ms (0: never) within WEFT_RETRY_HEARD_MS
+ * before @now. */
+bool weft_retry_heard(uint64_t heard_ms, uint64_t now);
 
 /* The wait after the @tries-th datagram (1, 2, ...; 0 is taken as 1), before
  * the random quarter the caller adds: 1, 1.5, 3 and 6 s, then

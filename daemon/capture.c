@@ -182,7 +182,6 @@ int weft_capture_fd(const struct weft_capture *cap)
 	return cap->ring.fd;
 }
 
-/* The slot at the head, handed back to the kernel. */
 /* Slot @i back to the kernel. */
 static void hand_back_slot(struct weft_capture *cap, unsigned i)
 {

@@ -365,11 +365,13 @@ static void retry_later(struct weft_initiation *in, uint64_t now)
 static void peer_heard(struct weft_peer *p, uint64_t now)
 {
 	struct weft_initiation *in = &p->init;
+	uint64_t quick;
 
 	in->heard_ms = now;
 	/* Already waiting the slow wait: the next try comes at the quick one. */
-	if (in->next_ms > now + weft_retry_base_ms(in->tries, now, now))
-		in->next_ms = now + weft_retry_base_ms(in->tries, now, now);
+	quick = now + weft_retry_base_ms(in->tries, now, now);
+	if (in->next_ms > quick)
+		in->next_ms = quick;
 }
 
 /* ---- what the operator is told ------------------------------------------------ */
@@ -425,7 +427,7 @@ static void warn_failing(struct weft_handshakes *h, struct weft_peer *p, enum fa
 	switch (why) {
 	case FAIL_UNANSWERED:
 		/* Its own handshakes reach us: the way back is what fails. */
-		if (in->heard_ms && now - in->heard_ms < WEFT_RETRY_HEARD_MS) {
+		if (weft_retry_heard(in->heard_ms, now)) {
 			weft_log_peer(LOG_WARNING, p->name, where,
 				      "peer %s (%s): no session after %u handshake attempts in "
 				      "%u s; it reaches us (its handshake messages arrive and are "

@@ -357,15 +357,27 @@ static bool room_in(struct weft_inject *inj, struct tx *t)
 
 /* @partial: the copy's checksum is completed in the slot (where it is was
  * checked before weft_inject_put_partial()). */
-static int put_plain(struct weft_inject *inj, const uint8_t *frame, size_t len, bool partial)
+/* The frame of @len bytes behind @at, as the frame ring and the lone socket
+ * send it: a virtio-net header at @at that asks for no offload, its hdr_len
+ * over the whole frame (the kernel copies it into the skb; see the top),
+ * and the frame's checksum completed when @partial. */
+static void finish_plain(struct weft_inject *inj, uint8_t *at, size_t len, bool partial)
 {
-	/* hdr_len over the whole frame: the kernel copies it into the skb
-	 * (see the top). */
 	const struct weft_gso_hdr h = {
 	    .gso_type = WEFT_GSO_NONE,
 	    .hdr_len = (uint16_t)(len > UINT16_MAX ? UINT16_MAX : len),
 	};
-	uint8_t *slot, *slot_frame;
+
+	weft_gso_hdr_put(at, &h);
+	if (partial) {
+		WEFT_BUG_ON(weft_csum_partial_complete(at + WEFT_GSO_HDR_LEN, len) < 0);
+		inj->st.csum_completed++;
+	}
+}
+
+static int put_plain(struct weft_inject *inj, const uint8_t *frame, size_t len, bool partial)
+{
+	uint8_t *slot;
 
 	if (!room_in(inj, &inj->plain)) {
 		inj->st.ring_full++;
@@ -373,13 +385,8 @@ static int put_plain(struct weft_inject *inj, const uint8_t *frame, size_t len, 
 	}
 	order_before(inj, &inj->plain);
 	slot = (uint8_t *)head_slot(&inj->plain) + TX_DATA_OFFSET;
-	slot_frame = slot + WEFT_GSO_HDR_LEN;
-	weft_gso_hdr_put(slot, &h);
-	memcpy(slot_frame, frame, len);
-	if (partial) {
-		WEFT_BUG_ON(weft_csum_partial_complete(slot_frame, len) < 0);
-		inj->st.csum_completed++;
-	}
+	memcpy(slot + WEFT_GSO_HDR_LEN, frame, len);
+	finish_plain(inj, slot, len, partial);
 	queue_slot(inj, &inj->plain, (uint32_t)(WEFT_GSO_HDR_LEN + len));
 	return 0;
 }
@@ -483,20 +490,12 @@ static void spill_lone(struct weft_inject *inj)
  * skipped and counted, as a refused slot is. */
 static int send_lone(struct weft_inject *inj)
 {
-	const struct weft_gso_hdr h = {
-	    .gso_type = WEFT_GSO_NONE,
-	    .hdr_len = (uint16_t)(inj->lone_len > UINT16_MAX ? UINT16_MAX : inj->lone_len),
-	};
-	uint8_t *frame = inj->lone + WEFT_GSO_HDR_LEN;
 	size_t len = inj->lone_len;
 	int e;
 
-	if (inj->lone_partial) {
-		WEFT_BUG_ON(weft_csum_partial_complete(frame, len) < 0);
-		inj->st.csum_completed++;
-		inj->lone_partial = false;
-	}
-	weft_gso_hdr_put(inj->lone, &h);
+	/* Completed now, so that a spill below takes it as it is. */
+	finish_plain(inj, inj->lone, len, inj->lone_partial);
+	inj->lone_partial = false;
 	inj->st.kicks++;
 	if (send(inj->lone_fd, inj->lone, WEFT_GSO_HDR_LEN + len, MSG_DONTWAIT) >= 0) {
 		inj->lone_len = 0;
@@ -533,7 +532,7 @@ static int put(struct weft_inject *inj, const uint8_t *frame, size_t len, bool p
 		return -EMSGSIZE;
 	}
 	/* Alone so far: held (see the top). */
-	if (!inj->lone_len && !inj->plain.pending && !inj->super.pending && !inj->open) {
+	if (!weft_inject_pending(inj)) {
 		memcpy(inj->lone + WEFT_GSO_HDR_LEN, frame, len);
 		inj->lone_len = len;
 		inj->lone_partial = partial;

@@ -30,16 +30,9 @@ BUDGET=100
 # BLOCK_S from both starts; UP_AFTER_MS: ms from the block's end to both up;
 # stops both.
 blocked() {
-	local up unblocked
 	in_time
 	ul_drop "udp dport 6783 @th,64,8 $2 drop"
-	mesh_start 1
-	mesh_start 2
-	sleep "$BLOCK_S"
-	ul_pass
-	unblocked=$(now_ms)
-	up=$(both_up_ms 60) || fail "($1) no session 60 s after the block ended"
-	UP_AFTER_MS=$((up - unblocked))
+	up_after_block "$BLOCK_S" 60 || fail "($1) no session 60 s after the block ended"
 	say "($1) every ${1} dropped for ${BLOCK_S} s: both up ${UP_AFTER_MS} ms after the block ended"
 	# The operator is told the peer is there and the way back fails, not
 	# that it answers nothing.

@@ -17,6 +17,11 @@
 #                                (Unix ms; empty if not yet)
 #   both_up_ms SECS              wait up to SECS for h1 and h2 to see each
 #                                other up; print the later of the two moments
+#   up_after_block SECS WAIT     with a rule on the underlay (ul_drop), start
+#                                h1 and h2, lift the rule SECS later, wait up
+#                                to WAIT s for both up (false if not): sets
+#                                BLOCK_RAN_MS (both running before the rule
+#                                went) and UP_AFTER_MS (from then to both up)
 #
 # The ping -D log helpers they use (now_s, ms_between, first_reply_after,
 # wait_reply_after) are lib.sh's.
@@ -71,4 +76,17 @@ both_up_ms() {
 		n=$((n + 1))
 	done
 	return 1
+}
+
+up_after_block() {
+	local started unblocked up
+	mesh_start 1
+	mesh_start 2
+	started=$(now_ms)
+	sleep "$1"
+	ul_pass
+	unblocked=$(now_ms)
+	up=$(both_up_ms "$2") || return 1
+	BLOCK_RAN_MS=$((unblocked - started))
+	UP_AFTER_MS=$((up - unblocked))
 }

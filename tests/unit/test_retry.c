@@ -48,6 +48,16 @@ static void test_heard_in_future(void **state)
 	assert_int_equal(weft_retry_base_ms(5, NOW + 1, NOW), 30000);
 }
 
+/* The predicate the warning after failed attempts uses too. */
+static void test_heard_predicate(void **state)
+{
+	assert_false(weft_retry_heard(0, NOW));
+	assert_true(weft_retry_heard(NOW, NOW));
+	assert_true(weft_retry_heard(NOW - WEFT_RETRY_HEARD_MS + 1, NOW));
+	assert_false(weft_retry_heard(NOW - WEFT_RETRY_HEARD_MS, NOW));
+	assert_false(weft_retry_heard(NOW + 1, NOW));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -55,6 +65,7 @@ int main(void)
 	    cmocka_unit_test(test_heard_stays_quick),
 	    cmocka_unit_test(test_heard_expires),
 	    cmocka_unit_test(test_heard_in_future),
+	    cmocka_unit_test(test_heard_predicate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
