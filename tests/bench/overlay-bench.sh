@@ -75,8 +75,8 @@ usage: $0 [options]
                      the kinds in turn (the order reversed every block), so
                      that the machine's drift between runs, which on a VM can
                      double a round trip, hits every kind alike; the report
-                     adds weft's ratio per block (median, and the blocks
-                     where weft was lower)
+                     adds weft's ratio per block (median, the blocks where
+                     weft was lower, and that split's sign test p)
   --json FILE        also write the results as JSON
   --keep             keep the temp dir (configs, daemon logs, iperf3 JSON)
 EOF
@@ -1064,7 +1064,10 @@ interleaved_pings() {
 
 # block_ratios KIND REFS: KIND's ping average over the better of the kinds in
 # REFS (space-separated), per block of --interleave: "median RATIO, KIND
-# lower in N of M blocks".
+# lower in N of M blocks (sign test p P)". P is the two-sided sign test's:
+# how often a fair coin would split M blocks at least as unevenly, so that
+# a difference between two builds is told from the drift between blocks
+# (P well under 0.05 over a run or two; 0.5 or more says nothing either way).
 block_ratios() {
 	local per
 	[ -s "$WT_TMP/blocks" ] || return 0
@@ -1081,8 +1084,18 @@ block_ratios() {
 			}
 		}' "$WT_TMP/blocks")
 	[ -n "$per" ] || return 0
-	printf 'median %.2fx, %s lower in %d of %d blocks\n' "$(cut -d' ' -f1 <<<"$per" | median)" \
-		"$1" "$(awk '{ n += $2 } END { print n }' <<<"$per")" "$(wc -l <<<"$per")"
+	printf 'median %.2fx, %s lower in %s\n' "$(cut -d' ' -f1 <<<"$per" | median)" "$1" \
+		"$(awk '{ k += $2; n++ }
+		END {
+			# Binomial(n, 1/2) tail up to the smaller side, in doubles scaled
+			# by 2^-n from the start (no overflow up to about 1000 blocks).
+			m = k < n - k ? k : n - k
+			c = 1
+			for (i = 0; i < n; i++) c /= 2
+			for (i = 0; i <= m; i++) { tail += c; c = c * (n - i) / (i + 1) }
+			p = 2 * tail > 1 ? 1 : 2 * tail
+			printf "%d of %d blocks (sign test p %.2g)", k, n, p
+		}' <<<"$per")"
 }
 
 [ "$interleave" = 0 ] || interleaved_pings
