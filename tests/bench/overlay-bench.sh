@@ -46,7 +46,8 @@ usage: $0 [options]
   --tests LIST       comma-separated, from ping,tcp,udp,legs,pages (default:
                      ping,tcp,udp); e.g. --tests ping --rounds 4 --pings 300
                      for latency alone; legs: a ping's round trip cut into
-                     its seven legs by tcpdump on both containers and hosts;
+                     its seven legs by tcpdump on both containers and hosts
+                     (medians, means, and weft's means minus the others');
                      pages: the memory pages each daemon touches while
                      pings run (its per-packet footprint, which sets what a
                      ping costs from cold caches and TLBs), counted by the
@@ -750,6 +751,15 @@ pages_medians() {
 	printf '%s; %d windows\n' "$out" "$(wc -l <"$1")"
 }
 
+# legs_means FILE: the mean of each leg's column, µs, seven words. A leg is
+# bimodal on a 2-CPU VM (the next daemon woken on the same CPU or the other),
+# so the median of one kind can sit in one mode and another's in the other;
+# the means compare the legs of two kinds fairly.
+legs_means() {
+	awk '{ for (i = 1; i <= 7; i++) s[i] += $i; n++ }
+		END { if (n) for (i = 1; i <= 7; i++) printf "%.1f%s", s[i] / n, i < 7 ? " " : "\n" }' "$1"
+}
+
 # legs_medians FILE: the median of each leg's column and of their sum.
 legs_medians() {
 	local i out=
@@ -1215,6 +1225,23 @@ vs=$(jq -c '
 		for k in "${kind_list[@]}"; do
 			[ ! -s "$WT_TMP/raw/$k/legs" ] || echo "  $k: $(legs_medians "$WT_TMP/raw/$k/legs")"
 		done
+		echo "ping legs, mean µs (the same seven), and weft's minus each other kind's:"
+		for k in "${kind_list[@]}"; do
+			[ -s "$WT_TMP/raw/$k/legs" ] || continue
+			read -r -a leg_means <<<"$(legs_means "$WT_TMP/raw/$k/legs")"
+			printf '  %-9s h1 out %s, wire %s, h2 in %s, reply %s, h2 out %s, wire %s, h1 in %s\n' \
+				"$k" "${leg_means[@]}"
+		done
+		if [ -s "$WT_TMP/raw/weft/legs" ]; then
+			for k in "${kind_list[@]}"; do
+				if [ "$k" = weft ] || [ ! -s "$WT_TMP/raw/$k/legs" ]; then continue; fi
+				printf '  weft-%-4s %s\n' "$k" "$(paste -d' ' <(legs_means "$WT_TMP/raw/weft/legs" | tr ' ' '\n') \
+					<(legs_means "$WT_TMP/raw/$k/legs" | tr ' ' '\n') |
+					awk '{ d[NR] = $1 - $2 } END {
+						printf "h1 out %+.1f, wire %+.1f, h2 in %+.1f, reply %+.1f, h2 out %+.1f, wire %+.1f, h1 in %+.1f",
+							d[1], d[2], d[3], d[4], d[5], d[6], d[7] }')"
+			done
+		fi
 	fi
 	if want pages; then
 		echo
