@@ -760,6 +760,11 @@ legs_means() {
 		END { if (n) for (i = 1; i <= 7; i++) printf "%.1f%s", s[i] / n, i < 7 ? " " : "\n" }' "$1"
 }
 
+# legs_named V1 .. V7: the seven legs with their values, in ping_legs' order.
+legs_named() {
+	printf 'h1 out %s, wire %s, h2 in %s, reply %s, h2 out %s, wire %s, h1 in %s' "$@"
+}
+
 # legs_medians FILE: the median of each leg's column and of their sum.
 legs_medians() {
 	local i out=
@@ -767,8 +772,8 @@ legs_medians() {
 		out="$out $(awk -v i=$i '{ print $i }' "$1" | median)"
 	done
 	# shellcheck disable=SC2086 # $out is the seven medians, one word each
-	printf 'h1 out %s, wire %s, h2 in %s, reply %s, h2 out %s, wire %s, h1 in %s; sum %s; %d round trips\n' \
-		$out "$(awk '{ print $1 + $2 + $3 + $4 + $5 + $6 + $7 }' "$1" | median)" "$(wc -l <"$1")"
+	printf '%s; sum %s; %d round trips\n' "$(legs_named $out)" \
+		"$(awk '{ print $1 + $2 + $3 + $4 + $5 + $6 + $7 }' "$1" | median)" "$(wc -l <"$1")"
 }
 
 # cg_toggle on|off: callgrind's instrumentation of every daemon (--callgrind).
@@ -1226,22 +1231,21 @@ vs=$(jq -c '
 			[ ! -s "$WT_TMP/raw/$k/legs" ] || echo "  $k: $(legs_medians "$WT_TMP/raw/$k/legs")"
 		done
 		echo "ping legs, mean µs (the same seven), and weft's minus each other kind's:"
+		declare -A leg_means=()
 		for k in "${kind_list[@]}"; do
 			[ -s "$WT_TMP/raw/$k/legs" ] || continue
-			read -r -a leg_means <<<"$(legs_means "$WT_TMP/raw/$k/legs")"
-			printf '  %-9s h1 out %s, wire %s, h2 in %s, reply %s, h2 out %s, wire %s, h1 in %s\n' \
-				"$k" "${leg_means[@]}"
+			leg_means[$k]=$(legs_means "$WT_TMP/raw/$k/legs")
+			# shellcheck disable=SC2086 # seven means, one word each
+			printf '  %-9s %s\n' "$k" "$(legs_named ${leg_means[$k]})"
 		done
-		if [ -s "$WT_TMP/raw/weft/legs" ]; then
-			for k in "${kind_list[@]}"; do
-				if [ "$k" = weft ] || [ ! -s "$WT_TMP/raw/$k/legs" ]; then continue; fi
-				printf '  weft-%-4s %s\n' "$k" "$(paste -d' ' <(legs_means "$WT_TMP/raw/weft/legs" | tr ' ' '\n') \
-					<(legs_means "$WT_TMP/raw/$k/legs" | tr ' ' '\n') |
-					awk '{ d[NR] = $1 - $2 } END {
-						printf "h1 out %+.1f, wire %+.1f, h2 in %+.1f, reply %+.1f, h2 out %+.1f, wire %+.1f, h1 in %+.1f",
-							d[1], d[2], d[3], d[4], d[5], d[6], d[7] }')"
-			done
-		fi
+		for k in "${kind_list[@]}"; do
+			if [ -z "${leg_means[weft]:-}" ] || [ "$k" = weft ] || [ -z "${leg_means[$k]:-}" ]; then
+				continue
+			fi
+			# shellcheck disable=SC2046 # seven differences, one word each
+			printf '  weft-%-4s %s\n' "$k" "$(legs_named $(awk -v a="${leg_means[weft]}" -v b="${leg_means[$k]}" \
+				'BEGIN { split(a, x); split(b, y); for (i = 1; i <= 7; i++) printf "%+.1f ", x[i] - y[i] }'))"
+		done
 	fi
 	if want pages; then
 		echo
