@@ -32,6 +32,9 @@ function stage_names() {
 	    "h1 daemon runs, calls inject|h1 inject to ping's socket|" \
 	    "h1 ping woken, runs|h1 ping runs, recvmsg returns", name, "|")
 }
+# st: the last stage marked in the round trip being followed (0: none); a
+# fraction, between two stages, an event seen that the next one waits on
+# (ping's send entered, h1's daemon woken). pd, ed: h1's and h2's daemons.
 function reset() { st = 0; pd = ""; ed = "" }
 # val(KEY): the value of KEY=... in the event's text.
 function val(key,    i) {
