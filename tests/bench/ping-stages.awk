@@ -65,15 +65,22 @@ function sort_n(a, cnt,    i, j, x) {
 		a[j + 1] = x
 	}
 }
-# stat(KIND, K): "median mean" of stage K (0: the whole round trip), µs.
-function stat(kind, k,    i, a, sum) {
+# mean(KIND, K): the mean of stage K (0: the whole round trip), µs.
+function mean(kind, k,    i, sum) {
 	sum = 0
-	for (i = 1; i <= n[kind]; i++) {
+	for (i = 1; i <= n[kind]; i++)
+		sum += v[kind, k, i]
+	return sum / n[kind] * 1e6
+}
+# shown(KIND, K): the mean of stage K as the table prints it, so that the
+# differences below are those of the printed means.
+function shown(kind, k) { return sprintf("%.1f", mean(kind, k)) + 0 }
+# stat(KIND, K): "median mean" of stage K, µs.
+function stat(kind, k,    i, a) {
+	for (i = 1; i <= n[kind]; i++)
 		a[i] = v[kind, k, i]
-		sum += a[i]
-	}
 	sort_n(a, n[kind])
-	return sprintf("%.1f %.1f", a[int((n[kind] + 1) / 2)] * 1e6, sum / n[kind] * 1e6)
+	return sprintf("%.1f %.1f", a[int((n[kind] + 1) / 2)] * 1e6, mean(kind, k))
 }
 BEGIN { stage_names(); reset() }
 {
@@ -172,13 +179,8 @@ END {
 		if (kind == "weftd")
 			continue
 		printf "weftd minus %s, means, µs:", kind
-		for (k = 1; k <= nstages; k++) {
-			split(stat("weftd", k), a, " ")
-			split(stat(kind, k), b, " ")
-			printf " %d:%+.1f", k, a[2] - b[2]
-		}
-		split(stat("weftd", 0), a, " ")
-		split(stat(kind, 0), b, " ")
-		printf "; round trip %+.1f\n", a[2] - b[2]
+		for (k = 1; k <= nstages; k++)
+			printf " %d:%+.1f", k, shown("weftd", k) - shown(kind, k)
+		printf "; round trip %+.1f\n", shown("weftd", 0) - shown(kind, 0)
 	}
 }
