@@ -1281,7 +1281,10 @@ vs=$(jq -c '
 		jq -r '.[] | select(.udp64_lost_at != null) | .kind as $k | .udp64_lost_at |
 			"  \($k): \(.lost) lost: receiver'"'"'s socket \(.receiver_socket), overlay'"'"'s socket" +
 			" \(.overlay_socket), sender'"'"'s socket \(.sender_socket), weft'"'"'s rings \(.weft_rings)," +
-			" elsewhere \(.lost - .receiver_socket - .overlay_socket - .sender_socket - .weft_rings)"' \
+			((.lost - .receiver_socket - .overlay_socket - .sender_socket - .weft_rings) as $e |
+			if $e >= 0 then " elsewhere \($e)"
+			else " elsewhere 0 (the counters saw \(-$e) more than iperf3 lost: datagrams" +
+				" still on their way when iperf3 stopped counting, dropped after it)" end)' \
 			<<<"$results"
 	fi
 	echo
