@@ -423,12 +423,11 @@ static bool libcrypto_run(struct weft_aead *a, const uint8_t *nonce, const uint8
 			goto out;
 		if (a->encrypt)
 			xor_into(buf + done, ks + skip, take);
-		if (skip && joined) {
-			if (!mac_text(lc, ad, joined + take))
-				goto out;
-		} else if (take && !mac_text(lc, buf + done, take)) {
+		/* The chunk's text, behind the joined AD on the first. */
+		size_t lead = skip ? joined : 0;
+
+		if (lead + take && !mac_text(lc, lead ? ad : buf + done, lead + take))
 			goto out;
-		}
 		if (!a->encrypt)
 			xor_into(buf + done, ks + skip, take);
 		done += take;
