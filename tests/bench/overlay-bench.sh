@@ -43,15 +43,22 @@ usage: $0 [options]
   --ping-interval MS milliseconds between pings (10); the daemons idle that
                      long before each one, so 1 shows a warm path and 10 or
                      more a cold one
-  --tests LIST       comma-separated, from ping,tcp,udp,legs,pages (default:
-                     ping,tcp,udp); e.g. --tests ping --rounds 4 --pings 300
-                     for latency alone; legs: a ping's round trip cut into
+  --tests LIST       comma-separated, from ping,tcp,udp,loaded,legs,pages
+                     (default: ping,tcp,udp); e.g. --tests ping --rounds 4
+                     --pings 300 for latency alone; loaded: the same pings
+                     while one TCP stream from h1c1 to h2c1 fills the
+                     overlay (what its queues add to a round trip under
+                     load; --load-mbps caps the stream); legs: a ping's
+                     round trip cut into
                      its seven legs by tcpdump on both containers and hosts
                      (medians, means, and weft's means minus the others');
                      pages: the memory pages each daemon touches while
                      pings run (its per-packet footprint, which sets what a
                      ping costs from cold caches and TLBs), counted by the
                      kernel's accessed bits, not timed
+  --load-mbps N      with --tests loaded: the stream's rate in Mbit/s (0, the
+                     default: as fast as the overlay carries it); a rate
+                     every kind can carry compares the kinds at one load
   --weftd PATH       weftd binary (default: \$WEFTD, $top/build/daemon/weftd, PATH)
   --weftd-base PATH  the weftd of kind weft-base (e.g. a build of the commit
                      before a change)
@@ -90,6 +97,7 @@ rounds=1
 seconds=5
 pings=100
 ping_ms=10
+load_mbps=0
 tests=ping,tcp,udp
 weftd_bin=${WEFTD:-}
 weftd_base_bin=
@@ -107,6 +115,7 @@ while [ $# -gt 0 ]; do
 	--seconds) seconds=$2; shift 2 ;;
 	--pings) pings=$2; shift 2 ;;
 	--ping-interval) ping_ms=$2; shift 2 ;;
+	--load-mbps) load_mbps=$2; shift 2 ;;
 	--tests) tests=$2; shift 2 ;;
 	--weftd) weftd_bin=$2; shift 2 ;;
 	--weftd-base) weftd_base_bin=$2; shift 2 ;;
@@ -133,8 +142,11 @@ ping_w=$((pings * ping_ms / 1000 + 10))
 IFS=, read -ra test_list <<<"$tests"
 [ "${#test_list[@]}" -gt 0 ] || fail "--tests: a comma-separated list of ping, tcp, udp"
 for t in "${test_list[@]}"; do
-	case $t in ping | tcp | udp | legs | pages) ;; *) fail "--tests: unknown test '$t' (ping, tcp, udp, legs, pages)" ;; esac
+	case $t in ping | tcp | udp | loaded | legs | pages) ;;
+	*) fail "--tests: unknown test '$t' (ping, tcp, udp, loaded, legs, pages)" ;;
+	esac
 done
+case $load_mbps in '' | *[!0-9]*) fail "--load-mbps: a rate in Mbit/s (0: unlimited)" ;; esac
 IFS=, read -ra loss_list <<<"$loss"
 for v in "${loss_list[@]}"; do
 	case $v in '' | *[!0-9]*) fail "--loss: percentages, 0..99" ;; esac
@@ -826,7 +838,7 @@ ready() {
 
 # measure KIND: ping, TCP and 64-byte UDP between h1c1 and h2c1.
 measure() {
-	local k=$1 raw=$WT_TMP/raw/$1 out=$WT_TMP/$1 r t0 t1 b0 b1 f0 f1
+	local k=$1 raw=$WT_TMP/raw/$1 out=$WT_TMP/$1 r t0 t1 b0 b1 f0 f1 res
 	ready "$k" || return 1
 	f0=$(frags)
 
@@ -837,6 +849,28 @@ measure() {
 		cg_toggle off
 		sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out/ping$round.txt" >>"$raw/ping"
 		log "$k: ping: $(tail -n 1 "$out/ping$round.txt")"
+	fi
+
+	# Latency under load: the same pings while one TCP stream from h1c1
+	# fills the overlay toward h2c1, from a second after its start (past
+	# slow start) to a second or so before its end. Each request waits
+	# behind the stream's data in every queue on the way (capture ring or
+	# TAP queue, the daemon's batches, sockets), each reply behind its ACKs.
+	if want loaded; then
+		local ld_s=$((pings * ping_ms / 1000 + 3)) ld_pid
+		iperf_server "$k-loaded$round"
+		timeout $((ld_s + 20)) ip netns exec "$(ns_cont 1 1)" \
+			iperf3 -c "$srv_ip" -t "$ld_s" -b "${load_mbps}M" -J >"$out/loaded$round.json" 2>&1 &
+		ld_pid=$!
+		sleep 1
+		c 1 1 ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >"$out/loadedping$round.txt" 2>&1 || true
+		wait "$ld_pid" || true
+		kill_spawned "iperf-s$k-loaded$round" 2
+		sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out/loadedping$round.txt" >>"$raw/loaded"
+		res=$(jq -r '.end.sum_received | select(.bytes != null) | .bits_per_second / 1e5 | round / 10' \
+			"$out/loaded$round.json" 2>/dev/null || true)
+		[ -z "$res" ] || echo "$res" >>"$raw/loadedtcp"
+		log "$k: ping under load (TCP ${res:-failed} Mbit/s): $(tail -n 1 "$out/loadedping$round.txt")"
 	fi
 
 	# Where a ping's round trip goes: each leg timed by the kernel's own
@@ -862,7 +896,6 @@ measure() {
 		t1=$(ticks "${DAEMONS[@]}")
 		b1=$(busy)
 		kill_spawned "iperf-s$k-tcp$round.$r" 2
-		local res
 		res=$(jq -r '.end.sum_received | select(.bytes != null) |
 			"\(.bits_per_second / 1e5 | round / 10) \(.bytes)"' "$out/tcp$round.$r.json" 2>/dev/null || true)
 		if [ -z "$res" ]; then
@@ -933,7 +966,7 @@ cg_median() {
 # aggregate KIND: the raw numbers of every round → one JSON object.
 aggregate() {
 	local raw=$WT_TMP/raw/$1 tcp=null kpps=null loss=null gb=0 dcpu=null hcpu=null
-	local pavg=null p99=null pn=0 cg=null warn=
+	local pavg=null p99=null pn=0 cg=null lavg=null l99=null ln=0 ltcp=null warn=
 	if [ -n "$cg_dir" ] && awk -v k="$1" '$1 == k' "$cg_dir/summary.txt" 2>/dev/null | grep -q .; then
 		cg=$(jq -cn --argjson i "$(cg_median "$1" 4)" --argjson l "$(cg_median "$1" 5)" \
 			--argjson p "$(cg_median "$1" 6)" \
@@ -945,6 +978,12 @@ aggregate() {
 			END { r = int(0.99 * NR); if (r < 0.99 * NR) r++
 			      printf "%.4f %.4f %d\n", s / NR, v[r], NR }')
 	fi
+	if [ -s "$raw/loaded" ]; then
+		read -r lavg l99 ln < <(sort -g "$raw/loaded" | awk '{ v[NR] = $1; s += $1 }
+			END { r = int(0.99 * NR); if (r < 0.99 * NR) r++
+			      printf "%.4f %.4f %d\n", s / NR, v[r], NR }')
+	fi
+	[ ! -s "$raw/loadedtcp" ] || ltcp=$(median <"$raw/loadedtcp")
 	if [ -s "$raw/tcp" ]; then
 		tcp=$(awk '{ print $1 }' "$raw/tcp" | median)
 		read -r gb dcpu hcpu < <(awk -v h="$clk_tck" -v nd="$(cat "$raw/ndaemons")" '
@@ -990,12 +1029,15 @@ aggregate() {
 		--argjson p99 "$p99" --argjson pn "$pn" --argjson kpps "$kpps" --argjson loss "$loss" \
 		--argjson gb "$gb" --argjson dcpu "$dcpu" --argjson hcpu "$hcpu" \
 		--argjson lossj "$lossj" --argjson where "$where" \
+		--argjson lavg "$lavg" --argjson l99 "$l99" --argjson ln "$ln" --argjson ltcp "$ltcp" \
 		--argjson tcp_runs "$(awk '{ print $1 }' "$raw/tcp" 2>/dev/null | jq -sc .)" \
 		--argjson udp_runs "$(awk '{ print $1 }' "$raw/udp" 2>/dev/null | jq -sc .)" \
 		--argjson dcpu_rounds "$(cpu_per_round "$raw")" --argjson cg "$cg" --argjson pages "$pagesj" \
 		'{kind: $kind, status: "ok", info: $info, warning: (if $warn == "" then null else $warn end),
 		  mtu: $mtu, tcp_mbps: $tcp, tcp_runs_mbps: $tcp_runs,
 		  ping_avg_ms: $pavg, ping_p99_ms: $p99, ping_replies: $pn,
+		  loaded_ping_avg_ms: $lavg, loaded_ping_p99_ms: $l99, loaded_ping_replies: $ln,
+		  loaded_tcp_mbps: $ltcp,
 		  udp64_kpps: $kpps, udp64_runs_kpps: $udp_runs, udp64_loss_pct: $loss, udp64_lost_at: $where,
 		  tcp_under_loss: $lossj,
 		  tcp_gb: $gb, daemon_cpu_s_per_gb: $dcpu, host_cpu_s_per_gb: $hcpu,
@@ -1191,6 +1233,7 @@ ratios=$(jq -c '
 	  def median: sort | if length % 2 == 1 then .[length / 2 | floor]
 		else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 	{tcp: ratio(.tcp_mbps; "max"), ping: ratio(.ping_avg_ms; "min"),
+	 loaded: ratio(.loaded_ping_avg_ms; "min"),
 	 udp64: ratio(.udp64_kpps; "max"), cpu: (ratio(.daemon_cpu_s_per_gb; "min")
 		| if . == null then null else . + {rounds: cpu_rounds}
 		  | . + {rounds_median: (if .rounds == null then null else .rounds | median end)} end)}' <<<"$results")
@@ -1224,6 +1267,17 @@ vs=$(jq -c '
 		"\(.kind): \(if .status == "unavailable" then "not available" else "failed" end)" +
 		" (\(.reason))"' <<<"$results"
 	jq -r '.[] | select(.warning != null) | "\(.kind): warning: \(.warning)"' <<<"$results"
+	if want loaded; then
+		echo
+		echo "ping under load: $((pings * rounds)) pings at $ping_ms ms while one TCP stream runs the same way" \
+			"(h1c1 to h2c1, $([ "$load_mbps" = 0 ] && echo "as fast as it goes" || echo "at $load_mbps Mbit/s")):"
+		printf '  %-9s %9s %9s %15s\n' kind "ping avg" "ping p99" "its TCP Mbit/s"
+		jq -r '.[] | select(.status == "ok" and .loaded_ping_avg_ms != null) |
+			[.kind, .loaded_ping_avg_ms, .loaded_ping_p99_ms, .loaded_tcp_mbps] |
+			map(if . == null then "-" else . end) | @tsv' <<<"$results" |
+			awk -F'\t' 'function f(v, fmt) { return v == "-" ? "-" : sprintf(fmt, v) }
+				{ printf "  %-9s %9s %9s %15s\n", $1, f($2, "%.3f ms"), f($3, "%.3f ms"), f($4, "%.0f") }'
+	fi
 	if want legs; then
 		echo
 		echo "ping legs, median µs (h1 out: h1's daemon; h2 in, h2 out: h2's; h1 in: h1's; reply: h2c1's kernel):"
@@ -1295,11 +1349,11 @@ vs=$(jq -c '
 		"host s/GB = the whole machine's busy CPU (includes iperf3 and the kernel; noisy on a shared box)"
 	echo
 	echo "weft vs the better of tinc and fastd:"
-	if jq -e '.tcp == null and .ping == null and .udp64 == null and .cpu == null' <<<"$ratios" >/dev/null; then
+	if jq -e '.tcp == null and .ping == null and .loaded == null and .udp64 == null and .cpu == null' <<<"$ratios" >/dev/null; then
 		echo "  (no ratios: weft or both references missing)"
 	else
 		jq -r 'to_entries[] | select(.value != null) | .key as $m | .value |
-			"  \({tcp: "TCP throughput", ping: "ping avg", udp64: "64B rate", cpu: "CPU per GB"}[$m]): " +
+			"  \({tcp: "TCP throughput", ping: "ping avg", loaded: "ping avg under load", udp64: "64B rate", cpu: "CPU per GB"}[$m]): " +
 			"\(.ratio * 100 | round / 100)x  (weft \(.weft * 1000 | round / 1000) vs \(.ref_kind) \(.ref * 1000 | round / 1000); \(.better) is better)" +
 			(if .rounds == null then "" else "; round by round \(.rounds | map(. * 1000 | round / 1000 | tostring + "x") | join(" ")), median \(.rounds_median * 1000 | round / 1000)x" end)' \
 			<<<"$ratios"
