@@ -857,18 +857,17 @@ measure() {
 	# behind the stream's data in every queue on the way (capture ring or
 	# TAP queue, the daemon's batches, sockets), each reply behind its ACKs.
 	if want loaded; then
-		local ld_s=$((pings * ping_ms / 1000 + 3)) ld_pid
+		local ld_s=$((pings * ping_ms / 1000 + 3)) ld=iperf-c$k-loaded$round
 		iperf_server "$k-loaded$round"
-		timeout $((ld_s + 20)) ip netns exec "$(ns_cont 1 1)" \
-			iperf3 -c "$srv_ip" -t "$ld_s" -b "${load_mbps}M" -J >"$out/loaded$round.json" 2>&1 &
-		ld_pid=$!
+		spawn "$ld" c 1 1 timeout $((ld_s + 20)) iperf3 -c "$srv_ip" -t "$ld_s" -b "${load_mbps}M" -J
 		sleep 1
 		c 1 1 ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >"$out/loadedping$round.txt" 2>&1 || true
-		wait "$ld_pid" || true
+		wait_for $((ld_s + 25)) sh -c "! kill -0 $(spawn_pid "$ld") 2>/dev/null" || true
+		kill_spawned "$ld" 2
 		kill_spawned "iperf-s$k-loaded$round" 2
 		sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out/loadedping$round.txt" >>"$raw/loaded"
 		res=$(jq -r '.end.sum_received | select(.bytes != null) | .bits_per_second / 1e5 | round / 10' \
-			"$out/loaded$round.json" 2>/dev/null || true)
+			"$(spawn_log "$ld")" 2>/dev/null || true)
 		[ -z "$res" ] || echo "$res" >>"$raw/loadedtcp"
 		log "$k: ping under load (TCP ${res:-failed} Mbit/s): $(tail -n 1 "$out/loadedping$round.txt")"
 	fi
