@@ -962,6 +962,14 @@ cg_median() {
 	awk -v k="$1" -v f="$2" '$1 == k { print $f }' "$cg_dir/summary.txt" | median
 }
 
+# ping_stats FILE: the average, the 99th percentile (nearest rank) and the
+# count of the round trips in FILE, one per line (ms).
+ping_stats() {
+	sort -g "$1" | awk '{ v[NR] = $1; s += $1 }
+		END { r = int(0.99 * NR); if (r < 0.99 * NR) r++
+		      printf "%.4f %.4f %d\n", s / NR, v[r], NR }'
+}
+
 # aggregate KIND: the raw numbers of every round → one JSON object.
 aggregate() {
 	local raw=$WT_TMP/raw/$1 tcp=null kpps=null loss=null gb=0 dcpu=null hcpu=null
@@ -972,16 +980,8 @@ aggregate() {
 			--argjson n "$(awk -v k="$1" '$1 == k' "$cg_dir/summary.txt" | wc -l)" \
 			'{instructions: $i, code_lines: $l, code_pages: $p, daemons: $n}')
 	fi
-	if [ -s "$raw/ping" ]; then
-		read -r pavg p99 pn < <(sort -g "$raw/ping" | awk '{ v[NR] = $1; s += $1 }
-			END { r = int(0.99 * NR); if (r < 0.99 * NR) r++
-			      printf "%.4f %.4f %d\n", s / NR, v[r], NR }')
-	fi
-	if [ -s "$raw/loaded" ]; then
-		read -r lavg l99 ln < <(sort -g "$raw/loaded" | awk '{ v[NR] = $1; s += $1 }
-			END { r = int(0.99 * NR); if (r < 0.99 * NR) r++
-			      printf "%.4f %.4f %d\n", s / NR, v[r], NR }')
-	fi
+	[ ! -s "$raw/ping" ] || read -r pavg p99 pn < <(ping_stats "$raw/ping")
+	[ ! -s "$raw/loaded" ] || read -r lavg l99 ln < <(ping_stats "$raw/loaded")
 	[ ! -s "$raw/loadedtcp" ] || ltcp=$(median <"$raw/loadedtcp")
 	if [ -s "$raw/tcp" ]; then
 		tcp=$(awk '{ print $1 }' "$raw/tcp" | median)
