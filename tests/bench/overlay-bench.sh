@@ -836,6 +836,13 @@ ready() {
 	fi
 }
 
+# ping_times OUT: --pings pings from h1c1 to h2c1 at --ping-interval, ping's
+# output in OUT; prints each round trip's time (ms), one per line.
+ping_times() {
+	c 1 1 ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >"$1" 2>&1 || true
+	sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$1"
+}
+
 # measure KIND: ping, TCP and 64-byte UDP between h1c1 and h2c1.
 measure() {
 	local k=$1 raw=$WT_TMP/raw/$1 out=$WT_TMP/$1 r t0 t1 b0 b1 f0 f1 res
@@ -845,9 +852,8 @@ measure() {
 	# Latency: the per-ping times.
 	if want ping; then
 		cg_toggle on
-		c 1 1 ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >"$out/ping$round.txt" 2>&1 || true
+		ping_times "$out/ping$round.txt" >>"$raw/ping"
 		cg_toggle off
-		sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out/ping$round.txt" >>"$raw/ping"
 		log "$k: ping: $(tail -n 1 "$out/ping$round.txt")"
 	fi
 
@@ -861,11 +867,10 @@ measure() {
 		iperf_server "$k-loaded$round"
 		spawn "$ld" c 1 1 timeout $((ld_s + 20)) iperf3 -c "$srv_ip" -t "$ld_s" -b "${load_mbps}M" -J
 		sleep 1
-		c 1 1 ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >"$out/loadedping$round.txt" 2>&1 || true
+		ping_times "$out/loadedping$round.txt" >>"$raw/loaded"
 		wait_for $((ld_s + 25)) sh -c "! kill -0 $(spawn_pid "$ld") 2>/dev/null" || true
 		kill_spawned "$ld" 2
 		kill_spawned "iperf-s$k-loaded$round" 2
-		sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out/loadedping$round.txt" >>"$raw/loaded"
 		res=$(jq -r '.end.sum_received | select(.bytes != null) | .bits_per_second / 1e5 | round / 10' \
 			"$(spawn_log "$ld")" 2>/dev/null || true)
 		[ -z "$res" ] || echo "$res" >>"$raw/loadedtcp"
@@ -1107,8 +1112,7 @@ interleaved_pings() {
 			if ((b % 2)); then k=${order[i]}; else k=${order[${#order[@]} - 1 - i]}; fi
 			WT_PREFIX=${prefix[$k]}
 			out=$WT_TMP/$k/ping$b.txt
-			c 1 1 ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >"$out" 2>&1 || true
-			sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$out" | tee -a "$WT_TMP/raw/$k/ping" |
+			ping_times "$out" | tee -a "$WT_TMP/raw/$k/ping" |
 				awk -v b="$b" -v k="$k" '{ s += $1; n++ } END { if (n) printf "%d %s %.4f\n", b, k, s / n }' \
 					>>"$WT_TMP/blocks"
 		done
