@@ -85,6 +85,13 @@ usage: $0 [options]
                      double a round trip, hits every kind alike; the report
                      adds weft's ratio per block (median, the blocks where
                      weft was lower, and that split's sign test p)
+  --cpu-per-host     run host I's daemon and its container's processes (ping,
+                     iperf3) on CPU I-1 alone, as if each host were a machine
+                     of its own: with both hosts free to share every CPU, the
+                     daemons of both hosts wait for each other on one CPU or
+                     wake the other from idle, couplings two machines do not
+                     have (docs/design.md, "Where an idle ping's round trip
+                     waits"). Needs 2 CPUs
   --json FILE        also write the results as JSON
   --keep             keep the temp dir (configs, daemon logs, iperf3 JSON)
 EOF
@@ -107,6 +114,7 @@ fastd_method=salsa2012+umac
 json_out=
 cg_dir=
 interleave=0
+cpu_per_host=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kinds) kinds=$2; shift 2 ;;
@@ -127,6 +135,7 @@ while [ $# -gt 0 ]; do
 	--loss) loss=$2; shift 2 ;;
 	--keep) WT_KEEP_TMP=1; shift ;;
 	--interleave) interleave=1; shift ;;
+	--cpu-per-host) cpu_per_host=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -135,6 +144,17 @@ for v in "$runs" "$rounds" "$seconds" "$pings" "$ping_ms"; do
 	case $v in '' | *[!0-9]*) fail "--runs, --rounds, --seconds, --pings, --ping-interval take integers" ;; esac
 	if [ "$v" -lt 1 ] || [ "$v" -gt 1000 ]; then fail "--runs, --rounds, --seconds, --pings, --ping-interval: 1..1000"; fi
 done
+if [ "$cpu_per_host" = 1 ]; then
+	require_cmd taskset
+	[ "$(nproc)" -ge 2 ] || fail "--cpu-per-host needs 2 CPUs, this machine has $(nproc)"
+fi
+# on_cpu I: sets ON_CPU to the words that run a command on host I's CPU
+# (--cpu-per-host), or to nothing.
+on_cpu() {
+	ON_CPU=()
+	[ "$cpu_per_host" = 1 ] || return 0
+	ON_CPU=(taskset -c $(($1 - 1)))
+}
 # ping -i takes seconds; its -w deadline covers every ping plus 10 s.
 ping_i=$(printf '%d.%03d' $((ping_ms / 1000)) $((ping_ms % 1000)))
 ping_w=$((pings * ping_ms / 1000 + 10))
@@ -260,7 +280,8 @@ on_bridge() { ip -n "$(ns_host "$1")" link show dev "$2" 2>/dev/null | grep -q "
 listening() { ip netns exec "$(ns_cont 2 1)" ss -Htln 'sport = :5201' | grep -q .; }
 
 iperf_server() {
-	spawn "iperf-s$1" c 2 1 iperf3 -s -1
+	on_cpu 2
+	spawn "iperf-s$1" c 2 1 "${ON_CPU[@]}" iperf3 -s -1
 	wait_for 5 listening
 }
 
@@ -268,8 +289,9 @@ iperf_server() {
 iperf_client() {
 	local out=$1
 	shift
+	on_cpu 1
 	timeout $((seconds + 20)) ip netns exec "$(ns_cont 1 1)" \
-		iperf3 -c "$srv_ip" -t "$seconds" -J "$@" >"$out" 2>&1
+		"${ON_CPU[@]}" iperf3 -c "$srv_ip" -t "$seconds" -J "$@" >"$out" 2>&1
 }
 
 # tail_logs NAME...: show the end of spawned processes' logs (why it failed).
@@ -361,7 +383,8 @@ EOF
 	done
 	for i in 1 2; do
 		under_callgrind tinc "$i"
-		spawn "tinc$i" h$i "${VG[@]}" tincd -D -d1 -c "$d/h$i" --pidfile="$d/h$i/tinc.pid"
+		on_cpu "$i"
+		spawn "tinc$i" h$i "${ON_CPU[@]}" "${VG[@]}" tincd -D -d1 -c "$d/h$i" --pidfile="$d/h$i/tinc.pid"
 		DAEMONS+=("tinc$i")
 	done
 	for i in 1 2; do
@@ -417,7 +440,8 @@ EOF
 	done
 	for i in 2 1; do
 		under_callgrind fastd "$i"
-		spawn "fastd$i" h$i "${VG[@]}" fastd -c "$d/h$i.conf"
+		on_cpu "$i"
+		spawn "fastd$i" h$i "${ON_CPU[@]}" "${VG[@]}" fastd -c "$d/h$i.conf"
 		DAEMONS+=("fastd$i")
 		wait_for 5 grep -q 'bound to' "$(spawn_log "fastd$i")" || true
 	done
@@ -472,7 +496,8 @@ EOF
 	done
 	for i in 1 2; do
 		under_callgrind openvpn "$i"
-		spawn "openvpn$i" h$i "${VG[@]}" openvpn --config "$d/h$i.conf"
+		on_cpu "$i"
+		spawn "openvpn$i" h$i "${ON_CPU[@]}" "${VG[@]}" openvpn --config "$d/h$i.conf"
 		DAEMONS+=("openvpn$i")
 	done
 	for i in 1 2; do
@@ -529,7 +554,8 @@ EOF
 	# once (--interleave).
 	for i in 1 2; do
 		under_callgrind "$name" "$i"
-		spawn "$name$i" h$i "${VG[@]}" "$bin" -c "$d/h$i.conf"
+		on_cpu "$i"
+		spawn "$name$i" h$i "${ON_CPU[@]}" "${VG[@]}" "$bin" -c "$d/h$i.conf"
 		DAEMONS+=("$name$i")
 	done
 	for i in 1 2; do
@@ -657,7 +683,8 @@ ping_legs() {
 	spawn legs-h2o hN 2 tcpdump -i eth0 -Q out -n -tt -l udp
 	spawn legs-h2i hN 2 tcpdump -i eth0 -Q in -n -tt -l udp
 	sleep 1
-	c 1 1 ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >"$dir/ping.txt" 2>&1 || true
+	on_cpu 1
+	c 1 1 "${ON_CPU[@]}" ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >"$dir/ping.txt" 2>&1 || true
 	sleep 2 # tcpdump reads its ring once a second
 	for n in c1 c2 h1o h1i h2o h2i; do
 		kill_spawned "legs-$n" 2
@@ -738,7 +765,8 @@ pages_touched() {
 	[ "${#pids[@]}" -gt 0 ] || return 0
 	[ -p "$fifo" ] || mkfifo "$fifo"
 	exec {fd}<>"$fifo"
-	c 1 1 ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >/dev/null 2>&1 &
+	on_cpu 1
+	c 1 1 "${ON_CPU[@]}" ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >/dev/null 2>&1 &
 	ping_pid=$!
 	sleep 0.5
 	for ((w = 0; w < 20; w++)); do
@@ -839,7 +867,8 @@ ready() {
 # ping_times OUT: --pings pings from h1c1 to h2c1 at --ping-interval, ping's
 # output in OUT; prints each round trip's time (ms), one per line.
 ping_times() {
-	c 1 1 ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >"$1" 2>&1 || true
+	on_cpu 1
+	c 1 1 "${ON_CPU[@]}" ping -c "$pings" -i "$ping_i" -W 1 -w "$ping_w" "$srv_ip" >"$1" 2>&1 || true
 	sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$1"
 }
 
@@ -865,7 +894,8 @@ measure() {
 	if want loaded; then
 		local ld_s=$((pings * ping_ms / 1000 + 3)) ld=iperf-c$k-loaded$round
 		iperf_server "$k-loaded$round"
-		spawn "$ld" c 1 1 timeout $((ld_s + 20)) iperf3 -c "$srv_ip" -t "$ld_s" -b "${load_mbps}M" -J
+		on_cpu 1
+		spawn "$ld" c 1 1 "${ON_CPU[@]}" timeout $((ld_s + 20)) iperf3 -c "$srv_ip" -t "$ld_s" -b "${load_mbps}M" -J
 		sleep 1
 		ping_times "$out/loadedping$round.txt" >>"$raw/loaded"
 		wait_for $((ld_s + 25)) sh -c "! kill -0 $(spawn_pid "$ld") 2>/dev/null" || true
@@ -1350,6 +1380,8 @@ vs=$(jq -c '
 	echo "  all: bridge netfilter off (bridge-nf-call-*tables = 0) in every namespace;" \
 		"daemon s/GB = the overlay daemons' utime+stime on both hosts during the TCP runs," \
 		"host s/GB = the whole machine's busy CPU (includes iperf3 and the kernel; noisy on a shared box)"
+	[ "$cpu_per_host" = 0 ] ||
+		echo "  --cpu-per-host: host 1's daemon, ping and iperf3 client on CPU 0, host 2's daemon and iperf3 server on CPU 1"
 	echo
 	echo "weft vs the better of tinc and fastd:"
 	if jq -e '.tcp == null and .ping == null and .loaded == null and .udp64 == null and .cpu == null' <<<"$ratios" >/dev/null; then
@@ -1383,8 +1415,8 @@ if [ -n "$json_out" ]; then
 	jq -n --argjson machine "$machine" --argjson results "$results" --argjson ratios "$ratios" \
 		--argjson runs "$runs" --argjson rounds "$rounds" --argjson seconds "$seconds" \
 		--argjson pings "$pings" --argjson ping_ms "$ping_ms" \
-		--argjson vs "$vs" --arg loss "$loss" \
+		--argjson vs "$vs" --arg loss "$loss" --argjson cpu_per_host "$cpu_per_host" \
 		'{machine: $machine, params: {runs: $runs, rounds: $rounds, seconds: $seconds, pings: $pings,
-		  ping_interval_ms: $ping_ms, underlay_mtu: 1500, loss: $loss}, results: $results, ratios: $ratios, weft_vs: $vs}' >"$json_out"
+		  ping_interval_ms: $ping_ms, underlay_mtu: 1500, loss: $loss, cpu_per_host: ($cpu_per_host == 1)}, results: $results, ratios: $ratios, weft_vs: $vs}' >"$json_out"
 	log "wrote $json_out"
 fi
