@@ -91,7 +91,9 @@ usage: $0 [options]
                      daemons of both hosts wait for each other on one CPU or
                      wake the other from idle, couplings two machines do not
                      have (docs/design.md, "Where an idle ping's round trip
-                     waits"). Needs 2 CPUs
+                     waits"). Takes the first two CPUs the script may use
+                     (its affinity); pick two cores, not SMT siblings, with
+                     taskset -c on the script itself where that matters
   --json FILE        also write the results as JSON
   --keep             keep the temp dir (configs, daemon logs, iperf3 JSON)
 EOF
@@ -144,16 +146,31 @@ for v in "$runs" "$rounds" "$seconds" "$pings" "$ping_ms"; do
 	case $v in '' | *[!0-9]*) fail "--runs, --rounds, --seconds, --pings, --ping-interval take integers" ;; esac
 	if [ "$v" -lt 1 ] || [ "$v" -gt 1000 ]; then fail "--runs, --rounds, --seconds, --pings, --ping-interval: 1..1000"; fi
 done
+# allowed_cpus: the CPUs this script may run on (its affinity, which a
+# cgroup's cpuset or a taskset may have narrowed), one number per line.
+allowed_cpus() {
+	local list part
+	list=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
+	for part in ${list//,/ }; do
+		case $part in
+		*-*) seq "${part%-*}" "${part#*-}" ;;
+		*) echo "$part" ;;
+		esac
+	done
+}
+host_cpus=()
 if [ "$cpu_per_host" = 1 ]; then
 	require_cmd taskset
-	[ "$(nproc)" -ge 2 ] || fail "--cpu-per-host needs 2 CPUs, this machine has $(nproc)"
+	mapfile -t host_cpus < <(allowed_cpus | head -n 2)
+	[ "${#host_cpus[@]}" -ge 2 ] || fail "--cpu-per-host needs 2 CPUs, this script may use ${#host_cpus[@]}"
 fi
 # on_cpu I: sets ON_CPU to the words that run a command on host I's CPU
-# (--cpu-per-host), or to nothing.
+# (--cpu-per-host: the first and second CPUs this script may use), or to
+# nothing.
 on_cpu() {
 	ON_CPU=()
 	[ "$cpu_per_host" = 1 ] || return 0
-	ON_CPU=(taskset -c $(($1 - 1)))
+	ON_CPU=(taskset -c "${host_cpus[$1 - 1]}")
 }
 # ping -i takes seconds; its -w deadline covers every ping plus 10 s.
 ping_i=$(printf '%d.%03d' $((ping_ms / 1000)) $((ping_ms % 1000)))
@@ -1381,7 +1398,7 @@ vs=$(jq -c '
 		"daemon s/GB = the overlay daemons' utime+stime on both hosts during the TCP runs," \
 		"host s/GB = the whole machine's busy CPU (includes iperf3 and the kernel; noisy on a shared box)"
 	[ "$cpu_per_host" = 0 ] ||
-		echo "  --cpu-per-host: host 1's daemon, ping and iperf3 client on CPU 0, host 2's daemon and iperf3 server on CPU 1"
+		echo "  --cpu-per-host: host 1's daemon, ping and iperf3 client on CPU ${host_cpus[0]}, host 2's daemon and iperf3 server on CPU ${host_cpus[1]}"
 	echo
 	echo "weft vs the better of tinc and fastd:"
 	if jq -e '.tcp == null and .ping == null and .loaded == null and .udp64 == null and .cpu == null' <<<"$ratios" >/dev/null; then
