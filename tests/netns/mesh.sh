@@ -21,6 +21,9 @@
 #   mesh_wait_up I J S      wait up to S seconds until host I has a live session to hJ
 #   mesh_wait_all_up S [W]  mesh_wait_up for every ordered pair of hosts, or fail
 #                           ("W: hI has no session with hJ")
+#   mesh_tcp I J [ADDR_FN] [S]
+#                           iperf3 TCP for S seconds (2) from container hIc1 to
+#                           hJc1 at `ADDR_FN J 1' (cont_ip); fails under 10 Mbit/s
 
 : "${WEFTD:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/daemon/weftd}"
 WEFTCTL=${WEFTCTL:-$(dirname "$WEFTD")/weftctl}
@@ -144,4 +147,16 @@ mesh_wait_all_up() {
 				fail "${2:+$2: }h$i has no session with h$j"
 		done
 	done
+}
+
+mesh_tcp() {
+	local from=$1 to=$2 addr=${3:-cont_ip} secs=${4:-2} mbps
+	spawn iperf3s c "$to" 1 iperf3 -s -1
+	wait_for 5 c "$to" 1 sh -c "ss -ltn | grep -q :5201" || fail "iperf3 server"
+	c "$from" 1 timeout $((secs + 30)) iperf3 -c "$($addr "$to" 1)" -t "$secs" -J >"$WT_TMP/iperf.json" ||
+		fail "iperf3 h${from}c1 -> h${to}c1 ($addr) failed"
+	kill_spawned iperf3s
+	mbps=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' "$WT_TMP/iperf.json")
+	say "  TCP h${from}c1 -> h${to}c1 ($addr): $mbps Mbit/s"
+	[ "$mbps" -gt 10 ] || fail "TCP h${from}c1 -> h${to}c1 ($addr) only $mbps Mbit/s"
 }

@@ -147,18 +147,6 @@ tcp_csum_errors() { # host: the container's TcpInCsumErrors since its start
 	c "$1" 1 nstat -az TcpInCsumErrors | awk '/TcpInCsumErrors/ { print $2 }'
 }
 
-# iperf3 FROM_HOST TO_HOST [ADDR_FN] [SECONDS]: TCP from container FROM to TO.
-tcp() {
-	local from=$1 to=$2 addr=${3:-cont_ip} secs=${4:-2} mbps
-	spawn iperf3s c "$to" 1 iperf3 -s -1
-	wait_for 5 c "$to" 1 sh -c "ss -ltn | grep -q :5201" || fail "iperf3 server"
-	c "$from" 1 iperf3 -c "$($addr "$to" 1)" -t "$secs" -J >"$WT_TMP/iperf.json" ||
-		fail "iperf3 h${from}c1 -> h${to}c1 ($addr) failed"
-	kill_spawned iperf3s
-	mbps=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' "$WT_TMP/iperf.json")
-	say "  TCP h${from}c1 -> h${to}c1 ($addr): $mbps Mbit/s"
-	[ "$mbps" -gt 10 ] || fail "TCP throughput only $mbps Mbit/s"
-}
 
 # ---- one configuration --------------------------------------------------------
 # run_mode SENDER RECEIVER [PARTIAL]: superframes yes|no on h1 (the sender)
@@ -184,7 +172,7 @@ run_mode() {
 	spawn tcpdump_c c 2 1 tcpdump --immediate-mode -i eth0 -n -vv -c 400 -U \
 		"tcp dst port 5201 and greater 1000"
 	ready tcpdump_c 'listening on'
-	tcp 1 2
+	mesh_tcp 1 2
 	kill_spawned tcpdump_c
 	local log ok bad
 	log=$(spawn_log tcpdump_c)
@@ -228,8 +216,8 @@ run_mode() {
 			fail "partial checksums to h2, which does not take them: sent $sent, completed $completed, received $recv"
 	fi
 
-	tcp 2 1
-	tcp 1 2 cont_ip6
+	mesh_tcp 2 1
+	mesh_tcp 1 2 cont_ip6
 
 	# A file, byte for byte.
 	spawn filerecv c 2 1 python3 "$WT_TMP/x.py" file-recv 9000 0.0.0.0
