@@ -68,8 +68,8 @@ tally_get() { # host field
 
 
 # file_across: the file from h1c1 to h2c1, byte for byte. Not with iperf3
-# -F: its client loses its place in the file when a send is cut short, which
-# a slow path makes likely.
+# -F: over this path iperf3 3.12 delivered a shorter, different file (over
+# loopback a whole one), while a plain sender and receiver match.
 file_across() {
 	local got
 	spawn frecv c 2 1 python3 -c '
