@@ -6,18 +6,18 @@
  * a packet on when its verdict comes, so the order of the verdicts is the
  * order on the wire.
  *
- *   nfqtool reorder QUEUE EVERY DEPTH SECONDS
+ *   nfqtool reorder QUEUE SECONDS EVERY DEPTH [LATE_MS]
  *       hold every EVERY-th packet back until DEPTH later ones have gone
- *       (or 50 ms have passed), then let it go: each held packet arrives
- *       DEPTH places late
- *   nfqtool delay QUEUE MS SECONDS
+ *       (or LATE_MS, default 50, have passed), then let it go: each held
+ *       packet arrives DEPTH places late
+ *   nfqtool delay QUEUE SECONDS MS
  *       let every packet go MS milliseconds after it came, in order
  *
  * It binds QUEUE, prints "listening" on stderr, and after SECONDS (or on
  * SIGTERM/SIGINT) lets every packet still held go and prints one line
  *   tally packets=N held=H late=L overflow=O
  * packets: verdicts given; held: packets held back (reorder) or delayed;
- * late: held packets let go by their 50 ms deadline rather than after DEPTH
+ * late: held packets let go by their LATE_MS deadline rather than after DEPTH
  * others; overflow: packets let go at once because the hold was full. The
  * queue is set to fail open (a full queue passes packets rather than dropping
  * them), so a slow tool costs order, never loss. Only packet metadata is
@@ -41,7 +41,7 @@
 #include <libmnl/libmnl.h>
 
 #define HOLD_MAX	8192
-#define REORDER_LATE_MS 50
+#define REORDER_LATE_MS 50 /* by default */
 #define QUEUE_MAXLEN	16384
 
 struct held {
@@ -54,7 +54,7 @@ struct tool {
 	struct mnl_socket *nl;
 	uint16_t queue;
 	bool reorder;
-	unsigned every, depth, delay_ms;
+	unsigned every, depth, delay_ms, late_ms;
 	/* A FIFO of held packets: reorder holds and delays both let go in the
 	 * order they came, so the oldest is always next. */
 	struct held hold[HOLD_MAX];
@@ -163,7 +163,7 @@ static void hold(struct tool *t, uint32_t id)
 	}
 	h = &t->hold[(t->head + t->count++) % HOLD_MAX];
 	h->id = id;
-	h->due_us = now_us() + 1000 * (uint64_t)(t->reorder ? REORDER_LATE_MS : t->delay_ms);
+	h->due_us = now_us() + 1000 * (uint64_t)(t->reorder ? t->late_ms : t->delay_ms);
 	h->after_passed = t->passed + t->depth;
 	t->held_n++;
 }
@@ -212,8 +212,8 @@ static unsigned arg_uint(const char *s, unsigned lo, unsigned hi, const char *na
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: nfqtool reorder QUEUE EVERY DEPTH SECONDS\n"
-			"       nfqtool delay QUEUE MS SECONDS\n");
+	fprintf(stderr, "usage: nfqtool reorder QUEUE SECONDS EVERY DEPTH [LATE_MS]\n"
+			"       nfqtool delay QUEUE SECONDS MS\n");
 	exit(2);
 }
 
@@ -225,14 +225,15 @@ int main(int argc, char **argv)
 	uint64_t end;
 	int one = 1;
 
-	if (argc == 6 && !strcmp(argv[1], "reorder")) {
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "reorder")) {
 		t.reorder = true;
-		t.every = arg_uint(argv[3], 2, 1000000, "EVERY");
-		t.depth = arg_uint(argv[4], 1, HOLD_MAX, "DEPTH");
-		seconds = arg_uint(argv[5], 1, 3600, "SECONDS");
+		seconds = arg_uint(argv[3], 1, 3600, "SECONDS");
+		t.every = arg_uint(argv[4], 2, 1000000, "EVERY");
+		t.depth = arg_uint(argv[5], 1, 1000000, "DEPTH");
+		t.late_ms = argc == 7 ? arg_uint(argv[6], 1, 60000, "LATE_MS") : REORDER_LATE_MS;
 	} else if (argc == 5 && !strcmp(argv[1], "delay")) {
-		t.delay_ms = arg_uint(argv[3], 1, 10000, "MS");
-		seconds = arg_uint(argv[4], 1, 3600, "SECONDS");
+		seconds = arg_uint(argv[3], 1, 3600, "SECONDS");
+		t.delay_ms = arg_uint(argv[4], 1, 10000, "MS");
 	} else {
 		usage();
 	}

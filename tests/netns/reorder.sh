@@ -12,7 +12,12 @@
 #    window), nfqtool really held datagrams back, and with superframes on
 #    the receiver still merged segments into superframes (a gap ends one, it
 #    does not stop the next).
-# 2. Delayed: 30 ms each way. Pings all answered in 60 ms or more, TCP
+# 2. Too late: every 20000th datagram arrives 17000 places late, past the
+#    replay window (16320). It is dropped and counted as too old (at least
+#    one, at most as many as were held back that long), nothing else is
+#    lost or dropped, and TCP (which sent it again long before) carries a
+#    file intact.
+# 3. Delayed: 30 ms each way. Pings all answered in 60 ms or more, TCP
 #    carries.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -43,7 +48,7 @@ queue_start() {
 	for i in 1 2; do
 		hN "$i" iptables -A OUTPUT -p udp --dport 6783 -j NFQUEUE --queue-num 1 --queue-bypass ||
 			fail "iptables NFQUEUE rule on h$i"
-		spawn "nfq$i" hN "$i" "$nfqtool" "$1" 1 "${@:2}" 120
+		spawn "nfq$i" hN "$i" "$nfqtool" "$1" 1 120 "${@:2}"
 		wait_for 5 grep -q listening "$(spawn_log "nfq$i")" || fail "nfqtool on h$i did not start"
 	done
 }
@@ -148,7 +153,34 @@ reordered() {
 reordered yes
 reordered no
 
-# ---- 2. delayed ------------------------------------------------------------------
+# ---- 2. too late -----------------------------------------------------------------
+say "underlay holding datagrams back past the replay window"
+rm -f "$WT_TMP/h1.conf" "$WT_TMP/h2.conf"
+mesh_start_all
+mesh_wait_up 1 2 15 || fail "no session between h1 and h2"
+wait_for 5 c 1 1 ping -c 1 -W 1 "$(cont_ip 2 1)" || fail "ping h1c1 -> h2c1"
+queue_start reorder 20000 17000 5000
+mesh_tcp 1 2 cont_ip 4
+file_across
+queue_stop
+held=0
+too_old=0
+for i in 1 2; do
+	j=$((3 - i))
+	held=$((held + $(tally_get "$i" held) - $(tally_get "$i" late)))
+	too_old=$((too_old + $(peer_drop "$i" "$j" too_old)))
+	for d in replayed auth_failed; do
+		n=$(peer_drop "$i" "$j" "$d")
+		[ "$n" = 0 ] || fail "h$i dropped $n datagrams from h$j as $d"
+	done
+done
+say "  $too_old datagrams dropped as too old, of $held held back 17000 places"
+if [ "$too_old" -lt 1 ] || [ "$too_old" -gt "$held" ]; then
+	fail "$too_old datagrams counted too old, $held held back past the window"
+fi
+mesh_stop_all
+
+# ---- 3. delayed ------------------------------------------------------------------
 say "delayed underlay: 30 ms each way"
 rm -f "$WT_TMP/h1.conf" "$WT_TMP/h2.conf"
 mesh_start_all
