@@ -19,6 +19,9 @@
 #    file intact.
 # 3. Delayed: 30 ms each way. Pings all answered in 60 ms or more, TCP
 #    carries.
+# 4. A long path: 400 ms each way from before the daemons start (a round
+#    trip of 0.8 s, a satellite hop and more). The handshake completes and
+#    pings are answered in 0.8 s or more.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/mesh.sh"
@@ -27,6 +30,7 @@ nfqtool=${top_builddir:-.}/tests/netns/nfqtool
 [ -x "$nfqtool" ] || nfqtool=$here/nfqtool
 
 mesh_test_begin iperf3 jq iptables python3 sha256sum
+now_ms() { date +%s%3N; }
 [ -x "$nfqtool" ] || skip "nfqtool is not built"
 
 topo_create --hosts 2 --containers 1
@@ -193,5 +197,18 @@ queue_stop
 for i in 1 2; do
 	[ "$(tally_get "$i" held)" -gt 0 ] || fail "h$i's nfqtool delayed nothing"
 done
+mesh_stop_all
+
+# ---- 4. a long path ------------------------------------------------------------
+say "a long path: 400 ms each way from the start"
+queue_start delay 400
+started=$(now_ms)
+mesh_start_all
+mesh_wait_up 1 2 20 || fail "no session between h1 and h2 over a 0.8 s round trip"
+say "  h1 has a session with h2 $(($(now_ms) - started)) ms after the start"
+mesh_wait_up 2 1 5 || fail "h2 has no session with h1 over a 0.8 s round trip"
+wait_for 10 c 1 1 ping -c 1 -W 3 "$(cont_ip 2 1)" || fail "ping h1c1 -> h2c1 over 0.8 s"
+pings 5 800
+queue_stop
 mesh_stop_all
 say "PASS"
