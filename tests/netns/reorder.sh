@@ -77,8 +77,9 @@ tally_get() { # host field
 
 
 # file_across: the file from h1c1 to h2c1, byte for byte. Not with iperf3
-# -F: over this path iperf3 3.12 delivered a shorter, different file (over
-# loopback a whole one), while a plain sender and receiver match.
+# -F: iperf3 3.12 delivers a shorter, different file over a reordering path
+# even with no weft on it (a bare veth pair through nfqtool), a whole one
+# over loopback; a plain sender and receiver match.
 file_across() {
 	local got
 	spawn frecv c 2 1 python3 -c '
