@@ -13,7 +13,8 @@
  *   nfqtool delay QUEUE SECONDS MS
  *       let every packet go MS milliseconds after it came, in order
  *
- * It binds QUEUE, prints "listening" on stderr, and after SECONDS (or on
+ * It binds QUEUE, prints "listening" on stderr once the kernel has taken
+ * both configuration messages, and after SECONDS (or on
  * SIGTERM/SIGINT) lets every packet still held go and prints one line
  *   tally packets=N held=H late=L overflow=O
  * packets: verdicts given; held: packets held back (reorder) or delayed;
@@ -60,6 +61,7 @@ struct tool {
 	struct held hold[HOLD_MAX];
 	unsigned head, count;
 	uint64_t seen, passed, held_n, late, overflow;
+	unsigned acks; /* of configure()'s two messages */
 };
 
 static volatile sig_atomic_t stop;
@@ -117,6 +119,7 @@ static void configure(struct tool *t)
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(NFQA_CFG_F_FAIL_OPEN));
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_FAIL_OPEN));
 	mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN, htonl(QUEUE_MAXLEN));
+	nlh->nlmsg_flags |= NLM_F_ACK;
 	if (mnl_socket_sendto(t->nl, nlh, nlh->nlmsg_len) < 0)
 		die("configuring the queue");
 }
@@ -250,7 +253,6 @@ int main(int argc, char **argv)
 	 * packets: with fail-open they would pass; never stop on ENOBUFS. */
 	mnl_socket_setsockopt(t.nl, NETLINK_NO_ENOBUFS, &one, sizeof(one));
 	configure(&t);
-	fprintf(stderr, "nfqtool: listening on queue %u\n", t.queue);
 
 	end = now_us() + (uint64_t)seconds * 1000000;
 	while (!stop) {
@@ -270,10 +272,15 @@ int main(int argc, char **argv)
 			n = mnl_socket_recvfrom(t.nl, buf, sizeof(buf));
 			if (n < 0 && errno != ENOBUFS && errno != EINTR)
 				die("receiving from the queue");
-			/* Acks of the configuration (errors with code 0) pass by. */
-			if (n > 0 && mnl_cb_run(buf, (size_t)n, 0, 0, packet_cb, &t) < 0 &&
-			    errno != 0)
-				die("the queue's message");
+			/* One message a read: a packet, or configure()'s ack
+			 * (an error message, code 0; another code fails). */
+			bool ack =
+			    n > 0 && ((const struct nlmsghdr *)buf)->nlmsg_type == NLMSG_ERROR;
+
+			if (n > 0 && mnl_cb_run(buf, (size_t)n, 0, 0, packet_cb, &t) < 0)
+				die("the kernel refused the queue's configuration");
+			if (ack && ++t.acks == 2)
+				fprintf(stderr, "nfqtool: listening on queue %u\n", t.queue);
 		}
 		release(&t, false);
 	}
