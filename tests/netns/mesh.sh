@@ -17,6 +17,8 @@
 #   mesh_peer_state I J     state of host I's peer hJ
 #   mesh_peer_get I J FIELD FIELD (a jq path below the peer) of host I's peer hJ
 #   mesh_drop_get I NAME    host I's drops.NAME counter
+#   mesh_counter I GROUP NAME
+#                           host I's GROUP.NAME counter (0 when absent)
 #   mesh_mac_peer I MAC     the peer host I's MAC table puts MAC behind (empty: none)
 #   mesh_wait_up I J S      wait up to S seconds until host I has a live session to hJ
 #   mesh_wait_all_up S [W]  mesh_wait_up for every ordered pair of hosts, or fail
@@ -133,6 +135,10 @@ mesh_peer_get() {
 
 mesh_drop_get() {
 	mesh_status "$1" | jq -r ".drops.$2"
+}
+
+mesh_counter() {
+	mesh_status "$1" | jq -r ".$2.$3 // 0"
 }
 
 mesh_mac_peer() {

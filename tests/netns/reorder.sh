@@ -38,11 +38,14 @@ mesh_init
 head -c 16000000 /dev/urandom >"$WT_TMP/file"
 file_sum=$(sha256sum "$WT_TMP/file" | cut -d' ' -f1)
 
-counter() { # host group name
-	mesh_status "$1" | jq -r ".$2.$3 // 0"
-}
-peer_drop() { # host peer name
-	mesh_status "$1" | jq -r --arg p "h$2" ".peers[] | select(.name == \$p) | .drops.$3 // 0"
+# pair_up [K=V...]: both hosts' weftd afresh (their configurations written
+# again, with K=V lines), a session each way and a ping through it.
+pair_up() {
+	mesh_config 1 "$@"
+	mesh_config 2 "$@"
+	mesh_start_all
+	mesh_wait_up 1 2 15 || fail "no session between h1 and h2"
+	wait_for 5 c 1 1 ping -c 1 -W 1 "$(cont_ip 2 1)" || fail "ping h1c1 -> h2c1"
 }
 
 # queue_start MODE ARGS...: every weft datagram a host sends goes through
@@ -74,7 +77,6 @@ TALLY=()
 tally_get() { # host field
 	sed -n "s/.* $2=\([0-9]*\).*/\1/p" <<<"${TALLY[$1]}"
 }
-
 
 # file_across: the file from h1c1 to h2c1, byte for byte. Not with iperf3
 # -F: iperf3 3.12 delivers a shorter, different file over a reordering path
@@ -119,12 +121,7 @@ pings() {
 reordered() {
 	local sf=$1 i j d n
 	say "reordered underlay, superframes = $sf"
-	rm -f "$WT_TMP/h1.conf" "$WT_TMP/h2.conf"
-	mesh_config 1 "[socket]" "superframes = $sf"
-	mesh_config 2 "[socket]" "superframes = $sf"
-	mesh_start_all
-	mesh_wait_up 1 2 15 || fail "no session between h1 and h2"
-	wait_for 5 c 1 1 ping -c 1 -W 1 "$(cont_ip 2 1)" || fail "ping h1c1 -> h2c1"
+	pair_up "[socket]" "superframes = $sf"
 
 	queue_start reorder 7 3
 	mesh_tcp 1 2 cont_ip 3
@@ -140,13 +137,13 @@ reordered() {
 	for i in 1 2; do
 		j=$((3 - i))
 		for d in replayed too_old auth_failed; do
-			n=$(peer_drop "$i" "$j" "$d")
+			n=$(mesh_peer_get "$i" "$j" "drops.$d")
 			[ "$n" = 0 ] || fail "h$i dropped $n datagrams from h$j as $d"
 		done
 	done
 	say "  no datagram dropped as replayed, too old or unauthentic"
-	n=$(counter 2 inject superframes)
-	say "  h2 merged $n superframes ($(counter 2 inject coalesced) segments)"
+	n=$(mesh_counter 2 inject superframes)
+	say "  h2 merged $n superframes ($(mesh_counter 2 inject coalesced) segments)"
 	if [ "$sf" = yes ]; then
 		[ "$n" -gt 0 ] || fail "h2 merged no superframe"
 	else
@@ -160,10 +157,7 @@ reordered no
 
 # ---- 2. too late -----------------------------------------------------------------
 say "underlay holding datagrams back past the replay window"
-rm -f "$WT_TMP/h1.conf" "$WT_TMP/h2.conf"
-mesh_start_all
-mesh_wait_up 1 2 15 || fail "no session between h1 and h2"
-wait_for 5 c 1 1 ping -c 1 -W 1 "$(cont_ip 2 1)" || fail "ping h1c1 -> h2c1"
+pair_up
 queue_start reorder 5000 17000 5000
 mesh_tcp 1 2 cont_ip 4
 file_across
@@ -173,9 +167,9 @@ too_old=0
 for i in 1 2; do
 	j=$((3 - i))
 	held=$((held + $(tally_get "$i" held) - $(tally_get "$i" late)))
-	too_old=$((too_old + $(peer_drop "$i" "$j" too_old)))
+	too_old=$((too_old + $(mesh_peer_get "$i" "$j" drops.too_old)))
 	for d in replayed auth_failed; do
-		n=$(peer_drop "$i" "$j" "$d")
+		n=$(mesh_peer_get "$i" "$j" "drops.$d")
 		[ "$n" = 0 ] || fail "h$i dropped $n datagrams from h$j as $d"
 	done
 done
@@ -187,10 +181,7 @@ mesh_stop_all
 
 # ---- 3. delayed ------------------------------------------------------------------
 say "delayed underlay: 30 ms each way"
-rm -f "$WT_TMP/h1.conf" "$WT_TMP/h2.conf"
-mesh_start_all
-mesh_wait_up 1 2 15 || fail "no session between h1 and h2"
-wait_for 5 c 1 1 ping -c 1 -W 1 "$(cont_ip 2 1)" || fail "ping h1c1 -> h2c1"
+pair_up
 queue_start delay 30
 pings 10 60
 mesh_tcp 1 2

@@ -139,14 +139,9 @@ head -c 24000000 /dev/urandom >"$WT_TMP/file"
 file_sum=$(sha256sum "$WT_TMP/file" | cut -d' ' -f1)
 px() { local i=$1 j=$2; shift 2; c "$i" "$j" python3 "$WT_TMP/x.py" "$@"; }
 
-counter() { # host group name
-	mesh_status "$1" | jq -r ".$2.$3 // 0"
-}
-
 tcp_csum_errors() { # host: the container's TcpInCsumErrors since its start
 	c "$1" 1 nstat -az TcpInCsumErrors | awk '/TcpInCsumErrors/ { print $2 }'
 }
-
 
 # ---- one configuration --------------------------------------------------------
 # run_mode SENDER RECEIVER [PARTIAL]: superframes yes|no on h1 (the sender)
@@ -183,10 +178,10 @@ run_mode() {
 			fail "tcpdump in h2c1: $ok correct checksums, $bad incorrect"
 		say "  tcpdump in h2c1: $ok TCP checksums correct, none incorrect"
 	fi
-	sf_cut=$(counter 1 capture kernel_superframes)
-	sf_merged=$(counter 2 inject superframes)
-	say "  h1 capture superframes $sf_cut ($(counter 1 capture kernel_segments) segments)," \
-		"h2 inject superframes $sf_merged ($(counter 2 inject coalesced) segments)"
+	sf_cut=$(mesh_counter 1 capture kernel_superframes)
+	sf_merged=$(mesh_counter 2 inject superframes)
+	say "  h1 capture superframes $sf_cut ($(mesh_counter 1 capture kernel_segments) segments)," \
+		"h2 inject superframes $sf_merged ($(mesh_counter 2 inject coalesced) segments)"
 	if [ "$s1" = yes ]; then
 		[ "$sf_cut" -gt 0 ] || fail "h1 cut no superframe"
 	else
@@ -200,11 +195,11 @@ run_mode() {
 
 	# Segments h1 cut go with their checksum partial exactly when h2 takes
 	# them (CSUM_PARTIAL in its handshake); otherwise h1 completes them.
-	sent=$(counter 1 router partial_sent)
-	completed=$(counter 1 router partial_completed)
-	recv=$(counter 2 router partial_received)
+	sent=$(mesh_counter 1 router partial_sent)
+	completed=$(mesh_counter 1 router partial_completed)
+	recv=$(mesh_counter 2 router partial_received)
 	say "  h1 sent $sent segments with a partial checksum, completed $completed;" \
-		"h2 received $recv, completed $(counter 2 inject csum_completed) alone"
+		"h2 received $recv, completed $(mesh_counter 2 inject csum_completed) alone"
 	if [ "$s1" = no ]; then
 		[ "$sent" = 0 ] && [ "$completed" = 0 ] ||
 			fail "h1 without superframes left $sent + $completed checksums partial"
@@ -239,13 +234,13 @@ run_mode() {
 	# It crosses as 8 tagged segments whose checksums tcpdump finds correct.
 	spawn tcpdump_v c 2 1 tcpdump --immediate-mode -i eth0 -n -vv -c 8 -U "vlan 100 and tcp"
 	ready tcpdump_v 'listening on'
-	sf_cut=$(counter 1 capture kernel_superframes)
+	sf_cut=$(mesh_counter 1 capture kernel_superframes)
 	px 1 1 vlan-gso eth0 "$(cont_mac 2 1)" "$(cont_mac 1 1)"
 	wait_for 5 sh -c "! kill -0 $(spawn_pid tcpdump_v) 2>/dev/null" ||
 		fail "the tagged segments did not all arrive"
 	ok=$(grep -c 'cksum 0x[0-9a-f]* (correct)' "$(spawn_log tcpdump_v)" || true)
 	[ "$ok" = 8 ] || fail "tagged segments: $ok of 8 with a correct TCP checksum"
-	if [ "$s1" = yes ] && [ "$(counter 1 capture kernel_superframes)" = "$sf_cut" ]; then
+	if [ "$s1" = yes ] && [ "$(mesh_counter 1 capture kernel_superframes)" = "$sf_cut" ]; then
 		fail "h1 did not cut the tagged superframe itself"
 	fi
 	say "  a tagged TCP superframe crossed as 8 segments, checksums correct"
@@ -258,11 +253,11 @@ run_mode() {
 	[ "$(tail -n 1 "$(spawn_log udprecv)")" = ok ] || fail "4000-byte UDP datagrams"
 	spawn udprecv c 2 1 python3 "$WT_TMP/x.py" udp-recv 9002 20 1300
 	ready udprecv '^ready$'
-	sf_cut=$(counter 1 capture kernel_superframes)
+	sf_cut=$(mesh_counter 1 capture kernel_superframes)
 	px 1 1 udp-send "$(cont_ip 2 1)" 9002 20 1300 gso
 	wait_for 6 sh -c "! kill -0 $(spawn_pid udprecv) 2>/dev/null" || fail "UDP receiver hangs"
 	[ "$(tail -n 1 "$(spawn_log udprecv)")" = ok ] || fail "UDP_SEGMENT datagrams"
-	if [ "$s1" = yes ] && [ "$(counter 1 capture kernel_superframes)" = "$sf_cut" ]; then
+	if [ "$s1" = yes ] && [ "$(mesh_counter 1 capture kernel_superframes)" = "$sf_cut" ]; then
 		fail "h1 did not cut the UDP_SEGMENT superframe itself"
 	fi
 	say "  UDP: 4000-byte datagrams and 20 x 1300 bytes through UDP_SEGMENT arrived whole"
