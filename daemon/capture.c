@@ -10,9 +10,8 @@
  * of 64 KiB slots would cost 4096 x 64 KiB); a frame longer than its slot
  * is flagged TP_STATUS_COPY and the kernel queues a clone of the whole skb
  * (PACKET_COPY_THRESH) on the socket, in ring order, which recvmsg() reads
- * here when it is a superframe and throws away otherwise (an ordinary frame
- * that long is too big for the overlay anyway: its headers in the slot are
- * enough to answer it).
+ * here: a superframe to cut, or an ordinary frame too big for the overlay,
+ * which the router answers or, IPv4 without DF, fragments whole.
  *
  * Handing a slot back is a write to the ring page the kernel wrote the frame
  * into, and on some VMs a process's first write to such a page costs 5-13
@@ -200,26 +199,23 @@ static void release_slot(struct weft_capture *cap)
 	weft_ring_advance(&cap->ring);
 }
 
-/* The clone queued for a TP_STATUS_COPY slot: into cap->whole when @keep
- * (its virtio-net header into *@vh), else thrown away. The length read, or
- * a negative errno (nothing queued, or longer than WHOLE_MAX). */
-static ssize_t read_copy(struct weft_capture *cap, bool keep, struct weft_gso_hdr *vh)
+/* The clone queued for a TP_STATUS_COPY slot, into cap->whole (its
+ * virtio-net header into *@vh). The length read, or a negative errno
+ * (nothing queued, or longer than WHOLE_MAX). */
+static ssize_t read_copy(struct weft_capture *cap, struct weft_gso_hdr *vh)
 {
-	uint8_t raw[WEFT_GSO_HDR_LEN], dummy;
+	uint8_t raw[WEFT_GSO_HDR_LEN];
 	struct iovec iov[2] = {{raw, sizeof(raw)}, {cap->whole, WHOLE_MAX}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
 	ssize_t n;
 
-	if (!keep) {
-		iov[1] = (struct iovec){&dummy, 1};
-	}
 	n = recvmsg(cap->ring.fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0)
 		return -errno;
 	if (n < (ssize_t)sizeof(raw))
 		return -EBADMSG;
 	n -= (ssize_t)sizeof(raw);
-	if (keep && n > WHOLE_MAX)
+	if (n > WHOLE_MAX)
 		return -EMSGSIZE;
 	weft_gso_hdr_parse(vh, raw);
 	return n;
@@ -294,11 +290,10 @@ static bool take_slot(struct weft_capture *cap, uint8_t *s, uint32_t status,
 	frame->csum_partial = false;
 
 	if (status & TP_STATUS_COPY) {
-		bool gso = vh.gso_type != WEFT_GSO_NONE;
-		ssize_t n = read_copy(cap, gso, &vh);
+		ssize_t n = read_copy(cap, &vh);
 
 		/* The clone is the slot's frame, whole, unless the queue lost step. */
-		if (gso && n == (ssize_t)frame->wire_len) {
+		if (n == (ssize_t)frame->wire_len) {
 			data = cap->whole;
 			frame->len = (uint32_t)n;
 			frame->truncated = false;

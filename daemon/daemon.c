@@ -693,9 +693,9 @@ static int open_data_path(struct weftd *d, char err[static WEFT_ERRLEN])
 {
 	const struct weft_config *cfg = d->cfg;
 	size_t max_frame_len = d->mtu + WEFT_FRAME_HDR_LEN;
-	/* Captured whole up to a 1500-byte packet, the containers' usual MTU,
-	 * so that weftd can fragment what the overlay cannot carry; of larger
-	 * frames the headers are enough to answer. */
+	/* Slots hold a 1500-byte packet, the containers' usual MTU, even on a
+	 * smaller overlay: what weftd fragments then comes in its slot; a
+	 * longer frame costs a read of its clone (daemon/capture.c). */
 	size_t capture_len = max_frame_len > CAPTURE_MIN_FRAME ? max_frame_len : CAPTURE_MIN_FRAME;
 	char why[WEFT_ERRLEN];
 	int ret;

@@ -49,8 +49,6 @@
 /* Per wakeup, so that one busy direction cannot starve the other. */
 #define CAPTURE_BUDGET	 1024
 #define UDP_BATCH_BUDGET 16
-/* The largest frame weftd fragments: a 1500-byte packet, tagged. */
-#define FRAGMENT_MAX (WEFT_FRAME_HDR_LEN + 1500 + WEFT_FRAME_VLAN_LEN)
 /* New MACs refused: one warning this often at most, whichever the peer. */
 #define REFUSED_LOG_INTERVAL_MS 10000
 
@@ -100,7 +98,9 @@ struct weft_router {
 	struct mac_memo home, dst, learned;
 	struct weft_log_ratelimit refused_said;
 	uint8_t answer[WEFT_TOOBIG_ANSWER_MAX + WEFT_FRAME_VLAN_LEN];
-	uint8_t fragment[FRAGMENT_MAX];
+	/* One fragment as it is built: max_frame_len bytes, the largest frame
+	 * any path carries (a fragment is untagged, its tag out of band). */
+	uint8_t *fragment;
 };
 
 static bool memo_holds(const struct mac_memo *m, const uint8_t *mac)
@@ -284,7 +284,7 @@ static void too_big(struct weft_router *r, struct frame_view *f, size_t limit, u
 			r->count.too_big_icmp6++;
 		return;
 	case WEFT_TOOBIG_FRAGMENT:
-		if (f->truncated || f->len > sizeof(r->fragment))
+		if (f->truncated || WEFT_FRAME_HDR_LEN + (size_t)mtu > r->d.max_frame_len)
 			break;
 		if (weft_toobig_fragment(f->data, f->len, mtu, r->fragment, emit_fragment, &ctx) > 0) {
 			r->count.too_big_fragmented++;
@@ -715,8 +715,10 @@ int weft_router_new(struct weft_router **out, const struct weft_router_deps *dep
 	struct weft_router *r = calloc(1, sizeof(*r));
 
 	*out = NULL;
-	if (!r)
+	if (!r || !(r->fragment = malloc(deps->max_frame_len))) {
+		free(r);
 		return weft_errorf(err, -ENOMEM, "router");
+	}
 	r->d = *deps;
 	r->refused_said =
 	    (struct weft_log_ratelimit)WEFT_LOG_RATELIMIT_INIT(REFUSED_LOG_INTERVAL_MS, 1);
@@ -738,6 +740,7 @@ void weft_router_free(struct weft_router *r)
 		return;
 	ev_io_stop(r->d.loop, &r->capture_io);
 	ev_io_stop(r->d.loop, &r->udp_io);
+	free(r->fragment);
 	free(r);
 }
 
