@@ -35,8 +35,7 @@ now_ms() { date +%s%3N; }
 
 topo_create --hosts 2 --containers 1
 mesh_init
-head -c 16000000 /dev/urandom >"$WT_TMP/file"
-file_sum=$(sha256sum "$WT_TMP/file" | cut -d' ' -f1)
+mesh_file_make 16000000
 
 # pair_up [K=V...]: both hosts' weftd afresh (their configurations written
 # again, with K=V lines), a session each way and a ping through it.
@@ -78,33 +77,6 @@ tally_get() { # host field
 	sed -n "s/.* $2=\([0-9]*\).*/\1/p" <<<"${TALLY[$1]}"
 }
 
-# file_across: the file from h1c1 to h2c1, byte for byte. Not with iperf3
-# -F: iperf3 3.12 delivers a shorter, different file over a reordering path
-# even with no weft on it (a bare veth pair through nfqtool), a whole one
-# over loopback; a plain sender and receiver match.
-file_across() {
-	local got
-	spawn frecv c 2 1 python3 -c '
-import hashlib, socket
-s = socket.socket(); s.bind(("0.0.0.0", 9000)); s.listen(1)
-c, _ = s.accept(); h = hashlib.sha256()
-while True:
-    b = c.recv(1 << 20)
-    if not b: break
-    h.update(b)
-print(h.hexdigest())'
-	wait_for 5 c 2 1 sh -c "ss -ltn | grep -q :9000" || fail "file receiver"
-	c 1 1 timeout 60 python3 -c '
-import socket, sys
-s = socket.create_connection((sys.argv[1], 9000))
-s.sendall(open(sys.argv[2], "rb").read())
-s.close()' "$(cont_ip 2 1)" "$WT_TMP/file" || fail "sending the file"
-	wait_for 10 sh -c "! kill -0 $(spawn_pid frecv) 2>/dev/null" || fail "file receiver hangs"
-	got=$(tail -n 1 "$(spawn_log frecv)")
-	[ "$got" = "$file_sum" ] || fail "file SHA-256 at h2c1 $got, sent $file_sum"
-	say "  16 MB file: SHA-256 matches"
-}
-
 # pings COUNT MIN_MS: COUNT pings h1c1 -> h2c1, all answered, none faster
 # than MIN_MS.
 pings() {
@@ -126,7 +98,7 @@ reordered() {
 	queue_start reorder 7 3
 	mesh_tcp 1 2 cont_ip 3
 	mesh_tcp 2 1 cont_ip 3
-	file_across
+	mesh_file_across 1 2
 	pings 20 0
 	queue_stop
 	for i in 1 2; do
@@ -160,7 +132,7 @@ say "underlay holding datagrams back past the replay window"
 pair_up
 queue_start reorder 5000 17000 5000
 mesh_tcp 1 2 cont_ip 4
-file_across
+mesh_file_across 1 2
 queue_stop
 held=0
 too_old=0

@@ -1,0 +1,128 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# A jumbo underlay: every host's eth0 and the underlay bridge at MTU 9000,
+# as in a datacenter. mtu = auto makes the overlay 8923 (9000 - 77), and the
+# containers are left at 9000 so that the edge of the overlay is weftd's:
+# - weftctl and the bridge both say 8923;
+# - DF pings of exactly 8923 bytes cross both ways; one byte more gets
+#   "fragmentation needed" naming 8923 (IPv4) and "packet too big" (IPv6);
+#   a non-DF 9000-byte ping is fragmented by weftd and answered whole;
+# - with superframes on both hosts: TCP both ways and over IPv6, and a 32 MB
+#   file whose SHA-256 matches at the other end; the sender cut its
+#   superframes into jumbo segments (at most 8 per 64 KiB superframe, where
+#   a 1500-byte underlay takes 46) and the receiver merged them again;
+# - with superframes off: TCP and the file again, no superframe anywhere;
+# and in both no bad record, no frame dropped as too big, no TCP checksum
+# error in a container.
+#
+#   h1c1 (9000) ─ weft0 (8923) ─ weftd(h1) ══ UDP, underlay 9000 ══ weftd(h2) ─ weft0 (8923) ─ h2c1 (9000)
+set -eu
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/mesh.sh"
+WT_PREFIX=wtjumbo$$-
+mesh_test_begin ping jq iperf3 python3 sha256sum nstat
+
+topo_create --hosts 2 --containers 1 --no-bridge --underlay-mtu 9000 --mtu 9000
+mesh_init
+mesh_file_make 32000000
+want_mtu=8923
+
+counter() { mesh_counter "$1" router "$2"; }
+csum_errors() { c "$1" 1 nstat -az TcpInCsumErrors | awk '/TcpInCsumErrors/ { print $2 }'; }
+
+# ---- MTU and its edge (superframes on, the default) -------------------------------
+mesh_config 1
+mesh_config 2
+mesh_start_all
+mesh_wait_all_up 15
+for i in 1 2; do
+	got=$(mesh_status "$i" | jq .mtu)
+	[ "$got" = "$want_mtu" ] || fail "h$i: overlay MTU $got on a 9000-byte underlay, want $want_mtu"
+	got=$(hN "$i" cat "/sys/class/net/$WT_BRIDGE/mtu")
+	[ "$got" = "$want_mtu" ] || fail "h$i: $WT_BRIDGE has MTU $got, want $want_mtu"
+done
+say "overlay MTU $want_mtu on both hosts (weftctl and $WT_BRIDGE)"
+
+wait_for 5 c 1 1 ping -c 1 -W 1 -q "$(cont_ip 2 1)" || fail "small pings h1c1 -> h2c1"
+for i in 1 2; do
+	o=$((3 - i))
+	c "$i" 1 ping -M "do" -s $((want_mtu - 28)) -c 3 -i 0.2 -W 2 -q "$(cont_ip "$o" 1)" >/dev/null ||
+		fail "DF pings of $want_mtu bytes h${i}c1 -> h${o}c1 lost"
+done
+say "DF pings of $want_mtu bytes cross both ways"
+
+# Non-DF first: once a "fragmentation needed" taught h1c1 the path MTU its
+# kernel fragments by itself. The request (h1) and the reply (h2) are both
+# larger than the overlay: weftd fragments each.
+frag1=$(counter 1 too_big_fragmented)
+frag2=$(counter 2 too_big_fragmented)
+out=$(c 1 1 ping -M dont -s 8972 -c 3 -i 0.3 -W 2 "$(cont_ip 2 1)" 2>&1) ||
+	fail "non-DF 9000-byte pings lost: $out"
+echo "$out" | grep -q "8980 bytes from $(cont_ip 2 1)" || fail "no whole 8980-byte reply: $out"
+frag1=$(($(counter 1 too_big_fragmented) - frag1))
+frag2=$(($(counter 2 too_big_fragmented) - frag2))
+if [ "$frag1" -lt 3 ] || [ "$frag2" -lt 3 ]; then
+	fail "router.too_big_fragmented moved by $frag1 on h1 and $frag2 on h2 for 3 requests and 3 replies"
+fi
+say "non-DF 9000-byte pings: 3 of 3 answered whole (too_big_fragmented +$frag1 on h1, +$frag2 on h2)"
+
+icmp0=$(counter 1 too_big_icmp4)
+out=$(c 1 1 ping -M "do" -s $((want_mtu - 27)) -c 2 -i 0.3 -W 2 "$(cont_ip 2 1)" 2>&1 || true)
+echo "$out" | grep -Eq "mtu ?= ?$want_mtu" ||
+	fail "a DF ping of $((want_mtu + 1)) bytes got no 'fragmentation needed' naming $want_mtu: $out"
+[ "$(counter 1 too_big_icmp4)" -gt "$icmp0" ] || fail "h1 router.too_big_icmp4 did not move"
+wait_for 10 c 1 1 ping -6 -c 1 -W 1 -q "$(cont_ip6 2 1)" || fail "small IPv6 pings h1c1 -> h2c1"
+out=$(c 1 1 ping -6 -M "do" -s $((want_mtu - 47)) -c 2 -i 0.3 -W 2 "$(cont_ip6 2 1)" 2>&1 || true)
+echo "$out" | grep -Eq "mtu ?= ?$want_mtu" ||
+	fail "an IPv6 ping of $((want_mtu + 1)) bytes got no 'packet too big' naming $want_mtu: $out"
+say "one byte over: 'fragmentation needed' and 'packet too big' name $want_mtu"
+
+# ---- TCP and a file, superframes on ----------------------------------------------------
+mesh_tcp 1 2
+mesh_tcp 2 1
+mesh_tcp 1 2 cont_ip6
+mesh_file_across 1 2
+cut=$(mesh_counter 1 capture kernel_superframes)
+segs=$(mesh_counter 1 capture kernel_segments)
+merged=$(mesh_counter 2 inject superframes)
+say "  h1 cut $cut superframes into $segs segments; h2 merged $merged superframes"
+[ "$cut" -gt 100 ] || fail "h1 cut only $cut superframes"
+if [ "$segs" -le "$cut" ] || [ "$segs" -gt $((8 * cut)) ]; then
+	fail "h1 cut $cut superframes into $segs segments: not jumbo segments"
+fi
+[ "$merged" -gt 100 ] || fail "h2 merged only $merged superframes"
+
+check_clean() {
+	local i got
+	for i in 1 2; do
+		got=$(mesh_peer_get "$i" $((3 - i)) drops.bad_record)
+		[ "$got" = 0 ] || fail "$1: h$i counted $got bad records"
+		got=$(mesh_drop_get "$i" frame_too_big)
+		[ "$got" = 0 ] || fail "$1: h$i dropped $got frames as frame_too_big"
+		got=$(mesh_drop_get "$i" superframe_bad)
+		[ "$got" = 0 ] || fail "$1: h$i dropped $got superframes it could not cut"
+		got=$(csum_errors "$i")
+		[ "${got:-0}" = 0 ] || fail "$1: h${i}c1 counted $got TCP checksum errors"
+	done
+}
+check_clean "superframes on"
+mesh_stop_all
+
+# ---- superframes off ---------------------------------------------------------------------
+say "superframes off on both hosts"
+mesh_config 1 "[socket]" "superframes = no"
+mesh_config 2 "[socket]" "superframes = no"
+mesh_start_all
+mesh_wait_all_up 15
+mesh_tcp 1 2
+mesh_tcp 2 1
+mesh_file_across 2 1
+for i in 1 2; do
+	got=$(mesh_counter "$i" capture kernel_superframes)
+	[ "$got" = 0 ] || fail "h$i cut $got superframes with superframes = no"
+	got=$(mesh_counter "$i" inject superframes)
+	[ "$got" = 0 ] || fail "h$i merged $got superframes with superframes = no"
+done
+check_clean "superframes off"
+mesh_stop_all
+say PASS
