@@ -24,7 +24,9 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/frame.h"
 #include "common/pmtu.h"
+#include "common/wire.h"
 
 /* The PROBE_ACK size field is 16 bits wide (and a DATA datagram at most
  * 65535 bytes long): a larger size could never be acknowledged. */
@@ -172,4 +174,11 @@ bool weft_pmtu_ack(struct weft_pmtu *p, uint32_t probe_id, uint16_t size, uint64
 	p->in_flight = false;
 	p->acked = size;
 	return settle(p, now);
+}
+
+size_t weft_pmtu_datagram_max(const struct weft_pmtu *p, size_t max)
+{
+	if (!p->ceiling || p->mtu <= WEFT_WIRE_OVERHEAD + WEFT_FRAME_HDR_LEN || p->mtu > max)
+		return max;
+	return p->mtu;
 }

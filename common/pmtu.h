@@ -57,5 +57,10 @@ void weft_pmtu_send_failed(struct weft_pmtu *p, uint64_t now);
 /* A PROBE_ACK arrived. Returns true when it finished a search with a new
  * result (p->mtu changed). Acks that match no probe in flight are ignored. */
 bool weft_pmtu_ack(struct weft_pmtu *p, uint32_t probe_id, uint16_t size, uint64_t now);
+/* The largest DATA datagram to send toward the peer, whatever its records:
+ * the size in use (p->mtu), or @max when that is larger, when no search was
+ * started, or when the size in use could not carry a frame at all (an
+ * interface below weft's own overhead: then nothing is gained by it). */
+size_t weft_pmtu_datagram_max(const struct weft_pmtu *p, size_t max);
 
 #endif

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Egress. Each peer slot has a send batch; records are written straight into
  * the open datagram of that batch, which is sealed in place when full or at
- * the flush. Peers with something to send this wakeup are on the dirty list,
+ * the flush. Full means the peer's path MTU (common/pmtu.c), not our own
+ * interface's: records that each fit a smaller path must not add up to a
+ * datagram it drops. Peers with something to send this wakeup are on the dirty list,
  * so a flush visits only them. A queue remembers which peer (by serial) it
  * was filled for: a slot taken over by another peer starts empty. */
 #include "config.h"
@@ -26,6 +28,7 @@ struct queue {
 	uint64_t serial;	     /* the peer this queue holds datagrams for */
 	struct weft_udp_batch *batch; /* NULL until the slot first sends */
 	uint8_t *dgram;		     /* the open datagram, or NULL */
+	size_t cap;		     /* its largest size */
 	struct weft_wire_writer writer;
 	bool dirty;
 };
@@ -113,7 +116,8 @@ static void mark_dirty(struct weft_egress *e, const struct weft_peer *p, struct 
 	}
 }
 
-static int open_dgram(struct weft_egress *e, struct weft_peer *p, struct queue *q)
+/* A datagram of at most @cap bytes. */
+static int open_dgram(struct weft_egress *e, struct weft_peer *p, struct queue *q, size_t cap)
 {
 	size_t room;
 
@@ -126,8 +130,9 @@ static int open_dgram(struct weft_egress *e, struct weft_peer *p, struct queue *
 		if (!q->dgram)
 			return -ENOBUFS;
 	}
+	q->cap = room < cap ? room : cap;
 	weft_wire_writer_init(&q->writer, q->dgram + WEFT_WIRE_DATA_HEADER_LEN,
-			      room - WEFT_WIRE_DATA_OVERHEAD);
+			      q->cap - WEFT_WIRE_DATA_OVERHEAD);
 	mark_dirty(e, p, q);
 	return 0;
 }
@@ -158,18 +163,22 @@ static void seal_dgram(struct weft_peer *p, struct queue *q, uint64_t now)
 	p->last_tx_ms = now;
 }
 
-int weft_egress_reserve(struct weft_egress *e, struct weft_peer *p, uint8_t kind, size_t len,
-			uint8_t **body, uint64_t now)
+/* A record in a datagram of at most @cap bytes toward @p. */
+static int reserve_in(struct weft_egress *e, struct weft_peer *p, uint8_t kind, size_t len,
+		      uint8_t **body, size_t cap, uint64_t now)
 {
 	struct queue *q = queue_of(e, p);
 	int ret;
 
-	if (!q->dgram && (ret = open_dgram(e, p, q)) < 0)
+	/* Opened for a larger path (a probe, or before the path shrank). */
+	if (q->dgram && q->cap > cap)
+		seal_dgram(p, q, now);
+	if (!q->dgram && (ret = open_dgram(e, p, q, cap)) < 0)
 		goto drop;
 	ret = weft_wire_writer_reserve(&q->writer, kind, len, body);
 	if (ret == -ENOBUFS) {
 		seal_dgram(p, q, now);
-		if ((ret = open_dgram(e, p, q)) < 0)
+		if ((ret = open_dgram(e, p, q, cap)) < 0)
 			goto drop;
 		ret = weft_wire_writer_reserve(&q->writer, kind, len, body);
 	}
@@ -178,6 +187,13 @@ int weft_egress_reserve(struct weft_egress *e, struct weft_peer *p, uint8_t kind
 drop:
 	p->drops[WEFT_PEER_DROP_SEND]++;
 	return ret;
+}
+
+int weft_egress_reserve(struct weft_egress *e, struct weft_peer *p, uint8_t kind, size_t len,
+			uint8_t **body, uint64_t now)
+{
+	return reserve_in(e, p, kind, len, body, weft_pmtu_datagram_max(&p->pmtu, e->max_datagram),
+			  now);
 }
 
 void weft_egress_keepalive(struct weft_egress *e, struct weft_peer *p, uint64_t now)
@@ -198,9 +214,10 @@ int weft_egress_probe(struct weft_egress *e, struct weft_peer *p, size_t size, u
 	if (size < WEFT_WIRE_OVERHEAD + WEFT_PMTU_PROBE_MIN_LEN || size > e->max_datagram)
 		return -EINVAL;
 	len = size - WEFT_WIRE_OVERHEAD;
-	/* Alone in its datagram: close the open one first. */
+	/* Alone in its datagram, which may be larger than the path in use:
+	 * close the open one first. */
 	seal_dgram(p, q, now);
-	if (weft_egress_reserve(e, p, WEFT_WIRE_REC_PROBE, len, &body, now) < 0)
+	if (reserve_in(e, p, WEFT_WIRE_REC_PROBE, len, &body, size, now) < 0)
 		return -ENOBUFS;
 	weft_put_be32(body, probe_id);
 	memset(body + 4, 0, len - 4);

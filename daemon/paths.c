@@ -57,14 +57,13 @@ void weft_paths_ack(struct weft_peer *p, uint32_t probe_id, uint16_t size, uint6
 
 size_t weft_path_frame_max(const struct weft_peer *p, size_t max_frame_len)
 {
-	size_t path;
+	/* SIZE_MAX: nothing probed yet, or a path too small to carry a frame
+	 * at all (a ceiling below weft's own overhead): the interface's size. */
+	size_t dgram = weft_pmtu_datagram_max(&p->pmtu, SIZE_MAX);
 
-	/* Nothing probed yet, or a path too small to carry a frame at all
-	 * (a ceiling below weft's own overhead): the interface's size. */
-	if (!p->pmtu.ceiling || p->pmtu.mtu <= WEFT_WIRE_OVERHEAD + WEFT_FRAME_HDR_LEN)
+	if (dgram == SIZE_MAX || dgram - WEFT_WIRE_OVERHEAD > max_frame_len)
 		return max_frame_len;
-	path = p->pmtu.mtu - WEFT_WIRE_OVERHEAD;
-	return path < max_frame_len ? path : max_frame_len;
+	return dgram - WEFT_WIRE_OVERHEAD;
 }
 
 size_t weft_path_frame_max_via(const struct weft_peer *p, const struct weft_peer *via,

@@ -11,7 +11,9 @@
 #include <cmocka.h>
 
 #include "common/bytes.h"
+#include "common/frame.h"
 #include "common/pmtu.h"
+#include "common/wire.h"
 
 #define T0	  5000000 /* an arbitrary start, in ms */
 #define RTT	  20	  /* how long an ack takes to come back */
@@ -544,6 +546,34 @@ static void test_tiny_ceiling(void **state)
 	assert_int_equal(p.mtu, WEFT_PMTU_FLOOR_IPV4 + 4);
 }
 
+/* What the egress packs records up to, toward a peer. */
+static void test_datagram_max(void **state)
+{
+	struct weft_pmtu p = {0};
+	uint64_t now = T0;
+
+	/* No search started: our own interface's size. */
+	assert_int_equal(weft_pmtu_datagram_max(&p, 8972), 8972);
+	/* Started, nothing known: the ceiling, itself our interface's. */
+	weft_pmtu_init(&p, 8972, false, 1);
+	assert_int_equal(weft_pmtu_datagram_max(&p, 8972), 8972);
+	/* A 1500-byte hop on the way (1472 bytes of UDP payload): the path,
+	 * whatever our interface allows. */
+	(void)run_search(&p, 1472, false, &now);
+	assert_true(p.known);
+	assert_true(p.mtu <= 1472 && 1472 - p.mtu < WEFT_PMTU_PRECISION);
+	assert_int_equal(weft_pmtu_datagram_max(&p, 8972), p.mtu);
+	assert_int_equal(weft_pmtu_datagram_max(&p, SIZE_MAX), p.mtu);
+	/* Our interface shrank below the path found: the smaller. */
+	assert_int_equal(weft_pmtu_datagram_max(&p, 1200), 1200);
+	/* A path that could not carry a frame at all counts as none. */
+	weft_pmtu_init(&p, WEFT_WIRE_OVERHEAD + WEFT_FRAME_HDR_LEN, false, 1);
+	assert_int_equal(weft_pmtu_datagram_max(&p, 8972), 8972);
+	weft_pmtu_init(&p, WEFT_WIRE_OVERHEAD + WEFT_FRAME_HDR_LEN + 1, false, 1);
+	assert_int_equal(weft_pmtu_datagram_max(&p, 8972), WEFT_WIRE_OVERHEAD + WEFT_FRAME_HDR_LEN + 1);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -563,6 +593,7 @@ int main(void)
 	    cmocka_unit_test(test_set_ceiling),
 	    cmocka_unit_test(test_ipv6_floor),
 	    cmocka_unit_test(test_tiny_ceiling),
+	    cmocka_unit_test(test_datagram_max),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
