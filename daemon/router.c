@@ -564,6 +564,14 @@ static void handle_probe(struct weft_router *r, struct weft_peer *p, const uint8
 		r->count.probe_malformed++;
 		return;
 	}
+	/* A datagram this long could only carry frames longer than our bridge
+	 * port takes, which we must drop: unanswered, it is lost to the peer's
+	 * search, which settles at what the path and we both carry (a host
+	 * with a smaller MTU in a mesh, docs/protocol.md 13.7). */
+	if (dgram_len > r->d.max_frame_len + WEFT_FRAME_WIRE_OVERHEAD) {
+		r->count.probe_too_big++;
+		return;
+	}
 	if (weft_egress_reserve(r->d.egress, p, WEFT_WIRE_REC_PROBE_ACK, WEFT_PMTU_ACK_LEN, &ack,
 				now) < 0)
 		return;

@@ -60,7 +60,8 @@ struct weft_router_deps {
 	X(PARTIAL_COMPLETED, partial_completed) /* ... completed first: relay, flood, no CSUM_PARTIAL */ \
 	X(PARTIAL_RECEIVED, partial_received) /* FRAME_PARTIAL records from peers */              \
 	X(PROBES_ANSWERED, probes_answered)                                                        \
-	X(PROBE_MALFORMED, probe_malformed)
+	X(PROBE_MALFORMED, probe_malformed)                                                        \
+	X(PROBE_TOO_BIG, probe_too_big)  /* probes longer than any datagram we accept */
 /* clang-format on */
 struct weft_router_counters {
 	WEFT_ROUTER_COUNTER_LIST(WEFT_COUNTER_FIELD)

@@ -13,7 +13,15 @@
 #   a 1500-byte underlay takes 46) and the receiver merged them again;
 # - with superframes off: TCP and the file again, no superframe anywhere;
 # and in both no bad record, no frame dropped as too big, no TCP checksum
-# error in a container.
+# error in a container;
+# - a host still at 1500 in the jumbo mesh (h2's eth0 at 1500, so its
+#   overlay is 1423, while h1's is 8923): h2 leaves h1's probes longer than
+#   anything it accepts unanswered (probe_too_big), so h1's path MTU toward
+#   h2 settles at most at h2's 1423, although the underlay lets a few bytes
+#   more through; then TCP both ways, the file both ways and non-DF 9000-byte
+#   pings cross, h2 drops no frame of h1's as too big, and no datagram of
+#   h1's is too long for h2's eth0 (h1 packs several frames into one
+#   datagram only up to the path's size, not its own interface's).
 #
 #   h1c1 (9000) ─ weft0 (8923) ─ weftd(h1) ══ UDP, underlay 9000 ══ weftd(h2) ─ weft0 (8923) ─ h2c1 (9000)
 set -eu
@@ -124,5 +132,41 @@ for i in 1 2; do
 	[ "$got" = 0 ] || fail "h$i merged $got superframes with superframes = no"
 done
 check_clean "superframes off"
+mesh_stop_all
+
+# ---- a host at 1500 in a jumbo mesh ----------------------------------------------------------
+say "h2's eth0 at 1500, h1's at 9000"
+hN 2 ip link set eth0 mtu 1500
+mesh_config 1
+mesh_config 2
+mesh_start_all
+mesh_wait_all_up 15
+got=$(mesh_status 2 | jq .mtu)
+[ "$got" = 1423 ] || fail "h2: overlay MTU $got on a 1500-byte eth0, want 1423"
+path_to_h2() { mesh_peer_get 1 2 path_mtu; }
+# Each lost probe takes 1 s (docs/protocol.md 13.7): the search from 8972
+# down to h2's 1472 loses about six.
+wait_for 30 sh -c "[ \"\$(\"$WEFTCTL\" -s '$WT_TMP/h1.sock' status --json |
+	jq '.peers[] | select(.name == \"h2\") | .path_mtu_probed and .path_mtu <= 1423')\" = true ]" ||
+	fail "h1's path MTU toward h2 is $(path_to_h2), not found at most 1423"
+refused=$(mesh_counter 2 router probe_too_big)
+[ "$refused" -gt 0 ] || fail "h2 answered every probe of h1's (probe_too_big $refused)"
+say "  h1's path MTU toward h2: $(path_to_h2) (h2 left $refused probes unanswered as too big)"
+dropped0=$(mesh_peer_get 2 1 drops.frame_too_big)
+# Datagrams longer than h2's eth0 takes die at its end of the underlay's
+# veth (the port's tx_dropped): none may once the path is known, although
+# h1's own interface allows 9000 and its frames come in bursts.
+wire_drops() { ul cat /sys/class/net/h2/statistics/tx_dropped; }
+wire0=$(wire_drops)
+mesh_tcp 1 2
+mesh_tcp 2 1
+mesh_file_across 1 2
+mesh_file_across 2 1
+out=$(c 1 1 ping -M dont -s 8972 -c 3 -i 0.3 -W 2 "$(cont_ip 2 1)" 2>&1) ||
+	fail "non-DF 9000-byte pings h1c1 -> h2c1 lost: $out"
+got=$(($(mesh_peer_get 2 1 drops.frame_too_big) - dropped0))
+[ "$got" = 0 ] || fail "h2 dropped $got of h1's frames as too big"
+got=$(($(wire_drops) - wire0))
+[ "$got" = 0 ] || fail "the underlay dropped $got datagrams from h1 too long for h2's eth0"
 mesh_stop_all
 say PASS
