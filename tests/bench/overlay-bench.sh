@@ -4,7 +4,7 @@
 #
 # overlay-bench.sh: weft against reference overlays, side by side in one run,
 # on the same namespace topology (tests/netns/lib.sh): 2 hosts, 1 container
-# each, a 1500-byte underlay.
+# each, a 1500-byte underlay (--underlay-mtu for another, e.g. 9000).
 #
 #   ns h1c1 ─veth─ weft0 ─ <overlay port> ═ 10.0.0.1 ─ ul0 ─ 10.0.0.2 ═ <overlay port> ─ weft0 ─veth─ ns h2c1
 #   192.168.77.11                                                                               192.168.77.21
@@ -94,6 +94,10 @@ usage: $0 [options]
                      waits"). Takes the first two CPUs the script may use
                      (its affinity); pick two cores, not SMT siblings, with
                      taskset -c on the script itself where that matters
+  --underlay-mtu M   the hosts' eth0 and the underlay bridge at MTU M (1500);
+                     each overlay gets the largest MTU it allows on it, as
+                     on 1500 (tinc 1.0 at most 1500: frames of up to 1518
+                     bytes unless built with jumbograms)
   --json FILE        also write the results as JSON
   --keep             keep the temp dir (configs, daemon logs, iperf3 JSON)
 EOF
@@ -117,6 +121,7 @@ json_out=
 cg_dir=
 interleave=0
 cpu_per_host=0
+ul_mtu=1500
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kinds) kinds=$2; shift 2 ;;
@@ -138,6 +143,7 @@ while [ $# -gt 0 ]; do
 	--keep) WT_KEEP_TMP=1; shift ;;
 	--interleave) interleave=1; shift ;;
 	--cpu-per-host) cpu_per_host=1; shift ;;
+	--underlay-mtu) ul_mtu=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -146,6 +152,8 @@ for v in "$runs" "$rounds" "$seconds" "$pings" "$ping_ms"; do
 	case $v in '' | *[!0-9]*) fail "--runs, --rounds, --seconds, --pings, --ping-interval take integers" ;; esac
 	if [ "$v" -lt 1 ] || [ "$v" -gt 1000 ]; then fail "--runs, --rounds, --seconds, --pings, --ping-interval: 1..1000"; fi
 done
+case $ul_mtu in '' | *[!0-9]*) fail "--underlay-mtu: an MTU, 1280..65535" ;; esac
+if [ "$ul_mtu" -lt 1280 ] || [ "$ul_mtu" -gt 65535 ]; then fail "--underlay-mtu: an MTU, 1280..65535"; fi
 # allowed_cpus: the CPUs this script may run on (its affinity, which a
 # cgroup's cpuset or a taskset may have narrowed), one number per line.
 allowed_cpus() {
@@ -332,9 +340,9 @@ INFO=
 REASON=
 
 setup_vxlan() {
-	MTU=1450 # 1500 - IPv4 20 - UDP 8 - VXLAN 8 - inner Ethernet 14
+	MTU=$((ul_mtu - 50)) # underlay - IPv4 20 - UDP 8 - VXLAN 8 - inner Ethernet 14
 	INFO="kernel vxlan, id 42, UDP 4789, no encryption"
-	topo_create --mtu "$MTU" --bridge-nf off
+	topo_create --underlay-mtu "$ul_mtu" --mtu "$MTU" --bridge-nf off
 	local i o
 	for i in 1 2; do
 		o=$((3 - i))
@@ -348,9 +356,9 @@ setup_vxlan() {
 # tinc 1.0 UDP packet: seqno(4) + frame, CBC-padded (PKCS#7, always 1..B
 # bytes), then MACLength bytes of HMAC; + IPv4/UDP 28. Largest MTU that fits.
 tinc_mtu() {
-	local block=$1 mac=$2 m=1500
+	local block=$1 mac=$2 m=$((ul_mtu < 1500 ? ul_mtu : 1500))
 	while [ $m -gt 576 ]; do
-		[ $((28 + ((4 + 14 + m) / block + 1) * block + mac)) -le 1500 ] && break
+		[ $((28 + ((4 + 14 + m) / block + 1) * block + mac)) -le "$ul_mtu" ] && break
 		m=$((m - 1))
 	done
 	echo "$m"
@@ -362,7 +370,7 @@ setup_tinc() {
 	case $tinc_cipher in bf-* | blowfish) block=8 ;; esac
 	MTU=$(tinc_mtu "$block" 4)
 	INFO="tinc $(tincd --version | awk 'NR == 1 { print $3 }'), Mode = switch, Cipher = $tinc_cipher, Digest = sha1, MACLength = 4, PMTUDiscovery = no"
-	topo_create --mtu "$MTU" --bridge-nf off
+	topo_create --underlay-mtu "$ul_mtu" --mtu "$MTU" --bridge-nf off
 	for i in 1 2; do
 		o=$((3 - i))
 		mkdir -p "$d/h$i/hosts"
@@ -423,9 +431,9 @@ check_tinc() {
 setup_fastd() {
 	command -v fastd >/dev/null 2>&1 || { REASON="fastd not found (Debian package fastd)"; return 1; }
 	local d=$WT_TMP/fastd i o sec pub
-	MTU=1434 # fastd docs: 1500 - IPv4/UDP 28 - method 24 - tap Ethernet 14
+	MTU=$((ul_mtu - 66)) # fastd docs: underlay - IPv4/UDP 28 - method 24 - tap Ethernet 14
 	INFO="$(fastd --version 2>&1 | head -n 1), mode tap, method \"$fastd_method\""
-	topo_create --mtu "$MTU" --bridge-nf off
+	topo_create --underlay-mtu "$ul_mtu" --mtu "$MTU" --bridge-nf off
 	mkdir -p "$d"
 	for i in 1 2; do
 		timeout 30 fastd --generate-key </dev/null >"$d/key$i" 2>/dev/null ||
@@ -473,9 +481,9 @@ setup_openvpn() {
 	local d=$WT_TMP/openvpn i o role fp
 	# P_DATA_V2: opcode+peer-id 4, packet-id 4, GCM tag 16; + IPv4/UDP 28,
 	# + the tap's Ethernet header 14.
-	MTU=$((1500 - 28 - 24 - 14))
+	MTU=$((ul_mtu - 28 - 24 - 14))
 	INFO="$(openvpn --version | awk 'NR == 1 { print $1, $2 }'), dev-type tap, p2p TLS (self-signed certs, --peer-fingerprint), AES-128-GCM, mssfix 0"
-	topo_create --mtu "$MTU" --bridge-nf off
+	topo_create --underlay-mtu "$ul_mtu" --mtu "$MTU" --bridge-nf off
 	mkdir -p "$d"
 	for i in 1 2; do
 		timeout 30 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
@@ -537,9 +545,9 @@ setup_weft() {
 		return 1
 	fi
 	d=$WT_TMP/$name
-	MTU=1423 # 1500 - IPv4/UDP 28 - header/index/counter 16 - tag 16 - record 3 - Ethernet 14
+	MTU=$((ul_mtu - 77)) # underlay - IPv4/UDP 28 - header/index/counter 16 - tag 16 - record 3 - Ethernet 14
 	INFO="weftd $bin, bridge created by weftd, mtu = auto, superframes = $sf"
-	topo_create --mtu "$MTU" --no-bridge --bridge-nf off
+	topo_create --underlay-mtu "$ul_mtu" --mtu "$MTU" --no-bridge --bridge-nf off
 	mkdir -p "$d"
 	(umask 077 && timeout 10 "$bin" genpsk >"$d/secret") 2>"$d/genpsk.log" ||
 		{ REASON="weftd genpsk failed: $(tail -n 1 "$d/genpsk.log")"; return 1; }
@@ -1301,7 +1309,7 @@ vs=$(jq -c '
 
 {
 	echo
-	echo "overlay benchmark: 2 hosts, 1 container each, underlay MTU 1500; tests: $tests;" \
+	echo "overlay benchmark: 2 hosts, 1 container each, underlay MTU $ul_mtu; tests: $tests;" \
 		"TCP/64B: median of $((runs * rounds)) x ${seconds}s; ping: $((pings * rounds)) at $ping_ms ms"
 	printf '%-9s %5s %10s %9s %9s %10s %7s %11s %11s\n' kind MTU "TCP Mbit/s" "ping avg" \
 		"ping p99" "64B kpps" "loss %" "daemon s/GB" "host s/GB"
@@ -1431,9 +1439,9 @@ vs=$(jq -c '
 if [ -n "$json_out" ]; then
 	jq -n --argjson machine "$machine" --argjson results "$results" --argjson ratios "$ratios" \
 		--argjson runs "$runs" --argjson rounds "$rounds" --argjson seconds "$seconds" \
-		--argjson pings "$pings" --argjson ping_ms "$ping_ms" \
+		--argjson pings "$pings" --argjson ping_ms "$ping_ms" --argjson ul_mtu "$ul_mtu" \
 		--argjson vs "$vs" --arg loss "$loss" --argjson cpu_per_host "$cpu_per_host" \
 		'{machine: $machine, params: {runs: $runs, rounds: $rounds, seconds: $seconds, pings: $pings,
-		  ping_interval_ms: $ping_ms, underlay_mtu: 1500, loss: $loss, cpu_per_host: ($cpu_per_host == 1)}, results: $results, ratios: $ratios, weft_vs: $vs}' >"$json_out"
+		  ping_interval_ms: $ping_ms, underlay_mtu: $ul_mtu, loss: $loss, cpu_per_host: ($cpu_per_host == 1)}, results: $results, ratios: $ratios, weft_vs: $vs}' >"$json_out"
 	log "wrote $json_out"
 fi
