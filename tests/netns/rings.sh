@@ -47,7 +47,7 @@ run xfer ja jb 9000
 run ignore va vb
 run full va vb
 run drops va vb
-run trunc va vb
+run long va vb
 run defer va vb
 if [ -n "${RINGS_BENCH:-}" ]; then
 	for _ in 1 2 3; do
