@@ -167,6 +167,28 @@ void weft_pmtu_send_failed(struct weft_pmtu *p, uint64_t now)
 		lose(p, now);
 }
 
+void weft_pmtu_refused(struct weft_pmtu *p, size_t size, uint64_t now)
+{
+	if (!p->ceiling)
+		return;
+	if (!searching(p)) {
+		if (p->mtu < size)
+			return; /* what is in use still goes */
+		restart(p);
+	}
+	if (p->in_flight && p->probe_size >= size)
+		p->in_flight = false;
+	/* Even what was acked in this search no longer goes; below the floor
+	 * nothing is left to try, and the floor it is. */
+	if (p->acked >= size)
+		p->acked = 0;
+	if (size <= p->floor)
+		size = p->floor + 1;
+	if (!p->lost || size < p->lost)
+		p->lost = size;
+	settle(p, now);
+}
+
 bool weft_pmtu_ack(struct weft_pmtu *p, uint32_t probe_id, uint16_t size, uint64_t now)
 {
 	if (!p->in_flight || probe_id != p->probe_id || size != p->probe_size)

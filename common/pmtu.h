@@ -54,6 +54,13 @@ void weft_pmtu_set_ceiling(struct weft_pmtu *p, size_t ceiling);
 size_t weft_pmtu_next_probe(struct weft_pmtu *p, uint64_t now, uint32_t *probe_id);
 /* The kernel refused to send the probe (EMSGSIZE): lost at once. */
 void weft_pmtu_send_failed(struct weft_pmtu *p, uint64_t now);
+/* The kernel refused a datagram of @size bytes toward the peer as larger
+ * than its own path MTU (EMSGSIZE, which a router's ICMP taught it): no
+ * size from @size up gets through now. A finished search whose result is
+ * that large starts again at once, below @size (the ceiling is not tried);
+ * a running one takes @size as a loss, and a probe in flight that large is
+ * lost. Like send_failed(), it can finish a search. */
+void weft_pmtu_refused(struct weft_pmtu *p, size_t size, uint64_t now);
 /* A PROBE_ACK arrived. Returns true when it finished a search with a new
  * result (p->mtu changed). Acks that match no probe in flight are ignored. */
 bool weft_pmtu_ack(struct weft_pmtu *p, uint32_t probe_id, uint16_t size, uint64_t now);

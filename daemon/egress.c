@@ -102,6 +102,10 @@ static void send_batch(struct weft_egress *e, struct weft_peer *p, struct queue 
 	}
 	(void)weft_udp_flush(e->udp, q->batch, &p->endpoint, &p->local, &sent);
 	p->drops[WEFT_PEER_DROP_SEND] += sent.dropped;
+	/* The kernel learned a smaller path than ours: daemon/paths.c searches
+	 * again at its next tick. */
+	if (sent.too_big_size && (!p->refused_size || sent.too_big_size < p->refused_size))
+		p->refused_size = sent.too_big_size;
 	/* The address the peer wrote to is gone: the batch went from the
 	 * kernel's choice, and so does what follows; the peer follows us. */
 	if (sent.source_lost)

@@ -40,6 +40,10 @@ void weft_paths_tick(struct weft_peers *ps, struct weft_egress *e, size_t max_da
 		if (!p->pmtu.ceiling)
 			weft_pmtu_init(&p->pmtu, max_datagram, p->endpoint.sa.sa_family == AF_INET6,
 				       randombytes_random());
+		if (p->refused_size) {
+			weft_pmtu_refused(&p->pmtu, p->refused_size, now);
+			p->refused_size = 0;
+		}
 		size = weft_pmtu_next_probe(&p->pmtu, now, &id);
 		if (size && weft_egress_probe(e, p, size, id, now) < 0)
 			weft_pmtu_send_failed(&p->pmtu, now);

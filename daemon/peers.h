@@ -132,8 +132,11 @@ struct weft_peer {
 	struct weft_peer *via;
 	uint64_t synced_handshakes; /* count.handshakes when the whole membership was last sent */
 	unsigned addr_turn;	    /* which gossiped address the next handshake tries */
-	/* The path toward it (daemon/paths.c). */
+	/* The path toward it (daemon/paths.c), and the smallest datagram the
+	 * kernel refused as larger than its own path MTU since the last paths
+	 * tick (EMSGSIZE, noted by the egress; 0: none). */
 	struct weft_pmtu pmtu;
+	size_t refused_size;
 
 	uint64_t last_rx_ms; /* last authenticated datagram */
 	uint64_t last_tx_ms;

@@ -61,6 +61,7 @@ struct weft_udp {
 	struct mmsghdr plain_msgs[WEFT_UDP_GSO_MAX_SEGMENTS];
 	struct iovec plain_iov[WEFT_UDP_GSO_MAX_SEGMENTS];
 	union ctl plain_ctl[WEFT_UDP_GSO_MAX_SEGMENTS];
+	size_t too_big_size; /* of the flush in progress: weft_udp_sent's */
 
 	struct weft_udp_stats st;
 };
@@ -507,14 +508,18 @@ static bool is_busy(int e)
 	return e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS;
 }
 
-static void count_failure(struct weft_udp *u, int e, unsigned datagrams)
+/* @datagrams refused with @e, the largest of them @size bytes. */
+static void count_failure(struct weft_udp *u, int e, unsigned datagrams, size_t size)
 {
-	if (is_busy(e))
+	if (is_busy(e)) {
 		u->st.tx_eagain += datagrams;
-	else if (e == EMSGSIZE)
+	} else if (e == EMSGSIZE) {
 		u->st.tx_emsgsize += datagrams;
-	else
+		if (!u->too_big_size || size < u->too_big_size)
+			u->too_big_size = size;
+	} else {
 		u->st.tx_other_errors += datagrams;
+	}
 }
 
 /* One message to u->dst: its iovec, a UDP_SEGMENT size (0: none) and the
@@ -611,10 +616,10 @@ static int send_plain(struct weft_udp *u, struct weft_udp_batch *b, unsigned fir
 		}
 		last = r;
 		if (is_busy(e)) {
-			count_failure(u, e, count - k);
+			count_failure(u, e, count - k, 0);
 			break;
 		}
-		count_failure(u, e, 1);
+		count_failure(u, e, 1, u->plain_iov[k].iov_len);
 		k++;
 	}
 	return last;
@@ -681,6 +686,7 @@ int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const union wef
 	int last = 0;
 
 	memset(sent, 0, sizeof(*sent));
+	u->too_big_size = 0;
 	if (b->n == 0)
 		return 0;
 	last = weft_sockaddr_for_family(&u->dst, dst, u->family);
@@ -719,7 +725,7 @@ int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const union wef
 		if (is_busy(e)) {
 			/* The socket buffer is full: so it is for the rest too. */
 			for (unsigned i = k; i < nmsg; i++)
-				count_failure(u, e, b->run_count[i]);
+				count_failure(u, e, b->run_count[i], b->len[b->run_first[i]]);
 			last = -e;
 			break;
 		}
@@ -744,12 +750,13 @@ int weft_udp_flush(struct weft_udp *u, struct weft_udp_batch *b, const union wef
 			k++;
 			continue;
 		}
-		count_failure(u, e, b->run_count[k]);
+		count_failure(u, e, b->run_count[k], b->len[b->run_first[k]]);
 		last = -e;
 		k++;
 	}
 out:
 	sent->datagrams = (unsigned)(u->st.tx_datagrams - before.tx_datagrams);
+	sent->too_big_size = u->too_big_size;
 	sent->dropped = b->n - sent->datagrams;
 	u->src = NULL;
 	weft_udp_batch_clear(b);

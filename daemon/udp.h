@@ -147,6 +147,9 @@ struct weft_udp_sent {
 	/* The source address asked for is no longer the host's: the batch went
 	 * from the kernel's choice instead, and so should what follows. */
 	bool source_lost;
+	/* The smallest datagram refused as larger than the kernel's path MTU
+	 * toward @dst (EMSGSIZE: a router's ICMP taught it), 0: none. */
+	size_t too_big_size;
 };
 
 /* Send every datagram of @b to @dst, then empty @b. Runs of equal-sized

@@ -10,7 +10,9 @@
 #
 # The router answers h1's and h2's too-big datagrams with ICMP; h3's own
 # 1500-byte datagrams die silently at the router's 1400-byte interface, so
-# h3 learns its path from lost probes alone.
+# h3 learns its path from lost probes alone. Then the hop shrinks to 1300:
+# h1's kernel, told by the router, refuses weft's larger datagrams, and h1
+# searches again at once; TCP from h1c1 to h3c1 goes on.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mesh.sh"
@@ -79,6 +81,25 @@ kill_spawned iperf3s
 say "10 MB each way across the 1400-byte hop: $(grep receiver "$WT_TMP/iperf.txt" | awk '{print $7, $8}'), $(grep receiver "$WT_TMP/iperf2.txt" | awk '{print $7, $8}')"
 icmp=$(mesh_status 1 | jq .router.too_big_icmp4)
 [ "$icmp" -ge 1 ] || fail "h1 never answered a too-big frame toward h3"
+
+# The hop shrinks after the search (a reroute through a smaller link): the
+# router's ICMP teaches h1's kernel, which refuses weft's larger datagrams
+# (EMSGSIZE), and h1 searches again at once instead of at the 10-minute
+# recheck. 1300 - 28 - 35 - 14 = 1223 at most.
+rt ip link set h3 mtu 1300
+emsg0=$(mesh_status 1 | jq .udp.tx_emsgsize)
+spawn iperf3s c 3 1 iperf3 -s -1
+wait_for 10 c 3 1 sh -c "ss -ltn | grep -q :5201" || fail "iperf3 server in h3c1"
+t0=$(now_s)
+c 1 1 timeout 60 iperf3 -c "$(cont_ip 3 1)" -n 10M >"$WT_TMP/iperf3.txt" 2>&1 ||
+	fail "10 MB h1c1 -> h3c1 after the hop shrank did not complete: $(tail -3 "$WT_TMP/iperf3.txt")"
+kill_spawned iperf3s
+p13=$(pm 1 3)
+emsg=$(($(mesh_status 1 | jq .udp.tx_emsgsize) - emsg0))
+say "hop at 1300: h1's path MTU to h3 now $p13 ($emsg datagrams refused by h1's kernel);" \
+	"10 MB h1c1 -> h3c1 in $(ms_between "$t0" "$(now_s)") ms"
+[ "$emsg" -ge 1 ] || fail "h1's kernel refused nothing: the router's ICMP did not reach it"
+[ "$p13" -le 1223 ] && [ "$p13" -ge 1200 ] || fail "h1's path MTU to h3 is $p13 after the hop shrank, expected 1200..1223"
 
 mesh_stop_all
 say PASS

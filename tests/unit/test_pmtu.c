@@ -546,6 +546,83 @@ static void test_tiny_ceiling(void **state)
 	assert_int_equal(p.mtu, WEFT_PMTU_FLOOR_IPV4 + 4);
 }
 
+/* The kernel learned a smaller path (a router's ICMP) after a search had
+ * finished: the search starts again at once, below the refused size, and
+ * settles within PRECISION of the new path without trying the ceiling or
+ * anything refused. */
+static void test_refused_after_search(void **state)
+{
+	struct weft_pmtu p;
+	uint64_t now = T0;
+	uint32_t id;
+	size_t size;
+
+	weft_pmtu_init(&p, 8972, false, 1);
+	(void)run_search(&p, 8972, false, &now);
+	assert_true(p.known);
+	assert_int_equal(p.mtu, 8972);
+	/* A datagram no larger than the size in use refused: search again. */
+	now += 1000;
+	weft_pmtu_refused(&p, 8972, now);
+	check_state(&p);
+	size = weft_pmtu_next_probe(&p, now, &id);
+	assert_true(size > 0 && size < 8972);
+	/* The size in use stays until the search ends. */
+	assert_int_equal(p.mtu, 8972);
+	weft_pmtu_send_failed(&p, now); /* say the path is now 1372 */
+	if (size <= 1372)
+		fail_msg("the first probe, %zu, fits the new path", size);
+	(void)run_search(&p, 1372, true, &now);
+	assert_true(p.known);
+	assert_true(p.mtu <= 1372 && 1372 - p.mtu < WEFT_PMTU_PRECISION);
+	assert_int_equal(weft_pmtu_datagram_max(&p, 8972), p.mtu);
+
+	/* Refused above the size in use (a stale report): nothing to do. */
+	now += 1000;
+	weft_pmtu_refused(&p, 1400, now);
+	assert_true(p.known);
+	assert_int_not_equal(p.next_ms, 0);
+	assert_int_equal(weft_pmtu_next_probe(&p, now, &id), 0);
+	(void)state;
+}
+
+/* During a search: a probe in flight that large is lost at once (no
+ * timeout), what was acked that large is forgotten, and below the floor the
+ * floor is taken. */
+static void test_refused_during_search(void **state)
+{
+	struct weft_pmtu p;
+	uint64_t now = T0;
+	uint32_t id;
+	size_t size;
+
+	weft_pmtu_init(&p, CEIL4, false, 1);
+	assert_int_equal(weft_pmtu_next_probe(&p, now, &id), CEIL4);
+	weft_pmtu_refused(&p, CEIL4, now);
+	assert_false(p.in_flight);
+	assert_int_equal(p.lost, CEIL4);
+	/* The next probe goes at once, not after the timeout. */
+	size = weft_pmtu_next_probe(&p, now, &id);
+	assert_int_equal(size, WEFT_PMTU_FLOOR_IPV4 + (CEIL4 - WEFT_PMTU_FLOOR_IPV4) / 2);
+	assert_true(weft_pmtu_ack(&p, id, (uint16_t)size, now + RTT) == false);
+	assert_int_equal(p.acked, size);
+	/* Now even that is refused: forgotten, and the interval shrinks. */
+	weft_pmtu_refused(&p, size, now + RTT);
+	assert_int_equal(p.acked, 0);
+	assert_int_equal(p.lost, size);
+	check_state(&p);
+	/* Refused at the floor: the floor, settled. */
+	weft_pmtu_refused(&p, WEFT_PMTU_FLOOR_IPV4 - 100, now + RTT);
+	assert_true(p.known);
+	assert_int_equal(p.mtu, WEFT_PMTU_FLOOR_IPV4);
+	/* Before any search: nothing. */
+	memset(&p, 0, sizeof(p));
+	weft_pmtu_refused(&p, 1000, now);
+	assert_int_equal(p.ceiling, 0);
+	assert_int_equal(p.lost, 0);
+	(void)state;
+}
+
 /* What the egress packs records up to, toward a peer. */
 static void test_datagram_max(void **state)
 {
@@ -594,6 +671,8 @@ int main(void)
 	    cmocka_unit_test(test_ipv6_floor),
 	    cmocka_unit_test(test_tiny_ceiling),
 	    cmocka_unit_test(test_datagram_max),
+	    cmocka_unit_test(test_refused_after_search),
+	    cmocka_unit_test(test_refused_during_search),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
