@@ -14,10 +14,7 @@
 #define WEFT_PMTU_PROBE_MIN_LEN	 4
 #define WEFT_PMTU_ACK_LEN	 6
 #define WEFT_PMTU_TIMEOUT_MS	 1000
-/* A path that shrinks without telling (no ICMP: a filtering middlebox, a
- * tunnel rerouted) is found at the next search: one a minute costs a few
- * datagrams per peer, and bounds such a black hole to about a minute. */
-#define WEFT_PMTU_RECHECK_MS	 60000
+#define WEFT_PMTU_RECHECK_MS	 600000
 #define WEFT_PMTU_PRECISION	 8 /* stop when lost - acked < this */
 #define WEFT_PMTU_FLOOR_IPV4	 548
 #define WEFT_PMTU_FLOOR_IPV6	 1232
