@@ -7,10 +7,17 @@
  *
  * The search keeps an interval: lo, a size known to get through (the largest
  * acked, else the floor, which is assumed to), and hi, the smallest size
- * lost. It first probes the ceiling; once that is lost it probes the middle
- * of (lo, hi), one probe at a time, until the ceiling is acked or
+ * lost. It first probes the ceiling; once that is lost it probes the
+ * plateau, a 1500-byte link's size, when that lies inside (lo, hi), then the
+ * middle of (lo, hi), one probe at a time, until the ceiling is acked or
  * hi - lo < WEFT_PMTU_PRECISION. Then lo is the result (mtu, known) and the
  * next search, again from the ceiling, starts WEFT_PMTU_RECHECK_MS later.
+ * The size in use changes only when a search ends, except that once the
+ * ceiling (or the size in use) is lost, an acked size of at least the
+ * plateau is used at once: on a jumbo underlay with one host at 1500 the
+ * frames toward it would otherwise vanish for the whole search (a lost
+ * probe costs WEFT_PMTU_TIMEOUT_MS), and an acked smaller size is not used
+ * early, since the containers told of it keep it for minutes.
  *
  * next_ms is 0 while a search runs (init and set_ceiling have no clock, so
  * they only mark it); a finished search sets it to now + RECHECK, never 0.
@@ -122,6 +129,7 @@ void weft_pmtu_init(struct weft_pmtu *p, size_t ceiling, bool ipv6, uint32_t fir
 	memset(p, 0, sizeof(*p));
 	p->ceiling = ceiling < SIZE_MAX_PROBED ? ceiling : SIZE_MAX_PROBED;
 	p->floor = base < p->ceiling ? base : p->ceiling;
+	p->plateau = ipv6 ? WEFT_PMTU_PLATEAU_IPV6 : WEFT_PMTU_PLATEAU_IPV4;
 	p->mtu = p->ceiling;
 	p->next_id = first_id;
 	restart(p);
@@ -158,6 +166,8 @@ size_t weft_pmtu_next_probe(struct weft_pmtu *p, uint64_t now, uint32_t *probe_i
 		return 0;
 	if (!p->lost)
 		return launch(p, p->ceiling, now, probe_id);
+	if (low(p) < p->plateau && p->plateau < p->lost)
+		return launch(p, p->plateau, now, probe_id);
 	return launch(p, low(p) + (p->lost - low(p)) / 2, now, probe_id);
 }
 
@@ -169,7 +179,8 @@ void weft_pmtu_send_failed(struct weft_pmtu *p, uint64_t now)
 
 void weft_pmtu_refused(struct weft_pmtu *p, size_t size, uint64_t now)
 {
-	if (!p->ceiling)
+	/* Larger than anything we send toward it: nothing to learn. */
+	if (!p->ceiling || size > p->ceiling)
 		return;
 	if (!searching(p)) {
 		if (p->mtu < size)
@@ -191,11 +202,16 @@ void weft_pmtu_refused(struct weft_pmtu *p, size_t size, uint64_t now)
 
 bool weft_pmtu_ack(struct weft_pmtu *p, uint32_t probe_id, uint16_t size, uint64_t now)
 {
+	size_t old = p->mtu;
+
 	if (!p->in_flight || probe_id != p->probe_id || size != p->probe_size)
 		return false;
 	p->in_flight = false;
 	p->acked = size;
-	return settle(p, now);
+	if (p->lost && p->lost <= p->mtu && size >= p->plateau)
+		p->mtu = size; /* the size in use is known lost: a good one now */
+	settle(p, now);
+	return p->mtu != old;
 }
 
 size_t weft_pmtu_datagram_max(const struct weft_pmtu *p, size_t max)

@@ -18,6 +18,9 @@
 #define WEFT_PMTU_PRECISION	 8 /* stop when lost - acked < this */
 #define WEFT_PMTU_FLOOR_IPV4	 548
 #define WEFT_PMTU_FLOOR_IPV6	 1232
+/* A 1500-byte link's datagram, tried right after a lost ceiling. */
+#define WEFT_PMTU_PLATEAU_IPV4 1472
+#define WEFT_PMTU_PLATEAU_IPV6 1452
 
 /* PROBE body: probe_id, then padding. -EINVAL when shorter than 4 bytes. */
 int weft_pmtu_parse_probe(const uint8_t *body, size_t len, uint32_t *probe_id) WEFT_WUR;
@@ -29,9 +32,12 @@ void weft_pmtu_put_ack(uint8_t body[static WEFT_PMTU_ACK_LEN], uint32_t probe_id
 struct weft_pmtu {
 	size_t ceiling;	      /* the largest size our own interface allows */
 	size_t floor;	      /* below this nothing is probed (548 / 1232) */
+	size_t plateau;	      /* a 1500-byte link's size (1472 / 1452) */
 	size_t acked;	      /* largest size acknowledged in this search (0: none yet) */
 	size_t lost;	      /* smallest size lost in this search (0: none) */
-	size_t mtu;	      /* the result in use: the last finished search's, else ceiling */
+	size_t mtu;	      /* the result in use: the last finished search's, else ceiling;
+			       * during a search whose ceiling was lost, the plateau or
+			       * more once acknowledged */
 	bool known;	      /* mtu comes from a finished search */
 	bool in_flight;	      /* a probe is out */
 	uint32_t probe_id;    /* of the probe in flight */
@@ -59,10 +65,13 @@ void weft_pmtu_send_failed(struct weft_pmtu *p, uint64_t now);
  * size from @size up gets through now. A finished search whose result is
  * that large starts again at once, below @size (the ceiling is not tried);
  * a running one takes @size as a loss, and a probe in flight that large is
- * lost. Like send_failed(), it can finish a search. */
+ * lost; a size above the ceiling is ignored. Like send_failed(), it can
+ * finish a search. */
 void weft_pmtu_refused(struct weft_pmtu *p, size_t size, uint64_t now);
-/* A PROBE_ACK arrived. Returns true when it finished a search with a new
- * result (p->mtu changed). Acks that match no probe in flight are ignored. */
+/* A PROBE_ACK arrived. Returns true when p->mtu changed: the search finished
+ * with a new result, or the size in use was lost and this ack, of at least
+ * the plateau, replaces it at once. Acks that match no probe in flight are
+ * ignored. */
 bool weft_pmtu_ack(struct weft_pmtu *p, uint32_t probe_id, uint16_t size, uint64_t now);
 /* The largest DATA datagram to send toward the peer, whatever its records:
  * the size in use (p->mtu), or @max when that is larger, when no search was

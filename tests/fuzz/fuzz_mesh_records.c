@@ -5,13 +5,14 @@
  * within the input and writes back to the same bytes), then read as a script
  * driving a path MTU search, whose invariants are checked after every step:
  * floor <= mtu <= ceiling, one probe in flight at a time, probes within
- * [floor, ceiling], a bounded number of probes per search, and ack() true
- * exactly when the mtu changed.
+ * [floor, ceiling], a bounded number of probes per search (or since the
+ * kernel's last refusal), and ack() true exactly when the mtu changed.
  *
  * Script: byte 0 picks the family (bit 0) and a start time (bit 1: near the
  * end of the clock); bytes 1-2 the ceiling, 3-6 the first id; then each byte
  * is an action (low 3 bits) with an argument (high 5 bits), some taking
- * further bytes.
+ * further bytes. SEND_FAILED with an odd argument is the kernel refusing a
+ * datagram of the size in the next 2 bytes (weft_pmtu_refused()).
  */
 #include "config.h"
 
@@ -28,8 +29,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The ceiling, then at most 14 halvings from 65535 to under 8: 15. */
-#define PROBES_PER_SEARCH_MAX 15
+/* The ceiling, the plateau, then at most 14 halvings from 65535 to under
+ * 8: 16. */
+#define PROBES_PER_SEARCH_MAX 16
 
 enum action {
 	NEXT_PROBE,
@@ -88,7 +90,9 @@ static void check_state(const struct weft_pmtu *p)
 	check(p->ceiling <= UINT16_MAX);
 	check(p->floor <= p->ceiling);
 	check(p->floor <= p->mtu && p->mtu <= p->ceiling);
-	check(p->known || p->mtu == p->ceiling);
+	/* Before a first result: the ceiling, or, once the size in use was
+	 * lost, an acked size of at least the plateau. */
+	check(p->known || p->mtu == p->ceiling || (p->lost && p->mtu >= p->plateau));
 	if (p->in_flight) {
 		check(p->next_ms == 0);
 		check(p->probe_size >= p->floor && p->probe_size <= p->ceiling);
@@ -179,6 +183,23 @@ static void run_script(const uint8_t *data, size_t size)
 			check(changed == (p.mtu != before.mtu));
 			break;
 		case SEND_FAILED:
+			if (arg & 1) {
+				size_t refused_len = weft_get_be16(take(&pos, end, 2));
+
+				weft_pmtu_refused(&p, refused_len, now);
+				/* A new interval, searched afresh: the bound counts anew. */
+				if (p.lost != before.lost || p.acked != before.acked)
+					probes = 0;
+				/* Nothing that large stays in flight or counts as acked. */
+				check(!p.in_flight || p.probe_size < refused_len);
+				check(!p.acked || p.acked < refused_len || refused_len <= p.floor);
+				/* Between searches a refusal above the size in use is stale. */
+				if (before.ceiling && before.next_ms != 0 && before.mtu < refused_len)
+					check(memcmp(&p, &before, sizeof(p)) == 0);
+				if (!before.ceiling)
+					check(memcmp(&p, &before, sizeof(p)) == 0);
+				break;
+			}
 			weft_pmtu_send_failed(&p, now);
 			check(!p.in_flight);
 			if (!before.in_flight)

@@ -18,10 +18,15 @@
 #   overlay is 1423, while h1's is 8923): h2 leaves h1's probes longer than
 #   anything it accepts unanswered (probe_too_big), so h1's path MTU toward
 #   h2 settles at most at h2's 1423, although the underlay lets a few bytes
-#   more through; then TCP both ways, the file both ways and non-DF 9000-byte
+#   more through, and is used within seconds (the plateau, a 1500-byte
+#   link's size, is probed right after the ceiling); then TCP both ways, the file both ways and non-DF 9000-byte
 #   pings cross, h2 drops no frame of h1's as too big, and no datagram of
 #   h1's is too long for h2's eth0 (h1 packs several frames into one
-#   datagram only up to the path's size, not its own interface's).
+#   datagram only up to the path's size, not its own interface's);
+# - h2 back at 9000 but with `mtu = 1400` in its file: it leaves h1's
+#   probes longer than it takes unanswered (probe_too_big), h1's path
+#   toward it settles at most at 1400, TCP both ways and non-DF 9000-byte
+#   pings cross, and h2 drops no frame of h1's as too big.
 #
 # MESH_IPV6=1 runs the same over an IPv6 underlay (8903 and 1403).
 #
@@ -149,14 +154,19 @@ mesh_wait_all_up 15
 got=$(mesh_status 2 | jq .mtu)
 [ "$got" = "$small_mtu" ] || fail "h2: overlay MTU $got on a 1500-byte eth0, want $small_mtu"
 path_to_h2() { mesh_peer_get 1 2 path_mtu; }
-# Each lost probe takes 1 s (docs/protocol.md 13.7): the search from 8972
-# down to what h2 takes loses about six.
+# The ceiling's probe is lost (1 s), the plateau's (a 1500-byte link's
+# size) acked and used at once: frames toward h2 flow within seconds, not
+# after the whole search (about ten more lost probes above the plateau).
+t0=$(now_s)
+wait_for 5 sh -c "[ \"\$(\"$WEFTCTL\" -s '$WT_TMP/h1.sock' status --json |
+	jq '.peers[] | select(.name == \"h2\") | .path_mtu <= $small_mtu')\" = true ]" ||
+	fail "h1's path MTU toward h2 still $(path_to_h2) 5 s after the session, want at most $small_mtu"
+say "  h1 uses a path MTU toward h2 of $(path_to_h2) after $(ms_between "$t0" "$(now_s)") ms"
 wait_for 30 sh -c "[ \"\$(\"$WEFTCTL\" -s '$WT_TMP/h1.sock' status --json |
 	jq '.peers[] | select(.name == \"h2\") | .path_mtu_probed and .path_mtu <= $small_mtu')\" = true ]" ||
 	fail "h1's path MTU toward h2 is $(path_to_h2), not found at most $small_mtu"
-refused=$(mesh_counter 2 router probe_too_big)
-[ "$refused" -gt 0 ] || fail "h2 answered every probe of h1's (probe_too_big $refused)"
-say "  h1's path MTU toward h2: $(path_to_h2) (h2 left $refused probes unanswered as too big)"
+say "  h1's path MTU toward h2: $(path_to_h2) once probed" \
+	"(h2 left $(mesh_counter 2 router probe_too_big) probes unanswered as too big)"
 dropped0=$(mesh_peer_get 2 1 drops.frame_too_big)
 # Datagrams longer than h2's eth0 takes die at its end of the underlay's
 # veth (the port's tx_dropped): none may once the path is known, although
@@ -173,5 +183,29 @@ got=$(($(mesh_peer_get 2 1 drops.frame_too_big) - dropped0))
 [ "$got" = 0 ] || fail "h2 dropped $got of h1's frames as too big"
 got=$(($(wire_drops) - wire0))
 [ "$got" = 0 ] || fail "the underlay dropped $got datagrams from h1 too long for h2's eth0"
+mesh_stop_all
+
+# ---- a smaller MTU set by hand -------------------------------------------------------------
+# h2's eth0 at 9000 again, but `mtu = 1400` in its file: every probe of
+# h1's reaches h2, which leaves those longer than it takes unanswered.
+say "h2's eth0 at 9000, mtu = 1400 in its configuration"
+hN 2 ip link set eth0 mtu 9000
+mesh_config 1
+mesh_config 2 "mtu = 1400"
+mesh_start_all
+mesh_wait_all_up 15
+wait_for 30 sh -c "[ \"\$(\"$WEFTCTL\" -s '$WT_TMP/h1.sock' status --json |
+	jq '.peers[] | select(.name == \"h2\") | .path_mtu_probed and .path_mtu <= 1400')\" = true ]" ||
+	fail "h1's path MTU toward h2 is $(path_to_h2), not found at most 1400"
+refused=$(mesh_counter 2 router probe_too_big)
+[ "$refused" -gt 0 ] || fail "h2 answered every probe of h1's (probe_too_big $refused)"
+say "  h1's path MTU toward h2: $(path_to_h2) (h2 left $refused probes unanswered as too big)"
+dropped0=$(mesh_peer_get 2 1 drops.frame_too_big)
+mesh_tcp 1 2
+mesh_tcp 2 1
+out=$(c 1 1 ping -M dont -s 8972 -c 3 -i 0.3 -W 2 "$(cont_ip 2 1)" 2>&1) ||
+	fail "non-DF 9000-byte pings h1c1 -> h2c1 lost: $out"
+got=$(($(mesh_peer_get 2 1 drops.frame_too_big) - dropped0))
+[ "$got" = 0 ] || fail "h2 dropped $got of h1's frames as too big"
 mesh_stop_all
 say PASS

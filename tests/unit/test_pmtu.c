@@ -100,8 +100,10 @@ static void check_state(const struct weft_pmtu *p)
 {
 	assert_true(p->floor <= p->ceiling);
 	assert_true(p->floor <= p->mtu && p->mtu <= p->ceiling);
-	if (!p->known)
-		assert_int_equal(p->mtu, p->ceiling);
+	/* Before a first result: the ceiling, or, once that was lost, a size
+	 * of at least the plateau acked in this search. */
+	if (!p->known && p->mtu != p->ceiling)
+		assert_true(p->lost && p->mtu >= p->plateau && p->mtu <= p->acked);
 	if (p->in_flight) {
 		assert_int_equal(p->next_ms, 0);
 		assert_true(p->probe_size >= p->floor && p->probe_size <= p->ceiling);
@@ -206,8 +208,10 @@ static void test_path_1400(void **state)
  * looks lost; the ceiling when the ceiling gets through. */
 static void test_every_path(void **state)
 {
-	for (int v6 = 0; v6 <= 1; v6++) {
-		size_t ceil = v6 ? CEIL6 : CEIL4;
+	/* 1500-byte interfaces, then 9000-byte ones (the plateau inside). */
+	for (int k = 0; k < 4; k++) {
+		bool v6 = k % 2;
+		size_t ceil = k == 0 ? CEIL4 : k == 1 ? CEIL6 : k == 2 ? 8972 : 8952;
 		size_t floor = v6 ? WEFT_PMTU_FLOOR_IPV6 : WEFT_PMTU_FLOOR_IPV4;
 
 		for (size_t path = floor - 20; path <= ceil + 20; path++) {
@@ -219,7 +223,8 @@ static void test_every_path(void **state)
 				weft_pmtu_init(&p, ceil, v6, (uint32_t)path);
 				probes = run_search(&p, path, refuse, &now);
 				assert_true(p.known);
-				assert_true(probes >= 1 && probes <= 10);
+				/* the ceiling, the plateau, then halving 8424 bytes */
+				assert_true(probes >= 1 && probes <= (k < 2 ? 10u : 14u));
 				if (path >= ceil) {
 					assert_int_equal(p.mtu, ceil);
 					assert_int_equal(probes, 1);
@@ -623,6 +628,77 @@ static void test_refused_during_search(void **state)
 	(void)state;
 }
 
+/* A jumbo interface with a 1500-byte host on the path, which says nothing:
+ * after the ceiling's timeout the plateau is probed and, once acked, used at
+ * once, while the search goes on above it; the result is the plateau itself.
+ * A path under the plateau is searched as before, the size in use unchanged
+ * until the end. */
+static void test_plateau(void **state)
+{
+	struct weft_pmtu p;
+	uint64_t now = T0;
+	uint32_t id;
+	size_t size;
+
+	weft_pmtu_init(&p, 8972, false, 1);
+	assert_int_equal(weft_pmtu_next_probe(&p, now, &id), 8972);
+	now += WEFT_PMTU_TIMEOUT_MS;
+	size = weft_pmtu_next_probe(&p, now, &id);
+	assert_int_equal(size, WEFT_PMTU_PLATEAU_IPV4);
+	assert_int_equal(p.mtu, 8972);
+	assert_true(weft_pmtu_ack(&p, id, (uint16_t)size, now + RTT));
+	assert_false(p.known);
+	assert_int_equal(p.mtu, WEFT_PMTU_PLATEAU_IPV4);
+	assert_int_equal(weft_pmtu_datagram_max(&p, 8972), WEFT_PMTU_PLATEAU_IPV4);
+	now += RTT;
+	(void)run_search(&p, WEFT_PMTU_PLATEAU_IPV4, false, &now);
+	assert_true(p.known);
+	assert_int_equal(p.mtu, WEFT_PMTU_PLATEAU_IPV4);
+
+	/* A 4000-byte path: the plateau first, a larger result at the end. */
+	now = T0;
+	weft_pmtu_init(&p, 8972, false, 1);
+	(void)run_search(&p, 4000, false, &now);
+	assert_true(p.mtu <= 4000 && 4000 - p.mtu < WEFT_PMTU_PRECISION);
+
+	/* Under the plateau (a 1400-byte tunnel): both lost, then halving,
+	 * and the acked sizes below the plateau are not used before the end. */
+	now = T0;
+	weft_pmtu_init(&p, 8972, false, 1);
+	assert_int_equal(weft_pmtu_next_probe(&p, now, &id), 8972);
+	weft_pmtu_send_failed(&p, now);
+	assert_int_equal(weft_pmtu_next_probe(&p, now, &id), WEFT_PMTU_PLATEAU_IPV4);
+	weft_pmtu_send_failed(&p, now);
+	size = weft_pmtu_next_probe(&p, now, &id);
+	assert_int_equal(size, WEFT_PMTU_FLOOR_IPV4 + (WEFT_PMTU_PLATEAU_IPV4 - WEFT_PMTU_FLOOR_IPV4) / 2);
+	assert_false(weft_pmtu_ack(&p, id, (uint16_t)size, now + RTT));
+	assert_int_equal(p.mtu, 8972);
+	now += RTT;
+	(void)run_search(&p, 1400, false, &now);
+	assert_true(p.mtu <= 1400 && 1400 - p.mtu < WEFT_PMTU_PRECISION);
+
+	/* IPv6: 1452. */
+	now = T0;
+	weft_pmtu_init(&p, 8952, true, 1);
+	assert_int_equal(weft_pmtu_next_probe(&p, now, &id), 8952);
+	weft_pmtu_send_failed(&p, now);
+	assert_int_equal(weft_pmtu_next_probe(&p, now, &id), WEFT_PMTU_PLATEAU_IPV6);
+
+	/* A recheck does not trade a good result for the plateau: the size in
+	 * use (4000 found above) was not lost. */
+	now = T0;
+	weft_pmtu_init(&p, 8972, false, 1);
+	(void)run_search(&p, 4000, true, &now);
+	size = p.mtu;
+	now = p.next_ms;
+	assert_int_equal(weft_pmtu_next_probe(&p, now, &id), 8972);
+	weft_pmtu_send_failed(&p, now);
+	assert_int_equal(weft_pmtu_next_probe(&p, now, &id), WEFT_PMTU_PLATEAU_IPV4);
+	assert_false(weft_pmtu_ack(&p, id, WEFT_PMTU_PLATEAU_IPV4, now + RTT));
+	assert_int_equal(p.mtu, size);
+	(void)state;
+}
+
 /* What the egress packs records up to, toward a peer. */
 static void test_datagram_max(void **state)
 {
@@ -670,6 +746,7 @@ int main(void)
 	    cmocka_unit_test(test_set_ceiling),
 	    cmocka_unit_test(test_ipv6_floor),
 	    cmocka_unit_test(test_tiny_ceiling),
+	    cmocka_unit_test(test_plateau),
 	    cmocka_unit_test(test_datagram_max),
 	    cmocka_unit_test(test_refused_after_search),
 	    cmocka_unit_test(test_refused_during_search),
