@@ -161,7 +161,7 @@ static const struct key_def schema[N_KEYS] = {
 	 .help = "Bridge to join; weftd plugs the veth pair <bridge>-br/<bridge>-dp into it."},
 	[K_MTU] = {.sect = S_NETWORK, .key = "mtu", CFG(T_MTU, mtu), .min = 576, .max = 9000,
 	 .def = "auto",
-	 .help = "Overlay MTU; auto = the underlay's MTU minus 63 (IPv4) or 83 (IPv6) bytes."},
+	 .help = "Overlay MTU; auto = the underlay's MTU minus 77 (IPv4) or 97 (IPv6) bytes."},
 	[K_UNDERLAY] = {.sect = S_NETWORK, .key = "underlay", .flags = F_EMPTY,
 	 CFG_STR(T_IFNAME, underlay, IFNAMSIZ - 1), .def = "",
 	 .differs_from = &schema[K_BRIDGE], .differs_why = "the underlay cannot be the bridge",
