@@ -28,8 +28,7 @@ struct queue {
 	uint64_t serial;	     /* the peer this queue holds datagrams for */
 	struct weft_udp_batch *batch; /* NULL until the slot first sends */
 	uint8_t *dgram;		     /* the open datagram, or NULL */
-	size_t cap;		     /* its largest size */
-	struct weft_wire_writer writer;
+	struct weft_wire_writer writer; /* its records: cap + DATA overhead is its largest size */
 	bool dirty;
 };
 
@@ -134,9 +133,8 @@ static int open_dgram(struct weft_egress *e, struct weft_peer *p, struct queue *
 		if (!q->dgram)
 			return -ENOBUFS;
 	}
-	q->cap = room < cap ? room : cap;
 	weft_wire_writer_init(&q->writer, q->dgram + WEFT_WIRE_DATA_HEADER_LEN,
-			      q->cap - WEFT_WIRE_DATA_OVERHEAD);
+			      (room < cap ? room : cap) - WEFT_WIRE_DATA_OVERHEAD);
 	mark_dirty(e, p, q);
 	return 0;
 }
@@ -175,7 +173,7 @@ static int reserve_in(struct weft_egress *e, struct weft_peer *p, uint8_t kind, 
 	int ret;
 
 	/* Opened for a larger path (a probe, or before the path shrank). */
-	if (q->dgram && q->cap > cap)
+	if (q->dgram && q->writer.cap + WEFT_WIRE_DATA_OVERHEAD > cap)
 		seal_dgram(p, q, now);
 	if (!q->dgram && (ret = open_dgram(e, p, q, cap)) < 0)
 		goto drop;

@@ -284,8 +284,10 @@ static void too_big(struct weft_router *r, struct frame_view *f, size_t limit, u
 			r->count.too_big_icmp6++;
 		return;
 	case WEFT_TOOBIG_FRAGMENT:
-		if (f->truncated || WEFT_FRAME_HDR_LEN + (size_t)mtu > r->d.max_frame_len)
+		if (f->truncated)
 			break;
+		/* Every limit is at most max_frame_len, the scratch's size. */
+		WEFT_BUG_ON(WEFT_FRAME_HDR_LEN + (size_t)mtu > r->d.max_frame_len);
 		if (weft_toobig_fragment(f->data, f->len, mtu, r->fragment, emit_fragment, &ctx) > 0) {
 			r->count.too_big_fragmented++;
 			return;
