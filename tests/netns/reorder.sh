@@ -26,12 +26,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/mesh.sh"
 WT_PREFIX=wtro$$-
-nfqtool=${top_builddir:-.}/tests/netns/nfqtool
-[ -x "$nfqtool" ] || nfqtool=$here/nfqtool
+nfqtool=$(test_tool nfqtool)
 
 mesh_test_begin iperf3 jq iptables python3 sha256sum
 now_ms() { date +%s%3N; }
-[ -x "$nfqtool" ] || skip "nfqtool is not built"
+[ -n "$nfqtool" ] || skip "nfqtool is not built"
 
 topo_create --hosts 2 --containers 1
 mesh_init

@@ -26,11 +26,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/mesh.sh"
 WT_PREFIX=wtsf$$-
-sftool=${top_builddir:-.}/tests/netns/sftool
-[ -x "$sftool" ] || sftool=$here/sftool
+sftool=$(test_tool sftool)
 
 mesh_test_begin iperf3 jq tcpdump tc python3 sha256sum nstat ethtool
-[ -x "$sftool" ] || skip "sftool is not built"
+[ -n "$sftool" ] || skip "sftool is not built"
 
 # ---- 1. the rings ---------------------------------------------------------------
 ns=${WT_PREFIX}r
@@ -64,9 +63,9 @@ ready() {
 topo_create --hosts 2 --containers 1 --no-bridge
 mesh_init
 
-# The helper the containers run: raw IP, big UDP, UDP segmentation, a file.
+# The helper the containers run: raw IP, big UDP, UDP segmentation.
 cat >"$WT_TMP/x.py" <<'EOF'
-import hashlib, socket, sys
+import socket, sys
 UDP_SEGMENT = 103
 cmd = sys.argv[1]
 def data(n, seed):
@@ -117,26 +116,8 @@ elif cmd == 'vlan-gso':    # ifname dst_mac src_mac: one tagged TCP superframe, 
     s.setsockopt(263, 15, 1)   # SOL_PACKET, PACKET_VNET_HDR
     s.bind((sys.argv[2], 0))
     s.send(vnet + frame)
-elif cmd == 'file-recv':   # port: SHA-256 of everything received
-    s = socket.socket(socket.AF_INET6 if ':' in sys.argv[3] else socket.AF_INET)
-    s.bind((sys.argv[3], int(sys.argv[2])))
-    s.listen(1)
-    c, _ = s.accept()
-    h = hashlib.sha256()
-    while True:
-        b = c.recv(1 << 20)
-        if not b:
-            break
-        h.update(b)
-    print(h.hexdigest())
-elif cmd == 'file-send':   # dst port file
-    s = socket.create_connection((sys.argv[2], int(sys.argv[3])))
-    with open(sys.argv[4], 'rb') as f:
-        s.sendall(f.read())
-    s.close()
 EOF
-head -c 24000000 /dev/urandom >"$WT_TMP/file"
-file_sum=$(sha256sum "$WT_TMP/file" | cut -d' ' -f1)
+mesh_file_make 24000000
 px() { local i=$1 j=$2; shift 2; c "$i" "$j" python3 "$WT_TMP/x.py" "$@"; }
 
 tcp_csum_errors() { # host: the container's TcpInCsumErrors since its start
@@ -215,14 +196,7 @@ run_mode() {
 	mesh_tcp 1 2 cont_ip6
 
 	# A file, byte for byte.
-	spawn filerecv c 2 1 python3 "$WT_TMP/x.py" file-recv 9000 0.0.0.0
-	wait_for 5 c 2 1 sh -c "ss -ltn | grep -q :9000" || fail "file receiver"
-	c 1 1 timeout 60 python3 "$WT_TMP/x.py" file-send "$(cont_ip 2 1)" 9000 "$WT_TMP/file" ||
-		fail "sending the file"
-	wait_for 10 sh -c "! kill -0 $(spawn_pid filerecv) 2>/dev/null" || fail "file receiver hangs"
-	got=$(tail -n 1 "$(spawn_log filerecv)")
-	[ "$got" = "$file_sum" ] || fail "file SHA-256 at h2c1 $got, sent $file_sum"
-	say "  24 MB file: SHA-256 matches"
+	mesh_file_across 1 2
 
 	errs=$(tcp_csum_errors 2)
 	[ "${errs:-0}" = 0 ] || fail "h2c1 counted $errs TCP checksum errors"
