@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The MEMBERS record (docs/protocol.md, section 13.3). One parser, parse_entry(),
+/* The MEMBERS record (docs/protocol.md, section 13.3) and the OBSERVED record
+ * (section 13.9), which shares its address encoding. One parser, parse_entry(),
  * serves both the check of a whole body and the reader that walks a checked
  * one, so the two cannot disagree on where an entry ends. The writer checks an
  * entry as strictly as the parser would, measures it and only then writes it:
@@ -250,4 +251,26 @@ int weft_gossip_writer_add(struct weft_gossip_writer *w, const struct weft_gossi
 size_t weft_gossip_writer_finish(struct weft_gossip_writer *w)
 {
 	return w->count ? w->len : 0;
+}
+
+size_t weft_gossip_observed_encode(uint8_t buf[static WEFT_OBSERVED_MAX_LEN],
+				   const union weft_sockaddr *a)
+{
+	if ((a->sa.sa_family != AF_INET && a->sa.sa_family != AF_INET6) ||
+	    weft_sockaddr_port(a) == 0)
+		return 0;
+	buf[0] = WEFT_OBSERVED_FORMAT;
+	return (size_t)(put_addr(buf + 1, a) - buf);
+}
+
+int weft_gossip_observed_parse(const uint8_t *body, size_t len, union weft_sockaddr *out)
+{
+	size_t step;
+
+	if (len < 1)
+		return -EINVAL;
+	if (body[0] != WEFT_OBSERVED_FORMAT)
+		return -EPROTONOSUPPORT;
+	step = parse_addr(body + 1, len - 1, out);
+	return step != 0 && step == len - 1 ? 0 : -EINVAL;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The MEMBERS record (docs/protocol.md, section 13.3): its codec. Pure
+/* The MEMBERS and OBSERVED records (docs/protocol.md, sections 13.3 and
+ * 13.9): their codecs. Pure
  * logic: the member table that merges entries is common/members.h. */
 #ifndef WEFT_GOSSIP_H
 #define WEFT_GOSSIP_H
@@ -70,6 +71,19 @@ void weft_gossip_writer_init(struct weft_gossip_writer *w, uint8_t *buf, size_t 
 int weft_gossip_writer_add(struct weft_gossip_writer *w, const struct weft_gossip_entry *e) WEFT_WUR;
 /* The body's length, 0 when no entry was added (send nothing then). */
 size_t weft_gossip_writer_finish(struct weft_gossip_writer *w);
+
+/* The OBSERVED record (section 13.9): the address the sender sees the
+ * receiver's datagrams come from, so that a member behind a NAT learns the
+ * address the others can reach it at. Body: format (1), one address. */
+#define WEFT_OBSERVED_FORMAT  1
+#define WEFT_OBSERVED_MAX_LEN (1 + 1 + 16 + 2)
+/* Writes the body for @a (AF_INET or AF_INET6, port != 0) into @buf (at least
+ * WEFT_OBSERVED_MAX_LEN bytes): its length, or 0 when @a cannot be sent. */
+size_t weft_gossip_observed_encode(uint8_t buf[static WEFT_OBSERVED_MAX_LEN],
+				   const union weft_sockaddr *a) WEFT_WUR;
+/* Parses a body into *@out: 0, -EPROTONOSUPPORT for an unknown format (skip
+ * it) or -EINVAL when it is not exactly one valid address. */
+int weft_gossip_observed_parse(const uint8_t *body, size_t len, union weft_sockaddr *out) WEFT_WUR;
 
 /* The member id of @key. */
 static inline const uint8_t *weft_gossip_id(const uint8_t *key)

@@ -736,6 +736,7 @@ static int open_data_path(struct weftd *d, char err[static WEFT_ERRLEN])
 				.identity = d->identity,
 				.peers = d->peers,
 				.egress = d->egress,
+				.handshakes = d->handshakes,
 				.max_datagram = d->max_datagram,
 				.bans = weft_membership_bans(d->membership),
 			    },

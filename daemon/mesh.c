@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The mesh. Every tick: our own entry is rebuilt from the live sessions
- * (links) and the addresses peers reached us at; routes are recomputed when
+ * (links), the addresses peers reached us at and those they say they see us
+ * at (OBSERVED, which each mesh peer is told in turn); routes are recomputed when
  * anything changed (at least once a second); every member the table holds
  * as reachable gets a peer (and so direct handshake attempts, up to the
  * cap); a peer without a direct session gets the first hop of its route as
@@ -26,6 +27,7 @@
 #include "common/wire.h"
 #include "daemon/clock.h"
 #include "daemon/egress.h"
+#include "daemon/handshakes.h"
 #include "daemon/identity.h"
 #include "daemon/log.h"
 #include "daemon/mesh.h"
@@ -115,9 +117,11 @@ static void add_addr(union weft_sockaddr *addrs, unsigned *n, const union weft_s
 		addrs[(*n)++] = *a;
 }
 
-/* Where we can be reached: the listen address when it names one, and each
- * address of ours that a peer's datagrams arrived at. Links: every member
- * we have a live session with. */
+/* Where we can be reached: the listen address when it names one, each
+ * address of ours that a peer's datagrams arrived at, then each address a
+ * peer says our datagrams come from (behind a NAT, the only ones a member
+ * elsewhere can reach; they go last, as a member tries them in order).
+ * Links: every member we have a live session with. */
 static void update_own(struct weft_mesh *m, uint64_t now)
 {
 	const union weft_sockaddr *listen = &m->d.cfg->listen.addr;
@@ -136,6 +140,11 @@ static void update_own(struct weft_mesh *m, uint64_t now)
 			add_addr(addrs, &n_addrs, &a);
 		if (n_links < WEFT_GOSSIP_MAX_LINKS)
 			memcpy(m->links[n_links++], p->remote_static, WEFT_GOSSIP_ID_LEN);
+	}
+	weft_peers_foreach(m->d.peers, p)
+	{
+		if (p->up && p->has_static && weft_sockaddr_is_set(&p->sees_us_at))
+			add_addr(addrs, &n_addrs, &p->sees_us_at);
 	}
 	if (weft_members_set_own(m->members, addrs, n_addrs,
 				 (const uint8_t(*)[WEFT_GOSSIP_ID_LEN])m->links, n_links, now))
@@ -201,16 +210,62 @@ static struct weft_peer *adopt(struct weft_mesh *m, const uint8_t key[static WEF
 	return p;
 }
 
-/* A learned peer whose handshakes go unanswered tries the member's next
- * gossiped address, one per attempt. */
+/* A learned peer whose HELLO goes unanswered sends it again to the
+ * member's next gossiped address, one address a try: the tries go at 0, 1,
+ * 2.5 and 5.5 s, so a member with two addresses (the one behind its NAT and
+ * the one the NAT shows) is tried at both within a second. Only while a
+ * HELLO is in flight: a CONFIRM goes where the WELCOME came from. */
 static void rotate_address(struct weft_peer *p, const struct weft_member *mb)
 {
-	if (p->configured || p->up || mb->n_addrs < 2 || p->init.hs ||
-	    p->init.attempts == p->addr_turn || p->init.attempts < 2)
+	if (p->configured || p->up || mb->n_addrs < 2 || !p->init.hs ||
+	    p->init.tries == p->addr_turn)
 		return;
-	p->addr_turn = p->init.attempts;
-	p->endpoint = mb->addrs[p->init.attempts % mb->n_addrs];
+	p->addr_turn = p->init.tries;
+	p->endpoint = mb->addrs[p->init.tries % mb->n_addrs];
 	memset(&p->local, 0, sizeof(p->local));
+}
+
+/* FNV-1a over @mb's addresses: tells a changed list from the one seen before. */
+static uint64_t addrs_hash(const struct weft_member *mb)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (unsigned i = 0; i < mb->n_addrs; i++) {
+		const union weft_sockaddr *a = &mb->addrs[i];
+		const uint8_t *b = (const uint8_t *)a;
+		size_t len = a->sa.sa_family == AF_INET ? sizeof(a->in4) : sizeof(a->in6);
+
+		for (size_t j = 0; j < len; j++)
+			h = (h ^ b[j]) * UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
+/* A learned peer without a session whose member now gossips other
+ * addresses (it was told where a NAT shows it, or it moved) tries one it
+ * was not trying, now, and its tries start quick again: the last address
+ * that differs from its endpoint, as a member lists what its peers told it
+ * last. Otherwise a peer in the slow wait of an unreachable one would try
+ * the new address only 30 s or more later. */
+static void follow_new_addresses(struct weft_mesh *m, struct weft_peer *p,
+				 const struct weft_member *mb, uint64_t now)
+{
+	uint64_t h = addrs_hash(mb);
+
+	if (h == p->addrs_hash)
+		return;
+	p->addrs_hash = h;
+	if (p->configured || p->up || !weft_sockaddr_is_set(&p->endpoint))
+		return;
+	for (unsigned i = mb->n_addrs; i-- > 0;) {
+		if (!weft_sockaddr_equal(&mb->addrs[i], &p->endpoint)) {
+			p->endpoint = mb->addrs[i];
+			memset(&p->local, 0, sizeof(p->local));
+			p->addr_turn = 0;
+			weft_handshakes_kick(m->d.handshakes, p, now);
+			return;
+		}
+	}
 }
 
 static void update_peers(struct weft_mesh *m, uint64_t now)
@@ -224,6 +279,8 @@ static void update_peers(struct weft_mesh *m, uint64_t now)
 		if (!mb->reachable || is_peer(m, mb->key, mb->nickname))
 			continue;
 		p = adopt(m, mb->key, mb->nickname, mb->n_addrs ? &mb->addrs[0] : NULL, now);
+		if (p)
+			p->addrs_hash = addrs_hash(mb);
 		if (p)
 			log_info("member %s (%s) learned by gossip%s", p->name, p->fingerprint,
 				 weft_sockaddr_is_set(&p->endpoint) ? "" : "; reached through relays");
@@ -246,8 +303,11 @@ static void update_peers(struct weft_mesh *m, uint64_t now)
 			log_info("peer %s is member %s", p->name, mb->nickname);
 			snprintf(p->name, sizeof(p->name), "%s", mb->nickname);
 		}
-		if (!weft_sockaddr_is_set(&p->endpoint) && mb->n_addrs && direct_allowed(m))
+		if (!weft_sockaddr_is_set(&p->endpoint) && mb->n_addrs && direct_allowed(m)) {
 			p->endpoint = mb->addrs[0];
+			p->addrs_hash = addrs_hash(mb);
+		}
+		follow_new_addresses(m, p, mb, now);
 		rotate_address(p, mb);
 	}
 }
@@ -301,6 +361,45 @@ void weft_mesh_receive(struct weft_mesh *m, struct weft_peer *from, const uint8_
 	}
 }
 
+void weft_mesh_observed(struct weft_mesh *m, struct weft_peer *from, const uint8_t *body,
+			size_t len)
+{
+	union weft_sockaddr seen;
+	int ret = weft_gossip_observed_parse(body, len, &seen);
+
+	m->count.observed_received++;
+	if (ret == -EPROTONOSUPPORT) {
+		m->count.observed_unknown++;
+		return;
+	}
+	if (ret < 0 || !from->has_static) {
+		m->count.observed_malformed++;
+		return;
+	}
+	from->sees_us_at = seen;
+}
+
+/* Tells @p where its datagrams come from, once per session generation and
+ * again whenever that changes (it roamed, or its NAT moved it). */
+static void tell_observed(struct weft_mesh *m, struct weft_peer *p, uint64_t now)
+{
+	uint8_t record[WEFT_OBSERVED_MAX_LEN], *body;
+	size_t len;
+
+	if (p->told_handshakes == p->count.handshakes &&
+	    weft_sockaddr_equal(&p->told_at, &p->endpoint))
+		return;
+	len = weft_gossip_observed_encode(record, &p->endpoint);
+	if (len == 0)
+		return; /* nowhere to tell */
+	if (weft_egress_reserve(m->d.egress, p, WEFT_WIRE_REC_OBSERVED, len, &body, now) < 0)
+		return; /* counted by the egress */
+	memcpy(body, record, len);
+	p->told_at = p->endpoint;
+	p->told_handshakes = p->count.handshakes;
+	m->count.observed_sent++;
+}
+
 /* The entries changed at or after @since (0: all) as MEMBERS records for @p. */
 static void gossip_to(struct weft_mesh *m, struct weft_peer *p, uint64_t since, uint64_t now)
 {
@@ -325,6 +424,7 @@ static void gossip(struct weft_mesh *m, uint64_t now)
 	{
 		if (!(p->capabilities & WEFT_HANDSHAKE_CAP_MESH) || !weft_peer_can_send(p, now))
 			continue;
+		tell_observed(m, p, now);
 		/* A new session: it may have missed everything. */
 		if (full || p->synced_handshakes != p->count.handshakes) {
 			gossip_to(m, p, 0, now);
@@ -491,6 +591,15 @@ void weft_mesh_forget(struct weft_mesh *m, const uint8_t key[static WEFT_KEY_LEN
 		m->file_dirty = true;
 		m->routes_dirty = true;
 	}
+}
+
+unsigned weft_mesh_own_addrs(const struct weft_mesh *m, union weft_sockaddr *out)
+{
+	struct weft_gossip_entry own;
+
+	weft_members_own(m->members, &own);
+	memcpy(out, own.addrs, own.n_addrs * sizeof(*out));
+	return own.n_addrs;
 }
 
 const uint8_t *weft_mesh_own_id(const struct weft_mesh *m)

@@ -15,6 +15,7 @@
 
 struct weft_config;
 struct weft_egress;
+struct weft_handshakes;
 struct weft_identity;
 struct weft_peer;
 struct weft_peers;
@@ -30,7 +31,11 @@ struct weft_peers;
 	X(REFUSED, gossip_refused)       /* entries local policy refuses */                        \
 	X(FULL, gossip_full)             /* new members beyond the table's room */                 \
 	X(OWN, gossip_own_bumped)        /* entries about us that made us bump our seq */          \
-	X(MEMBERS_LEARNED, members_learned) /* peers made for members learned by gossip */
+	X(MEMBERS_LEARNED, members_learned) /* peers made for members learned by gossip */  \
+	X(OBSERVED_SENT, observed_sent)     /* OBSERVED records: where we see a peer */            \
+	X(OBSERVED_RECEIVED, observed_received)                                                    \
+	X(OBSERVED_MALFORMED, observed_malformed) /* OBSERVED records ignored as invalid */        \
+	X(OBSERVED_UNKNOWN, observed_unknown)     /* OBSERVED records of an unknown format */
 /* clang-format on */
 struct weft_mesh_counters {
 	WEFT_MESH_COUNTER_LIST(WEFT_COUNTER_FIELD)
@@ -42,6 +47,7 @@ struct weft_mesh_deps {
 	const struct weft_identity *identity;
 	struct weft_peers *peers;
 	struct weft_egress *egress;
+	struct weft_handshakes *handshakes; /* kicked when a member gets a new address */
 	size_t max_datagram; /* the largest datagram toward peers */
 	const struct weft_banlist *bans; /* keys the operator banned: never members */
 };
@@ -63,6 +69,12 @@ void weft_mesh_receive(struct weft_mesh *m, struct weft_peer *from, const uint8_
 /* Our own entry, routes and relays, peers for new members, gossip out,
  * forgetting, the members file. */
 void weft_mesh_tick(struct weft_mesh *m, uint64_t now);
+/* An OBSERVED record from @from (docs/protocol.md 13.9): where it sees us. */
+void weft_mesh_observed(struct weft_mesh *m, struct weft_peer *from, const uint8_t *body,
+			size_t len);
+/* Our own entry's addresses, where members try to reach us: the number
+ * written to @out (at most WEFT_GOSSIP_MAX_ADDRS). */
+unsigned weft_mesh_own_addrs(const struct weft_mesh *m, union weft_sockaddr *out);
 
 /* Forgets the member with @key now (the operator banned it). */
 void weft_mesh_forget(struct weft_mesh *m, const uint8_t key[static WEFT_KEY_LEN]);

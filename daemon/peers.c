@@ -433,6 +433,8 @@ void weft_peer_received(struct weft_peer *p, struct weft_session *s, bool newest
 	p->last_rx_ms = now;
 	if (!p->up) {
 		p->up = true;
+		/* What it saw of us before may be stale: it tells again. */
+		memset(&p->sees_us_at, 0, sizeof(p->sees_us_at));
 		weft_peer_log(LOG_INFO, p, "peer %s (%s) is up", p->name, p->fingerprint);
 	}
 }

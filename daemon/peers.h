@@ -131,7 +131,14 @@ struct weft_peer {
 	bool in_mesh;
 	struct weft_peer *via;
 	uint64_t synced_handshakes; /* count.handshakes when the whole membership was last sent */
-	unsigned addr_turn;	    /* which gossiped address the next handshake tries */
+	unsigned addr_turn;	    /* init.tries when the endpoint last took the next address */
+	uint64_t addrs_hash;	    /* of the member's gossiped addresses when last looked at */
+	/* Where it last said (OBSERVED) our datagrams come from, since it
+	 * was last up (unset: not said), and where we last said we see it,
+	 * in the session generation count.handshakes then counted. */
+	union weft_sockaddr sees_us_at;
+	union weft_sockaddr told_at;
+	uint64_t told_handshakes;
 	/* The path toward it (daemon/paths.c), and the smallest datagram the
 	 * kernel refused as larger than its own path MTU since the last paths
 	 * tick (EMSGSIZE, noted by the egress; 0: none). */

@@ -632,6 +632,9 @@ static void deliver_records(struct weft_router *r, struct weft_peer *p, const ui
 		case WEFT_WIRE_REC_PROBE_ACK:
 			handle_probe_ack(r, p, rec.body, rec.len, now);
 			break;
+		case WEFT_WIRE_REC_OBSERVED:
+			weft_mesh_observed(r->d.mesh, p, rec.body, rec.len);
+			break;
 		default:
 			break; /* keepalive: its arrival already counted as life */
 		}

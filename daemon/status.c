@@ -98,6 +98,9 @@ static json_t *peer_json(const struct weft_peer *p, size_t max_frame_len, uint64
 	WEFT_PEER_COUNTER_LIST(PEER_COUNTER)
 #undef PEER_COUNTER
 	json_object_set_new(o, "drops", drops);
+	if (weft_sockaddr_is_set(&p->sees_us_at))
+		json_object_set_new(o, "sees_us_at",
+				    json_string(weft_sockaddr_format(endpoint, &p->sees_us_at)));
 	route_json(o, p, max_frame_len, now);
 	/* Whole, so that pinning it is one copy into a [peer] public_key. */
 	if (p->has_static || p->has_pin) {
@@ -197,6 +200,19 @@ static void counters_json(struct weftd *d, json_t *root)
 	json_object_set_new(root, "mesh", mesh);
 }
 
+/* Where members are told to reach us (our own gossip entry). */
+static json_t *addresses_json(const struct weftd *d)
+{
+	union weft_sockaddr addrs[WEFT_GOSSIP_MAX_ADDRS];
+	char text[WEFT_SOCKADDR_STRLEN];
+	unsigned n = weft_mesh_own_addrs(d->mesh, addrs);
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < n; i++)
+		json_array_append_new(a, json_string(weft_sockaddr_format(text, &addrs[i])));
+	return a;
+}
+
 json_t *weft_status_json(struct weftd *d)
 {
 	const struct weft_config *cfg = d->cfg;
@@ -210,6 +226,7 @@ json_t *weft_status_json(struct weftd *d)
 			 weft_sockaddr_format(listen, &cfg->listen.addr), "bridge", cfg->bridge,
 			 "mtu", (int)d->mtu, "uptime_s", (json_int_t)((now - d->started_ms) / 1000));
 	counters_json(d, root);
+	json_object_set_new(root, "addresses", addresses_json(d));
 	json_object_set_new(root, "drops", drops_json(&d->drops));
 	/* In the table's list order, oldest first (foreach goes the other way). */
 	for (unsigned i = 0; i < d->peers->n; i++)

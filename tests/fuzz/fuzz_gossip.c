@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* MEMBERS records on arbitrary input, then the member table fed with them.
- * Input: one control byte, then a record body. The control byte's low nibble
+ * Input: one control byte, then a record body (also tried as an OBSERVED
+ * body). The control byte's low nibble
  * picks the sender (the key of that entry, 15 or past the last: a key from
  * nowhere), its high nibble our own key (likewise), so the "about itself"
  * and "about us" rules are reached without guessing 32-byte keys.
@@ -146,6 +147,23 @@ static void check_encode(const struct weft_members *m, size_t cap)
 	check(weft_members_encode_done(m, cursor));
 }
 
+/* The same body as an OBSERVED record: accepted only when it is exactly a
+ * format byte and one address, which written again gives the same bytes. */
+static void check_observed(const uint8_t *body, size_t len)
+{
+	uint8_t again[WEFT_OBSERVED_MAX_LEN];
+	union weft_sockaddr a;
+	int ret = weft_gossip_observed_parse(body, len, &a);
+
+	check(ret == 0 || ret == -EINVAL || ret == -EPROTONOSUPPORT);
+	check((ret == -EPROTONOSUPPORT) == (len >= 1 && body[0] != WEFT_OBSERVED_FORMAT));
+	if (ret < 0)
+		return;
+	check(len == 8 || len == 20);
+	check(weft_gossip_observed_encode(again, &a) == len);
+	check(memcmp(again, body, len) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct weft_gossip_entry entries[WEFT_GOSSIP_MAX_ENTRIES];
@@ -161,6 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	body = data + 1;
 	len = size - 1;
+	check_observed(body, len);
 	n = weft_gossip_check(body, len);
 	check(n == -EINVAL || n == -EPROTONOSUPPORT || (n >= 1 && n <= 255));
 	/* The reader never overruns, accepted or not. */

@@ -91,6 +91,7 @@
 
 struct tally {
 	unsigned malformed, unknown, stale, conflict, own, relay_malformed, probe_malformed;
+	unsigned observed_malformed, observed_unknown;
 	unsigned frames, link_local, bad_source, too_big, bad_record, good;
 };
 
@@ -311,6 +312,8 @@ static const char *kind_name(uint8_t kind)
 		return "PROBE";
 	case WEFT_WIRE_REC_PROBE_ACK:
 		return "PROBE_ACK";
+	case WEFT_WIRE_REC_OBSERVED:
+		return "OBSERVED";
 	default:
 		return "?";
 	}
@@ -541,11 +544,37 @@ static void bad_relays_and_probes(struct member *m)
 	send_counted(m, probe, "probe_malformed", WEFT_WIRE_REC_PROBE_ACK, body, 7, "of 7 bytes");
 }
 
+/* OBSERVED bodies that say nothing usable (docs/protocol.md 13.9). */
+static void bad_observed(struct member *m)
+{
+	static const uint8_t v4[] = {WEFT_OBSERVED_FORMAT, 4, 10, 0, 0, 77, 0x1a, 0x7f, 0};
+	unsigned *bad = &m->t.observed_malformed;
+
+	memcpy(body, v4, sizeof(v4));
+	send_counted(m, bad, "observed_malformed", WEFT_WIRE_REC_OBSERVED, body, 0, "empty");
+	send_counted(m, bad, "observed_malformed", WEFT_WIRE_REC_OBSERVED, body, 1,
+		     "a format and no address");
+	send_counted(m, bad, "observed_malformed", WEFT_WIRE_REC_OBSERVED, body, 7,
+		     "an IPv4 address cut short");
+	send_counted(m, bad, "observed_malformed", WEFT_WIRE_REC_OBSERVED, body, 9,
+		     "a byte after the address");
+	body[1] = 5;
+	send_counted(m, bad, "observed_malformed", WEFT_WIRE_REC_OBSERVED, body, 8, "family 5");
+	body[1] = 4;
+	body[6] = body[7] = 0;
+	send_counted(m, bad, "observed_malformed", WEFT_WIRE_REC_OBSERVED, body, 8, "port 0");
+	memcpy(body, v4, sizeof(v4));
+	body[0] = WEFT_OBSERVED_FORMAT + 1;
+	send_counted(m, &m->t.observed_unknown, "observed_unknown", WEFT_WIRE_REC_OBSERVED, body,
+		     8, "format 2");
+}
+
 static void mode_garbage(struct member *m)
 {
 	garbage_records(m);
 	contradictions(m);
 	bad_relays_and_probes(m);
+	bad_observed(m);
 }
 
 /* ---- frames ----------------------------------------------------------------------------- */
@@ -773,9 +802,11 @@ int main(int argc, char **argv)
 		else
 			mode_garbage(&m);
 		printf("tally malformed=%u unknown=%u stale=%u conflict=%u own=%u "
-		       "relay_malformed=%u probe_malformed=%u\n",
+		       "relay_malformed=%u probe_malformed=%u observed_malformed=%u "
+		       "observed_unknown=%u\n",
 		       m.t.malformed, m.t.unknown, m.t.stale, m.t.conflict, m.t.own,
-		       m.t.relay_malformed, m.t.probe_malformed);
+		       m.t.relay_malformed, m.t.probe_malformed, m.t.observed_malformed,
+		       m.t.observed_unknown);
 	}
 	weft_session_free(m.session);
 	close(m.fd);

@@ -11,10 +11,13 @@
 # wrapping valid entries of "partial-N" members), one of format 2; another
 # ghost entry, then the same seq with another nickname, an older seq; an
 # entry about h2 itself with seq 2^62; RELAYs with 0 and 9 hops left and one
-# too short for a frame, a short PROBE and PROBE_ACKs of the wrong size.
+# too short for a frame, a short PROBE and PROBE_ACKs of the wrong size;
+# OBSERVED records empty, without an address, cut short, with a trailing
+# byte, family 5, port 0, and one of format 2.
 # Asserted: an idle mesh bumps no member's own seq (else no count below can be
 # exact); per round, each of h2's counters (gossip_malformed, _unknown,
-# _stale, _conflict, _own_bumped, relay_malformed, probe_malformed) grew by
+# _stale, _conflict, _own_bumped, relay_malformed, probe_malformed,
+# observed_malformed, observed_unknown) grew by
 # exactly what member says it sent, gossip_refused, gossip_full,
 # members_learned and the relay counters not at all, nor any gossip counter at
 # h1; h2's peers are h1 and mallory only (no ghost: nobody links to it), h1's
@@ -80,13 +83,15 @@ declare -A AT=(
 	[relay_unknown_origin]=.router.relay_unknown_origin
 	[relay_no_route]=.router.relay_no_route
 	[probes_answered]=.router.probes_answered
+	[observed_malformed]=.mesh.observed_malformed
+	[observed_unknown]=.mesh.observed_unknown
 )
 COUNTERS="malformed unknown stale conflict own relay_malformed probe_malformed refused full
 	members_learned relay_delivered relay_forwarded relay_unknown_origin relay_no_route
-	probes_answered"
+	probes_answered observed_malformed observed_unknown"
 # At h1, which only ever hears h2's word: no gossip counter moves.
 H1_COUNTERS="malformed unknown stale conflict own refused full members_learned relay_malformed
-	probe_malformed"
+	probe_malformed observed_malformed observed_unknown"
 
 # ---- member -------------------------------------------------------------------------
 
@@ -115,7 +120,8 @@ run_member() {
 arrived() {
 	[ "$(now_delta 2 "$1" .mesh.gossip_records_received)" -ge "$N_MEMBERS" ] &&
 		[ "$(now_delta 2 "$1" .router.relay_malformed)" -ge "${T[relay_malformed]}" ] &&
-		[ "$(now_delta 2 "$1" .router.probe_malformed)" -ge "${T[probe_malformed]}" ]
+		[ "$(now_delta 2 "$1" .router.probe_malformed)" -ge "${T[probe_malformed]}" ] &&
+		[ "$(now_delta 2 "$1" .mesh.observed_malformed)" -ge "${T[observed_malformed]:-0}" ]
 }
 
 # round MODE: member sends MODE; every counter at h2 grew by its tally, none
@@ -150,6 +156,8 @@ round() {
 	expect "$mode: h1's peers are h2 ($(peer_names "a1_$mode"))" [ "$(peer_names "a1_$mode")" = h2 ]
 	expect "$mode: no ghost among h2's peers" \
 		[ "$(val "a2_$mode" '[.peers[].name | select(startswith("ghost"))] | length')" = 0 ]
+	expect "$mode: h2 gossips the addresses it did ($(val "a2_$mode" '.addresses | join(" ")'))" \
+		[ "$(val "b2_$mode" '.addresses | join(" ")')" = "$(val "a2_$mode" '.addresses | join(" ")')" ]
 	expect "$mode: both daemons alive" alive_daemons
 }
 

@@ -1,19 +1,27 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Hosts behind NAT. h3 and h4 each sit behind a router of their own that
-# masquerades (nftables `masquerade`, the home-router or cloud-NAT-gateway
-# case): nobody can open a flow toward them, and they know only the seed h1.
-# Every member must still reach every other, the NATed pair directly (both
-# sides send, so each NAT lets the other in) or through a relay, and traffic
-# must cross between every pair of containers. Then r3's public address
-# changes (a new lease: the kernel drops r3's NAT bindings with it), and the
-# mesh must follow h3 to its new address without anyone restarting.
+# Hosts behind NAT. h3 and h4 each sit behind a router of their own, and
+# they know only the seed h1 (h2 too). Two kinds of router:
+#
+# 1. One-to-one NAT (a cloud VM's public address, or a port forwarded to
+#    the host): h3 is 10.3.0.2 on its own side and 10.0.0.13 to everyone
+#    else. h3 cannot know that address itself; the peers that see its
+#    datagrams tell it (OBSERVED, docs/protocol.md 13.9), it gossips it, and
+#    h4 reaches h3 there directly, as h3 reaches h4: no pair is relayed.
+# 2. Masquerade (a home router, a NAT gateway): nobody can open a flow toward
+#    h3 or h4. Linux's masquerade also defeats both sides sending at once
+#    (each router's conntrack entry for the other's first datagram takes
+#    the port its own host's flow needs, so it picks another port), so h3
+#    and h4 reach each other through a relay. Every pair of containers must
+#    still talk. Then r3's public address changes (a new lease: the kernel
+#    drops r3's NAT bindings with it), and the mesh must follow h3 to its new
+#    address without anyone restarting.
 #
 #   weftd(h1) 10.0.0.1   weftd(h2) 10.0.0.2             ul0: 10.0.0.0/24
 #        │                    │
 #   ─────┴──────── ul0 ───────┴─────┬───────────────┬────
 #                          10.0.0.13 wan0       10.0.0.14 wan0
-#                              r3 (masquerade)      r4 (masquerade)
+#                                  r3                    r4
 #                          10.3.0.1 lan0         10.4.0.1 lan0
 #                               │                     │
 #                          weftd(h3) 10.3.0.2    weftd(h4) 10.4.0.2
@@ -24,17 +32,17 @@ set -eu
 mesh_test_begin ping jq nft iperf3 python3
 BUDGET=${BUDGET:-240}
 
-topo_create --hosts 4 --containers 1 --no-bridge
-
 ns_router() { printf '%sr%s' "$WT_PREFIX" "$1"; }
 r() { local i=$1; shift; ip netns exec "$(ns_router "$i")" "$@"; }
 
-# behind_nat I: move host I off ul0 behind router rI, which masquerades
-# 10.I.0.0/24 as 10.0.0.(10+I) on ul0.
+# behind_nat I KIND: move host I off ul0 behind router rI, which shows
+# 10.I.0.2 on ul0 as 10.0.0.(10+I): KIND static (one-to-one, both ways) or
+# masquerade (outgoing flows only).
 behind_nat() {
-	local i=$1 rn h
+	local i=$1 kind=$2 rn h pub
 	rn=$(ns_router "$i")
 	h=$(ns_host "$i")
+	pub=10.0.0.$((10 + i))
 	ip netns add "$rn"
 	r "$i" sysctl -qw net.ipv4.ip_forward=1
 	ip -n "$rn" link set lo up
@@ -46,44 +54,120 @@ behind_nat() {
 	ip -n "$rn" link set lan0 up
 	ul ip link add "r$i" type veth peer name wan0 netns "$rn"
 	ul ip link set "r$i" master ul0 up
-	ip -n "$rn" addr add "10.0.0.$((10 + i))/24" dev wan0
+	ip -n "$rn" addr add "$pub/24" dev wan0
 	ip -n "$rn" link set wan0 up
 	ip -n "$h" addr flush dev eth0
 	ip -n "$h" addr add "10.$i.0.2/24" dev eth0
 	ip -n "$h" route add default via "10.$i.0.1"
-	r "$i" nft -f - <<-'NFT'
-		table ip nat {
-			chain post {
-				type nat hook postrouting priority 100; policy accept;
-				oifname "wan0" masquerade
+	if [ "$kind" = static ]; then
+		r "$i" nft -f - <<-NFT
+			table ip nat {
+				chain pre {
+					type nat hook prerouting priority -100; policy accept;
+					iifname "wan0" ip daddr $pub dnat to 10.$i.0.2
+				}
+				chain post {
+					type nat hook postrouting priority 100; policy accept;
+					oifname "wan0" ip saddr 10.$i.0.2 snat to $pub
+				}
 			}
-		}
-	NFT
+		NFT
+	else
+		r "$i" nft -f - <<-'NFT'
+			table ip nat {
+				chain post {
+					type nat hook postrouting priority 100; policy accept;
+					oifname "wan0" masquerade
+				}
+			}
+		NFT
+	fi
 }
-behind_nat 3
-behind_nat 4
 
-# h2, h3 and h4 know only the seed; h3 and h4 listen on their private address.
-export MESH_SEED=1
-mesh_init
-for i in 1 2 3 4; do mesh_config "$i"; done
+# nat_mesh KIND: four hosts, h3 and h4 behind KIND routers; h2, h3 and h4
+# know only the seed; h3 and h4 listen on their private address.
+nat_mesh() {
+	local i
+	topo_create --hosts 4 --containers 1 --no-bridge
+	behind_nat 3 "$1"
+	behind_nat 4 "$1"
+	# New keys: no member may remember the first phase's.
+	rm -f "$WT_TMP"/h*.members "$WT_TMP"/h*.timestamps "$WT_TMP"/h*.banned
+	mesh_init
+	for i in 1 2 3 4; do MESH_SEED=1 mesh_config "$i"; done
+	for i in 3 4; do
+		sed -i "s/^listen = .*/listen = 10.$i.0.2:6783/" "$WT_TMP/h$i.conf"
+	done
+	mesh_start_all
+}
+
+# Every container pings every other.
+ping_all() {
+	local i j
+	for i in 1 2 3 4; do
+		for j in 1 2 3 4; do
+			[ "$i" = "$j" ] && continue
+			c "$i" 1 ping -c 3 -i 0.2 -W 2 -q "$(cont_ip "$j" 1)" >/dev/null ||
+				fail "$1: h${i}c1 cannot ping h${j}c1"
+		done
+	done
+}
+
+# Nothing authentic was refused anywhere: the NATs changed addresses, not bytes.
+no_bad_datagrams() {
+	local i bad
+	for i in 1 2 3 4; do
+		bad=$(mesh_status "$i" | jq '[.peers[].drops | .bad_record, .malformed, .replayed, .auth_failed] | add')
+		[ "$bad" = 0 ] || fail "h$i dropped $bad datagrams or records as bad: $(mesh_status "$i" | jq -c '[.peers[] | {name, drops}]')"
+	done
+}
+
+# ---- 1. one-to-one NAT: every pair direct -------------------------------------
+nat_mesh static
+t0=$SECONDS
+mesh_wait_all_up 10 "one-to-one NAT"
+say "one-to-one NAT: every member has a direct session with every other after $((SECONDS - t0)) s"
 for i in 3 4; do
-	sed -i "s/^listen = .*/listen = 10.$i.0.2:6783/" "$WT_TMP/h$i.conf"
+	addrs=$(mesh_status "$i" | jq -c .addresses)
+	case $addrs in
+	*"\"10.0.0.$((10 + i)):6783\""*) ;;
+	*) fail "h$i gossips $addrs, not the address the others see it at" ;;
+	esac
+	[ "$(mesh_peer_get 1 "$i" sees_us_at)" = "10.0.0.1:6783" ] ||
+		fail "h1's peer h$i says it sees h1 at $(mesh_peer_get 1 "$i" sees_us_at)"
 done
-mesh_start_all
+for i in 1 2 4; do
+	ep=$(mesh_peer_get "$i" 3 endpoint)
+	[ "$ep" = 10.0.0.13:6783 ] || fail "h$i has h3 at '$ep', not 10.0.0.13:6783"
+done
+[ "$(mesh_peer_get 3 4 route)" = direct ] || fail "h3 reaches h4 $(mesh_peer_get 3 4 route)"
+ping_all "one-to-one NAT"
+mesh_tcp 3 4
+mesh_tcp 4 3
+no_bad_datagrams
+for i in 1 2 3 4; do
+	n=$(mesh_counter "$i" mesh observed_malformed)
+	[ "$n" = 0 ] || fail "h$i counted $n malformed OBSERVED records"
+done
+say "one-to-one NAT: h3 and h4 gossip their public addresses and talk directly"
+mesh_stop_all
+topo_destroy
+
+# ---- 2. masquerade: the NATed pair relayed ------------------------------------
+nat_mesh masquerade
 
 # Every member has a session with each public host.
 for i in 1 2 3 4; do
 	for j in 1 2; do
-		[ "$i" = "$j" ] || mesh_wait_up "$i" "$j" 30 || fail "behind NAT: h$i has no session with h$j"
+		[ "$i" = "$j" ] || mesh_wait_up "$i" "$j" 30 || fail "masquerade: h$i has no session with h$j"
 	done
 done
 for i in 3 4; do
 	for j in 1 2; do
-		mesh_wait_up "$j" "$i" 10 || fail "behind NAT: h$j has no session with h$i"
+		mesh_wait_up "$j" "$i" 10 || fail "masquerade: h$j has no session with h$i"
 	done
 done
-say "every member has a session with each public host"
+say "masquerade: every member has a session with each public host"
 # h3 and h4 reach each other, directly or relayed.
 reached() {
 	wait_for "$3" sh -c "'$WEFTCTL' -s '$WT_TMP/h$1.sock' status --json |
@@ -107,19 +191,8 @@ done
 route34=$(mesh_peer_get 3 4 route)
 say "h3 -> h4: route $route34 ($(mesh_peer_get 3 4 endpoint))"
 
-# Every container pings every other.
-ping_all() {
-	local i j
-	for i in 1 2 3 4; do
-		for j in 1 2 3 4; do
-			[ "$i" = "$j" ] && continue
-			c "$i" 1 ping -c 3 -i 0.2 -W 2 -q "$(cont_ip "$j" 1)" >/dev/null ||
-				fail "$1: h${i}c1 cannot ping h${j}c1"
-		done
-	done
-}
-ping_all "behind NAT"
-say "every container pings every other"
+ping_all "masquerade"
+say "masquerade: every container pings every other"
 
 mesh_tcp 3 4
 mesh_tcp 4 3
@@ -142,6 +215,9 @@ for i in 1 2; do
 		fail "h$i still has h3 at $(mesh_peer_get "$i" 3 endpoint) after r3's new address"
 done
 say "h1 and h2 followed h3 to 10.0.0.23 within $((SECONDS - moved)) s"
+wait_for 10 sh -c "'$WEFTCTL' -s '$WT_TMP/h3.sock' status --json |
+	jq -e '.addresses | index(\"10.0.0.23:6783\")' >/dev/null" ||
+	fail "h3 gossips $(mesh_status 3 | jq -c .addresses), not its new public address"
 
 wait_for 40 c 3 1 ping -c 1 -W 1 -q "$(cont_ip 4 1)" ||
 	fail "h3c1 cannot reach h4c1 after r3's new address"
@@ -155,11 +231,7 @@ for i in 1 2; do
 	moves=$(mesh_peer_get "$i" 3 endpoint_moves)
 	[ "$moves" -ge 1 ] || fail "h$i counted no endpoint move of h3"
 done
-# Nothing authentic was refused anywhere: the NAT changed addresses, not bytes.
-for i in 1 2 3 4; do
-	bad=$(mesh_status "$i" | jq '[.peers[].drops | .bad_record, .malformed, .replayed, .auth_failed] | add')
-	[ "$bad" = 0 ] || fail "h$i dropped $bad datagrams or records as bad: $(mesh_status "$i" | jq -c '[.peers[] | {name, drops}]')"
-done
+no_bad_datagrams
 mesh_stop_all
 in_time
 say "PASS"

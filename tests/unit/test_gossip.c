@@ -601,6 +601,61 @@ static void test_id(void **state)
 	assert_int_equal(WEFT_GOSSIP_ENTRY_MIN_LEN, 44);
 }
 
+/* ---- OBSERVED (docs/protocol.md 13.9) ------------------------------------------------ */
+
+/* The vectors of docs/protocol.md 13.9: 198.51.100.7 port 6783, and
+ * 2001:db8::1 port 51820. */
+static const uint8_t observed4[8] = {0x01, 0x04, 0xc6, 0x33, 0x64, 0x07, 0x1a, 0x7f};
+static const uint8_t observed6[20] = {0x01, 0x06, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00,
+				      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xca, 0x6c};
+
+static void test_observed_vectors(void **state)
+{
+	union weft_sockaddr a4, a6, got;
+	uint8_t buf[WEFT_OBSERVED_MAX_LEN];
+
+	(void)state;
+	v4(&a4, "198.51.100.7", 6783);
+	v6(&a6, "2001:db8::1", 51820);
+	assert_int_equal(weft_gossip_observed_encode(buf, &a4), sizeof(observed4));
+	assert_memory_equal(buf, observed4, sizeof(observed4));
+	assert_int_equal(weft_gossip_observed_encode(buf, &a6), sizeof(observed6));
+	assert_memory_equal(buf, observed6, sizeof(observed6));
+	assert_int_equal(weft_gossip_observed_parse(observed4, sizeof(observed4), &got), 0);
+	assert_true(weft_sockaddr_equal(&got, &a4));
+	assert_int_equal(weft_gossip_observed_parse(observed6, sizeof(observed6), &got), 0);
+	assert_true(weft_sockaddr_equal(&got, &a6));
+}
+
+static void test_observed_bad(void **state)
+{
+	uint8_t b[WEFT_OBSERVED_MAX_LEN + 1];
+	union weft_sockaddr got, none;
+
+	(void)state;
+	memcpy(b, observed4, sizeof(observed4));
+	assert_int_equal(weft_gossip_observed_parse(b, 0, &got), -EINVAL);
+	assert_int_equal(weft_gossip_observed_parse(b, 1, &got), -EINVAL);	/* no address */
+	assert_int_equal(weft_gossip_observed_parse(b, 7, &got), -EINVAL);	/* short */
+	b[8] = 0;
+	assert_int_equal(weft_gossip_observed_parse(b, 9, &got), -EINVAL);	/* a byte after it */
+	b[0] = 2;
+	assert_int_equal(weft_gossip_observed_parse(b, 8, &got), -EPROTONOSUPPORT);
+	b[0] = 1;
+	b[1] = 5;
+	assert_int_equal(weft_gossip_observed_parse(b, 8, &got), -EINVAL);	/* family */
+	b[1] = 4;
+	b[6] = b[7] = 0;
+	assert_int_equal(weft_gossip_observed_parse(b, 8, &got), -EINVAL);	/* port 0 */
+	memcpy(b, observed6, sizeof(observed6));
+	assert_int_equal(weft_gossip_observed_parse(b, 8, &got), -EINVAL);	/* IPv6, cut */
+	/* Nothing to send: no address, or port 0. */
+	memset(&none, 0, sizeof(none));
+	assert_int_equal(weft_gossip_observed_encode(b, &none), 0);
+	v4(&none, "198.51.100.7", 0);
+	assert_int_equal(weft_gossip_observed_encode(b, &none), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -618,6 +673,8 @@ int main(void)
 	    cmocka_unit_test(test_writer_nobufs),
 	    cmocka_unit_test(test_writer_einval),
 	    cmocka_unit_test(test_id),
+	    cmocka_unit_test(test_observed_vectors),
+	    cmocka_unit_test(test_observed_bad),
 	};
 
 	return cmocka_run_group_tests(tests, setup_keys, NULL);
