@@ -656,10 +656,12 @@ static void handle_welcome(struct weft_handshakes *h, const struct weft_wire_msg
 		weft_peer_end_initiation(h->d.peers, p);
 		return;
 	}
-	/* The WELCOME is authenticated: answer, and from now on send, from
-	 * the address it came to. */
-	p->local = dg->local;
-	send_datagram(h, buf, len, dg->src, &p->local);
+	/* The WELCOME is authenticated: answer it, and from now on send, to
+	 * where it came from (protocol.md 5.3; our HELLO may have gone to
+	 * several of a member's addresses in turn) and from the address it
+	 * came to. */
+	weft_peer_set_endpoint(p, dg->src, &dg->local);
+	send_datagram(h, buf, len, &p->endpoint, &p->local);
 	peer_heard(p, now);
 	weft_peer_learn_key(p, remote);
 	/* Its WELCOME is stamped from the same counter as its HELLOs: the bar

@@ -211,6 +211,22 @@ static void print_macs(json_t *macs)
 					      (long long)num(m, "idle_s"));
 }
 
+/* Where members are told to reach this host (its gossiped addresses). */
+static void print_addresses(json_t *addrs)
+{
+	size_t i;
+	json_t *a;
+
+	printf("addresses");
+	json_array_foreach(addrs, i, a)
+	{
+		const char *text = json_string_value(a);
+
+		printf(" %s", text ? text : "?");
+	}
+	printf("%s\n", json_array_size(addrs) ? "" : " none yet");
+}
+
 static void print_status(json_t *st, const char *what)
 {
 	if (!strcmp(what, "status")) {
@@ -219,6 +235,7 @@ static void print_status(json_t *st, const char *what)
 		       str(st, "bridge"), (long long)num(st, "mtu"),
 		       (long long)num(st, "uptime_s"));
 		printf("public key %s\n", str(st, "public_key"));
+		print_addresses(json_object_get(st, "addresses"));
 		print_counters("capture", json_object_get(st, "capture"));
 		print_counters("inject", json_object_get(st, "inject"));
 		print_counters("udp", json_object_get(st, "udp"));

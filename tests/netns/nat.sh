@@ -133,6 +133,8 @@ for i in 3 4; do
 	*"\"10.0.0.$((10 + i)):6783\""*) ;;
 	*) fail "h$i gossips $addrs, not the address the others see it at" ;;
 	esac
+	"$WEFTCTL" -s "$WT_TMP/h$i.sock" status | grep -q "^addresses .*10\.0\.0\.$((10 + i)):6783" ||
+		fail "weftctl status on h$i does not show 10.0.0.$((10 + i)):6783 among its addresses"
 	[ "$(mesh_peer_get 1 "$i" sees_us_at)" = "10.0.0.1:6783" ] ||
 		fail "h1's peer h$i says it sees h1 at $(mesh_peer_get 1 "$i" sees_us_at)"
 done
