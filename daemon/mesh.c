@@ -279,13 +279,13 @@ static void update_peers(struct weft_mesh *m, uint64_t now)
 		if (!mb->reachable || is_peer(m, mb->key, mb->nickname))
 			continue;
 		p = adopt(m, mb->key, mb->nickname, mb->n_addrs ? &mb->addrs[0] : NULL, now);
-		if (p)
-			p->addrs_hash = addrs_hash(mb);
-		if (p)
-			log_info("member %s (%s) learned by gossip%s", p->name, p->fingerprint,
-				 weft_sockaddr_is_set(&p->endpoint) ? "" : "; reached through relays");
-		else
+		if (!p) {
 			m->count.gossip_full++;
+			continue;
+		}
+		p->addrs_hash = addrs_hash(mb);
+		log_info("member %s (%s) learned by gossip%s", p->name, p->fingerprint,
+			 weft_sockaddr_is_set(&p->endpoint) ? "" : "; reached through relays");
 	}
 	weft_peers_foreach(ps, p)
 	{
