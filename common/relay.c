@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "common/frame.h"
 #include "common/relay.h"
 
@@ -49,4 +50,26 @@ void weft_relay_put_header(uint8_t hdr[static WEFT_RELAY_HDR_LEN],
 	memmove(hdr + OFF_DST, dst, WEFT_GOSSIP_ID_LEN);
 	memmove(hdr + OFF_ORIGIN, origin, WEFT_GOSSIP_ID_LEN);
 	hdr[OFF_HOPS] = hops;
+}
+
+void weft_relay_put_too_big(uint8_t body[static WEFT_RELAY_TOO_BIG_LEN],
+			    const uint8_t dst[static WEFT_GOSSIP_ID_LEN], uint16_t frame_max)
+{
+	memcpy(body, dst, WEFT_GOSSIP_ID_LEN);
+	weft_put_be16(body + WEFT_GOSSIP_ID_LEN, frame_max);
+}
+
+int weft_relay_parse_too_big(const uint8_t *body, size_t len, const uint8_t **dst,
+			     uint16_t *frame_max)
+{
+	uint16_t max;
+
+	if (len != WEFT_RELAY_TOO_BIG_LEN)
+		return -EINVAL;
+	max = weft_get_be16(body + WEFT_GOSSIP_ID_LEN);
+	if (max < WEFT_RELAY_TOO_BIG_MIN)
+		return -EINVAL;
+	*dst = body;
+	*frame_max = max;
+	return 0;
 }

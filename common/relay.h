@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The RELAY record (docs/protocol.md, section 13.5): a frame for another
- * member, carried through this one. */
+ * member, carried through this one; and RELAY_TOO_BIG (section 13.10), a
+ * relay's answer to a frame it could not pass on. */
 #ifndef WEFT_RELAY_H
 #define WEFT_RELAY_H
 
@@ -29,5 +30,18 @@ int weft_relay_parse(struct weft_relay *r, const uint8_t *body, size_t len) WEFT
 void weft_relay_put_header(uint8_t hdr[static WEFT_RELAY_HDR_LEN],
 			   const uint8_t dst[static WEFT_GOSSIP_ID_LEN],
 			   const uint8_t origin[static WEFT_GOSSIP_ID_LEN], uint8_t hops);
+
+/* RELAY_TOO_BIG (section 13.10): a relay could not pass a frame on to
+ * @dst, whose path from it carries frames of at most @frame_max bytes.
+ * Body: destination id (8), largest frame (2, big-endian). A largest frame
+ * below WEFT_RELAY_TOO_BIG_MIN (an IPv4 minimum datagram and its Ethernet
+ * header) is not a value a path can have. */
+#define WEFT_RELAY_TOO_BIG_LEN (WEFT_GOSSIP_ID_LEN + 2)
+#define WEFT_RELAY_TOO_BIG_MIN (576 + 14)
+void weft_relay_put_too_big(uint8_t body[static WEFT_RELAY_TOO_BIG_LEN],
+			    const uint8_t dst[static WEFT_GOSSIP_ID_LEN], uint16_t frame_max);
+/* 0 with *@dst (a view into @body) and *@frame_max set, or -EINVAL. */
+int weft_relay_parse_too_big(const uint8_t *body, size_t len, const uint8_t **dst,
+			     uint16_t *frame_max) WEFT_WUR;
 
 #endif

@@ -235,6 +235,7 @@ int weft_wire_records_next(struct weft_wire_records *it, struct weft_wire_record
 		case WEFT_WIRE_REC_PROBE:
 		case WEFT_WIRE_REC_PROBE_ACK:
 		case WEFT_WIRE_REC_OBSERVED:
+		case WEFT_WIRE_REC_RELAY_TOO_BIG:
 			/* Their bodies are their modules' to check (common/gossip,
 			 * relay, pmtu). */
 			return 1;

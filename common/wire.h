@@ -144,9 +144,11 @@ enum weft_wire_record_kind {
 	WEFT_WIRE_REC_PROBE = 18,    /* path MTU probe (common/pmtu.h) */
 	WEFT_WIRE_REC_PROBE_ACK = 19,
 	WEFT_WIRE_REC_OBSERVED = 20, /* where the sender sees us (common/gossip.h) */
+	/* a relay could not pass our frame on: too big (common/relay.h) */
+	WEFT_WIRE_REC_RELAY_TOO_BIG = 21,
 };
 /* 0 and 4..15 are reserved for this protocol version's future use, 16..127 for
- * control records (16..20 defined above), 128..255 for experiments. A
+ * control records (16..21 defined above), 128..255 for experiments. A
  * receiver skips every kind it does not know by its length. */
 #define WEFT_WIRE_REC_CONTROL_MIN 16
 #define WEFT_WIRE_REC_CONTROL_MAX 127

@@ -35,6 +35,12 @@ void weft_paths_tick(struct weft_peers *ps, struct weft_egress *e, size_t max_da
 		size_t was = p->pmtu.mtu, size;
 		uint32_t id;
 
+		/* A relay's word ages like a probed size: after it, the frames
+		 * go at our own path's size again, and the relay answers again
+		 * if its path on is still smaller. */
+		if (p->relay_frame_max && now >= p->relay_limit_until_ms)
+			p->relay_frame_max = 0;
+
 		if (!(p->capabilities & WEFT_HANDSHAKE_CAP_MESH) || !weft_peer_can_send(p, now))
 			continue;
 		if (!p->pmtu.ceiling)
@@ -73,7 +79,28 @@ size_t weft_path_frame_max(const struct weft_peer *p, size_t max_frame_len)
 size_t weft_path_frame_max_via(const struct weft_peer *p, const struct weft_peer *via,
 			       size_t max_frame_len)
 {
+	size_t frame;
+
 	if (!via)
 		return weft_path_frame_max(p, max_frame_len);
-	return weft_path_frame_max(via, max_frame_len) - WEFT_RELAY_HDR_LEN;
+	frame = weft_path_frame_max(via, max_frame_len) - WEFT_RELAY_HDR_LEN;
+	/* The relay's own path on may be smaller than ours to it. */
+	if (p->relay_frame_max && p->relay_limit_serial == via->serial &&
+	    p->relay_frame_max < frame)
+		frame = p->relay_frame_max;
+	return frame;
+}
+
+void weft_paths_relay_limit(struct weft_peer *p, const struct weft_peer *relay, size_t frame_max,
+			    uint64_t now)
+{
+	bool same = p->relay_frame_max && p->relay_limit_serial == relay->serial;
+
+	if (same && frame_max >= p->relay_frame_max)
+		return;
+	weft_peer_log(LOG_INFO, p, "peer %s: relay %s passes frames of at most %zu bytes on to it",
+		      p->name, relay->name, frame_max);
+	p->relay_frame_max = frame_max;
+	p->relay_limit_serial = relay->serial;
+	p->relay_limit_until_ms = now + WEFT_PATHS_RELAY_LIMIT_MS;
 }

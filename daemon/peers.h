@@ -144,6 +144,13 @@ struct weft_peer {
 	 * tick (EMSGSIZE, noted by the egress; 0: none). */
 	struct weft_pmtu pmtu;
 	size_t refused_size;
+	/* What the relay with serial relay_limit_serial said it can pass on
+	 * to it (RELAY_TOO_BIG, protocol.md 13.10): its largest frame, kept
+	 * until relay_limit_until_ms (0: nothing said). */
+	size_t relay_frame_max;
+	uint64_t relay_limit_serial;
+	uint64_t relay_limit_until_ms;
+	uint64_t relay_too_big_told_ms; /* as a relay: when we last told it so */
 
 	uint64_t last_rx_ms; /* last authenticated datagram */
 	uint64_t last_tx_ms;

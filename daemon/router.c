@@ -521,6 +521,57 @@ static void deliver_frame(struct weft_router *r, struct weft_peer *p, const uint
 }
 
 /* A RELAY record from @from: ours to deliver, or to pass on (never back). */
+/* The largest frame we can pass on to @to: it goes on in a RELAY record
+ * to the next hop, @to itself or @via. */
+static size_t relay_frame_max(const struct weft_router *r, const struct weft_peer *to,
+			      const struct weft_peer *via)
+{
+	return weft_path_frame_max_via(to, via ? via : to, r->d.max_frame_len);
+}
+
+/* A frame relayed to us for @to that our path on cannot carry: refused,
+ * and the member it came from told the largest that passes (at most every
+ * RELAY_TOO_BIG_GAP_MS per destination: a burst of them is one answer), so
+ * that it answers its own senders with the size (protocol.md 13.10). */
+#define RELAY_TOO_BIG_GAP_MS 100
+static void relay_too_big(struct weft_router *r, struct weft_peer *from, struct weft_peer *to,
+			  const struct weft_peer *via, const uint8_t *dst, uint64_t now)
+{
+	size_t max = relay_frame_max(r, to, via);
+	uint8_t *body;
+
+	r->count.relay_too_big++;
+	if (max < WEFT_RELAY_TOO_BIG_MIN || max > UINT16_MAX ||
+	    (to->relay_too_big_told_ms && now - to->relay_too_big_told_ms < RELAY_TOO_BIG_GAP_MS))
+		return;
+	if (weft_egress_reserve(r->d.egress, from, WEFT_WIRE_REC_RELAY_TOO_BIG,
+				WEFT_RELAY_TOO_BIG_LEN, &body, now) < 0)
+		return;
+	weft_relay_put_too_big(body, dst, (uint16_t)max);
+	to->relay_too_big_told_ms = now;
+}
+
+/* A relay of ours says it cannot pass frames as large as ours on to a
+ * member: frames to that member through it stay within its size. */
+static void handle_relay_too_big(struct weft_router *r, struct weft_peer *from,
+				 const uint8_t *body, size_t len, uint64_t now)
+{
+	struct weft_peer *to, *via = NULL;
+	const uint8_t *dst;
+	uint16_t max;
+
+	if (weft_relay_parse_too_big(body, len, &dst, &max) < 0) {
+		r->count.relay_malformed++;
+		return;
+	}
+	to = weft_peers_find_id(r->d.peers, dst);
+	/* Only the relay we use for it speaks for the path on. */
+	if (!to || !weft_peer_route(to, now, &via) || via != from)
+		return;
+	weft_paths_relay_limit(to, from, max, now);
+	r->count.relay_limited++;
+}
+
 static void handle_relay(struct weft_router *r, struct weft_peer *from, const uint8_t *body,
 			 size_t len, uint64_t now)
 {
@@ -546,6 +597,10 @@ static void handle_relay(struct weft_router *r, struct weft_peer *from, const ui
 	to = weft_peers_find_id(r->d.peers, rl.dst);
 	if (rl.hops <= 1 || !to || to == from || !weft_peer_route(to, now, &via) || via == from) {
 		r->count.relay_no_route++;
+		return;
+	}
+	if (rl.frame_len > relay_frame_max(r, to, via)) {
+		relay_too_big(r, from, to, via, rl.dst, now);
 		return;
 	}
 	if (weft_egress_reserve(r->d.egress, via ? via : to, WEFT_WIRE_REC_RELAY, len, &out, now) <
@@ -634,6 +689,9 @@ static void deliver_records(struct weft_router *r, struct weft_peer *p, const ui
 			break;
 		case WEFT_WIRE_REC_OBSERVED:
 			weft_mesh_observed(r->d.mesh, p, rec.body, rec.len);
+			break;
+		case WEFT_WIRE_REC_RELAY_TOO_BIG:
+			handle_relay_too_big(r, p, rec.body, rec.len, now);
 			break;
 		default:
 			break; /* keepalive: its arrival already counted as life */

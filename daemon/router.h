@@ -52,6 +52,8 @@ struct weft_router_deps {
 	X(RELAY_MALFORMED, relay_malformed)                                                        \
 	X(RELAY_UNKNOWN_ORIGIN, relay_unknown_origin)                                              \
 	X(RELAY_NO_ROUTE, relay_no_route)                                                          \
+	X(RELAY_TOO_BIG, relay_too_big) /* others' frames too big for our path on: refused, told */ \
+	X(RELAY_LIMITED, relay_limited) /* RELAY_TOO_BIG records taken from our relays */         \
 	X(TOO_BIG_ICMP4, too_big_icmp4)  /* "fragmentation needed" answered */                    \
 	X(TOO_BIG_ICMP6, too_big_icmp6)  /* "packet too big" answered */                          \
 	X(TOO_BIG_FRAGMENTED, too_big_fragmented) /* IPv4 packets fragmented */                   \

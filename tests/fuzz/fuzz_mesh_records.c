@@ -65,6 +65,25 @@ static void check_relay(const uint8_t *data, size_t size)
 	check(memcmp(hdr, data, sizeof(hdr)) == 0);
 }
 
+/* The same bytes as a RELAY_TOO_BIG body: accepted exactly when 10 bytes
+ * long with a plausible size, and written again byte for byte. */
+static void check_relay_too_big(const uint8_t *data, size_t size)
+{
+	uint8_t again[WEFT_RELAY_TOO_BIG_LEN];
+	const uint8_t *dst = NULL;
+	uint16_t max = 0;
+	int ret = weft_relay_parse_too_big(data, size, &dst, &max);
+
+	check(ret == 0 || ret == -EINVAL);
+	check((ret == 0) == (size == WEFT_RELAY_TOO_BIG_LEN &&
+			     ((data[8] << 8) | data[9]) >= WEFT_RELAY_TOO_BIG_MIN));
+	if (ret < 0)
+		return;
+	check(dst == data && max >= WEFT_RELAY_TOO_BIG_MIN);
+	weft_relay_put_too_big(again, dst, max);
+	check(memcmp(again, data, sizeof(again)) == 0);
+}
+
 static void check_probe_records(const uint8_t *data, size_t size)
 {
 	uint8_t body[WEFT_PMTU_ACK_LEN];
@@ -236,6 +255,7 @@ static void run_script(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_relay(data, size);
+	check_relay_too_big(data, size);
 	check_probe_records(data, size);
 	run_script(data, size);
 	return 0;

@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(r == 1 || r == -EINVAL);
 		check(rec.kind == WEFT_WIRE_REC_FRAME || rec.kind == WEFT_WIRE_REC_FRAME_PARTIAL ||
 		      rec.kind == WEFT_WIRE_REC_KEEPALIVE ||
-		      (rec.kind >= WEFT_WIRE_REC_MEMBERS && rec.kind <= WEFT_WIRE_REC_OBSERVED));
+		      (rec.kind >= WEFT_WIRE_REC_MEMBERS && rec.kind <= WEFT_WIRE_REC_RELAY_TOO_BIG));
 		check(rec.body >= data + WEFT_WIRE_RECORD_HEADER_LEN &&
 		      rec.body + rec.len <= data + size);
 		if (r == 1 && (rec.kind == WEFT_WIRE_REC_FRAME ||

@@ -152,6 +152,46 @@ static void test_forward_in_place(void **state)
 	assert_memory_equal(body + 17, vector + 17, sizeof(vector) - 17);
 }
 
+/* ---- RELAY_TOO_BIG (docs/protocol.md 13.10) ------------------------------------------- */
+
+/* The vector of docs/protocol.md 13.10: destination 01 ... 08 (dst above), 1321 bytes. */
+static const uint8_t too_big_vector[WEFT_RELAY_TOO_BIG_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 0x05, 0x29};
+
+static void test_too_big_vector(void **state)
+{
+	uint8_t body[WEFT_RELAY_TOO_BIG_LEN];
+	const uint8_t *got = NULL;
+	uint16_t max = 0;
+
+	(void)state;
+	weft_relay_put_too_big(body, dst, 1321);
+	assert_memory_equal(body, too_big_vector, sizeof(body));
+	assert_int_equal(weft_relay_parse_too_big(too_big_vector, 10, &got, &max), 0);
+	assert_ptr_equal(got, too_big_vector);
+	assert_int_equal(max, 1321);
+}
+
+static void test_too_big_bad(void **state)
+{
+	uint8_t body[WEFT_RELAY_TOO_BIG_LEN + 1];
+	const uint8_t *got = NULL;
+	uint16_t max = 0;
+
+	(void)state;
+	memcpy(body, too_big_vector, sizeof(too_big_vector));
+	body[WEFT_RELAY_TOO_BIG_LEN] = 0;
+	assert_int_equal(weft_relay_parse_too_big(body, 9, &got, &max), -EINVAL);
+	assert_int_equal(weft_relay_parse_too_big(body, 11, &got, &max), -EINVAL);
+	assert_int_equal(weft_relay_parse_too_big(body, 0, &got, &max), -EINVAL);
+	/* 589 is below any path (576 + 14), 590 is the least. */
+	body[8] = 0x02;
+	body[9] = 0x4d;
+	assert_int_equal(weft_relay_parse_too_big(body, 10, &got, &max), -EINVAL);
+	body[9] = 0x4e;
+	assert_int_equal(weft_relay_parse_too_big(body, 10, &got, &max), 0);
+	assert_int_equal(max, 590);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +202,8 @@ int main(void)
 	    cmocka_unit_test(test_views),
 	    cmocka_unit_test(test_roundtrip),
 	    cmocka_unit_test(test_forward_in_place),
+	    cmocka_unit_test(test_too_big_vector),
+	    cmocka_unit_test(test_too_big_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -424,7 +424,7 @@ static void test_records_iterate(void **state)
 
 	put_rec(&p, WEFT_WIRE_REC_FRAME, 14, 0xa1);
 	put_rec(&p, WEFT_WIRE_REC_KEEPALIVE, 0, 0);
-	put_rec(&p, 21, 5, 0xcc);    /* a control record we do not know yet */
+	put_rec(&p, 22, 5, 0xcc);    /* a control record we do not know yet */
 	put_rec(&p, 0, 0, 0);	     /* reserved kind, empty */
 	put_rec(&p, 255, 300, 0xdd); /* experimental */
 	put_rec(&p, WEFT_WIRE_REC_FRAME, 1500, 0xa2);
@@ -460,7 +460,7 @@ static void test_records_mesh_kinds(void **state)
 {
 	static const uint8_t kinds[] = {WEFT_WIRE_REC_MEMBERS, WEFT_WIRE_REC_RELAY,
 					WEFT_WIRE_REC_PROBE, WEFT_WIRE_REC_PROBE_ACK,
-					WEFT_WIRE_REC_OBSERVED};
+					WEFT_WIRE_REC_OBSERVED, WEFT_WIRE_REC_RELAY_TOO_BIG};
 	uint8_t plain[256], *p = plain;
 	struct weft_wire_records it;
 	struct weft_wire_record rec;
