@@ -30,6 +30,9 @@
 #   mesh_file_across I J [ADDR_FN]
 #                           that file from hIc1 to hJc1 over one TCP connection;
 #                           fails unless the SHA-256 received matches
+#   mesh_block I J          drop weft's UDP between hosts I and J on the underlay
+#                           bridge (nftables table bridge wtblock)
+#   mesh_unblock            lift that block
 
 : "${WEFTD:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/daemon/weftd}"
 WEFTCTL=${WEFTCTL:-$(dirname "$WEFTD")/weftctl}
@@ -205,3 +208,17 @@ s.close()' "$dst" "$WT_TMP/file" || fail "sending the file h${from}c1 -> h${to}c
 		fail "file h${from}c1 -> h${to}c1 ($addr): SHA-256 $got received, $MESH_FILE_SUM sent"
 	say "  $(stat -c %s "$WT_TMP/file")-byte file h${from}c1 -> h${to}c1 ($addr): SHA-256 matches"
 }
+
+mesh_block() {
+	ul nft -f - <<-NFT
+		table bridge wtblock {
+			chain forward {
+				type filter hook forward priority 0; policy accept;
+				ip saddr $(host_ip "$1") ip daddr $(host_ip "$2") udp dport 6783 drop
+				ip saddr $(host_ip "$2") ip daddr $(host_ip "$1") udp dport 6783 drop
+			}
+		}
+	NFT
+}
+
+mesh_unblock() { ul nft delete table bridge wtblock; }

@@ -22,18 +22,8 @@ mesh_init
 mesh_start_all
 mesh_wait_all_up 15 "before the block"
 
-block() {
-	ul nft -f - <<-'NFT'
-		table bridge wtblock {
-			chain forward {
-				type filter hook forward priority 0; policy accept;
-				ip saddr 10.0.0.2 ip daddr 10.0.0.3 udp dport 6783 drop
-				ip saddr 10.0.0.3 ip daddr 10.0.0.2 udp dport 6783 drop
-			}
-		}
-	NFT
-}
-unblock() { ul nft delete table bridge wtblock; }
+block() { mesh_block 2 3; }
+unblock() { mesh_unblock; }
 
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 route_of() { mesh_peer_get "$1" "$2" route; }

@@ -23,15 +23,7 @@ ul ip link set h3 mtu 1400
 mesh_init
 mesh_start_all
 mesh_wait_all_up 15 "before the block"
-ul nft -f - <<-'NFT'
-	table bridge wtblock {
-		chain forward {
-			type filter hook forward priority 0; policy accept;
-			ip saddr 10.0.0.2 ip daddr 10.0.0.3 udp dport 6783 drop
-			ip saddr 10.0.0.3 ip daddr 10.0.0.2 udp dport 6783 drop
-		}
-	}
-NFT
+mesh_block 2 3
 wait_for 30 sh -c "'$WEFTCTL' -s '$WT_TMP/h2.sock' status --json |
 	jq -e '.peers[] | select(.name == \"h3\") | .route == \"relayed\" and .via == \"h1\"' >/dev/null" ||
 	fail "h2 does not reach h3 through h1: $(mesh_status 2 | jq -c '.peers[] | select(.name == "h3")')"
