@@ -520,7 +520,6 @@ static void deliver_frame(struct weft_router *r, struct weft_peer *p, const uint
 	}
 }
 
-/* A RELAY record from @from: ours to deliver, or to pass on (never back). */
 /* The largest frame we can pass on to @to: it goes on in a RELAY record
  * to the next hop, @to itself or @via. */
 static size_t relay_frame_max(const struct weft_router *r, const struct weft_peer *to,
@@ -530,14 +529,14 @@ static size_t relay_frame_max(const struct weft_router *r, const struct weft_pee
 }
 
 /* A frame relayed to us for @to that our path on cannot carry: refused,
- * and the member it came from told the largest that passes (at most every
- * RELAY_TOO_BIG_GAP_MS per destination: a burst of them is one answer), so
- * that it answers its own senders with the size (protocol.md 13.10). */
+ * and the member it came from told the largest that passes, @max (at most
+ * every RELAY_TOO_BIG_GAP_MS per destination: a burst of them is one
+ * answer), so that it answers its own senders with the size (protocol.md
+ * 13.10). */
 #define RELAY_TOO_BIG_GAP_MS 100
 static void relay_too_big(struct weft_router *r, struct weft_peer *from, struct weft_peer *to,
-			  const struct weft_peer *via, const uint8_t *dst, uint64_t now)
+			  size_t max, const uint8_t *dst, uint64_t now)
 {
-	size_t max = relay_frame_max(r, to, via);
 	uint8_t *body;
 
 	r->count.relay_too_big++;
@@ -572,12 +571,14 @@ static void handle_relay_too_big(struct weft_router *r, struct weft_peer *from,
 	r->count.relay_limited++;
 }
 
+/* A RELAY record from @from: ours to deliver, or to pass on (never back). */
 static void handle_relay(struct weft_router *r, struct weft_peer *from, const uint8_t *body,
 			 size_t len, uint64_t now)
 {
 	struct weft_peer *to, *via = NULL;
 	struct weft_relay rl;
 	uint8_t *out;
+	size_t max;
 
 	if (weft_relay_parse(&rl, body, len) < 0) {
 		r->count.relay_malformed++;
@@ -599,8 +600,9 @@ static void handle_relay(struct weft_router *r, struct weft_peer *from, const ui
 		r->count.relay_no_route++;
 		return;
 	}
-	if (rl.frame_len > relay_frame_max(r, to, via)) {
-		relay_too_big(r, from, to, via, rl.dst, now);
+	max = relay_frame_max(r, to, via);
+	if (rl.frame_len > max) {
+		relay_too_big(r, from, to, max, rl.dst, now);
 		return;
 	}
 	if (weft_egress_reserve(r->d.egress, via ? via : to, WEFT_WIRE_REC_RELAY, len, &out, now) <
