@@ -21,12 +21,15 @@
 # (c) h3 → h1, the pinger's host (h2c1 pings now): h1's weftd drops its
 #     remote entry (moved home), h2 and h3 map it to h1, h1c1 reaches it
 #     through the bridge alone.
-# (d) h1 → h2, back out of a host where it was local: h1 maps it to h2.
+# (d) h1 → h2, back out of a host where it was local, announced the way QEMU
+#     announces a migrated guest (a RARP broadcast): h1 maps it to h2, and so
+#     does h3, which no frame of the mover but the RARP reaches (h1's bridge
+#     floods h1c1's pings while it has no entry, but the replies are unicast).
 # IPv6 reaches it after every move, with no announcement of its own.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mesh.sh"
-mesh_test_begin ping arping jq iperf3
+mesh_test_begin ping arping jq iperf3 python3
 BUDGET=150
 
 topo_create --hosts 3 --containers 1 --no-bridge
@@ -64,6 +67,20 @@ move_to() {
 announce() {
 	wait_for 5 sh -c "ip -n '$MV_NS' link show eth0 | grep -q LOWER_UP" || fail "mover's eth0 has no carrier"
 	mv arping -q -U -c 1 -I eth0 "$MV_IP" || true
+}
+
+# announce_rarp: the announcement QEMU sends after a live migration, a RARP
+# request (ethertype 0x8035) from the guest's MAC to broadcast, with no IP.
+announce_rarp() {
+	wait_for 5 sh -c "ip -n '$MV_NS' link show eth0 | grep -q LOWER_UP" || fail "mover's eth0 has no carrier"
+	mv python3 -c '
+import socket, struct, sys
+mac = bytes.fromhex(sys.argv[1].replace(":", ""))
+rarp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 3) + mac + bytes(4) + mac + bytes(4)
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+s.send((b"\xff" * 6 + mac + b"\x80\x35" + rarp).ljust(60, b"\0"))' "$MV_MAC" ||
+		fail "could not send the RARP announcement"
 }
 
 # mac_at I: the peer host I's weftd maps the mover's MAC to (empty: none).
@@ -160,18 +177,18 @@ c 1 1 ping -c 20 -i 0.01 -q -n "$MV_IP" >/dev/null || fail "(c) h1c1 -> the move
 tx2=$(mesh_peer_get 1 3 tx_frames)
 [ $((tx2 - tx1)) -lt 5 ] || fail "(c) 20 pings between h1c1 and the mover on h1 sent $((tx2 - tx1)) frames to h3"
 
-# ---- (d) h1 → h2: out of the host where it was local ------------------------------
+# ---- (d) h1 → h2: out of the host where it was local, announced by RARP -----------
 ping_start 1
 sleep 1
 move_to 2
 mark=$(now_s)
-announce
+announce_rarp
 gap_after "$(spawn_log ping1)" "$mark" "(d) h1 -> h2"
 gap_d=$MOVE_GAP_MS
 kill_spawned ping1
 expect_mapped "(d) on h2"
 every_container_reaches "(d) on h2"
-say "(d) h1 -> h2: first reply to h1c1 ${gap_d} ms after the announcement; h1 and h3 map it to h2"
+say "(d) h1 -> h2: first reply to h1c1 ${gap_d} ms after the RARP announcement; h1 and h3 map it to h2"
 
 mesh_stop_all
 in_time
