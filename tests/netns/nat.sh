@@ -26,6 +26,10 @@
 #                               │                     │
 #                          weftd(h3) 10.3.0.2    weftd(h4) 10.4.0.2
 #   containers: hIc1 = 192.168.77.I1/24; h2, h3, h4 name only h1
+#
+# 3. Both behind one masquerading router, on one LAN (an office, a home, a
+#    cloud subnet behind one NAT gateway): h3 and h4 must find each other on
+#    the LAN, directly, while the public hosts see both at r3's address.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mesh.sh"
@@ -46,12 +50,13 @@ behind_nat() {
 	ip netns add "$rn"
 	r "$i" sysctl -qw net.ipv4.ip_forward=1
 	ip -n "$rn" link set lo up
-	# The host's underlay cable now ends at the router, not at ul0.
-	ul ip link set "h$i" nomaster
-	ul ip link set "h$i" netns "$rn"
-	ip -n "$rn" link set "h$i" name lan0
+	# The host's underlay cable now ends at the router's LAN bridge, not at ul0.
+	ip -n "$rn" link add lan0 type bridge
 	ip -n "$rn" addr add "10.$i.0.1/24" dev lan0
 	ip -n "$rn" link set lan0 up
+	ul ip link set "h$i" nomaster
+	ul ip link set "h$i" netns "$rn"
+	ip -n "$rn" link set "h$i" master lan0 up
 	ul ip link add "r$i" type veth peer name wan0 netns "$rn"
 	ul ip link set "r$i" master ul0 up
 	ip -n "$rn" addr add "$pub/24" dev wan0
@@ -84,19 +89,44 @@ behind_nat() {
 	fi
 }
 
-# nat_mesh KIND: four hosts, h3 and h4 behind KIND routers; h2, h3 and h4
-# know only the seed; h3 and h4 listen on their private address.
+# join_lan I R: move host I off ul0 onto router rR's LAN, as 10.R.0.I.
+join_lan() {
+	local i=$1 rt=$2 h
+	h=$(ns_host "$i")
+	ul ip link set "h$i" nomaster
+	ul ip link set "h$i" netns "$(ns_router "$rt")"
+	ip -n "$(ns_router "$rt")" link set "h$i" master lan0 up
+	ip -n "$h" addr flush dev eth0
+	ip -n "$h" addr add "10.$rt.0.$i/24" dev eth0
+	ip -n "$h" route add default via "10.$rt.0.1"
+}
+
+# private_addr I: where host I listens: 10.I.0.2 behind a router of its own,
+# 10.3.0.4 for h4 on r3's LAN (KIND shared).
+private_addr() {
+	if [ "$1" = 4 ] && [ "$NAT_KIND" = shared ]; then echo 10.3.0.4; else echo "10.$1.0.2"; fi
+}
+
+# nat_mesh KIND: four hosts, h3 and h4 behind KIND routers (static or
+# masquerade), or both on one LAN behind r3's masquerade (shared); h2, h3
+# and h4 know only the seed; h3 and h4 listen on their private address.
 nat_mesh() {
 	local i
+	NAT_KIND=$1
 	topo_create --hosts 4 --containers 1 --no-bridge
-	behind_nat 3 "$1"
-	behind_nat 4 "$1"
+	if [ "$1" = shared ]; then
+		behind_nat 3 masquerade
+		join_lan 4 3
+	else
+		behind_nat 3 "$1"
+		behind_nat 4 "$1"
+	fi
 	# New keys: no member may remember the first phase's.
 	rm -f "$WT_TMP"/h*.members "$WT_TMP"/h*.timestamps "$WT_TMP"/h*.banned
 	mesh_init
 	for i in 1 2 3 4; do MESH_SEED=1 mesh_config "$i"; done
 	for i in 3 4; do
-		sed -i "s/^listen = .*/listen = 10.$i.0.2:6783/" "$WT_TMP/h$i.conf"
+		sed -i "s/^listen = .*/listen = $(private_addr "$i"):6783/" "$WT_TMP/h$i.conf"
 	done
 	mesh_start_all
 }
@@ -234,6 +264,42 @@ for i in 1 2; do
 	[ "$moves" -ge 1 ] || fail "h$i counted no endpoint move of h3"
 done
 no_bad_datagrams
+mesh_stop_all
+topo_destroy
+
+# ---- 3. two hosts behind one masquerading router: direct on their LAN ---------
+# h3 and h4 share r3's LAN (10.3.0.2 and 10.3.0.4) and public address. Each
+# gossips its LAN address before the public one the seed sees, so they find
+# each other on the LAN, with no hairpin through the router.
+nat_mesh shared
+for i in 1 2 3 4; do
+	for j in 1 2; do
+		[ "$i" = "$j" ] || mesh_wait_up "$i" "$j" 30 || fail "shared NAT: h$i has no session with h$j"
+	done
+done
+t0=$SECONDS
+mesh_wait_up 3 4 15 || fail "shared NAT: h3 has no session with h4: $(mesh_status 3 | jq -c '.peers[] | select(.name == "h4")')"
+mesh_wait_up 4 3 15 || fail "shared NAT: h4 has no session with h3"
+say "shared NAT: h3 and h4 have a session $((SECONDS - t0)) s after the public ones"
+for i in 3 4; do
+	j=$((7 - i))
+	[ "$(mesh_peer_get "$i" "$j" route)" = direct ] ||
+		fail "shared NAT: h$i reaches h$j $(mesh_peer_get "$i" "$j" route), not directly"
+	[ "$(mesh_peer_get "$i" "$j" endpoint)" = "$(private_addr "$j"):6783" ] ||
+		fail "shared NAT: h$i has h$j at $(mesh_peer_get "$i" "$j" endpoint), not on the LAN at $(private_addr "$j"):6783"
+done
+# The public hosts see both behind r3's one address, on two ports.
+p3=$(mesh_peer_get 1 3 endpoint)
+p4=$(mesh_peer_get 1 4 endpoint)
+case "$p3 $p4" in
+"10.0.0.13:"*" 10.0.0.13:"*) [ "$p3" != "$p4" ] || fail "shared NAT: h1 has h3 and h4 both at $p3" ;;
+*) fail "shared NAT: h1 has h3 at $p3 and h4 at $p4, not both behind 10.0.0.13" ;;
+esac
+ping_all "shared NAT"
+mesh_tcp 3 4
+mesh_tcp 4 1
+no_bad_datagrams
+say "shared NAT: h3 and h4 talk directly on their LAN; h1 sees them at $p3 and $p4"
 mesh_stop_all
 in_time
 say "PASS"
