@@ -48,9 +48,9 @@ small_mtu=$((1423 - v6))
 counter() { mesh_counter "$1" router "$2"; }
 csum_errors() { c "$1" 1 nstat -az TcpInCsumErrors | awk '/TcpInCsumErrors/ { print $2 }'; }
 
-# ---- MTU and its edge (superframes on, the default) -------------------------------
-mesh_config 1
-mesh_config 2
+# ---- MTU and its edge (superframes on, the default, said so for WT_SUPERFRAMES) ---
+mesh_config 1 "[socket]" "superframes = yes"
+mesh_config 2 "[socket]" "superframes = yes"
 mesh_start_all
 mesh_wait_all_up 15
 for i in 1 2; do

@@ -63,9 +63,24 @@ mesh_endpoint() {
 }
 
 # mesh_config I [extra lines for [network]...]
+# WT_SUPERFRAMES=yes|no in the environment puts `superframes = ...' in every
+# configuration whose lines do not set it already, so that the whole suite
+# runs with superframes off (`WT_SUPERFRAMES=no make check`).
 mesh_config() {
-	local i=$1 j
+	local i=$1 j line extra=() socket=0
 	shift
+	for line in "$@"; do
+		extra+=("$line")
+		if [ "$line" = "[socket]" ]; then
+			socket=1
+			[ -z "${WT_SUPERFRAMES:-}" ] || printf '%s\n' "$@" | grep -q '^superframes' ||
+				extra+=("superframes = $WT_SUPERFRAMES")
+		fi
+	done
+	if [ "$socket" = 0 ] && [ -n "${WT_SUPERFRAMES:-}" ]; then
+		extra+=("[socket]" "superframes = $WT_SUPERFRAMES")
+	fi
+	set -- ${extra[@]+"${extra[@]}"}
 	{
 		printf '[network]\nname = mesh\nnickname = h%d\nsecret_file = %s/secret\n' "$i" "$WT_TMP"
 		printf 'private_key_file = %s/h%d.key\n' "$WT_TMP" "$i"
@@ -73,7 +88,6 @@ mesh_config() {
 		printf 'banned_file = %s/h%d.banned\n' "$WT_TMP" "$i"
 		printf 'timestamps_file = %s/h%d.timestamps\n' "$WT_TMP" "$i"
 		printf 'listen = %s\nbridge = %s\n' "$(mesh_endpoint "$i")" "$WT_BRIDGE"
-		local line
 		for line in "$@"; do printf '%s\n' "$line"; done
 		printf '[timers]\nkeepalive_interval = 2\npeer_timeout = 8\ngossip_interval = 5\n'
 		printf '[control]\nsocket = %s/h%d.sock\n' "$WT_TMP" "$i"
