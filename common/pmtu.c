@@ -19,6 +19,16 @@
  * probe costs WEFT_PMTU_TIMEOUT_MS), and an acked smaller size is not used
  * early, since the containers told of it keep it for minutes.
  *
+ * Between searches the size in use is confirmed: a probe of that size every
+ * WEFT_PMTU_CONFIRM_MS while datagrams larger than the floor go (sent()),
+ * and at once again when one is lost. A router that drops what its next hop
+ * cannot carry without sending ICMP (or whose ICMP is filtered) leaves no
+ * other trace: every datagram near the old size vanishes until the recheck,
+ * ten minutes on. WEFT_PMTU_CONFIRM_TRIES lost in a row (random loss takes
+ * three probes a second apart rarely: 1e-6 at 1 %) start a search below the
+ * size in use, as a refused size does; a false alarm costs a search and at
+ * most WEFT_PMTU_PRECISION bytes until the recheck.
+ *
  * next_ms is 0 while a search runs (init and set_ceiling have no clock, so
  * they only mark it); a finished search sets it to now + RECHECK, never 0.
  * A search finishes only in settle(), after an ack or a loss (or at once for
@@ -86,6 +96,8 @@ static void restart(struct weft_pmtu *p)
 	p->lost = 0;
 	p->in_flight = false;
 	p->next_ms = 0;
+	p->confirming = false;
+	p->misses = 0;
 }
 
 /* Finishes the search when nothing is left to learn. Returns true when that
@@ -101,14 +113,26 @@ static bool settle(struct weft_pmtu *p, uint64_t now)
 	p->in_flight = false;
 	p->next_ms =
 	    now <= UINT64_MAX - WEFT_PMTU_RECHECK_MS ? now + WEFT_PMTU_RECHECK_MS : UINT64_MAX;
+	p->confirm_ms = now + WEFT_PMTU_CONFIRM_MS;
+	p->used = false;
 	return p->mtu != old;
 }
 
-/* The probe in flight is lost: it bounds the interval from above. */
+/* The probe in flight is lost: it bounds the interval from above, or it
+ * was a confirmation of the size in use. */
 static void lose(struct weft_pmtu *p, uint64_t now)
 {
 	p->in_flight = false;
-	p->lost = p->probe_size;
+	if (p->confirming) {
+		p->confirming = false;
+		if (++p->misses < WEFT_PMTU_CONFIRM_TRIES)
+			return;
+		p->black_holes++;
+		restart(p);
+		p->lost = p->mtu;
+	} else {
+		p->lost = p->probe_size;
+	}
 	settle(p, now);
 }
 
@@ -156,8 +180,13 @@ size_t weft_pmtu_next_probe(struct weft_pmtu *p, uint64_t now, uint32_t *probe_i
 		lose(p, now);
 	}
 	if (!searching(p)) {
-		if (now < p->next_ms)
-			return 0;
+		if (now < p->next_ms) {
+			if (!p->misses && !(p->used && now >= p->confirm_ms))
+				return 0;
+			p->used = false;
+			p->confirming = true;
+			return launch(p, p->mtu, now, probe_id);
+		}
 		restart(p);
 	}
 	/* A ceiling at or below the floor is taken as it is, unprobed. */
@@ -169,6 +198,12 @@ size_t weft_pmtu_next_probe(struct weft_pmtu *p, uint64_t now, uint32_t *probe_i
 	if (low(p) < p->plateau && p->plateau < p->lost)
 		return launch(p, p->plateau, now, probe_id);
 	return launch(p, low(p) + (p->lost - low(p)) / 2, now, probe_id);
+}
+
+void weft_pmtu_sent(struct weft_pmtu *p, size_t largest)
+{
+	if (largest > p->floor)
+		p->used = true;
 }
 
 void weft_pmtu_send_failed(struct weft_pmtu *p, uint64_t now)
@@ -207,6 +242,12 @@ bool weft_pmtu_ack(struct weft_pmtu *p, uint32_t probe_id, uint16_t size, uint64
 	if (!p->in_flight || probe_id != p->probe_id || size != p->probe_size)
 		return false;
 	p->in_flight = false;
+	if (p->confirming) {
+		p->confirming = false;
+		p->misses = 0;
+		p->confirm_ms = now + WEFT_PMTU_CONFIRM_MS;
+		return false;
+	}
 	p->acked = size;
 	if (p->lost && p->lost <= p->mtu && size >= p->plateau)
 		p->mtu = size; /* the size in use is known lost: a good one now */

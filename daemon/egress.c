@@ -163,6 +163,8 @@ static void seal_dgram(struct weft_peer *p, struct queue *q, uint64_t now)
 	p->count.tx_packets++;
 	p->count.tx_bytes += out_len;
 	p->last_tx_ms = now;
+	if (out_len > p->sent_largest)
+		p->sent_largest = out_len;
 }
 
 /* A record in a datagram of at most @cap bytes toward @p. */
@@ -211,7 +213,7 @@ int weft_egress_probe(struct weft_egress *e, struct weft_peer *p, size_t size, u
 {
 	struct queue *q = queue_of(e, p);
 	uint8_t *body;
-	size_t len;
+	size_t len, largest;
 
 	if (size < WEFT_WIRE_OVERHEAD + WEFT_PMTU_PROBE_MIN_LEN || size > e->max_datagram)
 		return -EINVAL;
@@ -219,11 +221,15 @@ int weft_egress_probe(struct weft_egress *e, struct weft_peer *p, size_t size, u
 	/* Alone in its datagram, which may be larger than the path in use:
 	 * close the open one first. */
 	seal_dgram(p, q, now);
+	/* A probe is not traffic: counted as such, the confirmations of the
+	 * path it checks would never stop. */
+	largest = p->sent_largest;
 	if (reserve_in(e, p, WEFT_WIRE_REC_PROBE, len, &body, size, now) < 0)
 		return -ENOBUFS;
 	weft_put_be32(body, probe_id);
 	memset(body + 4, 0, len - 4);
 	seal_dgram(p, q, now);
+	p->sent_largest = largest;
 	return 0;
 }
 

@@ -33,6 +33,7 @@ void weft_paths_tick(struct weft_peers *ps, struct weft_egress *e, size_t max_da
 	weft_peers_foreach(ps, p)
 	{
 		size_t was = p->pmtu.mtu, size;
+		uint64_t black_holes;
 		uint32_t id;
 
 		/* A relay's word ages like a probed size: after it, the frames
@@ -50,7 +51,17 @@ void weft_paths_tick(struct weft_peers *ps, struct weft_egress *e, size_t max_da
 			weft_pmtu_refused(&p->pmtu, p->refused_size, now);
 			p->refused_size = 0;
 		}
+		weft_pmtu_sent(&p->pmtu, p->sent_largest);
+		p->sent_largest = 0;
+		black_holes = p->pmtu.black_holes;
 		size = weft_pmtu_next_probe(&p->pmtu, now, &id);
+		if (p->pmtu.black_holes != black_holes) {
+			p->count.path_black_holes++;
+			weft_peer_log(LOG_WARNING, p,
+				      "peer %s: datagrams of %zu bytes stopped getting through, "
+				      "with no ICMP to say so; searching the path MTU again",
+				      p->name, was);
+		}
 		if (size && weft_egress_probe(e, p, size, id, now) < 0)
 			weft_pmtu_send_failed(&p->pmtu, now);
 		log_change(p, was);

@@ -49,7 +49,8 @@ enum weft_peer_drop { WEFT_PEER_DROP_LIST(WEFT_PEER_DROP_ENUM) WEFT_PEER_DROP_CO
 	X(HANDSHAKE_RESENDS, handshake_resends) /* our HELLO or CONFIRM sent again, unanswered */  \
 	X(KEY_CONFLICTS, key_conflicts) /* handshakes refused: not the key pinned or proved first */ \
 	X(ENDPOINT_MOVES, endpoint_moves)                 /* roamed to a new address */            \
-	X(ENDPOINT_MOVES_LIMITED, endpoint_moves_limited) /* a move refused: too soon after one */
+	X(ENDPOINT_MOVES_LIMITED, endpoint_moves_limited) /* a move refused: too soon after one */ \
+	X(PATH_BLACK_HOLES, path_black_holes) /* path MTU in use stopped getting through, unannounced */
 struct weft_peer_counters {
 	WEFT_PEER_COUNTER_LIST(WEFT_COUNTER_FIELD)
 };
@@ -139,11 +140,13 @@ struct weft_peer {
 	union weft_sockaddr sees_us_at;
 	union weft_sockaddr told_at;
 	uint64_t told_handshakes;
-	/* The path toward it (daemon/paths.c), and the smallest datagram the
+	/* The path toward it (daemon/paths.c), the smallest datagram the
 	 * kernel refused as larger than its own path MTU since the last paths
-	 * tick (EMSGSIZE, noted by the egress; 0: none). */
+	 * tick (EMSGSIZE, noted by the egress; 0: none), and the largest one
+	 * sealed toward it since then (the egress; 0: none). */
 	struct weft_pmtu pmtu;
 	size_t refused_size;
+	size_t sent_largest;
 	/* What the relay with serial relay_limit_serial said it can pass on
 	 * to it (RELAY_TOO_BIG, protocol.md 13.10): its largest frame, kept
 	 * until relay_limit_until_ms (0: nothing said). */

@@ -12,11 +12,14 @@
 # 1500-byte datagrams die silently at the router's 1400-byte interface, so
 # h3 learns its path from lost probes alone. Then the hop shrinks to 1300:
 # h1's kernel, told by the router, refuses weft's larger datagrams, and h1
-# searches again at once; TCP from h1c1 to h3c1 goes on.
+# searches again at once; TCP from h1c1 to h3c1 goes on. Last, the hop
+# shrinks to 1200 with the router's ICMP dropped (a black hole): both h1 and
+# h3 find it from lost confirmations of their path MTU, and TCP goes on both
+# ways.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mesh.sh"
-mesh_test_begin ping jq iperf3
+mesh_test_begin ping jq iperf3 nft
 
 topo_create --hosts 3 --containers 1 --no-bridge
 # The router's namespace has the test's prefix: the cleanup deletes it too.
@@ -100,6 +103,48 @@ say "hop at 1300: h1's path MTU to h3 now $p13 ($emsg datagrams refused by h1's 
 	"10 MB h1c1 -> h3c1 in $(ms_between "$t0" "$(now_s)") ms"
 [ "$emsg" -ge 1 ] || fail "h1's kernel refused nothing: the router's ICMP did not reach it"
 [ "$p13" -le 1223 ] && [ "$p13" -ge 1200 ] || fail "h1's path MTU to h3 is $p13 after the hop shrank, expected 1200..1223"
+
+# The hop shrinks once more, to 1200, and this time the router says nothing
+# (its ICMP errors dropped, as a filtering firewall does): a black hole for
+# every datagram over 1172 bytes, which no kernel hears of. Each weftd that
+# sends large datagrams into it finds out from its lost confirmations of the
+# size in use (common/pmtu.c) and searches again, in seconds rather than at
+# the 10-minute recheck. Both directions: h3's own path to h1 has gone
+# through the shrinking hop all along. 1200 - 28 - 35 - 14 = 1123 at most
+# toward h3; toward h1, 4 bytes more (a veth takes in up to its MTU plus a
+# VLAN tag's room: 1127).
+rt nft -f - <<-'NFT'
+	table ip silent {
+		chain out {
+			type filter hook output priority 0; policy accept;
+			icmp type destination-unreachable drop
+		}
+	}
+NFT
+rt ip link set h3 mtu 1200
+bh0_1=$(mesh_peer_get 1 3 path_black_holes)
+bh0_3=$(mesh_peer_get 3 1 path_black_holes)
+emsg0=$(mesh_status 1 | jq .udp.tx_emsgsize)
+for dir in "1 3" "3 1"; do
+	read -r from to <<<"$dir"
+	spawn iperf3s c "$to" 1 iperf3 -s -1
+	wait_for 10 c "$to" 1 sh -c "ss -ltn | grep -q :5201" || fail "iperf3 server in h${to}c1"
+	t0=$(now_s)
+	c "$from" 1 timeout 90 iperf3 -c "$(cont_ip "$to" 1)" -n 10M >"$WT_TMP/iperf4.txt" 2>&1 ||
+		fail "10 MB h${from}c1 -> h${to}c1 through the silent 1200-byte hop did not complete: $(tail -3 "$WT_TMP/iperf4.txt")"
+	kill_spawned iperf3s
+	p=$(pm "$from" "$to")
+	say "silent hop at 1200: h$from's path MTU to h$to now $p, $(mesh_peer_get "$from" "$to" path_black_holes)" \
+		"black hole(s) found; 10 MB h${from}c1 -> h${to}c1 in $(ms_between "$t0" "$(now_s)") ms"
+	most=$((from == 1 ? 1123 : 1127))
+	[ "$p" -le "$most" ] && [ "$p" -ge 1100 ] ||
+		fail "h$from's path MTU to h$to is $p after the hop shrank silently, expected 1100..$most"
+done
+[ "$(mesh_peer_get 1 3 path_black_holes)" -gt "$bh0_1" ] || fail "h1 counted no black hole toward h3"
+[ "$(mesh_peer_get 3 1 path_black_holes)" -gt "$bh0_3" ] || fail "h3 counted no black hole toward h1"
+[ "$(mesh_status 1 | jq .udp.tx_emsgsize)" = "$emsg0" ] ||
+	fail "h1's kernel refused datagrams: the router's ICMP was not silenced"
+[ "$(mesh_peer_get 1 2 path_black_holes)" = 0 ] || fail "h1 found a black hole toward h2, whose path never changed"
 
 mesh_stop_all
 say PASS

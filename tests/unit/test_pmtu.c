@@ -104,10 +104,16 @@ static void check_state(const struct weft_pmtu *p)
 	 * of at least the plateau acked in this search. */
 	if (!p->known && p->mtu != p->ceiling)
 		assert_true(p->lost && p->mtu >= p->plateau && p->mtu <= p->acked);
-	if (p->in_flight) {
+	if (p->in_flight && p->confirming) {
+		/* Between searches: the size in use, confirmed. */
+		assert_int_not_equal(p->next_ms, 0);
+		assert_int_equal(p->probe_size, p->mtu);
+	} else if (p->in_flight) {
 		assert_int_equal(p->next_ms, 0);
 		assert_true(p->probe_size >= p->floor && p->probe_size <= p->ceiling);
 	}
+	assert_true(p->misses < WEFT_PMTU_CONFIRM_TRIES);
+	assert_false(p->confirming && !p->in_flight);
 }
 
 /*
@@ -727,6 +733,186 @@ static void test_datagram_max(void **state)
 	(void)state;
 }
 
+/* A finished search toward a 1400-byte path, at *@now. */
+static void searched_1400(struct weft_pmtu *p, uint64_t *now)
+{
+	weft_pmtu_init(p, CEIL4, false, 1);
+	(void)run_search(p, 1400, false, now);
+	assert_true(p->known);
+	assert_int_equal(p->mtu, 1399);
+}
+
+/* Right after a search, traffic uses @p's size, and @n confirmations of it
+ * go out in turn, each lost (a timeout later); *@now ends at the last one's
+ * timeout, which the next call to next_probe() sees. */
+static void lose_confirmations(struct weft_pmtu *p, uint64_t *now, unsigned n)
+{
+	size_t mtu = p->mtu;
+	uint32_t id;
+
+	weft_pmtu_sent(p, mtu);
+	*now += WEFT_PMTU_CONFIRM_MS;
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(weft_pmtu_next_probe(p, *now, &id), mtu);
+		check_state(p);
+		assert_int_equal(weft_pmtu_next_probe(p, *now + WEFT_PMTU_TIMEOUT_MS - 1, &id), 0);
+		*now += WEFT_PMTU_TIMEOUT_MS;
+	}
+}
+
+/* Between searches the size in use is confirmed every CONFIRM_MS, but only
+ * while datagrams larger than the floor go; an ack changes nothing. */
+static void test_confirm_while_used(void **state)
+{
+	struct weft_pmtu p;
+	uint64_t now = T0, done;
+	uint32_t id;
+
+	searched_1400(&p, &now);
+	done = now;
+	/* No traffic, or only small datagrams: nothing to confirm. */
+	assert_int_equal(weft_pmtu_next_probe(&p, done + WEFT_PMTU_CONFIRM_MS, &id), 0);
+	weft_pmtu_sent(&p, 0);
+	weft_pmtu_sent(&p, WEFT_PMTU_FLOOR_IPV4);
+	assert_int_equal(weft_pmtu_next_probe(&p, done + 2 * WEFT_PMTU_CONFIRM_MS, &id), 0);
+	/* A larger one: confirmed once CONFIRM_MS have passed since the search. */
+	weft_pmtu_sent(&p, WEFT_PMTU_FLOOR_IPV4 + 1);
+	now = done + 2 * WEFT_PMTU_CONFIRM_MS;
+	assert_int_equal(weft_pmtu_next_probe(&p, now, &id), 1399);
+	check_state(&p);
+	assert_true(p.confirming);
+	assert_int_equal(weft_pmtu_next_probe(&p, now, &id), 0); /* one at a time */
+	assert_false(weft_pmtu_ack(&p, id, 1399, now + RTT));
+	now += RTT;
+	check_state(&p);
+	assert_false(p.in_flight);
+	assert_int_equal(p.mtu, 1399);
+	assert_int_equal(p.misses, 0);
+	assert_int_equal(p.black_holes, 0);
+	/* Used again, but not CONFIRM_MS later yet; then it is. */
+	weft_pmtu_sent(&p, 1399);
+	assert_int_equal(weft_pmtu_next_probe(&p, now + WEFT_PMTU_CONFIRM_MS - 1, &id), 0);
+	assert_int_equal(weft_pmtu_next_probe(&p, now + WEFT_PMTU_CONFIRM_MS, &id), 1399);
+	/* The recheck is not moved by confirmations. */
+	assert_int_equal(p.next_ms, done + WEFT_PMTU_RECHECK_MS);
+	(void)state;
+}
+
+/* Lost confirmations are tried again at once (a timeout apart); one ack
+ * among fewer than CONFIRM_TRIES losses ends the misses. */
+static void test_confirm_lost_then_acked(void **state)
+{
+	struct weft_pmtu p;
+	uint64_t now = T0;
+	uint32_t id;
+
+	searched_1400(&p, &now);
+	lose_confirmations(&p, &now, WEFT_PMTU_CONFIRM_TRIES - 1);
+	/* The last lost one is seen by this call, which confirms again. */
+	assert_int_equal(weft_pmtu_next_probe(&p, now, &id), 1399);
+	assert_int_equal(p.misses, WEFT_PMTU_CONFIRM_TRIES - 1);
+	assert_false(weft_pmtu_ack(&p, id, 1399, now + RTT));
+	assert_int_equal(p.misses, 0);
+	assert_int_equal(p.black_holes, 0);
+	assert_true(p.known);
+	assert_int_equal(p.mtu, 1399);
+	assert_int_not_equal(p.next_ms, 0);
+	/* Nothing used since: nothing more to send. */
+	assert_int_equal(weft_pmtu_next_probe(&p, now + 10 * WEFT_PMTU_CONFIRM_MS, &id), 0);
+	(void)state;
+}
+
+/* A black hole: the path shrinks from 1400 to 1300 and says nothing. After
+ * CONFIRM_TRIES lost confirmations the search starts below the size in use
+ * (never the ceiling, never the lost size again) and finds the new path. */
+static void test_black_hole(void **state)
+{
+	struct weft_pmtu p;
+	uint64_t now = T0;
+	uint32_t id;
+	size_t size;
+
+	searched_1400(&p, &now);
+	lose_confirmations(&p, &now, WEFT_PMTU_CONFIRM_TRIES);
+	size = weft_pmtu_next_probe(&p, now, &id);
+	assert_int_equal(p.black_holes, 1);
+	assert_int_equal(p.next_ms, 0); /* searching */
+	assert_int_equal(p.lost, 1399);
+	assert_true(size >= p.floor && size < 1399);
+	assert_int_not_equal(size, CEIL4);
+	check_state(&p);
+	/* The size in use stays until the search replaces it. */
+	assert_int_equal(p.mtu, 1399);
+	if (size <= 1300)
+		assert_false(weft_pmtu_ack(&p, id, (uint16_t)size, now + RTT));
+	now += size <= 1300 ? RTT : WEFT_PMTU_TIMEOUT_MS;
+	(void)run_search(&p, 1300, false, &now);
+	assert_true(p.known);
+	assert_true(p.mtu <= 1300 && 1300 - p.mtu < WEFT_PMTU_PRECISION);
+	assert_int_equal(p.misses, 0);
+	(void)state;
+}
+
+/* On a jumbo underlay whose path drops to a 1500-byte link's: the plateau,
+ * acked, replaces the size in use at once, before the search ends. */
+static void test_black_hole_plateau(void **state)
+{
+	struct weft_pmtu p;
+	uint64_t now = T0;
+	uint32_t id;
+	size_t size;
+
+	weft_pmtu_init(&p, 8972, false, 1);
+	(void)run_search(&p, 8972, false, &now);
+	assert_int_equal(p.mtu, 8972);
+	lose_confirmations(&p, &now, WEFT_PMTU_CONFIRM_TRIES);
+	size = weft_pmtu_next_probe(&p, now, &id);
+	assert_int_equal(p.black_holes, 1);
+	assert_int_equal(size, WEFT_PMTU_PLATEAU_IPV4);
+	assert_true(weft_pmtu_ack(&p, id, (uint16_t)size, now + RTT));
+	assert_int_equal(p.mtu, WEFT_PMTU_PLATEAU_IPV4);
+	now += RTT;
+	(void)run_search(&p, 1472, false, &now);
+	assert_true(p.known);
+	assert_true(p.mtu <= 1472 && 1472 - p.mtu < WEFT_PMTU_PRECISION);
+	(void)state;
+}
+
+/* A refused size or a new ceiling during a confirmation: the search they
+ * start takes over, and the confirmation's misses are gone. */
+static void test_confirm_then_refused(void **state)
+{
+	struct weft_pmtu p;
+	uint64_t now = T0;
+	uint32_t id;
+	size_t size;
+
+	searched_1400(&p, &now);
+	lose_confirmations(&p, &now, 1);
+	assert_int_equal(weft_pmtu_next_probe(&p, now, &id), 1399);
+	assert_int_equal(p.misses, 1);
+	weft_pmtu_refused(&p, 1300, now);
+	check_state(&p);
+	assert_false(p.confirming);
+	assert_int_equal(p.misses, 0);
+	assert_int_equal(p.next_ms, 0);
+	/* The confirmation's ack, late: matches nothing in flight. */
+	assert_false(weft_pmtu_ack(&p, id, 1399, now + RTT));
+	size = weft_pmtu_next_probe(&p, now, &id);
+	assert_true(size > 0 && size < 1300);
+	assert_int_equal(p.black_holes, 0);
+
+	searched_1400(&p, &now);
+	weft_pmtu_sent(&p, 1399);
+	now += WEFT_PMTU_CONFIRM_MS;
+	assert_int_equal(weft_pmtu_next_probe(&p, now, &id), 1399);
+	weft_pmtu_set_ceiling(&p, 1400);
+	check_state(&p);
+	assert_false(p.confirming);
+	assert_int_equal(weft_pmtu_next_probe(&p, now, &id), 1400);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -750,6 +936,11 @@ int main(void)
 	    cmocka_unit_test(test_datagram_max),
 	    cmocka_unit_test(test_refused_after_search),
 	    cmocka_unit_test(test_refused_during_search),
+	    cmocka_unit_test(test_confirm_while_used),
+	    cmocka_unit_test(test_confirm_lost_then_acked),
+	    cmocka_unit_test(test_black_hole),
+	    cmocka_unit_test(test_black_hole_plateau),
+	    cmocka_unit_test(test_confirm_then_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
