@@ -101,6 +101,12 @@ static void restart(struct weft_pmtu *p)
 	p->misses = 0;
 }
 
+/* @ms after @now, or the end of time. */
+static uint64_t later(uint64_t now, uint64_t ms)
+{
+	return now <= UINT64_MAX - ms ? now + ms : UINT64_MAX;
+}
+
 /* Finishes the search when nothing is left to learn. Returns true when that
  * changed the mtu in use. */
 static bool settle(struct weft_pmtu *p, uint64_t now)
@@ -112,9 +118,8 @@ static bool settle(struct weft_pmtu *p, uint64_t now)
 	p->mtu = lo;
 	p->known = true;
 	p->in_flight = false;
-	p->next_ms =
-	    now <= UINT64_MAX - WEFT_PMTU_RECHECK_MS ? now + WEFT_PMTU_RECHECK_MS : UINT64_MAX;
-	p->confirm_ms = now + WEFT_PMTU_CONFIRM_MS;
+	p->next_ms = later(now, WEFT_PMTU_RECHECK_MS);
+	p->confirm_ms = later(now, WEFT_PMTU_CONFIRM_MS);
 	p->used = false;
 	return p->mtu != old;
 }
@@ -182,7 +187,9 @@ size_t weft_pmtu_next_probe(struct weft_pmtu *p, uint64_t now, uint32_t *probe_i
 	}
 	if (!searching(p)) {
 		if (now < p->next_ms) {
-			if (!p->misses && !(p->used && now >= p->confirm_ms))
+			/* A size at the floor is assumed, never probed. */
+			if (p->mtu <= p->floor ||
+			    (!p->misses && !(p->used && now >= p->confirm_ms)))
 				return 0;
 			p->used = false;
 			p->confirming = true;
@@ -246,7 +253,7 @@ bool weft_pmtu_ack(struct weft_pmtu *p, uint32_t probe_id, uint16_t size, uint64
 	if (p->confirming) {
 		p->confirming = false;
 		p->misses = 0;
-		p->confirm_ms = now + WEFT_PMTU_CONFIRM_MS;
+		p->confirm_ms = later(now, WEFT_PMTU_CONFIRM_MS);
 		return false;
 	}
 	p->acked = size;

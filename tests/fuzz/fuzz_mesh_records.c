@@ -12,7 +12,10 @@
  * end of the clock); bytes 1-2 the ceiling, 3-6 the first id; then each byte
  * is an action (low 3 bits) with an argument (high 5 bits), some taking
  * further bytes. SEND_FAILED with an odd argument is the kernel refusing a
- * datagram of the size in the next 2 bytes (weft_pmtu_refused()).
+ * datagram of the size in the next 2 bytes (weft_pmtu_refused()); with
+ * argument bit 1 it is traffic of that size sent instead (weft_pmtu_sent(),
+ * which brings confirmations of the size in use between searches, and the
+ * black holes their losses find).
  */
 #include "config.h"
 
@@ -37,7 +40,7 @@ enum action {
 	NEXT_PROBE,
 	ACK_IN_FLIGHT,
 	ACK_ANY, /* 6 more bytes: a PROBE_ACK body */
-	SEND_FAILED,
+	SEND_FAILED, /* or refused(), or sent(): 2 more bytes */
 	WAIT,	     /* arg * 50 ms */
 	WAIT_LONG,   /* arg * WEFT_PMTU_TIMEOUT_MS, or a recheck interval */
 	SET_CEILING, /* 2 more bytes */
@@ -112,11 +115,18 @@ static void check_state(const struct weft_pmtu *p)
 	/* Before a first result: the ceiling, or, once the size in use was
 	 * lost, an acked size of at least the plateau. */
 	check(p->known || p->mtu == p->ceiling || (p->lost && p->mtu >= p->plateau));
-	if (p->in_flight) {
+	if (p->in_flight && p->confirming) {
+		/* Between searches, a confirmation of the size in use. */
+		check(p->known && p->next_ms != 0 && p->probe_size == p->mtu);
+	} else if (p->in_flight) {
 		check(p->next_ms == 0);
 		check(p->probe_size >= p->floor && p->probe_size <= p->ceiling);
-		check(p->probe_id + 1 == p->next_id);
 	}
+	if (p->in_flight)
+		check(p->probe_id + 1 == p->next_id);
+	check(!p->confirming || p->in_flight);
+	check(p->misses < WEFT_PMTU_CONFIRM_TRIES);
+	check(p->next_ms != 0 || p->misses == 0);
 	if (p->acked)
 		check(p->acked >= p->floor && p->acked <= p->ceiling);
 	if (p->acked && p->lost)
@@ -173,11 +183,27 @@ static void run_script(const uint8_t *data, size_t size)
 				check(sent == 0);
 				check(p.in_flight && p.probe_id == before.probe_id);
 			}
-			/* Between searches nothing happens before next_ms. */
-			if (before.next_ms != 0 && now < before.next_ms)
+			/* Between searches, before next_ms, nothing happens but
+			 * confirmations: after traffic, CONFIRM_MS on, or at once
+			 * after a lost one; the last of CONFIRM_TRIES lost starts a
+			 * search below the size in use. */
+			if (before.next_ms != 0 && now < before.next_ms && !before.in_flight &&
+			    (before.mtu <= before.floor ||
+			     (!before.misses && !(before.used && now >= before.confirm_ms))))
 				check(sent == 0 && memcmp(&p, &before, sizeof(p)) == 0);
+			if (p.black_holes != before.black_holes) {
+				check(p.black_holes == before.black_holes + 1);
+				check(before.confirming && before.misses + 1 == WEFT_PMTU_CONFIRM_TRIES);
+				check(p.lost == before.mtu || p.next_ms != 0);
+				probes = 0;
+			}
 			if (!sent)
 				break;
+			if (p.confirming) {
+				check(sent == p.mtu && sent > p.floor && p.next_ms != 0 && !p.used);
+				check(p.in_flight && p.probe_id == id && p.sent_ms == now);
+				break;
+			}
 			/* A search starts with the ceiling, then halves (lo, lost). */
 			if (p.lost == 0) {
 				check(sent == p.ceiling && p.acked == 0);
@@ -193,7 +219,10 @@ static void run_script(const uint8_t *data, size_t size)
 		case ACK_IN_FLIGHT:
 			changed = weft_pmtu_ack(&p, p.probe_id, (uint16_t)p.probe_size, now);
 			check(changed == (p.mtu != before.mtu));
-			if (before.in_flight)
+			if (before.in_flight && before.confirming)
+				check(!changed && !p.in_flight && p.misses == 0 &&
+				      p.acked == before.acked);
+			else if (before.in_flight)
 				check(!p.in_flight && p.acked == before.probe_size);
 			break;
 		case ACK_ANY:
@@ -202,6 +231,13 @@ static void run_script(const uint8_t *data, size_t size)
 			check(changed == (p.mtu != before.mtu));
 			break;
 		case SEND_FAILED:
+			if (arg & 2 && !(arg & 1)) {
+				size_t largest = weft_get_be16(take(&pos, end, 2));
+
+				weft_pmtu_sent(&p, largest);
+				check(p.used == (before.used || largest > p.floor));
+				break;
+			}
 			if (arg & 1) {
 				size_t refused_len = weft_get_be16(take(&pos, end, 2));
 
@@ -221,6 +257,13 @@ static void run_script(const uint8_t *data, size_t size)
 			}
 			weft_pmtu_send_failed(&p, now);
 			check(!p.in_flight);
+			/* A confirmation refused too is lost: it can find a black
+			 * hole, whose search is a new one. */
+			if (p.black_holes != before.black_holes) {
+				check(p.black_holes == before.black_holes + 1);
+				check(before.confirming && before.misses + 1 == WEFT_PMTU_CONFIRM_TRIES);
+				probes = 0;
+			}
 			if (!before.in_flight)
 				check(memcmp(&p, &before, sizeof(p)) == 0);
 			break;

@@ -113,6 +113,8 @@ static void check_state(const struct weft_pmtu *p)
 		assert_true(p->probe_size >= p->floor && p->probe_size <= p->ceiling);
 	}
 	assert_true(p->misses < WEFT_PMTU_CONFIRM_TRIES);
+	if (p->confirming)
+		assert_true(p->mtu > p->floor);
 	assert_false(p->confirming && !p->in_flight);
 }
 
@@ -541,6 +543,12 @@ static void test_tiny_ceiling(void **state)
 	assert_true(p.known);
 	assert_int_equal(p.mtu, WEFT_PMTU_FLOOR_IPV4);
 	assert_int_equal(weft_pmtu_next_probe(&p, T0, &id), 0);
+	/* Traffic over a path at the floor: the floor is assumed, and never
+	 * confirmed either. */
+	weft_pmtu_sent(&p, WEFT_PMTU_FLOOR_IPV4 + 3);
+	assert_true(p.used);
+	assert_int_equal(weft_pmtu_next_probe(&p, T0 + 3 * WEFT_PMTU_CONFIRM_MS, &id), 0);
+	assert_false(p.in_flight);
 
 	/* The precision's edge: an interval of 7 is done, one of 8 is halved. */
 	weft_pmtu_init(&p, WEFT_PMTU_FLOOR_IPV4 + 7, false, 1);
