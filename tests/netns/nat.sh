@@ -131,6 +131,16 @@ nat_mesh() {
 	mesh_start_all
 }
 
+# sessions_with_public WHAT: every member gets a session with each public host.
+sessions_with_public() {
+	local i j
+	for i in 1 2 3 4; do
+		for j in 1 2; do
+			[ "$i" = "$j" ] || mesh_wait_up "$i" "$j" 30 || fail "$1: h$i has no session with h$j"
+		done
+	done
+}
+
 # Every container pings every other.
 ping_all() {
 	local i j
@@ -188,12 +198,7 @@ topo_destroy
 # ---- 2. masquerade: the NATed pair relayed ------------------------------------
 nat_mesh masquerade
 
-# Every member has a session with each public host.
-for i in 1 2 3 4; do
-	for j in 1 2; do
-		[ "$i" = "$j" ] || mesh_wait_up "$i" "$j" 30 || fail "masquerade: h$i has no session with h$j"
-	done
-done
+sessions_with_public masquerade
 for i in 3 4; do
 	for j in 1 2; do
 		mesh_wait_up "$j" "$i" 10 || fail "masquerade: h$j has no session with h$i"
@@ -272,11 +277,7 @@ topo_destroy
 # gossips its LAN address before the public one the seed sees, so they find
 # each other on the LAN, with no hairpin through the router.
 nat_mesh shared
-for i in 1 2 3 4; do
-	for j in 1 2; do
-		[ "$i" = "$j" ] || mesh_wait_up "$i" "$j" 30 || fail "shared NAT: h$i has no session with h$j"
-	done
-done
+sessions_with_public "shared NAT"
 t0=$SECONDS
 mesh_wait_up 3 4 15 || fail "shared NAT: h3 has no session with h4: $(mesh_status 3 | jq -c '.peers[] | select(.name == "h4")')"
 mesh_wait_up 4 3 15 || fail "shared NAT: h4 has no session with h3"
