@@ -194,7 +194,11 @@ static void run_script(const uint8_t *data, size_t size)
 			if (p.black_holes != before.black_holes) {
 				check(p.black_holes == before.black_holes + 1);
 				check(before.confirming && before.misses + 1 == WEFT_PMTU_CONFIRM_TRIES);
-				check(p.lost == before.mtu || p.next_ms != 0);
+				/* Searching below the size in use, or finished at once
+				 * (within PRECISION of the floor), and at the end of the
+				 * clock, where the recheck is due at once, searching anew. */
+				check(p.lost == before.mtu || p.next_ms != 0 ||
+				      now > UINT64_MAX - WEFT_PMTU_RECHECK_MS);
 				probes = 0;
 			}
 			if (!sent)
