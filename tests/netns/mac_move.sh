@@ -59,20 +59,19 @@ MV_AT=2
 move_to() {
 	ip -n "$(ns_host "$MV_AT")" link set mv netns "$(ns_host "$1")"
 	ip -n "$(ns_host "$1")" link set mv master "$WT_BRIDGE" up
+	wait_for 5 sh -c "ip -n '$MV_NS' link show eth0 | grep -q LOWER_UP" || fail "mover's eth0 has no carrier"
 	MV_AT=$1
 }
 
 # announce: one gratuitous ARP from the mover (iputils arping -U), which
 # every bridge floods and every weftd carries to every peer.
 announce() {
-	wait_for 5 sh -c "ip -n '$MV_NS' link show eth0 | grep -q LOWER_UP" || fail "mover's eth0 has no carrier"
 	mv arping -q -U -c 1 -I eth0 "$MV_IP" || true
 }
 
 # announce_rarp: the announcement QEMU sends after a live migration, a RARP
 # request (ethertype 0x8035) from the guest's MAC to broadcast, with no IP.
 announce_rarp() {
-	wait_for 5 sh -c "ip -n '$MV_NS' link show eth0 | grep -q LOWER_UP" || fail "mover's eth0 has no carrier"
 	mv python3 -c '
 import socket, struct, sys
 mac = bytes.fromhex(sys.argv[1].replace(":", ""))
