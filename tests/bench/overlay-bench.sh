@@ -59,6 +59,8 @@ usage: $0 [options]
   --load-mbps N      with --tests loaded: the stream's rate in Mbit/s (0, the
                      default: as fast as the overlay carries it); a rate
                      every kind can carry compares the kinds at one load
+  --load-streams N   with --tests loaded: that many TCP streams at once
+                     (iperf3 -P N, 1), sharing --load-mbps each
   --weftd PATH       weftd binary (default: \$WEFTD, $top/build/daemon/weftd, PATH)
   --weftd-base PATH  the weftd of kind weft-base (e.g. a build of the commit
                      before a change)
@@ -111,6 +113,7 @@ seconds=5
 pings=100
 ping_ms=10
 load_mbps=0
+load_streams=1
 tests=ping,tcp,udp
 weftd_bin=${WEFTD:-}
 weftd_base_bin=
@@ -131,6 +134,7 @@ while [ $# -gt 0 ]; do
 	--pings) pings=$2; shift 2 ;;
 	--ping-interval) ping_ms=$2; shift 2 ;;
 	--load-mbps) load_mbps=$2; shift 2 ;;
+	--load-streams) load_streams=$2; shift 2 ;;
 	--tests) tests=$2; shift 2 ;;
 	--weftd) weftd_bin=$2; shift 2 ;;
 	--weftd-base) weftd_base_bin=$2; shift 2 ;;
@@ -192,6 +196,8 @@ for t in "${test_list[@]}"; do
 	esac
 done
 case $load_mbps in '' | *[!0-9]*) fail "--load-mbps: a rate in Mbit/s (0: unlimited)" ;; esac
+case $load_streams in '' | *[!0-9]*) fail "--load-streams: a number of TCP streams, 1..128" ;; esac
+if [ "$load_streams" -lt 1 ] || [ "$load_streams" -gt 128 ]; then fail "--load-streams: a number of TCP streams, 1..128"; fi
 IFS=, read -ra loss_list <<<"$loss"
 for v in "${loss_list[@]}"; do
 	case $v in '' | *[!0-9]*) fail "--loss: percentages, 0..99" ;; esac
@@ -912,7 +918,8 @@ measure() {
 	fi
 
 	# Latency under load: the same pings while one TCP stream from h1c1
-	# fills the overlay toward h2c1, from a second after its start (past
+	# (--load-streams of them) fills the overlay toward h2c1, from a second
+	# after its start (past
 	# slow start) to a second or so before its end. Each request waits
 	# behind the stream's data in every queue on the way (capture ring or
 	# TAP queue, the daemon's batches, sockets), each reply behind its ACKs.
@@ -920,7 +927,8 @@ measure() {
 		local ld_s=$((pings * ping_ms / 1000 + 3)) ld=iperf-c$k-loaded$round
 		iperf_server "$k-loaded$round"
 		on_cpu 1
-		spawn "$ld" c 1 1 "${ON_CPU[@]}" timeout $((ld_s + 20)) iperf3 -c "$srv_ip" -t "$ld_s" -b "${load_mbps}M" -J
+		spawn "$ld" c 1 1 "${ON_CPU[@]}" timeout $((ld_s + 20)) iperf3 -c "$srv_ip" -t "$ld_s" -b "${load_mbps}M" \
+			-P "$load_streams" -J
 		sleep 1
 		ping_times "$out/loadedping$round.txt" >>"$raw/loaded"
 		wait_for $((ld_s + 25)) sh -c "! kill -0 $(spawn_pid "$ld") 2>/dev/null" || true
@@ -1327,8 +1335,9 @@ vs=$(jq -c '
 	jq -r '.[] | select(.warning != null) | "\(.kind): warning: \(.warning)"' <<<"$results"
 	if want loaded; then
 		echo
-		echo "ping under load: $((pings * rounds)) pings at $ping_ms ms while one TCP stream runs the same way" \
-			"(h1c1 to h2c1, $([ "$load_mbps" = 0 ] && echo "as fast as it goes" || echo "at $load_mbps Mbit/s")):"
+		echo "ping under load: $((pings * rounds)) pings at $ping_ms ms while" \
+			"$([ "$load_streams" = 1 ] && echo "one TCP stream runs" || echo "$load_streams TCP streams run") the same way" \
+			"(h1c1 to h2c1, $([ "$load_mbps" = 0 ] && echo "as fast as it goes" || echo "at $load_mbps Mbit/s$([ "$load_streams" = 1 ] || echo " each")")):"
 		printf '  %-9s %9s %9s %15s\n' kind "ping avg" "ping p99" "its TCP Mbit/s"
 		jq -r '.[] | select(.status == "ok" and .loaded_ping_avg_ms != null) |
 			[.kind, .loaded_ping_avg_ms, .loaded_ping_p99_ms, .loaded_tcp_mbps] |
@@ -1441,7 +1450,9 @@ if [ -n "$json_out" ]; then
 		--argjson runs "$runs" --argjson rounds "$rounds" --argjson seconds "$seconds" \
 		--argjson pings "$pings" --argjson ping_ms "$ping_ms" --argjson ul_mtu "$ul_mtu" \
 		--argjson vs "$vs" --arg loss "$loss" --argjson cpu_per_host "$cpu_per_host" \
+		--argjson load_mbps "$load_mbps" --argjson load_streams "$load_streams" \
 		'{machine: $machine, params: {runs: $runs, rounds: $rounds, seconds: $seconds, pings: $pings,
-		  ping_interval_ms: $ping_ms, underlay_mtu: $ul_mtu, loss: $loss, cpu_per_host: ($cpu_per_host == 1)}, results: $results, ratios: $ratios, weft_vs: $vs}' >"$json_out"
+		  ping_interval_ms: $ping_ms, underlay_mtu: $ul_mtu, loss: $loss, cpu_per_host: ($cpu_per_host == 1),
+		  load_mbps: $load_mbps, load_streams: $load_streams}, results: $results, ratios: $ratios, weft_vs: $vs}' >"$json_out"
 	log "wrote $json_out"
 fi
