@@ -49,6 +49,9 @@
 /* Per wakeup, so that one busy direction cannot starve the other. */
 #define CAPTURE_BUDGET	 1024
 #define UDP_BATCH_BUDGET 16
+/* What the frames one receive wakeup injected call forth (see on_udp); more
+ * waits for the capture's own wakeup, one loop round later. */
+#define CAPTURE_REPLY_BUDGET 64
 /* New MACs refused: one warning this often at most, whichever the peer. */
 #define REFUSED_LOG_INTERVAL_MS 10000
 
@@ -385,15 +388,15 @@ static void route_captured(struct weft_router *r, const struct weft_capture_fram
 	route_frame(r, &f, now);
 }
 
-/* Routes what the capture ring holds, up to CAPTURE_BUDGET frames, into the
- * egress batch; the caller flushes it. */
-static void capture_burst(struct weft_router *r, uint64_t now)
+/* Routes what the capture ring holds, up to @budget frames, into the egress
+ * batch; the caller flushes it. */
+static void capture_burst(struct weft_router *r, int budget, uint64_t now)
 {
 	struct weft_capture_frame f;
 
 	r->flood_limit = 0;
 	r->home.valid = r->dst.valid = false;
-	for (int n = 0; n < CAPTURE_BUDGET && weft_capture_next(r->d.capture, &f); n++) {
+	for (int n = 0; n < budget && weft_capture_next(r->d.capture, &f); n++) {
 		route_captured(r, &f, now);
 		weft_capture_release(r->d.capture);
 	}
@@ -404,7 +407,7 @@ static void on_capture(struct ev_loop *loop, ev_io *w, int revents)
 	struct weft_router *r = container_of(w, struct weft_router, capture_io);
 	uint64_t now = weft_clock_now_ms();
 
-	capture_burst(r, now);
+	capture_burst(r, CAPTURE_BUDGET, now);
 	weft_egress_flush(r->d.egress, now);
 	/* ICMP answers to our own bridge. */
 	if (weft_inject_pending(r->d.inject) && weft_inject_flush(r->d.inject) < 0)
@@ -762,8 +765,14 @@ static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
 	 * is in the capture ring already. Taking it now saves the loop a
 	 * round through epoll_wait, and it leaves in the same batch as the
 	 * handshake answers, keepalives, relayed frames and probe answers
-	 * queued while receiving. */
-	capture_burst(r, now);
+	 * queued while receiving. Only that much, though: on a host that
+	 * sends a bulk stream the capture ring is never empty, and a full
+	 * CAPTURE_BUDGET here as well as in on_capture() left the UDP socket
+	 * (the stream's ACKs, every reply from the peers) unread for two
+	 * bursts, about 2048 segments or 3 ms on the 2-core VM: with 64, a
+	 * ping beside one TCP stream took 2.3-2.8 ms instead of 3.5-3.9
+	 * (docs/design.md, "Latency under load"). */
+	capture_burst(r, CAPTURE_REPLY_BUDGET, now);
 	weft_egress_flush(r->d.egress, now);
 	if (weft_inject_pending(r->d.inject) && weft_inject_flush(r->d.inject) < 0)
 		log_debug("inject ring kick failed");
