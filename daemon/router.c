@@ -770,8 +770,9 @@ static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
 	 * CAPTURE_BUDGET here as well as in on_capture() left the UDP socket
 	 * (the stream's ACKs, every reply from the peers) unread for two
 	 * bursts, about 2048 segments or 3 ms on the 2-core VM: with 64, a
-	 * ping beside one TCP stream took 2.3-2.8 ms instead of 3.5-3.9
-	 * (docs/design.md, "Latency under load"). */
+	 * ping beside eight TCP streams took 8.3 ms instead of 11.2, and one
+	 * stream's TCP was level (docs/design.md, "Latency under load, many
+	 * streams"). */
 	capture_burst(r, CAPTURE_REPLY_BUDGET, now);
 	weft_egress_flush(r->d.egress, now);
 	if (weft_inject_pending(r->d.inject) && weft_inject_flush(r->d.inject) < 0)

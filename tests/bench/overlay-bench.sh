@@ -60,7 +60,7 @@ usage: $0 [options]
                      default: as fast as the overlay carries it); a rate
                      every kind can carry compares the kinds at one load
   --load-streams N   with --tests loaded: that many TCP streams at once
-                     (iperf3 -P N, 1), sharing --load-mbps each
+                     (iperf3 -P N; 1), each at --load-mbps when it is set
   --weftd PATH       weftd binary (default: \$WEFTD, $top/build/daemon/weftd, PATH)
   --weftd-base PATH  the weftd of kind weft-base (e.g. a build of the commit
                      before a change)
@@ -919,10 +919,10 @@ measure() {
 
 	# Latency under load: the same pings while one TCP stream from h1c1
 	# (--load-streams of them) fills the overlay toward h2c1, from a second
-	# after its start (past
-	# slow start) to a second or so before its end. Each request waits
-	# behind the stream's data in every queue on the way (capture ring or
-	# TAP queue, the daemon's batches, sockets), each reply behind its ACKs.
+	# after its start (past slow start) to a second or so before its end.
+	# Each request waits behind the stream's data in every queue on the way
+	# (capture ring or TAP queue, the daemon's batches, sockets), each reply
+	# behind its ACKs.
 	if want loaded; then
 		local ld_s=$((pings * ping_ms / 1000 + 3)) ld=iperf-c$k-loaded$round
 		iperf_server "$k-loaded$round"
