@@ -76,3 +76,58 @@ size_t weft_frame_max_len(unsigned mtu, bool vlan)
 {
 	return (size_t)mtu + WEFT_FRAME_HDR_LEN + (vlan ? WEFT_FRAME_VLAN_LEN : 0);
 }
+
+/* FNV-1a, 32 bits: short keys, spread enough for a bitmap of flows. */
+static uint32_t fnv1a(uint32_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619U;
+	return h;
+}
+
+#define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86dd
+
+/* Transport protocols whose first four bytes are the two ports. */
+static bool has_ports(uint8_t proto)
+{
+	return proto == 6 || proto == 17 || proto == 132 || proto == 136;
+}
+
+uint32_t weft_frame_flow_hash(const uint8_t *frame, size_t len, uint16_t vlan_tci)
+{
+	uint8_t tci[2] = {(uint8_t)(vlan_tci >> 8), (uint8_t)vlan_tci};
+	uint32_t h = fnv1a(2166136261U, tci, sizeof(tci));
+	const uint8_t *ip = frame + WEFT_FRAME_HDR_LEN;
+	size_t ip_len, l4;
+	uint16_t type;
+	uint8_t proto;
+
+	if (len < WEFT_FRAME_HDR_LEN)
+		return fnv1a(h, frame, len);
+	h = fnv1a(h, frame, WEFT_FRAME_HDR_LEN);
+	type = (uint16_t)(frame[12] << 8 | frame[13]);
+	ip_len = len - WEFT_FRAME_HDR_LEN;
+	if (type == ETHERTYPE_IPV4 && ip_len >= WEFT_FRAME_IPV4_LEN && ip[0] >> 4 == 4) {
+		bool fragment = ((ip[6] & 0x3f) | ip[7]) != 0; /* MF or an offset */
+
+		proto = ip[9];
+		h = fnv1a(h, ip + 12, 8);
+		h = fnv1a(h, &proto, 1);
+		l4 = (size_t)(ip[0] & 0x0f) * 4;
+		if (fragment || !has_ports(proto) || l4 < WEFT_FRAME_IPV4_LEN || ip_len < l4 + 4)
+			return h;
+		return fnv1a(h, ip + l4, 4);
+	}
+	if (type == ETHERTYPE_IPV6 && ip_len >= WEFT_FRAME_IPV6_LEN && ip[0] >> 4 == 6) {
+		proto = ip[6];
+		h = fnv1a(h, ip + 8, 32);
+		h = fnv1a(h, &proto, 1);
+		/* Extension headers (a fragment header among them) are not walked:
+		 * such packets are keyed by their addresses alone. */
+		if (!has_ports(proto) || ip_len < WEFT_FRAME_IPV6_LEN + 4)
+			return h;
+		return fnv1a(h, ip + WEFT_FRAME_IPV6_LEN, 4);
+	}
+	return h;
+}

@@ -122,4 +122,16 @@ unsigned weft_frame_overlay_mtu(unsigned underlay_mtu, bool ipv6);
 /* The longest frame an interface of @mtu carries: mtu + 14, + 4 with a VLAN tag. */
 size_t weft_frame_max_len(unsigned mtu, bool vlan);
 
+/*
+ * A hash of the flow frame @frame (@len bytes, @vlan_tci the tag the ring
+ * stripped, 0 if none) belongs to, for keeping frames of one flow in order
+ * when others overtake them: the VLAN, both MACs and the EtherType; for
+ * IPv4 and IPv6 also both addresses and the protocol; for TCP, UDP, SCTP
+ * and UDP-Lite, unless the packet is a fragment (whose later pieces carry
+ * no ports), both ports. Frames of one flow always hash alike, and so
+ * frames that this cannot tell apart: a collision only keeps two flows in
+ * order with each other. Not keyed, as nothing is learned from it.
+ */
+uint32_t weft_frame_flow_hash(const uint8_t *frame, size_t len, uint16_t vlan_tci);
+
 #endif

@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "common/frame.h"
 #include "common/gso.h"
 #include "daemon/ring.h"
 
@@ -45,6 +46,10 @@
 /* Clones of superframes waiting in the socket's queue, charged at their
  * truesize: some fifty 64 KiB ones. */
 #define COPY_RCVBUF (8 << 20)
+/* The look-ahead of weft_capture_next_early(): slots beyond the head, and
+ * the bits of the map of flows that must keep their place. */
+#define EARLY_SCAN_MAX	512
+#define EARLY_FLOW_BITS 1024
 
 struct weft_capture {
 	struct weft_ring ring; /* ring.head: the next slot to look at */
@@ -61,6 +66,15 @@ struct weft_capture {
 	 * oldest at ring.head - deferred. */
 	bool defer;
 	unsigned deferred;
+	/* weft_capture_next_early(): the slots from the head to head +
+	 * scan_len - 1 were looked at; those taken ahead of their turn are
+	 * marked in @early_taken (one bit per slot) for next() to pass over,
+	 * and the flows of those left in place in @blocked, so that no later
+	 * frame of theirs overtakes them. Both start again once the head has
+	 * caught up with the look-ahead. */
+	unsigned scan_len;
+	uint64_t *early_taken;
+	uint64_t blocked[EARLY_FLOW_BITS / 64];
 };
 
 /* The kernel puts the frame at tp_mac = TPACKET_ALIGN(TPACKET2_HDRLEN + 16) +
@@ -107,6 +121,12 @@ int weft_capture_new(struct weft_capture **out, int ifindex, unsigned frames, si
 			  rx_mac_offset() + (unsigned)max_frame_len + 4, WEFT_RING_SPREAD, err);
 	if (r < 0)
 		goto fail;
+	cap->early_taken = calloc((cap->ring.frame_nr + 63) / 64, sizeof(uint64_t));
+	if (!cap->early_taken) {
+		r = -ENOMEM;
+		snprintf(err, WEFT_ERRLEN, "capture: out of memory");
+		goto fail;
+	}
 	cap->snap_len = cap->ring.frame_size - rx_mac_offset();
 	/* A frame longer than its slot also goes, whole, to the socket's queue. */
 	if (setsockopt(cap->ring.fd, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof(one)) < 0) {
@@ -162,6 +182,7 @@ void weft_capture_free(struct weft_capture *cap)
 	if (!cap)
 		return;
 	weft_ring_close(&cap->ring);
+	free(cap->early_taken);
 	free(cap->whole);
 	free(cap);
 }
@@ -197,6 +218,23 @@ static void release_slot(struct weft_capture *cap)
 	else
 		hand_back_slot(cap, cap->ring.head);
 	weft_ring_advance(&cap->ring);
+	if (cap->scan_len && --cap->scan_len == 0)
+		memset(cap->blocked, 0, sizeof(cap->blocked));
+}
+
+static bool bit_test(const uint64_t *map, unsigned i)
+{
+	return map[i / 64] >> (i % 64) & 1;
+}
+
+static void bit_set(uint64_t *map, unsigned i)
+{
+	map[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static void bit_clear(uint64_t *map, unsigned i)
+{
+	map[i / 64] &= ~((uint64_t)1 << (i % 64));
 }
 
 /* The clone queued for a TP_STATUS_COPY slot, into cap->whole (its
@@ -328,9 +366,65 @@ bool weft_capture_next(struct weft_capture *cap, struct weft_capture_frame *fram
 
 		if (!(status & TP_STATUS_USER))
 			return false;
-		if (take_slot(cap, s, status, frame))
+		if (bit_test(cap->early_taken, cap->ring.head))
+			bit_clear(cap->early_taken, cap->ring.head);
+		else if (take_slot(cap, s, status, frame))
 			return true;
 		release_slot(cap);
+	}
+	return false;
+}
+
+/* Whether the frame in slot @s must keep its place: a superframe, a frame
+ * the slot truncated, or one whose flow has a frame left in place ahead
+ * of it. Its flow is then blocked for the frames behind it. */
+static bool keeps_place(struct weft_capture *cap, uint8_t *s, uint32_t status, bool head)
+{
+	struct tpacket2_hdr *hdr = (struct tpacket2_hdr *)s;
+	struct weft_gso_hdr vh;
+	uint32_t len = hdr->tp_snaplen, flow;
+	uint8_t *data;
+
+	/* take_slot() judges a bogus offset; it stays in place here. */
+	if (hdr->tp_mac >= cap->ring.frame_size || hdr->tp_mac < rx_mac_offset() ||
+	    len > cap->ring.frame_size - hdr->tp_mac)
+		return true;
+	data = s + hdr->tp_mac;
+	weft_gso_hdr_parse(&vh, data - WEFT_GSO_HDR_LEN);
+	flow = weft_frame_flow_hash(data, len,
+				    (status & TP_STATUS_VLAN_VALID) ? hdr->tp_vlan_tci : 0) %
+	       EARLY_FLOW_BITS;
+	if (head || (status & TP_STATUS_COPY) || len < hdr->tp_len ||
+	    vh.gso_type != WEFT_GSO_NONE || bit_test(cap->blocked, flow)) {
+		bit_set(cap->blocked, flow);
+		return true;
+	}
+	return false;
+}
+
+bool weft_capture_next_early(struct weft_capture *cap, struct weft_capture_frame *frame)
+{
+	/* A look-ahead starts only behind a superframe being cut: otherwise
+	 * ring order already serves every flow in turn. */
+	if (!cap->cutting && cap->scan_len == 0)
+		return false;
+	/* Never into the slots released but not yet handed back. */
+	while (cap->scan_len < EARLY_SCAN_MAX && cap->scan_len < cap->ring.frame_nr - cap->deferred) {
+		unsigned i = (cap->ring.head + cap->scan_len) % cap->ring.frame_nr;
+		uint8_t *s = weft_ring_slot(&cap->ring, i);
+		struct tpacket2_hdr *hdr = (struct tpacket2_hdr *)s;
+		uint32_t status = __atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE);
+
+		if (!(status & TP_STATUS_USER))
+			return false;
+		cap->scan_len++;
+		if (keeps_place(cap, s, status, cap->scan_len == 1))
+			continue;
+		bit_set(cap->early_taken, i);
+		cap->totals.early++;
+		/* A frame take_slot() drops is counted there, and done with. */
+		if (take_slot(cap, s, status, frame))
+			return true;
 	}
 	return false;
 }

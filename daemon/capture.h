@@ -43,7 +43,8 @@ struct weft_capture_frame {
 	X(DROPS, drops)             /* frames lost because the ring was full */                    \
 	X(SUPERFRAMES, superframes) /* GSO frames handed over whole, cut into segments by weftd */ \
 	X(SEGMENTS, segments)       /* the segments cut from them */                               \
-	X(CSUM_LEFT, csum_left)     /* frames whose checksum weftd completed (NEEDS_CSUM) */
+	X(CSUM_LEFT, csum_left)     /* frames whose checksum weftd completed (NEEDS_CSUM) */      \
+	X(EARLY, early)             /* frames taken ahead of superframes queued before them */
 /* clang-format on */
 struct weft_capture_stats {
 	WEFT_CAPTURE_STAT_LIST(WEFT_COUNTER_FIELD)
@@ -92,6 +93,15 @@ int weft_capture_fd(const struct weft_capture *cap);
  * recvmsg(). */
 bool weft_capture_next(struct weft_capture *cap, struct weft_capture_frame *frame);
 
+/* A frame that may go ahead of its turn, or false. While a superframe is
+ * being cut, the ring behind it is looked at (up to 512 slots, each once):
+ * a frame that is no superframe itself and whose flow
+ * (weft_frame_flow_hash()) has no frame waiting ahead of it is handed out
+ * now, so that a ping or a lone ACK does not wait behind megabytes of other
+ * flows' superframes. weft_capture_next() later passes over its slot. The
+ * frame is valid until the head reaches its slot, and it is not released:
+ * call this between a release and the next weft_capture_next(). */
+bool weft_capture_next_early(struct weft_capture *cap, struct weft_capture_frame *frame);
 /* Hand the frame returned by weft_capture_next() back to the kernel (or,
  * deferred, mark it done: the caller is through with its bytes). */
 void weft_capture_release(struct weft_capture *cap);

@@ -52,6 +52,10 @@
 /* What the frames one receive wakeup injected call forth (see on_udp); more
  * waits for the capture's own wakeup, one loop round later. */
 #define CAPTURE_REPLY_BUDGET 64
+/* Frames that overtake superframes (weft_capture_next_early()): looked for
+ * every so many frames of a burst, so many at most each time. */
+#define CAPTURE_EARLY_EVERY  64
+#define CAPTURE_EARLY_BUDGET 64
 /* New MACs refused: one warning this often at most, whichever the peer. */
 #define REFUSED_LOG_INTERVAL_MS 10000
 
@@ -390,15 +394,26 @@ static void route_captured(struct weft_router *r, const struct weft_capture_fram
 
 /* Routes what the capture ring holds, up to @budget frames, into the egress
  * batch; the caller flushes it. */
+static void capture_early(struct weft_router *r, uint64_t now)
+{
+	struct weft_capture_frame f;
+
+	for (int n = 0; n < CAPTURE_EARLY_BUDGET && weft_capture_next_early(r->d.capture, &f); n++)
+		route_captured(r, &f, now);
+}
+
 static void capture_burst(struct weft_router *r, int budget, uint64_t now)
 {
 	struct weft_capture_frame f;
 
 	r->flood_limit = 0;
 	r->home.valid = r->dst.valid = false;
+	capture_early(r, now);
 	for (int n = 0; n < budget && weft_capture_next(r->d.capture, &f); n++) {
 		route_captured(r, &f, now);
 		weft_capture_release(r->d.capture);
+		if (n % CAPTURE_EARLY_EVERY == CAPTURE_EARLY_EVERY - 1)
+			capture_early(r, now);
 	}
 }
 

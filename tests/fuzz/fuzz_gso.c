@@ -5,7 +5,8 @@
  * whose payloads add up to the superframe's in order, each within the
  * headers plus gso_size, with valid IP lengths, an IPv4 header checksum
  * and an L4 checksum that verify; a frame it refuses is left alone. A
- * checksum completion either refuses or makes the sum verify. */
+ * checksum completion either refuses or makes the sum verify. Every
+ * segment is of its superframe's flow (weft_frame_flow_hash()). */
 #include "config.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/frame.h"
 #include "common/gso.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -27,9 +29,11 @@ static void fuzz_segments(uint8_t *frame, size_t len, const struct weft_gso_hdr 
 	uint8_t *seg;
 	size_t seg_len, pos = 0, hdrs;
 	int n, k = 0;
+	uint32_t flow;
 
 	check(orig);
 	memcpy(orig, frame, len);
+	flow = weft_frame_flow_hash(orig, len, 0);
 	n = weft_gso_start(&g, frame, len, h);
 	if (n < 0) {
 		check(memcmp(orig, frame, len) == 0);
@@ -56,6 +60,9 @@ static void fuzz_segments(uint8_t *frame, size_t len, const struct weft_gso_hdr 
 			pseudo = fx_sum(0, ip + 8, 32) + g.proto + (uint32_t)l4_len;
 		}
 		check(fx_fold(pseudo + fx_sum(0, seg + g.l4, l4_len)) == 0xffff);
+		/* The look-ahead keeps a flow in order by this: every segment is
+		 * of the superframe's flow. */
+		check(weft_frame_flow_hash(seg, seg_len, 0) == flow);
 		pos += take;
 		k++;
 		check(k <= n);
@@ -78,6 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	frame = malloc(len ? len : 1);
 	check(frame);
 	memcpy(frame, data + WEFT_GSO_HDR_LEN, len);
+	(void)weft_frame_flow_hash(frame, len, h.hdr_len);
 	if ((h.gso_type & 0x7f) != WEFT_GSO_NONE) {
 		fuzz_segments(frame, len, &h);
 	} else if (h.flags & WEFT_GSO_F_NEEDS_CSUM) {

@@ -15,6 +15,9 @@
  *                           weftd before superframes, to show the stall)
  *   sftool burst A B        1000 frames put between two flushes into a ring
  *                           of 64 slots all leave, in order (kick when full)
+ *   sftool early A B        frames of other flows overtake superframes
+ *                           (weft_capture_next_early()); a frame of the
+ *                           superframes' own flow keeps its place
  */
 #include "config.h"
 
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/bytes.h"
 #include "daemon/capture.h"
@@ -246,6 +250,81 @@ static int cmd_burst(int a, int b)
 }
 #endif
 
+#ifndef SFTOOL_FRAMES_ONLY
+/* Behind a superframe being cut, the look-ahead hands out the frames of
+ * other flows in their order, and leaves the flow's own frame in place:
+ * the normal order then passes over those taken. */
+static int cmd_early(int a, int b)
+{
+	struct fx_pkt p = {.version = 4,
+			   .ip_id = 0x100,
+			   .df = true,
+			   .sport = 40001,
+			   .dport = 5201,
+			   .seq = 1000,
+			   .ack = 1,
+			   .flags = FX_TCP_ACK,
+			   .window = 501};
+	struct weft_capture *cap;
+	struct weft_inject *inj;
+	struct weft_capture_frame fr;
+	struct weft_capture_stats cs;
+	unsigned n, s1, lone, s2, early[3], k = 0;
+
+	open_pair(&cap, b, &inj, a, true);
+	/* S1: a superframe of flow X, then X's next segment alone (it ends
+	 * nothing coalesced: the test frame behind it does), a frame of flow
+	 * Y, S2 (flow X again), and two more of Y. */
+	n = s1 = tcp_flow(0, &p, 45, MSS4, MSS4);
+	lens[n] = test_frame(frames[n], 1, 300);
+	early[0] = n++;
+	p.seq += 45 * MSS4;
+	p.ip_id += 45;
+	n = lone = tcp_flow(n, &p, 1, MSS4, 500);
+	lens[n] = test_frame(frames[n], 2, 200);
+	early[1] = n++;
+	p.seq += 500;
+	p.ip_id += 1;
+	n = s2 = tcp_flow(n, &p, 10, MSS4, 900);
+	lens[n] = test_frame(frames[n], 3, 100);
+	early[2] = n++;
+	for (unsigned i = 0; i < n; i++)
+		must_put(inj, frames[i], lens[i]);
+	must_flush(inj);
+	/* Everything is in the ring once S1's first segment is. */
+	expect_frame(cap, frames[0], lens[0], 0);
+	usleep(100 * 1000);
+	while (weft_capture_next_early(cap, &fr)) {
+		if (!ours(&fr))
+			continue;
+		if (k == 3)
+			failf("a fourth frame went early (%u bytes): flow X's lone segment", fr.len);
+		if (fr.len != lens[early[k]] || memcmp(fr.data, frames[early[k]], fr.len) != 0)
+			failf("early frame %u: %u bytes, not frame %u (%zu bytes)", k, fr.len,
+			      early[k], lens[early[k]]);
+		k++;
+	}
+	if (k != 3)
+		failf("%u frames went early, want 3", k);
+	/* The rest in ring order, without the three. */
+	for (unsigned i = 1; i < n; i++)
+		if (i != early[0] && i != early[1] && i != early[2])
+			expect_frame(cap, frames[i], lens[i], i);
+	expect_nothing(cap, 200);
+	if (weft_capture_stats(cap, &cs) < 0)
+		failf("PACKET_STATISTICS");
+	if (cs.early != 3 || cs.superframes != 2)
+		failf("capture: %llu early, %llu superframes, want 3 and 2",
+		      (unsigned long long)cs.early, (unsigned long long)cs.superframes);
+	printf("ok early: 3 frames of another flow went ahead of 2 superframes (%u and %u "
+	       "segments), the superframes' own lone segment at %u kept its place\n",
+	       s1, s2 - lone - 1, lone - 1);
+	weft_inject_free(inj);
+	weft_capture_free(cap);
+	return 0;
+}
+#endif
+
 /* The frame ring: a 1400-byte frame the qdisc drops, then small ones. */
 static void stall_frames(struct weft_capture *cap, struct weft_inject *inj)
 {
@@ -363,9 +442,11 @@ int main(int argc, char **argv)
 		return cmd_roundtrip(ifindex(argv[2]), ifindex(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "burst"))
 		return cmd_burst(ifindex(argv[2]), ifindex(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "early"))
+		return cmd_early(ifindex(argv[2]), ifindex(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "stall"))
 		return cmd_stall(ifindex(argv[2]), ifindex(argv[3]), argv[2]);
 #endif
-	fprintf(stderr, "usage: sftool roundtrip|stall|stall-frames A B\n");
+	fprintf(stderr, "usage: sftool roundtrip|burst|early|stall|stall-frames A B\n");
 	return 2;
 }

@@ -46,6 +46,7 @@ run_tool() {
 }
 run_tool roundtrip va vb
 run_tool burst va vb
+run_tool early va vb
 # No bypass of an empty queue below the MTU: every frame over 1000 bytes is
 # dropped at the kick, the ring's head refused.
 n tc qdisc add dev va root bfifo limit 1000

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "common/frame.h"
+#include "tests/unit/superframe_fixture.h"
 
 static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 static const uint8_t ucast[6] = {0x02, 0x77, 0x00, 0x00, 0x01, 0x02};
@@ -231,6 +232,127 @@ static void test_max_len(void **state)
 	assert_true(weft_frame_max_len(UINT32_MAX, true) > UINT32_MAX);
 }
 
+/* A copy of @f in a buffer of exactly @len bytes, so that a read past the
+ * frame is one past the allocation (valgrind, ASan). */
+static uint32_t flow_of(const uint8_t *f, size_t len, uint16_t tci)
+{
+	uint8_t *copy = test_malloc(len ? len : 1);
+	uint32_t h;
+
+	memcpy(copy, f, len);
+	h = weft_frame_flow_hash(copy, len, tci);
+	test_free(copy);
+	return h;
+}
+
+static void test_flow_hash_tcp(void **state)
+{
+	static uint8_t payload[1000];
+	struct fx_pkt p = {.version = 4, .ip_id = 1, .df = true, .ttl = 64, .sport = 40000,
+			   .dport = 5201, .seq = 1, .ack = 1, .flags = FX_TCP_ACK, .window = 9,
+			   .payload = payload, .payload_len = 1000};
+	uint8_t a[1200], b[1200];
+	size_t la, lb;
+	uint32_t h;
+
+	(void)state;
+	/* Segments of one connection hash alike: another sequence number, IP
+	 * ID, length, flags, TTL. */
+	la = fx_build(a, &p);
+	h = flow_of(a, la, 0);
+	p.seq += 1000;
+	p.ip_id++;
+	p.payload_len = 10;
+	p.flags |= FX_TCP_PSH;
+	p.ttl = 3;
+	lb = fx_build(b, &p);
+	assert_int_equal(flow_of(b, lb, 0), h);
+	/* Headers alone suffice (a slot that holds only them). */
+	assert_int_equal(flow_of(a, 14 + 20 + 4, 0), h);
+	/* Another port, address, MAC or VLAN: another flow. */
+	p.sport++;
+	lb = fx_build(b, &p);
+	assert_int_not_equal(flow_of(b, lb, 0), h);
+	memcpy(b, a, la);
+	b[14 + 15]++; /* the source address's last byte */
+	assert_int_not_equal(flow_of(b, la, 0), h);
+	memcpy(b, a, la);
+	b[0] ^= 0x04;
+	assert_int_not_equal(flow_of(b, la, 0), h);
+	assert_int_not_equal(flow_of(a, la, 42), h);
+	/* IPv6. */
+	p.version = 6;
+	la = fx_build(a, &p);
+	h = flow_of(a, la, 0);
+	p.seq += 77;
+	lb = fx_build(b, &p);
+	assert_int_equal(flow_of(b, lb, 0), h);
+	p.dport++;
+	lb = fx_build(b, &p);
+	assert_int_not_equal(flow_of(b, lb, 0), h);
+}
+
+static void test_flow_hash_no_ports(void **state)
+{
+	struct fx_pkt p = {.version = 4, .ip_id = 1, .ttl = 64, .udp = true, .sport = 53,
+			   .dport = 5353};
+	uint8_t a[200], b[200];
+	size_t la;
+	uint32_t h, frag;
+
+	(void)state;
+	la = fx_build(a, &p);
+	h = flow_of(a, la, 0);
+	/* A fragment is keyed by addresses and protocol: the first (MF, ports
+	 * present) and a later one (an offset, the ports' bytes are payload)
+	 * alike, and unlike the unfragmented datagram. */
+	memcpy(b, a, la);
+	b[14 + 6] = 0x20; /* MF */
+	frag = flow_of(b, la, 0);
+	assert_int_not_equal(frag, h);
+	b[14 + 6] = 0x00;
+	b[14 + 7] = 0xb9; /* offset 185 * 8 */
+	b[14 + 20] ^= 0xff;
+	assert_int_equal(flow_of(b, la, 0), frag);
+	/* ICMP between the same addresses: one flow, whatever follows. */
+	memcpy(b, a, la);
+	b[14 + 9] = 1;
+	h = flow_of(b, la, 0);
+	b[14 + 20] ^= 0xff;
+	b[14 + 24] ^= 0xff;
+	assert_int_equal(flow_of(b, la, 0), h);
+	/* An IPv6 extension header: addresses and next header alone. */
+	p.version = 6;
+	la = fx_build(a, &p);
+	a[14 + 6] = 44;
+	h = flow_of(a, la, 0);
+	a[14 + 40] ^= 0xff;
+	assert_int_equal(flow_of(a, la, 0), h);
+	/* Not IP: the MACs and the EtherType. ARP's payload is not looked at. */
+	memset(a, 0, sizeof(a));
+	a[12] = 0x08;
+	a[13] = 0x06;
+	h = flow_of(a, 60, 0);
+	a[20] = 2;
+	assert_int_equal(flow_of(a, 60, 0), h);
+	a[13] = 0x05;
+	assert_int_not_equal(flow_of(a, 60, 0), h);
+	/* Short and truncated frames read nothing beyond their length. */
+	(void)flow_of(a, 0, 0);
+	(void)flow_of(a, 13, 0);
+	a[12] = 0x08;
+	a[13] = 0x00;
+	a[14] = 0x4f; /* 60 bytes of IPv4 header, 6 present */
+	(void)flow_of(a, 14 + 20, 0);
+	a[14 + 9] = 6;
+	a[14] = 0x45;
+	(void)flow_of(a, 14 + 23, 0);
+	a[12] = 0x86;
+	a[13] = 0xdd;
+	a[14] = 0x60;
+	(void)flow_of(a, 14 + 39, 0);
+}
+
 int main(void)
 {
 	/* clang-format off */
@@ -245,6 +367,8 @@ int main(void)
 	    cmocka_unit_test(test_copy_with_vlan_limits),
 	    cmocka_unit_test(test_overlay_mtu),
 	    cmocka_unit_test(test_max_len),
+	    cmocka_unit_test(test_flow_hash_tcp),
+	    cmocka_unit_test(test_flow_hash_no_ports),
 	};
 	/* clang-format on */
 
