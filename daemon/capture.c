@@ -366,7 +366,9 @@ bool weft_capture_next(struct weft_capture *cap, struct weft_capture_frame *fram
 
 		if (!(status & TP_STATUS_USER))
 			return false;
-		if (bit_test(cap->early_taken, cap->ring.head))
+		/* Taken slots lie within the look-ahead: without one, the map
+		 * (another cache line for a lone frame) is not read. */
+		if (cap->scan_len && bit_test(cap->early_taken, cap->ring.head))
 			bit_clear(cap->early_taken, cap->ring.head);
 		else if (take_slot(cap, s, status, frame))
 			return true;
