@@ -8,7 +8,9 @@
 #    very same bytes, other frames pass between them in order; and with a
 #    qdisc on va that drops frames over 1000 bytes, a refused slot (a frame,
 #    then a superframe) is skipped and the ring goes on (no stall); more
-#    frames between two flushes than the ring has slots all leave.
+#    frames between two flushes than the ring has slots all leave; behind
+#    a superframe being cut, frames of other flows are handed out early, in
+#    their order, and a frame of the superframe's own flow keeps its place.
 #
 # 2. Two hosts joined by weft, with [socket] superframes = yes on both, yes
 #    on the sender and no on the receiver, and no on both:
@@ -20,7 +22,9 @@
 #    datagram larger than the MTU, UDP segmentation (UDP_SEGMENT) and a
 #    raw IP protocol of no known kind all cross. With superframes on, the
 #    counters show they were used: the sender's capture cut superframes,
-#    the receiver's inject merged segments; with them off, neither.
+#    the receiver's inject merged segments; with them off, neither. 400
+#    numbered UDP datagrams beside 4 TCP streams arrive in order, and with
+#    superframes on the sender some went ahead of the streams' superframes.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -99,6 +103,27 @@ elif cmd == 'udp-send':    # dst port count size [gso]: one send per datagram, o
     else:
         for i in range(count):
             s.sendto(data(size, i), dst)
+elif cmd == 'seq-recv':    # port count: datagrams numbered 0.., how many came and out of order
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(('', int(sys.argv[2])))
+    s.settimeout(3)
+    print('ready', flush=True)
+    want, got, disorder, last = int(sys.argv[3]), 0, 0, -1
+    try:
+        while got < want:
+            n = int.from_bytes(s.recv(2048)[:4], 'big')
+            got += 1
+            disorder += n <= last
+            last = max(last, n)
+    except socket.timeout:
+        pass
+    print('got %d disorder %d' % (got, disorder))
+elif cmd == 'seq-send':    # dst port count: numbered 100-byte datagrams, 5 ms apart
+    import time
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(int(sys.argv[4])):
+        s.sendto(i.to_bytes(4, 'big') + bytes(96), (sys.argv[2], int(sys.argv[3])))
+        time.sleep(0.005)
 elif cmd == 'vlan-gso':    # ifname dst_mac src_mac: one tagged TCP superframe, 8 x 1000
     import struct
     mac = lambda m: bytes.fromhex(m.replace(':', ''))
@@ -195,6 +220,37 @@ run_mode() {
 
 	mesh_tcp 2 1
 	mesh_tcp 1 2 cont_ip6
+
+	# A flow of small datagrams beside 4 TCP streams: with superframes its
+	# frames go ahead of the streams' superframes (daemon/capture's
+	# look-ahead), all of them in their order; without, nothing goes early.
+	local early0 early got_seq
+	early0=$(mesh_counter 1 capture kernel_early)
+	spawn iperf3s c 2 1 iperf3 -s -1
+	wait_for 5 c 2 1 sh -c "ss -ltn | grep -q :5201" || fail "iperf3 server"
+	spawn seqrecv c 2 1 python3 "$WT_TMP/x.py" seq-recv 7001 400
+	ready seqrecv '^ready$'
+	spawn iperf3c c 1 1 timeout 30 iperf3 -c "$(cont_ip 2 1)" -t 4 -P 4
+	sleep 1
+	px 1 1 seq-send "$(cont_ip 2 1)" 7001 400
+	wait_for 30 sh -c "! kill -0 $(spawn_pid iperf3c) 2>/dev/null" || fail "iperf3 -P 4 hangs"
+	wait_for 10 sh -c "! kill -0 $(spawn_pid seqrecv) 2>/dev/null" || fail "seq receiver hangs"
+	kill_spawned iperf3c
+	kill_spawned iperf3s
+	got_seq=$(tail -n 1 "$(spawn_log seqrecv)")
+	early=$(($(mesh_counter 1 capture kernel_early) - early0))
+	say "  400 numbered datagrams beside 4 TCP streams: $got_seq; $early frames went early"
+	case $got_seq in
+	"got "*" disorder 0") ;;
+	*) fail "the numbered datagrams beside TCP: $got_seq" ;;
+	esac
+	[ "$(echo "$got_seq" | cut -d' ' -f2)" -ge 360 ] ||
+		fail "fewer than 360 of 400 numbered datagrams arrived: $got_seq"
+	if [ "$s1" = yes ]; then
+		[ "$early" -gt 0 ] || fail "no frame went ahead of a superframe on h1"
+	else
+		[ "$early" = 0 ] || fail "$early frames went early with superframes = no"
+	fi
 
 	# A file, byte for byte.
 	mesh_file_across 1 2
