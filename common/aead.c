@@ -331,7 +331,7 @@ static const uint8_t zeros[KS_CHUNK];
  * seal_dgram's samples on its first SSE load after the seal, as many of
  * weft_peer_received's on its first after the open, and glibc's memmove
  * took 5.9 % of both daemons' samples instead of 1.9; cleared, TCP carried
- * 5 % more at 12 % less daemon CPU per GB (docs/design.md, "Dirty vector
+ * 10 % more at 11 % less daemon CPU per GB (docs/design.md, "Dirty vector
  * registers after libcrypto"). One cycle, and only where the CPU has AVX:
  * without it neither libcrypto nor the instruction exists. */
 #if defined(__x86_64__) || defined(__i386__)

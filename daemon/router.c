@@ -392,8 +392,9 @@ static void route_captured(struct weft_router *r, const struct weft_capture_fram
 	route_frame(r, &f, now);
 }
 
-/* Routes what the capture ring holds, up to @budget frames, into the egress
- * batch; the caller flushes it. */
+/* Routes the frames that may go ahead of the superframe being cut
+ * (weft_capture_next_early()): a ping must not wait behind megabytes of
+ * other flows' superframes (docs/design.md, "Frames ahead of superframes"). */
 static void capture_early(struct weft_router *r, uint64_t now)
 {
 	struct weft_capture_frame f;
@@ -402,6 +403,8 @@ static void capture_early(struct weft_router *r, uint64_t now)
 		route_captured(r, &f, now);
 }
 
+/* Routes what the capture ring holds, up to @budget frames, into the egress
+ * batch; the caller flushes it. */
 static void capture_burst(struct weft_router *r, int budget, uint64_t now)
 {
 	struct weft_capture_frame f;
