@@ -294,6 +294,12 @@ static bool start_cutting(struct weft_capture *cap, struct weft_capture_frame *f
 	return true;
 }
 
+/* Whether the kernel put the frame of slot @hdr where the slot holds it. */
+static bool mac_offset_ok(const struct weft_capture *cap, const struct tpacket2_hdr *hdr)
+{
+	return hdr->tp_mac < cap->ring.frame_size && hdr->tp_mac >= rx_mac_offset();
+}
+
 /* The frame in the head slot: false when it was dropped (the slot is
  * released, look at the next). */
 static bool take_slot(struct weft_capture *cap, uint8_t *s, uint32_t status,
@@ -309,7 +315,7 @@ static bool take_slot(struct weft_capture *cap, uint8_t *s, uint32_t status,
 	frame->len = hdr->tp_snaplen;
 	frame->wire_len = hdr->tp_len;
 	/* A bogus offset would be a kernel bug, but never hand out bytes past the slot. */
-	if (hdr->tp_mac >= cap->ring.frame_size || hdr->tp_mac < rx_mac_offset())
+	if (!mac_offset_ok(cap, hdr))
 		frame->len = 0;
 	else if (frame->len > cap->ring.frame_size - hdr->tp_mac)
 		frame->len = cap->ring.frame_size - hdr->tp_mac;
@@ -388,8 +394,7 @@ static bool keeps_place(struct weft_capture *cap, uint8_t *s, uint32_t status, b
 	uint8_t *data;
 
 	/* take_slot() judges a bogus offset; it stays in place here. */
-	if (hdr->tp_mac >= cap->ring.frame_size || hdr->tp_mac < rx_mac_offset() ||
-	    len > cap->ring.frame_size - hdr->tp_mac)
+	if (!mac_offset_ok(cap, hdr) || len > cap->ring.frame_size - hdr->tp_mac)
 		return true;
 	data = s + hdr->tp_mac;
 	weft_gso_hdr_parse(&vh, data - WEFT_GSO_HDR_LEN);
