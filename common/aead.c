@@ -325,8 +325,9 @@ int weft_aead_init_best(struct weft_aead *a, const uint8_t key[static WEFT_AEAD_
 
 static const uint8_t zeros[KS_CHUNK];
 
-/* After each of libcrypto's calls, the upper halves of the vector registers
- * are cleared (vzeroupper). Its wide code left them dirty, and on the Intel
+/* Before weftd's own SSE code (xor_into) and on the way out of
+ * libcrypto_run(), the upper halves of the vector registers are cleared
+ * (vzeroupper). libcrypto's wide code left them dirty, and on the Intel
  * Xeon VM (AVX-512) the SSE code after it paid: perf put 94 % of
  * seal_dgram's samples on its first SSE load after the seal, as many of
  * weft_peer_received's on its first after the open, and glibc's memmove
@@ -361,6 +362,7 @@ static void xor_into(uint8_t *restrict d, const uint8_t *restrict s, size_t n)
 {
 	v16 a0, a1, a2, a3, b0, b1, b2, b3;
 
+	clear_upper();
 	for (; n >= 64; d += 64, s += 64, n -= 64) {
 		memcpy(&a0, d, 16);
 		memcpy(&a1, d + 16, 16);
@@ -445,7 +447,6 @@ static bool libcrypto_run(struct weft_aead *a, const uint8_t *nonce, const uint8
 		if (lc->cipher_update(lc->cipher, ks, &n, gen, zeros, gen) != 1 || n != gen)
 			goto out;
 		made = gen > made ? gen : made;
-		clear_upper();
 		if (skip && (lc->mac_init(lc->mac, ks, POLY1305_KEY_LEN, NULL) != 1 ||
 			     (ad_len && !joined && lc->mac_update(lc->mac, ad, ad_len) != 1) ||
 			     !mac_pad(lc, ad_len)))
@@ -457,7 +458,6 @@ static bool libcrypto_run(struct weft_aead *a, const uint8_t *nonce, const uint8
 
 		if (lead + take && !mac_text(lc, lead ? ad : buf + done, lead + take))
 			goto out;
-		clear_upper();
 		if (!a->encrypt)
 			xor_into(buf + done, ks + skip, take);
 		done += take;
